@@ -1,0 +1,40 @@
+# `make run`: install everything and serve on the embedded defaults (SQLite, in-process broker).
+# `make test`: install the test dependencies and run the whole suite.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PORT ?= 5000
+
+.PHONY: run test install install-test bench clean
+
+run: install
+	$(BIN)/expense-tracker serve --port $(PORT)
+
+test: install-test
+	$(BIN)/python -m pytest
+
+install: $(VENV)/.installed-run
+	@scripts/system-packages.sh run
+
+install-test: $(VENV)/.installed-test
+	@scripts/system-packages.sh test
+
+$(VENV)/bin/python:
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+		{ echo "Python 3.11 or newer is needed (set PYTHON=...)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+$(VENV)/.installed-run: $(VENV)/bin/python setup.cfg pyproject.toml
+	$(BIN)/python -m pip install -q -e .
+	@touch $@
+
+$(VENV)/.installed-test: $(VENV)/bin/python setup.cfg pyproject.toml
+	$(BIN)/python -m pip install -q -e '.[test]'
+	@touch $@ $(VENV)/.installed-run
+
+bench: install-test
+	$(BIN)/python bench/http_bench.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -1,0 +1,1 @@
+"""HTTP and WebSocket edges: parse, authorize, call the store or a service, serialize."""

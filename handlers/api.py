@@ -1,0 +1,226 @@
+"""Route declarations that validate requests and describe themselves.
+
+Each handler module declares its routes on an `Api` with the JSON Schemas of its query, body and
+responses. The same schemas validate every request (before the handler runs) and make up the OpenAPI
+document (`handlers.docs`), so what is documented is what is enforced. Schemas are JSON Schema
+2020-12, which OpenAPI 3.1 uses as is.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+from jsonschema import Draft202012Validator, ValidationError
+
+from domain import BadRequest, Invalid, UnsupportedMediaType
+
+Handler = Callable[..., Awaitable[web.StreamResponse]]
+
+PUBLIC_ATTRIBUTE = "__public_route__"
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """One documented response: a description and, for JSON bodies, their schema."""
+
+    description: str
+    schema: dict[str, Any] | None = None
+    headers: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Operation:
+    method: str
+    path: str
+    name: str
+    summary: str
+    tag: str
+    replies: dict[int, Reply]
+    query: dict[str, Any] | None = None
+    body: dict[str, Any] | None = None
+    public: bool = False
+    description: str = ""
+    errors: tuple[int, ...] = ()
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class Api:
+    """The routes of one handler module."""
+
+    def __init__(self, tag: str) -> None:
+        self.tag = tag
+        self.routes: list[tuple[Operation, Handler]] = []
+
+    def route(
+        self,
+        method: str,
+        path: str,
+        *,
+        summary: str,
+        replies: dict[int, Reply],
+        query: dict[str, Any] | None = None,
+        body: dict[str, Any] | None = None,
+        public: bool = False,
+        description: str = "",
+        errors: tuple[int, ...] = (),
+        headers: dict[str, str] | None = None,
+    ) -> Callable[[Handler], Handler]:
+        """Declare a handler. `errors` lists the 4xx statuses it may answer besides the automatic
+        ones (401 for authenticated routes, 422 where there is input); `headers` documents request
+        headers it reads (name → description)."""
+
+        def register(handler: Handler) -> Handler:
+            operation = Operation(
+                method=method.upper(),
+                path=path,
+                name=handler.__name__,
+                summary=summary,
+                tag=self.tag,
+                replies=replies,
+                query=query,
+                body=body,
+                public=public,
+                description=description or (handler.__doc__ or "").strip(),
+                errors=errors,
+                headers=headers or {},
+            )
+            self.routes.append((operation, _validating(operation, handler)))
+            return handler
+
+        return register
+
+    def get(self, path: str, **kwargs: Any) -> Callable[[Handler], Handler]:
+        return self.route("GET", path, **kwargs)
+
+    def post(self, path: str, **kwargs: Any) -> Callable[[Handler], Handler]:
+        return self.route("POST", path, **kwargs)
+
+    def put(self, path: str, **kwargs: Any) -> Callable[[Handler], Handler]:
+        return self.route("PUT", path, **kwargs)
+
+    def delete(self, path: str, **kwargs: Any) -> Callable[[Handler], Handler]:
+        return self.route("DELETE", path, **kwargs)
+
+
+def _validating(operation: Operation, handler: Handler) -> Handler:
+    query_validator = _validator(operation.query)
+    body_validator = _validator(operation.body)
+
+    async def parse_and_handle(request: web.Request) -> web.StreamResponse:
+        arguments: dict[str, Any] = {}
+        if operation.query is not None:
+            arguments["query"] = _parse_query(request, operation.query, query_validator)
+        if operation.body is not None:
+            arguments["body"] = await _parse_body(request, operation.body, body_validator)
+        return await handler(request, **arguments)
+
+    parse_and_handle.__name__ = handler.__name__
+    parse_and_handle.__doc__ = handler.__doc__
+    setattr(parse_and_handle, PUBLIC_ATTRIBUTE, operation.public)
+    return parse_and_handle
+
+
+def _validator(schema: dict[str, Any] | None) -> Draft202012Validator | None:
+    if schema is None:
+        return None
+    Draft202012Validator.check_schema(schema)
+    return Draft202012Validator(schema)
+
+
+def _parse_query(
+    request: web.Request, schema: dict[str, Any], validator: Draft202012Validator | None
+) -> dict[str, Any]:
+    """Known query parameters, converted to their declared types; unknown ones are ignored."""
+    properties: dict[str, Any] = schema.get("properties", {})
+    values: dict[str, Any] = {}
+    for name, spec in properties.items():
+        if name not in request.query:
+            continue
+        raw = request.query[name]
+        if spec.get("type") == "integer":
+            try:
+                values[name] = int(raw)
+            except ValueError:
+                raise Invalid(
+                    "invalid query parameter",
+                    details=[{"field": name, "message": "must be a whole number"}],
+                ) from None
+        else:
+            values[name] = raw
+    _check(values, validator, "invalid query parameter")
+    return {
+        name: values.get(name, spec.get("default"))
+        for name, spec in properties.items()
+        if name in values or "default" in spec
+    }
+
+
+async def _parse_body(
+    request: web.Request, schema: dict[str, Any], validator: Draft202012Validator | None
+) -> Any:
+    if request.content_type != "application/json":
+        raise UnsupportedMediaType("request body must be JSON (Content-Type: application/json)")
+    raw = await request.read()
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BadRequest(f"request body is not valid JSON: {exc}", code="malformed_json") from None
+    body = _trimmed(body, schema)
+    _check(body, validator, "request body is invalid")
+    return body
+
+
+def _trimmed(value: Any, schema: dict[str, Any]) -> Any:
+    """Strip surrounding whitespace from strings whose schema says `x-trim`, before validation, so
+    that length limits apply to what will be stored."""
+    if isinstance(value, str) and schema.get("x-trim"):
+        return value.strip()
+    if isinstance(value, dict) and "properties" in schema:
+        properties = schema["properties"]
+        return {
+            key: _trimmed(item, properties[key]) if key in properties else item
+            for key, item in value.items()
+        }
+    return value
+
+
+def _check(value: Any, validator: Draft202012Validator | None, message: str) -> None:
+    if validator is None:
+        return
+    problems = [_describe(error) for error in validator.iter_errors(value)]
+    if problems:
+        problems.sort(key=lambda problem: problem["field"])
+        raise Invalid(message, details=problems)
+
+
+def _describe(error: ValidationError) -> dict[str, str]:
+    field = ".".join(str(part) for part in error.absolute_path)
+    schema = error.schema if isinstance(error.schema, dict) else {}
+    match error.validator:
+        case "required":
+            missing = error.message.split("'")[1] if "'" in error.message else ""
+            return {"field": _join(field, missing), "message": "is required"}
+        case "additionalProperties":
+            extras = sorted(set(error.instance) - set(schema.get("properties", {})))
+            return {"field": _join(field, ",".join(extras)), "message": "is not a known field"}
+        case "type":
+            return {"field": field or "(body)", "message": f"must be of type {error.validator_value}"}
+        case "minLength" | "maxLength":
+            low, high = schema.get("minLength", 0), schema.get("maxLength")
+            bounds = f"{low}-{high}" if high is not None else f"at least {low}"
+            return {"field": field, "message": f"must be {bounds} characters long"}
+        case "minimum" | "maximum":
+            low, high = schema.get("minimum"), schema.get("maximum")
+            return {"field": field, "message": f"must be between {low} and {high}"}
+        case "enum":
+            options = ", ".join(map(str, error.validator_value))
+            return {"field": field, "message": f"must be one of {options}"}
+        case _:
+            return {"field": field or "(body)", "message": schema.get("x-message", error.message)}
+
+
+def _join(parent: str, child: str) -> str:
+    return f"{parent}.{child}" if parent and child else parent or child

@@ -1,0 +1,296 @@
+"""Groups and their members: create, list, read, rename, delete, remove a member, leave."""
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from aiohttp import web
+
+from domain import (
+    Conflict,
+    Forbidden,
+    Group,
+    GroupMembership,
+    Invalid,
+    Member,
+    PreconditionFailed,
+    PreconditionRequired,
+)
+from handlers.api import Api, Reply
+from handlers.schemas import CURRENCY, ERROR, ID, PAGE_QUERY, TIMESTAMP, Schema, page_of
+from server.keys import CLAIMS, STORE
+from store import NewGroup
+from store.timefmt import to_text, utc_now
+
+api = Api("groups")
+
+NAME: Schema = {"type": "string", "minLength": 1, "maxLength": 100, "x-trim": True,
+                "description": "trimmed; 1-100 characters"}
+DESCRIPTION: Schema = {"type": "string", "maxLength": 500, "x-trim": True}
+VERSION: Schema = {"type": "integer", "minimum": 1,
+                   "description": "the version the change is based on (or send If-Match)"}
+
+MEMBER: Schema = {
+    "type": "object",
+    "required": ["user_id", "role", "joined_at", "email", "name", "picture"],
+    "additionalProperties": False,
+    "properties": {
+        "user_id": ID,
+        "role": {"type": "string", "enum": ["owner", "member"]},
+        "joined_at": TIMESTAMP,
+        "email": {"type": "string"},
+        "name": {"type": "string"},
+        "picture": {"type": ["string", "null"]},
+    },
+}
+_GROUP_PROPERTIES: Schema = {
+    "id": ID,
+    "name": {"type": "string"},
+    "description": {"type": "string"},
+    "default_currency": {"type": "string"},
+    "owner_id": ID,
+    "member_count": {"type": "integer"},
+    "version": {"type": "integer"},
+    "created_at": TIMESTAMP,
+    "updated_at": TIMESTAMP,
+    "role": {"type": "string", "enum": ["owner", "member"], "description": "the caller's role"},
+}
+GROUP_SUMMARY: Schema = {
+    "type": "object",
+    "required": [*_GROUP_PROPERTIES, "joined_at"],
+    "additionalProperties": False,
+    "properties": {**_GROUP_PROPERTIES, "joined_at": TIMESTAMP},
+}
+GROUP: Schema = {
+    "type": "object",
+    "required": [*_GROUP_PROPERTIES, "members"],
+    "additionalProperties": False,
+    "properties": {**_GROUP_PROPERTIES, "members": {"type": "array", "items": MEMBER}},
+}
+NEW_GROUP: Schema = {
+    "type": "object",
+    "required": ["name"],
+    "additionalProperties": False,
+    "properties": {"name": NAME, "description": DESCRIPTION, "default_currency": CURRENCY},
+}
+GROUP_CHANGES: Schema = {
+    "type": "object",
+    "additionalProperties": False,
+    "minProperties": 1,
+    "x-message": "send at least one field to change",
+    "properties": {
+        "name": NAME,
+        "description": DESCRIPTION,
+        "default_currency": CURRENCY,
+        "version": VERSION,
+    },
+}
+IF_MATCH = {"If-Match": "the group's ETag (or send `version` in the body)"}
+
+_NOT_FOUND = Reply("no such group, or the caller is not a member", ERROR)
+_FORBIDDEN = Reply("only the group's owner may do this", ERROR)
+
+
+@api.post(
+    "/api/groups",
+    summary="Create a group; the caller becomes its owner",
+    body=NEW_GROUP,
+    replies={201: Reply("the new group; its ETag is its version", GROUP, ("ETag",))},
+)
+async def create_group(request: web.Request, body: dict[str, Any]) -> web.Response:
+    claims = request[CLAIMS]
+    store = request.app[STORE]
+    group = await store.create_group(
+        NewGroup(
+            id=uuid.uuid4().hex,
+            name=body["name"],
+            description=body.get("description", ""),
+            default_currency=body.get("default_currency", "USD"),
+            owner_id=claims.user_id,
+            created_at=utc_now(),
+        )
+    )
+    members = await store.list_members(group.id)
+    return group_response(group, "owner", members, status=201)
+
+
+@api.get(
+    "/api/groups",
+    summary="The caller's groups, most recently joined first",
+    query=PAGE_QUERY,
+    replies={200: Reply("one page of groups", page_of(GROUP_SUMMARY)),
+             400: Reply("the cursor is not one this server issued", ERROR)},
+)
+async def list_groups(request: web.Request, query: dict[str, Any]) -> web.Response:
+    page = await request.app[STORE].list_user_groups(
+        request[CLAIMS].user_id, limit=query["limit"], cursor=query.get("cursor")
+    )
+    return web.json_response(
+        {"items": [_summary_json(item) for item in page.items], "next_cursor": page.next_cursor}
+    )
+
+
+@api.get(
+    "/api/groups/{group_id}",
+    summary="A group with its members",
+    replies={200: Reply("the group; its ETag is its version", GROUP, ("ETag",)), 404: _NOT_FOUND},
+)
+async def get_group(request: web.Request) -> web.Response:
+    group, me = await membership(request)
+    members = await request.app[STORE].list_members(group.id)
+    return group_response(group, me.role, members)
+
+
+@api.put(
+    "/api/groups/{group_id}",
+    summary="Change a group's name, description or default currency (owner)",
+    body=GROUP_CHANGES,
+    headers=IF_MATCH,
+    replies={
+        200: Reply("the changed group", GROUP, ("ETag",)),
+        403: _FORBIDDEN,
+        404: _NOT_FOUND,
+        412: Reply("the group changed since the version sent", ERROR),
+        428: Reply("neither If-Match nor version was sent", ERROR),
+    },
+)
+async def update_group(request: web.Request, body: dict[str, Any]) -> web.Response:
+    group, me = await membership(request)
+    _require_owner(me)
+    expected = _expected_version(request, body)
+    changes = {key: value for key, value in body.items() if key != "version"}
+    if not changes:
+        raise Invalid("send at least one field to change", details=[
+            {"field": "(body)", "message": "send name, description or default_currency"}])
+    store = request.app[STORE]
+    updated = await store.update_group(
+        group.id, expected_version=expected, changes=changes, updated_at=utc_now()
+    )
+    members = await store.list_members(group.id)
+    return group_response(updated, me.role, members)
+
+
+@api.delete(
+    "/api/groups/{group_id}",
+    summary="Delete a group and its memberships (owner)",
+    headers={"If-Match": "optional: delete only if the group is still at this version"},
+    replies={204: Reply("deleted"), 403: _FORBIDDEN, 404: _NOT_FOUND,
+             412: Reply("the group changed since the version sent", ERROR),
+             422: Reply("If-Match is not an ETag this server issued", ERROR)},
+)
+async def delete_group(request: web.Request) -> web.Response:
+    group, me = await membership(request)
+    _require_owner(me)
+    if "If-Match" in request.headers and _if_match(request) != group.version:
+        raise PreconditionFailed("group was changed meanwhile",
+                                 details={"current_version": group.version})
+    await request.app[STORE].delete_group(group.id)
+    return web.Response(status=204)
+
+
+@api.delete(
+    "/api/groups/{group_id}/members/{user_id}",
+    summary="Remove a member (owner), or yourself (leave)",
+    replies={204: Reply("removed"), 403: _FORBIDDEN, 404: _NOT_FOUND,
+             409: Reply("the owner cannot leave their own group", ERROR)},
+)
+async def remove_member(request: web.Request) -> web.Response:
+    group, me = await membership(request)
+    target = request.match_info["user_id"]
+    if target != me.user_id:
+        _require_owner(me)
+    if target == group.owner_id:
+        raise _owner_cannot_leave()
+    await request.app[STORE].remove_member(group.id, target)
+    return web.Response(status=204)
+
+
+@api.post(
+    "/api/groups/{group_id}/leave",
+    summary="Leave a group",
+    replies={204: Reply("left"), 404: _NOT_FOUND,
+             409: Reply("the owner cannot leave their own group", ERROR)},
+)
+async def leave_group(request: web.Request) -> web.Response:
+    group, me = await membership(request)
+    if me.role == "owner":
+        raise _owner_cannot_leave()
+    await request.app[STORE].remove_member(group.id, me.user_id)
+    return web.Response(status=204)
+
+
+async def membership(request: web.Request) -> tuple[Group, Member]:
+    """The group in the URL and the caller's membership; 404 for anyone outside it."""
+    return await request.app[STORE].get_group_as_member(
+        request.match_info["group_id"], request[CLAIMS].user_id
+    )
+
+
+def _require_owner(member: Member) -> None:
+    if member.role != "owner":
+        raise Forbidden("only the group's owner may do this", code="owner_only")
+
+
+def _owner_cannot_leave() -> Conflict:
+    return Conflict(
+        "the owner cannot leave or be removed; delete the group instead", code="owner_cannot_leave"
+    )
+
+
+def _expected_version(request: web.Request, body: dict[str, Any]) -> int:
+    if "If-Match" in request.headers:
+        return _if_match(request)
+    if "version" in body:
+        return int(body["version"])
+    raise PreconditionRequired(
+        "send the version this change is based on: an If-Match header with the group's ETag, "
+        "or a `version` field"
+    )
+
+
+def _if_match(request: web.Request) -> int:
+    raw = request.headers["If-Match"].strip()
+    if raw.startswith("W/"):
+        raw = raw[2:]
+    try:
+        return int(raw.strip('"'))
+    except ValueError:
+        raise Invalid("If-Match must be an ETag this server issued, like \"3\"",
+                      details=[{"field": "If-Match", "message": "not a group version"}]) from None
+
+
+def _group_json(group: Group, role: str) -> dict[str, Any]:
+    return {
+        "id": group.id,
+        "name": group.name,
+        "description": group.description,
+        "default_currency": group.default_currency,
+        "owner_id": group.owner_id,
+        "member_count": group.member_count,
+        "version": group.version,
+        "created_at": to_text(group.created_at),
+        "updated_at": to_text(group.updated_at),
+        "role": role,
+    }
+
+
+def _summary_json(item: GroupMembership) -> dict[str, Any]:
+    return {**_group_json(item.group, item.role), "joined_at": to_text(item.joined_at)}
+
+
+def member_json(member: Member) -> dict[str, Any]:
+    return {
+        "user_id": member.user_id,
+        "role": member.role,
+        "joined_at": to_text(member.joined_at),
+        "email": member.email,
+        "name": member.name,
+        "picture": member.picture,
+    }
+
+
+def group_response(
+    group: Group, role: str, members: list[Member], status: int = 200
+) -> web.Response:
+    body = {**_group_json(group, role), "members": [member_json(m) for m in members]}
+    return web.json_response(body, status=status, headers={"ETag": f'"{group.version}"'})

@@ -1,0 +1,65 @@
+"""Liveness and readiness for load balancers and orchestrators."""
+from __future__ import annotations
+
+import asyncio
+
+from aiohttp import web
+
+from handlers.api import Api, Reply
+from ocr.engine import TESSERACT
+from realtime.redis import redis_status
+from server.keys import STORE
+
+api = Api("health")
+
+STORE_TIMEOUT_SECONDS = 2.0
+
+READINESS = {
+    "type": "object",
+    "required": ["status", "checks"],
+    "properties": {
+        "status": {"type": "string", "enum": ["ready", "unavailable"]},
+        "checks": {
+            "type": "object",
+            "required": ["store", "tesseract"],
+            "properties": {
+                "store": {"type": "string"},
+                "redis": {"type": "string", "description": "present when REDIS_URL is set"},
+                "tesseract": {"type": "string"},
+            },
+        },
+    },
+}
+
+
+@api.get("/healthz", summary="The process is alive", public=True,
+         replies={200: Reply("alive", {"type": "object", "properties": {"status": {"const": "ok"}}})})
+async def healthz(request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+@api.get(
+    "/readyz",
+    summary="Ready to serve: the store answers (Redis and tesseract are reported)",
+    public=True,
+    replies={200: Reply("ready", READINESS), 503: Reply("the store is unreachable", READINESS)},
+)
+async def readyz(request: web.Request) -> web.Response:
+    checks: dict[str, str] = {}
+    try:
+        await asyncio.wait_for(request.app[STORE].ping(), STORE_TIMEOUT_SECONDS)
+        checks["store"] = "ok"
+    except Exception as exc:  # any failure to answer means not ready, whatever its type
+        checks["store"] = f"unavailable: {type(exc).__name__}"
+    redis = await redis_status(request.app)
+    if redis is not None:
+        checks["redis"] = redis
+    tesseract = request.app[TESSERACT]
+    checks["tesseract"] = (
+        f"ok: {tesseract.version}" if tesseract.available else "missing: OCR endpoints answer 503"
+    )
+    ready = checks["store"] == "ok"
+    return web.json_response(
+        {"status": "ready" if ready else "unavailable", "checks": checks},
+        status=200 if ready else 503,
+    )

@@ -1,0 +1,1 @@
+"""Real-time delivery: the Redis connection that instances share (pub/sub arrives with its issue)."""

@@ -1,0 +1,40 @@
+"""The shared Redis client, opened and closed with the application when REDIS_URL is set."""
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import redis.asyncio as aioredis
+from aiohttp import web
+
+from server.keys import CONFIG
+
+REDIS = web.AppKey("redis", aioredis.Redis)
+PING_TIMEOUT_SECONDS = 1.0
+
+
+async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
+    url = app[CONFIG].redis_url
+    if url is None:
+        yield
+        return
+    client = aioredis.from_url(
+        url, socket_connect_timeout=2, socket_timeout=5, health_check_interval=30
+    )
+    app[REDIS] = client
+    try:
+        yield
+    finally:
+        await client.aclose()
+
+
+async def redis_status(app: web.Application) -> str | None:
+    """'ok' or why not; None when Redis is not configured."""
+    client = app.get(REDIS)
+    if client is None:
+        return None
+    try:
+        await asyncio.wait_for(client.ping(), PING_TIMEOUT_SECONDS)
+    except (aioredis.RedisError, OSError, asyncio.TimeoutError) as exc:
+        return f"unavailable: {type(exc).__name__}"
+    return "ok"

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Install the system programs a target needs when they are missing: `run` wants tesseract (OCR) and
+# redis-server (for REDIS_URL), both optional there, so their absence only warns; `test` requires both.
+set -euo pipefail
+
+target=${1:-run}
+declare -A package_of=(
+  [tesseract]="tesseract-ocr tesseract-ocr-eng tesseract-ocr-deu"
+  [redis-server]="redis-server"
+)
+case "$target" in
+  run) needed=(tesseract redis-server) required=() ;;
+  test) needed=(tesseract redis-server) required=(tesseract redis-server) ;;
+  *) echo "usage: $0 run|test" >&2; exit 2 ;;
+esac
+
+missing=()
+for program in "${needed[@]}"; do
+  command -v "$program" >/dev/null 2>&1 || missing+=("$program")
+done
+# The German language data is needed by OCR tests even where tesseract itself is present.
+if command -v tesseract >/dev/null 2>&1 && ! tesseract --list-langs 2>/dev/null | grep -qx deu; then
+  missing+=(tesseract)
+fi
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+packages=$(for program in "${missing[@]}"; do echo "${package_of[$program]}"; done | tr ' ' '\n' | sort -u | tr '\n' ' ')
+if command -v apt-get >/dev/null 2>&1; then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  echo "installing system packages: $packages"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends $packages >/dev/null
+  exit 0
+fi
+
+echo "apt-get is not available here; please install these with your package manager: $packages" >&2
+for program in "${required[@]}"; do
+  if ! command -v "$program" >/dev/null 2>&1; then
+    echo "error: '$program' is required for '$target'" >&2
+    exit 1
+  fi
+done
+echo "warning: continuing without: ${missing[*]} (OCR endpoints will answer 503)" >&2

@@ -1,0 +1,62 @@
+"""The application factory: routes, middlewares and every resource's lifetime."""
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+
+import aiohttp_cors
+from aiohttp import web
+
+from handlers import docs, groups, health, invites, users
+from ocr.engine import tesseract_ctx
+from realtime.redis import redis_ctx
+from server.cli import open_store
+from server.config import Config
+from server.keys import CONFIG, OPERATIONS, STORE
+from server.middleware import assign_request_id, authenticate, render_errors, stamp_request_id
+
+log = logging.getLogger(__name__)
+
+MAX_JSON_BODY_BYTES = 1024 * 1024
+HANDLER_MODULES = (health, docs, users, groups, invites)
+EXPOSED_HEADERS = ("ETag", "X-Request-ID", "Retry-After", "Location")
+ALLOWED_HEADERS = ("Authorization", "Content-Type", "If-Match", "Idempotency-Key", "X-Request-ID")
+
+
+def create_app(config: Config) -> web.Application:
+    app = web.Application(
+        middlewares=[assign_request_id, render_errors, authenticate],
+        client_max_size=MAX_JSON_BODY_BYTES,
+    )
+    app[CONFIG] = config
+    app.cleanup_ctx.extend([store_ctx, redis_ctx, tesseract_ctx])
+    app.on_response_prepare.append(stamp_request_id)
+
+    app[OPERATIONS] = []
+    cors = aiohttp_cors.setup(
+        app,
+        defaults={
+            origin: aiohttp_cors.ResourceOptions(
+                allow_credentials=True,
+                expose_headers=EXPOSED_HEADERS,
+                allow_headers=ALLOWED_HEADERS,
+                allow_methods=["GET", "POST", "PUT", "DELETE"],
+                max_age=600,
+            )
+            for origin in config.cors_origins
+        },
+    )
+    for module in HANDLER_MODULES:
+        for operation, handler in module.api.routes:
+            route = app.router.add_route(operation.method, operation.path, handler,
+                                         name=operation.name)
+            cors.add(route)
+            app[OPERATIONS].append(operation)
+    docs.describe(app)
+    return app
+
+
+async def store_ctx(app: web.Application) -> AsyncIterator[None]:
+    async with open_store(app[CONFIG]) as store:
+        app[STORE] = store
+        yield

@@ -1,0 +1,117 @@
+"""The `expense-tracker` command: serve, token, create-tables."""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import re
+import sys
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from datetime import timedelta
+
+from aiohttp import web
+
+from server.config import Config, ConfigError, load_config
+from server.logs import configure_logging
+from server.tokens import issue_token
+from store import Store
+
+log = logging.getLogger("expense_tracker")
+
+SHUTDOWN_GRACE_SECONDS = 30
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="expense-tracker", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the HTTP and WebSocket server")
+    serve.add_argument("--host", help="interface to listen on (default: HOST or 0.0.0.0)")
+    serve.add_argument("--port", type=int, help="port (default: PORT or 5000)")
+
+    token = commands.add_parser("token", help="create the user if needed and print a token")
+    token.add_argument("email")
+    token.add_argument("--name", help="display name for a new user (default: the email's local part)")
+
+    commands.add_parser("create-tables", help="create the DynamoDB tables and indexes (idempotent)")
+
+    args = parser.parse_args(argv)
+    try:
+        config = load_config()
+    except ConfigError as exc:
+        print(f"expense-tracker: configuration error: {exc}", file=sys.stderr)
+        return 2
+    configure_logging(config.log_level, config.log_format)
+    if args.command == "serve":
+        return _serve(config, host=args.host or config.host, port=args.port or config.port)
+    if args.command == "token":
+        if not _EMAIL.fullmatch(args.email):
+            print(f"expense-tracker: not an email address: {args.email!r}", file=sys.stderr)
+            return 2
+        print(asyncio.run(_token(config, args.email, args.name)))
+        return 0
+    return asyncio.run(_create_tables(config))
+
+
+def _serve(config: Config, *, host: str, port: int) -> int:
+    from server.app import create_app
+
+    if config.secret_key_generated:
+        log.warning(
+            "SECRET_KEY is not set: using a generated key kept in %s; set SECRET_KEY in production",
+            config.data_dir,
+        )
+    print(
+        f"expense-tracker: serving on http://{host}:{port} "
+        f"(store: {config.store_backend}, broker: {'redis' if config.redis_url else 'in-process'})",
+        flush=True,
+    )
+    web.run_app(
+        create_app(config),
+        host=host,
+        port=port,
+        shutdown_timeout=SHUTDOWN_GRACE_SECONDS,
+        print=None,
+        access_log=log if config.log_level in ("DEBUG", "INFO") else None,
+    )
+    return 0
+
+
+@asynccontextmanager
+async def open_store(config: Config) -> AsyncIterator[Store]:
+    if config.store_backend == "dynamodb":
+        from store.dynamodb import DynamoDBStore
+
+        async with DynamoDBStore.open(config.dynamodb) as store:
+            yield store
+    else:
+        from store.sqlite import SQLiteStore
+
+        async with SQLiteStore.open(config.sqlite_path) as store:
+            yield store
+
+
+async def _token(config: Config, email: str, name: str | None) -> str:
+    async with open_store(config) as store:
+        user = await store.ensure_user(email, name or email.split("@")[0])
+    token, _ = issue_token(
+        secret=config.secret_key,
+        issuer=config.jwt_issuer,
+        user_id=user.id,
+        lifetime=timedelta(hours=config.jwt_expiration_hours),
+    )
+    return token
+
+
+async def _create_tables(config: Config) -> int:
+    from store.dynamodb import create_tables
+
+    created = await create_tables(config.dynamodb)
+    print("created: " + ", ".join(created) if created else "all tables already exist")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,205 @@
+"""Configuration: read once from the environment (and an optional `.env`), validated, frozen.
+
+A bad value stops start-up with one line naming the variable (`ConfigError`), so nothing half-starts.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit
+
+from store.dynamodb import DynamoDBSettings
+
+log = logging.getLogger(__name__)
+
+MIN_SECRET_BYTES = 32
+SECRET_FILE_NAME = "secret_key"
+
+
+class ConfigError(Exception):
+    """One configuration problem; str() is the single line shown to the operator."""
+
+    def __init__(self, variable: str, problem: str) -> None:
+        super().__init__(f"{variable}: {problem}")
+        self.variable = variable
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    environment: Literal["development", "production"]
+    secret_key: str
+    secret_key_generated: bool
+    google_client_id: str
+    google_client_secret: str
+    backend_callback_url: str
+    frontend_base_url: str
+    jwt_expiration_hours: int
+    jwt_issuer: str
+    store_backend: Literal["sqlite", "dynamodb"]
+    data_dir: Path
+    sqlite_path: Path
+    dynamodb: DynamoDBSettings
+    redis_url: str | None
+    host: str
+    port: int
+    log_level: str
+    log_format: Literal["text", "json"]
+    cors_origins: tuple[str, ...]
+    tesseract_cmd: str
+
+    @property
+    def is_development(self) -> bool:
+        return self.environment == "development"
+
+
+def load_config(
+    environ: Mapping[str, str] | None = None, *, read_dotenv: bool = True
+) -> Config:
+    """Build the configuration from `environ` (default: the process environment plus `.env`)."""
+    if environ is None:
+        if read_dotenv:
+            from dotenv import load_dotenv
+
+            load_dotenv(override=False)
+        environ = os.environ
+    env = _Reader(environ)
+
+    environment = env.choice("APP_ENV", ("development", "production"), "development")
+    data_dir = Path(env.text("DATA_DIR", "data")).expanduser()
+    secret_key, generated = _secret_key(env, environment, data_dir)
+    frontend = env.url("FRONTEND_BASE_URL", "http://localhost:3000").rstrip("/")
+    port = env.integer("PORT", 5000, low=1, high=65535)
+    endpoint_url = env.url("DYNAMODB_ENDPOINT_URL", "") or None
+    default_backend = "dynamodb" if endpoint_url else "sqlite"
+    dynamodb = DynamoDBSettings(
+        region=env.text("AWS_REGION", "us-east-1"),
+        endpoint_url=endpoint_url,
+        users_table=env.table("DYNAMODB_USERS_TABLE", "Users"),
+        groups_table=env.table("DYNAMODB_GROUPS_TABLE", "Groups"),
+        expenses_table=env.table("DYNAMODB_EXPENSES_TABLE", "Expenses"),
+        transactions_table=env.table("DYNAMODB_TRANSACTIONS_TABLE", "Transactions"),
+        chats_table=env.table("DYNAMODB_CHATS_TABLE", "Chats"),
+    )
+    origins = env.text("CORS_ORIGINS", frontend)
+    cors_origins = tuple(
+        _check_url("CORS_ORIGINS", origin.strip().rstrip("/"))
+        for origin in origins.split(",")
+        if origin.strip()
+    )
+    return Config(
+        environment=environment,  # type: ignore[arg-type]
+        secret_key=secret_key,
+        secret_key_generated=generated,
+        google_client_id=env.text("GOOGLE_CLIENT_ID", ""),
+        google_client_secret=env.text("GOOGLE_CLIENT_SECRET", ""),
+        backend_callback_url=env.url(
+            "BACKEND_CALLBACK_URL", f"http://localhost:{port}/api/callback"
+        ),
+        frontend_base_url=frontend,
+        jwt_expiration_hours=env.integer("JWT_EXPIRATION_HOURS", 24, low=1, high=24 * 366),
+        jwt_issuer=env.text("JWT_ISSUER", "expense-tracker"),
+        store_backend=env.choice("STORE_BACKEND", ("sqlite", "dynamodb"), default_backend),  # type: ignore[arg-type]
+        data_dir=data_dir,
+        sqlite_path=Path(env.text("SQLITE_PATH", str(data_dir / "expense-tracker.sqlite3"))),
+        dynamodb=dynamodb,
+        redis_url=_redis_url(env.text("REDIS_URL", "")),
+        host=env.text("HOST", "0.0.0.0"),
+        port=port,
+        log_level=env.choice(
+            "LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"), "WARNING", upper=True
+        ),
+        log_format=env.choice("LOG_FORMAT", ("text", "json"), "text"),  # type: ignore[arg-type]
+        cors_origins=cors_origins,
+        tesseract_cmd=env.text("TESSERACT_CMD", "tesseract"),
+    )
+
+
+class _Reader:
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        self._environ = environ
+
+    def text(self, name: str, default: str) -> str:
+        value = self._environ.get(name)
+        return default if value is None or value.strip() == "" else value.strip()
+
+    def choice(
+        self, name: str, options: tuple[str, ...], default: str, *, upper: bool = False
+    ) -> str:
+        value = self.text(name, default)
+        value = value.upper() if upper else value.lower()
+        if value not in options:
+            raise ConfigError(name, f"must be one of {', '.join(options)}, got {value!r}")
+        return value
+
+    def integer(self, name: str, default: int, *, low: int, high: int) -> int:
+        raw = self.text(name, str(default))
+        try:
+            value = int(raw)
+        except ValueError:
+            raise ConfigError(name, f"must be a whole number, got {raw!r}") from None
+        if not low <= value <= high:
+            raise ConfigError(name, f"must be between {low} and {high}, got {value}")
+        return value
+
+    def url(self, name: str, default: str) -> str:
+        value = self.text(name, default)
+        return _check_url(name, value) if value else value
+
+    def table(self, name: str, default: str) -> str:
+        value = self.text(name, default)
+        if not (3 <= len(value) <= 255) or not all(c.isalnum() or c in "_-." for c in value):
+            raise ConfigError(
+                name, f"must be 3-255 letters, digits, '_', '-' or '.', got {value!r}"
+            )
+        return value
+
+
+def _check_url(name: str, value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigError(name, f"must be an http(s) URL, got {value!r}")
+    return value
+
+
+def _redis_url(value: str) -> str | None:
+    if not value:
+        return None
+    if urlsplit(value).scheme not in ("redis", "rediss", "unix"):
+        raise ConfigError("REDIS_URL", f"must start with redis://, rediss:// or unix://, got {value!r}")
+    return value
+
+
+def _secret_key(env: _Reader, environment: str, data_dir: Path) -> tuple[str, bool]:
+    """The signing key; in development a missing one is generated once and kept in the data dir."""
+    value = env.text("SECRET_KEY", "")
+    if value:
+        if len(value.encode()) < MIN_SECRET_BYTES:
+            raise ConfigError(
+                "SECRET_KEY", f"must be at least {MIN_SECRET_BYTES} bytes, got {len(value.encode())}"
+            )
+        return value, False
+    if environment != "development":
+        raise ConfigError("SECRET_KEY", "is required outside development (APP_ENV=production)")
+    path = data_dir / SECRET_FILE_NAME
+    try:
+        stored = path.read_text().strip()
+    except FileNotFoundError:
+        stored = ""
+    except OSError as exc:
+        raise ConfigError("SECRET_KEY", f"not set and {path} cannot be read: {exc}") from None
+    if len(stored.encode()) >= MIN_SECRET_BYTES:
+        return stored, True
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        generated = secrets.token_urlsafe(48)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(generated + "\n")
+    except OSError as exc:
+        raise ConfigError("SECRET_KEY", f"not set and {path} cannot be written: {exc}") from None
+    return generated, True

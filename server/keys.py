@@ -1,0 +1,16 @@
+"""Typed keys for what the application and each request carry."""
+from __future__ import annotations
+
+from aiohttp import web
+
+from handlers.api import Operation
+from server.config import Config
+from server.tokens import Claims
+from store import Store
+
+CONFIG = web.AppKey("config", Config)
+STORE = web.AppKey("store", Store)
+OPERATIONS = web.AppKey("operations", list[Operation])
+OPENAPI = web.AppKey("openapi", dict)
+
+CLAIMS = web.RequestKey("claims", Claims)

@@ -1,0 +1,75 @@
+"""Our own access tokens: HS256 JWTs signed with SECRET_KEY.
+
+Decoding pins the algorithm (so `alg: none` or an RS/HS confusion is refused), requires every claim
+we rely on, and checks issuer and audience, allowing a small clock skew.
+"""
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+import jwt
+
+from domain import Unauthorized
+
+ALGORITHM = "HS256"
+AUDIENCE = "expense-tracker-api"
+LEEWAY_SECONDS = 30
+_REQUIRED_CLAIMS = ["sub", "iat", "exp", "iss", "aud", "jti"]
+
+
+@dataclass(frozen=True, slots=True)
+class Claims:
+    user_id: str
+    token_id: str
+    issued_at: datetime
+    expires_at: datetime
+
+
+def issue_token(
+    *, secret: str, issuer: str, user_id: str, lifetime: timedelta, now: datetime | None = None
+) -> tuple[str, Claims]:
+    issued = (now or datetime.now(timezone.utc)).replace(microsecond=0)
+    claims = Claims(
+        user_id=user_id,
+        token_id=secrets.token_urlsafe(16),
+        issued_at=issued,
+        expires_at=issued + lifetime,
+    )
+    payload = {
+        "sub": claims.user_id,
+        "iat": int(claims.issued_at.timestamp()),
+        "exp": int(claims.expires_at.timestamp()),
+        "iss": issuer,
+        "aud": AUDIENCE,
+        "jti": claims.token_id,
+    }
+    return jwt.encode(payload, secret, algorithm=ALGORITHM), claims
+
+
+def decode_token(token: str, *, secret: str, issuer: str) -> Claims:
+    """The token's claims; raises Unauthorized (code `token_expired` or `invalid_token`)."""
+    try:
+        payload = jwt.decode(
+            token,
+            secret,
+            algorithms=[ALGORITHM],
+            audience=AUDIENCE,
+            issuer=issuer,
+            leeway=LEEWAY_SECONDS,
+            options={"require": _REQUIRED_CLAIMS},
+        )
+    except jwt.ExpiredSignatureError:
+        raise Unauthorized("token has expired", code="token_expired") from None
+    except jwt.PyJWTError as exc:
+        raise Unauthorized(f"token is invalid: {exc}", code="invalid_token") from None
+    subject, token_id = payload["sub"], payload["jti"]
+    if not (isinstance(subject, str) and subject and isinstance(token_id, str) and token_id):
+        raise Unauthorized("token is invalid: bad sub or jti", code="invalid_token")
+    try:
+        issued_at = datetime.fromtimestamp(payload["iat"], timezone.utc)
+        expires_at = datetime.fromtimestamp(payload["exp"], timezone.utc)
+    except (TypeError, ValueError, OverflowError):
+        raise Unauthorized("token is invalid: bad iat or exp", code="invalid_token") from None
+    return Claims(user_id=subject, token_id=token_id, issued_at=issued_at, expires_at=expires_at)

@@ -1,0 +1,102 @@
+from pathlib import Path
+
+import pytest
+
+from server.config import ConfigError, load_config
+
+GOOD_SECRET = "s" * 40
+
+
+def config_from(tmp_path: Path, **values: str):
+    return load_config({"DATA_DIR": str(tmp_path), **values}, read_dotenv=False)
+
+
+def test_defaults_run_on_sqlite_in_the_data_dir(tmp_path):
+    config = config_from(tmp_path, SECRET_KEY=GOOD_SECRET)
+    assert config.store_backend == "sqlite"
+    assert config.sqlite_path == tmp_path / "expense-tracker.sqlite3"
+    assert config.port == 5000
+    assert config.log_level == "WARNING"
+    assert config.jwt_expiration_hours == 24
+    assert config.redis_url is None
+    assert config.cors_origins == ("http://localhost:3000",)
+
+
+def test_seed_variables_keep_their_meaning(tmp_path):
+    config = config_from(
+        tmp_path,
+        SECRET_KEY=GOOD_SECRET,
+        GOOGLE_CLIENT_ID="cid",
+        GOOGLE_CLIENT_SECRET="csecret",
+        BACKEND_CALLBACK_URL="https://api.example.com/api/callback",
+        FRONTEND_BASE_URL="https://app.example.com/",
+        JWT_EXPIRATION_HOURS="12",
+        AWS_REGION="eu-west-1",
+        DYNAMODB_USERS_TABLE="U-1",
+        DYNAMODB_GROUPS_TABLE="G-1",
+        DYNAMODB_EXPENSES_TABLE="E-1",
+        DYNAMODB_TRANSACTIONS_TABLE="T-1",
+        DYNAMODB_CHATS_TABLE="C-1",
+    )
+    assert (config.google_client_id, config.google_client_secret) == ("cid", "csecret")
+    assert config.backend_callback_url == "https://api.example.com/api/callback"
+    assert config.frontend_base_url == "https://app.example.com"
+    assert config.cors_origins == ("https://app.example.com",)
+    assert config.jwt_expiration_hours == 12
+    assert config.dynamodb.region == "eu-west-1"
+    assert (config.dynamodb.users_table, config.dynamodb.chats_table) == ("U-1", "C-1")
+
+
+def test_an_endpoint_url_selects_dynamodb(tmp_path):
+    config = config_from(
+        tmp_path, SECRET_KEY=GOOD_SECRET, DYNAMODB_ENDPOINT_URL="http://127.0.0.1:8000"
+    )
+    assert config.store_backend == "dynamodb"
+    assert config.dynamodb.endpoint_url == "http://127.0.0.1:8000"
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "fragment"),
+    [
+        ("SECRET_KEY", "short", "at least 32 bytes"),
+        ("JWT_EXPIRATION_HOURS", "abc", "whole number"),
+        ("JWT_EXPIRATION_HOURS", "0", "between"),
+        ("PORT", "70000", "between"),
+        ("REDIS_URL", "http://x", "redis://"),
+        ("FRONTEND_BASE_URL", "not a url", "http(s) URL"),
+        ("STORE_BACKEND", "mysql", "one of"),
+        ("LOG_LEVEL", "LOUD", "one of"),
+        ("LOG_FORMAT", "xml", "one of"),
+        ("DYNAMODB_USERS_TABLE", "a b", "letters"),
+        ("APP_ENV", "staging", "one of"),
+    ],
+)
+def test_a_bad_value_names_the_variable(tmp_path, variable, value, fragment):
+    environ = {"SECRET_KEY": GOOD_SECRET, variable: value}
+    with pytest.raises(ConfigError) as caught:
+        config_from(tmp_path, **environ)
+    assert str(caught.value).startswith(f"{variable}: ")
+    assert fragment in str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
+def test_production_requires_a_secret_key(tmp_path):
+    with pytest.raises(ConfigError, match="^SECRET_KEY: is required"):
+        config_from(tmp_path, APP_ENV="production")
+
+
+def test_development_generates_a_secret_once_and_keeps_it(tmp_path):
+    first = config_from(tmp_path)
+    second = config_from(tmp_path)
+    assert first.secret_key_generated and second.secret_key_generated
+    assert len(first.secret_key) >= 32
+    assert first.secret_key == second.secret_key
+    key_file = tmp_path / "secret_key"
+    assert key_file.stat().st_mode & 0o077 == 0
+
+
+def test_cors_origins_can_list_several(tmp_path):
+    config = config_from(
+        tmp_path, SECRET_KEY=GOOD_SECRET, CORS_ORIGINS="https://a.example, https://b.example/"
+    )
+    assert config.cors_origins == ("https://a.example", "https://b.example")

@@ -1,0 +1,132 @@
+"""Real backing services for tests, each on a free loopback port, always stopped afterwards."""
+from __future__ import annotations
+
+import importlib.util
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+STARTUP_TIMEOUT = 30.0
+
+
+class ServiceUnavailable(RuntimeError):
+    pass
+
+
+def _binary(name: str) -> str:
+    beside_python = Path(sys.executable).parent / name
+    if beside_python.is_file():
+        return str(beside_python)
+    found = shutil.which(name)
+    if found is None:
+        raise ServiceUnavailable(
+            f"{name} is not installed (looked beside {sys.executable} and on PATH)"
+        )
+    return found
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def _process(
+    name: str, args: list[str], ready: Callable[[], bool], cwd: str | None = None
+) -> Iterator[None]:
+    """Run `args` until the block ends, once `ready()` holds; fail clearly if it never does.
+
+    Output goes to a file, not a pipe: a chatty server would block once a pipe's buffer filled."""
+    log = tempfile.TemporaryFile(mode="w+")
+    process = subprocess.Popen(args, cwd=cwd, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + STARTUP_TIMEOUT
+        while not ready():
+            if process.poll() is not None:
+                log.seek(0)
+                raise ServiceUnavailable(
+                    f"{name} exited with status {process.returncode}: {log.read()[-2000:]}"
+                )
+            if time.monotonic() > deadline:
+                raise ServiceUnavailable(f"{name} did not start within {STARTUP_TIMEOUT:.0f}s")
+            time.sleep(0.1)
+        yield
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+
+
+def _answers_http(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=1):
+            return True
+    except urllib.error.HTTPError:
+        return True
+    except OSError:
+        return False
+
+
+def _answers_ping(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
+            sock.sendall(b"PING\r\n")
+            return sock.recv(64).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+# moto_server's threaded werkzeug server runs requests side by side with no locking, so two
+# TransactWriteItems can both pass a condition that only one of them should (seen: eight members
+# joining a group with room for three). DynamoDB applies each item's writes one at a time; running
+# moto_server's own entry point with requests serialised restores that, and keeps the concurrency
+# tests meaningful.
+_SERIALISED_MOTO = """
+import sys, threading
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+from moto.server import main
+lock, call = threading.Lock(), DomainDispatcherApplication.__call__
+def serialised(self, environ, start_response):
+    with lock:
+        return call(self, environ, start_response)
+DomainDispatcherApplication.__call__ = serialised
+main(sys.argv[1:])
+"""
+
+
+@contextmanager
+def moto_server() -> Iterator[str]:
+    """A moto server (every AWS service over HTTP) that handles one request at a time; yields its
+    endpoint URL."""
+    if importlib.util.find_spec("moto.server") is None or importlib.util.find_spec("flask") is None:
+        raise ServiceUnavailable(f"moto[server] is not installed for {sys.executable}")
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    args = [sys.executable, "-c", _SERIALISED_MOTO, "-H", "127.0.0.1", "-p", str(port)]
+    with _process("moto_server", args, lambda: _answers_http(url)):
+        yield url
+
+
+@contextmanager
+def redis_server() -> Iterator[str]:
+    """A throwaway redis-server with persistence off; yields its redis:// URL."""
+    binary = _binary("redis-server")
+    port = _free_port()
+    with tempfile.TemporaryDirectory(prefix="redis-") as workdir:
+        args = [binary, "--port", str(port), "--bind", "127.0.0.1"]
+        args += ["--save", "", "--appendonly", "no"]
+        with _process("redis-server", args, lambda: _answers_ping(port), cwd=workdir):
+            yield f"redis://127.0.0.1:{port}/0"
