@@ -33,7 +33,7 @@ $(VENV)/.installed-test: $(VENV)/bin/python setup.cfg pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[test]'
 	@touch $@ $(VENV)/.installed-run
 
-bench: install-test
+bench: install
 	$(BIN)/python bench/http_bench.py
 
 clean:

@@ -43,7 +43,6 @@ class Operation:
     body: dict[str, Any] | None = None
     public: bool = False
     description: str = ""
-    errors: tuple[int, ...] = ()
     headers: dict[str, str] = field(default_factory=dict)
 
 
@@ -65,12 +64,10 @@ class Api:
         body: dict[str, Any] | None = None,
         public: bool = False,
         description: str = "",
-        errors: tuple[int, ...] = (),
         headers: dict[str, str] | None = None,
     ) -> Callable[[Handler], Handler]:
-        """Declare a handler. `errors` lists the 4xx statuses it may answer besides the automatic
-        ones (401 for authenticated routes, 422 where there is input); `headers` documents request
-        headers it reads (name → description)."""
+        """Declare a handler. `replies` documents its answers; 401, 400/413/415 and 422 are added
+        where they apply. `headers` documents request headers it reads (name → description)."""
 
         def register(handler: Handler) -> Handler:
             operation = Operation(
@@ -84,7 +81,6 @@ class Api:
                 body=body,
                 public=public,
                 description=description or (handler.__doc__ or "").strip(),
-                errors=errors,
                 headers=headers or {},
             )
             self.routes.append((operation, _validating(operation, handler)))

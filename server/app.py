@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import aiohttp_cors
 from aiohttp import web
@@ -10,10 +11,12 @@ from aiohttp import web
 from handlers import docs, groups, health, invites, users
 from ocr.engine import tesseract_ctx
 from realtime.redis import redis_ctx
-from server.cli import open_store
 from server.config import Config
 from server.keys import CONFIG, OPERATIONS, STORE
 from server.middleware import assign_request_id, authenticate, render_errors, stamp_request_id
+from store import Store
+from store.dynamodb import DynamoDBStore
+from store.sqlite import SQLiteStore
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +57,17 @@ def create_app(config: Config) -> web.Application:
             app[OPERATIONS].append(operation)
     docs.describe(app)
     return app
+
+
+@asynccontextmanager
+async def open_store(config: Config) -> AsyncIterator[Store]:
+    """The configured backend, open for the duration of the block."""
+    if config.store_backend == "dynamodb":
+        async with DynamoDBStore.open(config.dynamodb) as dynamodb_store:
+            yield dynamodb_store
+    else:
+        async with SQLiteStore.open(config.sqlite_path) as sqlite_store:
+            yield sqlite_store
 
 
 async def store_ctx(app: web.Application) -> AsyncIterator[None]:

@@ -6,8 +6,7 @@ import asyncio
 import logging
 import re
 import sys
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Sequence
 from datetime import timedelta
 
 from aiohttp import web
@@ -15,7 +14,6 @@ from aiohttp import web
 from server.config import Config, ConfigError, load_config
 from server.logs import configure_logging
 from server.tokens import issue_token
-from store import Store
 
 log = logging.getLogger("expense_tracker")
 
@@ -79,21 +77,9 @@ def _serve(config: Config, *, host: str, port: int) -> int:
     return 0
 
 
-@asynccontextmanager
-async def open_store(config: Config) -> AsyncIterator[Store]:
-    if config.store_backend == "dynamodb":
-        from store.dynamodb import DynamoDBStore
-
-        async with DynamoDBStore.open(config.dynamodb) as store:
-            yield store
-    else:
-        from store.sqlite import SQLiteStore
-
-        async with SQLiteStore.open(config.sqlite_path) as store:
-            yield store
-
-
 async def _token(config: Config, email: str, name: str | None) -> str:
+    from server.app import open_store
+
     async with open_store(config) as store:
         user = await store.ensure_user(email, name or email.split("@")[0])
     token, _ = issue_token(

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import re
-import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -38,6 +38,8 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 REQUEST_ID = web.RequestKey("request_id", str)
 _SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 _REALM = 'Bearer realm="expense-tracker"'
+# Request ids need to be unique, not secret: a seeded PRNG avoids a getrandom() syscall per request.
+_random_bits = random.Random().getrandbits
 
 _STATUS: dict[type[DomainError], int] = {
     BadRequest: 400,
@@ -87,7 +89,7 @@ def error_response(
 async def assign_request_id(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Take the client's X-Request-ID when it is sane, else make one; logs and the response carry it."""
     offered = request.headers.get("X-Request-ID", "")
-    request_id = offered if _SANE_REQUEST_ID.fullmatch(offered) else uuid.uuid4().hex
+    request_id = offered if _SANE_REQUEST_ID.fullmatch(offered) else f"{_random_bits(128):032x}"
     request[REQUEST_ID] = request_id
     # Left set after the handler: the access log line is written later in this same task.
     request_id_var.set(request_id)

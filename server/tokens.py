@@ -5,7 +5,9 @@ we rely on, and checks issuer and audience, allowing a small clock skew.
 """
 from __future__ import annotations
 
+import functools
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
@@ -49,7 +51,18 @@ def issue_token(
 
 
 def decode_token(token: str, *, secret: str, issuer: str) -> Claims:
-    """The token's claims; raises Unauthorized (code `token_expired` or `invalid_token`)."""
+    """The token's claims; raises Unauthorized (code `token_expired` or `invalid_token`).
+
+    A signature, once verified, stays verified, so verified claims are remembered (bounded); only
+    the expiry is checked again on every use."""
+    claims = _verified(token, secret, issuer)
+    if claims.expires_at.timestamp() + LEEWAY_SECONDS <= time.time():
+        raise Unauthorized("token has expired", code="token_expired")
+    return claims
+
+
+@functools.lru_cache(maxsize=8192)
+def _verified(token: str, secret: str, issuer: str) -> Claims:
     try:
         payload = jwt.decode(
             token,

@@ -12,7 +12,7 @@ import sqlite3
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -78,6 +78,9 @@ _MIGRATIONS: list[str] = [
     CREATE INDEX invites_by_group ON invites (group_id);
     """,
 ]
+
+INVITE_RETENTION = timedelta(days=30)
+"""How long an expired invite is kept before it is purged (DynamoDB's TTL purges lazily, too)."""
 
 _GROUP_COLUMNS = (
     "g.id, g.name, g.description, g.default_currency, g.owner_id, g.member_count, g.version, "
@@ -391,10 +394,11 @@ class SQLiteStore(Store):
                 )
             except sqlite3.IntegrityError as exc:
                 raise Conflict("an invite with this token exists", code="invite_exists") from exc
-            # Expired invites of this group are dead weight; the index keeps this bounded by group.
+            # Long-expired invites are dead weight; recently expired ones stay so that their holders
+            # hear "expired" (410) rather than "unknown". The index bounds this to one group.
             await db.execute(
                 "DELETE FROM invites WHERE group_id = ? AND expires_at < ?",
-                (invite.group_id, to_text(utc_now())),
+                (invite.group_id, to_text(utc_now() - INVITE_RETENTION)),
             )
 
     async def get_invite(self, token_hash: str) -> Invite:

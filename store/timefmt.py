@@ -3,8 +3,11 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
+
 def to_text(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
+    if moment.tzinfo is not timezone.utc:
+        moment = moment.astimezone(timezone.utc)
+    return f"{moment.isoformat(timespec='microseconds')[:-6]}Z"
 
 
 def from_text(text: str) -> datetime:

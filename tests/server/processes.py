@@ -23,8 +23,10 @@ def free_port() -> int:
 
 
 def command_env(data_dir: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DYNAMODB_", "REDIS_", "SECRET_"))}
-    env.update({"DATA_DIR": str(data_dir), "STORE_BACKEND": "sqlite", **extra})
+    """The environment of a fresh install: none of the caller's store, broker or key settings."""
+    inherited = ("DYNAMODB_", "REDIS_", "SECRET_", "STORE_", "SQLITE_", "APP_ENV", "LOG_")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(inherited)}
+    env.update({"DATA_DIR": str(data_dir), **extra})
     return env
 
 

@@ -7,6 +7,7 @@ import socket
 import sqlite3
 import time
 import urllib.request
+import uuid
 
 from tests.server.processes import command_env, free_port, run_command, serving
 
@@ -106,3 +107,31 @@ def test_token_refuses_a_non_email(tmp_path):
     result = run_command("token", "not-an-email", env=command_env(tmp_path), cwd=tmp_path)
     assert result.returncode == 2
     assert "not an email address" in result.stderr
+
+
+def test_dynamodb_mode_end_to_end(tmp_path, moto_url):
+    """create-tables (twice), token, serve on DynamoDB, restart: what an operator at scale runs."""
+    prefix = f"p{uuid.uuid4().hex[:10]}"
+    env = command_env(
+        tmp_path / "data",
+        DYNAMODB_ENDPOINT_URL=moto_url,
+        SECRET_KEY="k" * 40,
+        **{f"DYNAMODB_{name}_TABLE": f"{prefix}-{name.lower()}"
+           for name in ("USERS", "GROUPS", "EXPENSES", "TRANSACTIONS", "CHATS")},
+    )
+    first = run_command("create-tables", env=env, cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert f"{prefix}-groups" in first.stdout
+    again = run_command("create-tables", env=env, cwd=tmp_path)
+    assert (again.returncode, again.stdout.strip()) == (0, "all tables already exist")
+    token = run_command("token", "dora@example.com", env=env, cwd=tmp_path).stdout.strip()
+    port = free_port()
+    with serving(env, tmp_path, port) as server:
+        status, created, _ = call(port, "POST", "/api/groups", token, {"name": "Scaled"})
+        assert status == 201
+        server.send_signal(signal.SIGTERM)
+        assert server.wait(timeout=30) == 0
+    assert not (tmp_path / "data" / "expense-tracker.sqlite3").exists()
+    with serving(env, tmp_path, port):
+        _, page, _ = call(port, "GET", "/api/groups", token)
+        assert [g["id"] for g in page["items"]] == [created["id"]]

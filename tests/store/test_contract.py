@@ -395,6 +395,22 @@ async def test_invites(store: Store) -> None:
         await store.get_invite("hash-1")
 
 
+async def test_an_expired_invite_is_still_there_to_be_judged(store: Store) -> None:
+    owner = await user(store, "owner")
+    created = await group(store, owner)
+    now = datetime.now(timezone.utc)
+
+    def invite(token_hash: str, expires_at: datetime) -> Invite:
+        return Invite(token_hash=token_hash, group_id=created.id, created_by=owner.id,
+                      created_at=now - timedelta(days=2), expires_at=expires_at)
+
+    await store.create_invite(invite("expired-yesterday", now - timedelta(days=1)))
+    await store.create_invite(invite("fresh", now + timedelta(days=1)))
+    assert (await store.get_invite("expired-yesterday")).expires_at < now
+    with pytest.raises(Conflict):
+        await store.create_invite(invite("fresh", now + timedelta(days=2)))
+
+
 # DynamoDB only
 
 
