@@ -14,9 +14,30 @@ from domain.errors import (
     Unavailable,
     UnsupportedMediaType,
 )
-from domain.models import Group, GroupMembership, Invite, Member, Page, User
+from domain.models import (
+    ActivityEntry,
+    Balance,
+    Expense,
+    ExpenseFilter,
+    Group,
+    GroupMembership,
+    IdempotentReply,
+    Invite,
+    Member,
+    Page,
+    Settlement,
+    StoredReply,
+    User,
+)
 
 __all__ = [
+    "ActivityEntry",
+    "Balance",
+    "Expense",
+    "ExpenseFilter",
+    "IdempotentReply",
+    "Settlement",
+    "StoredReply",
     "BadRequest",
     "Conflict",
     "DomainError",

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Generic, Literal, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 T = TypeVar("T")
 Role = Literal["owner", "member"]
@@ -66,3 +66,99 @@ class Invite:
 class Page(Generic[T]):
     items: list[T] = field(default_factory=list)
     next_cursor: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Expense:
+    """One expense. `paid` and `owed` map member ids to minor units; each sums to `amount`."""
+
+    id: str
+    group_id: str
+    description: str
+    amount: int
+    currency: str
+    date: str
+    """Calendar date the expense happened, ISO `YYYY-MM-DD` (no time zone: it is the payer's day)."""
+    category: str
+    paid: dict[str, int]
+    owed: dict[str, int]
+    split: dict[str, Any]
+    """The split as the client expressed it (kind and parameters), so it can be edited as such."""
+    notes: str
+    receipt_id: str | None
+    created_by: str
+    created_at: datetime
+    updated_at: datetime
+    version: int
+
+    @property
+    def participants(self) -> list[str]:
+        return sorted(set(self.paid) | set(self.owed))
+
+
+@dataclass(frozen=True, slots=True)
+class Settlement:
+    """A payment from one member to another that settles debt (the seed calls these
+    transactions)."""
+
+    id: str
+    group_id: str
+    from_user: str
+    to_user: str
+    amount: int
+    currency: str
+    date: str
+    note: str
+    created_by: str
+    created_at: datetime
+    version: int
+
+
+@dataclass(frozen=True, slots=True)
+class Balance:
+    """A member's net position in one currency: positive means the group owes them."""
+
+    user_id: str
+    currency: str
+    amount: int
+
+
+@dataclass(frozen=True, slots=True)
+class ActivityEntry:
+    id: str
+    group_id: str
+    at: datetime
+    actor_id: str
+    action: str
+    """`expense.created`, `expense.updated`, `expense.deleted`, `settlement.created`,
+    `settlement.deleted`, `member.joined`, `member.left`, `member.removed`."""
+    subject_id: str
+    details: dict[str, Any]
+    """What changed: for updates, `{"field": {"from": old, "to": new}}`."""
+
+
+@dataclass(frozen=True, slots=True)
+class ExpenseFilter:
+    date_from: str | None = None
+    date_to: str | None = None
+    category: str | None = None
+    member: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredReply:
+    """The response an idempotent request gave the first time, replayed on a retry."""
+
+    status: int
+    body: str
+
+
+@dataclass(frozen=True, slots=True)
+class IdempotentReply:
+    """Recorded in the same atomic write as the change it answers, so a retry can never repeat
+    the change nor lose its answer."""
+
+    user_id: str
+    key: str
+    status: int
+    body: str

@@ -8,15 +8,14 @@ from aiohttp import web
 
 from domain import (
     Conflict,
-    Forbidden,
     Group,
     GroupMembership,
     Invalid,
     Member,
-    PreconditionFailed,
-    PreconditionRequired,
 )
+from handlers.access import membership, new_activity, require_owner
 from handlers.api import Api, Reply
+from handlers.fields import VERSION, based_on_version, check_version, if_match
 from handlers.schemas import CURRENCY, ERROR, ID, PAGE_QUERY, TIMESTAMP, Schema, page_of
 from server.keys import CLAIMS, STORE
 from store import NewGroup
@@ -27,8 +26,6 @@ api = Api("groups")
 NAME: Schema = {"type": "string", "minLength": 1, "maxLength": 100, "x-trim": True,
                 "description": "trimmed; 1-100 characters"}
 DESCRIPTION: Schema = {"type": "string", "maxLength": 500, "x-trim": True}
-VERSION: Schema = {"type": "integer", "minimum": 1,
-                   "description": "the version the change is based on (or send If-Match)"}
 
 MEMBER: Schema = {
     "type": "object",
@@ -156,8 +153,8 @@ async def get_group(request: web.Request) -> web.Response:
 )
 async def update_group(request: web.Request, body: dict[str, Any]) -> web.Response:
     group, me = await membership(request)
-    _require_owner(me)
-    expected = _expected_version(request, body)
+    require_owner(me)
+    expected = based_on_version(request, body)
     changes = {key: value for key, value in body.items() if key != "version"}
     if not changes:
         raise Invalid("send at least one field to change", details=[
@@ -175,15 +172,14 @@ async def update_group(request: web.Request, body: dict[str, Any]) -> web.Respon
     summary="Delete a group and its memberships (owner)",
     headers={"If-Match": "optional: delete only if the group is still at this version"},
     replies={204: Reply("deleted"), 403: _FORBIDDEN, 404: _NOT_FOUND,
+             409: Reply("balances are not settled yet", ERROR),
              412: Reply("the group changed since the version sent", ERROR),
              422: Reply("If-Match is not an ETag this server issued", ERROR)},
 )
 async def delete_group(request: web.Request) -> web.Response:
     group, me = await membership(request)
-    _require_owner(me)
-    if "If-Match" in request.headers and _if_match(request) != group.version:
-        raise PreconditionFailed("group was changed meanwhile",
-                                 details={"current_version": group.version})
+    require_owner(me)
+    check_version(if_match(request), group.version)
     await request.app[STORE].delete_group(group.id)
     return web.Response(status=204)
 
@@ -192,16 +188,19 @@ async def delete_group(request: web.Request) -> web.Response:
     "/api/groups/{group_id}/members/{user_id}",
     summary="Remove a member (owner), or yourself (leave)",
     replies={204: Reply("removed"), 403: _FORBIDDEN, 404: _NOT_FOUND,
-             409: Reply("the owner cannot leave their own group", ERROR)},
+             409: Reply("the owner cannot leave, or the member's balance is not settled", ERROR)},
 )
 async def remove_member(request: web.Request) -> web.Response:
     group, me = await membership(request)
     target = request.match_info["user_id"]
     if target != me.user_id:
-        _require_owner(me)
+        require_owner(me)
     if target == group.owner_id:
         raise _owner_cannot_leave()
-    await request.app[STORE].remove_member(group.id, target)
+    action = "member.left" if target == me.user_id else "member.removed"
+    await request.app[STORE].remove_member(
+        group.id, target, new_activity(request, group.id, action, target, {})
+    )
     return web.Response(status=204)
 
 
@@ -209,54 +208,22 @@ async def remove_member(request: web.Request) -> web.Response:
     "/api/groups/{group_id}/leave",
     summary="Leave a group",
     replies={204: Reply("left"), 404: _NOT_FOUND,
-             409: Reply("the owner cannot leave their own group", ERROR)},
+             409: Reply("the owner cannot leave, or the member's balance is not settled", ERROR)},
 )
 async def leave_group(request: web.Request) -> web.Response:
     group, me = await membership(request)
     if me.role == "owner":
         raise _owner_cannot_leave()
-    await request.app[STORE].remove_member(group.id, me.user_id)
-    return web.Response(status=204)
-
-
-async def membership(request: web.Request) -> tuple[Group, Member]:
-    """The group in the URL and the caller's membership; 404 for anyone outside it."""
-    return await request.app[STORE].get_group_as_member(
-        request.match_info["group_id"], request[CLAIMS].user_id
+    await request.app[STORE].remove_member(
+        group.id, me.user_id, new_activity(request, group.id, "member.left", me.user_id, {})
     )
-
-
-def _require_owner(member: Member) -> None:
-    if member.role != "owner":
-        raise Forbidden("only the group's owner may do this", code="owner_only")
+    return web.Response(status=204)
 
 
 def _owner_cannot_leave() -> Conflict:
     return Conflict(
         "the owner cannot leave or be removed; delete the group instead", code="owner_cannot_leave"
     )
-
-
-def _expected_version(request: web.Request, body: dict[str, Any]) -> int:
-    if "If-Match" in request.headers:
-        return _if_match(request)
-    if "version" in body:
-        return int(body["version"])
-    raise PreconditionRequired(
-        "send the version this change is based on: an If-Match header with the group's ETag, "
-        "or a `version` field"
-    )
-
-
-def _if_match(request: web.Request) -> int:
-    raw = request.headers["If-Match"].strip()
-    if raw.startswith("W/"):
-        raw = raw[2:]
-    try:
-        return int(raw.strip('"'))
-    except ValueError:
-        raise Invalid("If-Match must be an ETag this server issued, like \"3\"",
-                      details=[{"field": "If-Match", "message": "not a group version"}]) from None
 
 
 def _group_json(group: Group, role: str) -> dict[str, Any]:

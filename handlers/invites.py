@@ -9,8 +9,9 @@ from typing import Any
 from aiohttp import web
 
 from domain import Gone, Invite
+from handlers.access import membership, new_activity
 from handlers.api import Api, Reply
-from handlers.groups import GROUP, group_response, membership
+from handlers.groups import GROUP, group_response
 from handlers.schemas import ERROR, ID, TIMESTAMP, Schema
 from server.keys import CLAIMS, CONFIG, STORE
 from store.timefmt import to_text, utc_now
@@ -121,7 +122,10 @@ async def preview_invite(request: web.Request) -> web.Response:
 async def accept_invite(request: web.Request) -> web.Response:
     store = request.app[STORE]
     invite = await _live_invite(request)
-    member, joined = await store.add_member(invite.group_id, request[CLAIMS].user_id, utc_now())
+    user_id = request[CLAIMS].user_id
+    joined_activity = new_activity(request, invite.group_id, "member.joined", user_id,
+                                   {"invited_by": invite.created_by})
+    member, joined = await store.add_member(invite.group_id, user_id, utc_now(), joined_activity)
     group = await store.get_group(invite.group_id)
     members = await store.list_members(group.id)
     return group_response(group, member.role, members, status=201 if joined else 200)

@@ -8,7 +8,18 @@ from contextlib import asynccontextmanager
 import aiohttp_cors
 from aiohttp import web
 
-from handlers import docs, groups, health, invites, users
+from handlers import (
+    activity,
+    balances,
+    docs,
+    expenses,
+    export,
+    groups,
+    health,
+    invites,
+    transactions,
+    users,
+)
 from ocr.engine import tesseract_ctx
 from realtime.redis import redis_ctx
 from server.config import Config
@@ -21,7 +32,9 @@ from store.sqlite import SQLiteStore
 log = logging.getLogger(__name__)
 
 MAX_JSON_BODY_BYTES = 1024 * 1024
-HANDLER_MODULES = (health, docs, users, groups, invites)
+HANDLER_MODULES = (
+    health, docs, users, groups, invites, expenses, transactions, balances, activity, export
+)
 EXPOSED_HEADERS = ("ETag", "X-Request-ID", "Retry-After", "Location")
 ALLOWED_HEADERS = ("Authorization", "Content-Type", "If-Match", "Idempotency-Key", "X-Request-ID")
 

@@ -35,6 +35,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     commands.add_parser("create-tables", help="create the DynamoDB tables and indexes (idempotent)")
 
+    verify = commands.add_parser(
+        "verify-balances", help="recompute balances from history and report any difference"
+    )
+    verify.add_argument("group_ids", nargs="+", metavar="GROUP", help="group id(s) to check")
+
     args = parser.parse_args(argv)
     try:
         config = load_config()
@@ -50,6 +55,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
         print(asyncio.run(_token(config, args.email, args.name)))
         return 0
+    if args.command == "verify-balances":
+        return asyncio.run(_verify_balances(config, args.group_ids))
     return asyncio.run(_create_tables(config))
 
 
@@ -89,6 +96,32 @@ async def _token(config: Config, email: str, name: str | None) -> str:
         lifetime=timedelta(hours=config.jwt_expiration_hours),
     )
     return token
+
+
+async def _verify_balances(config: Config, group_ids: list[str]) -> int:
+    """Exit 0 when every group's stored balances match its history, 1 otherwise."""
+    from domain import NotFound
+    from ledger import format_amount
+    from server.app import open_store
+    from server.verify import verify_group
+
+    clean = True
+    async with open_store(config) as store:
+        for group_id in group_ids:
+            try:
+                await store.get_group(group_id)
+            except NotFound:
+                print(f"{group_id}: no such group")
+                clean = False
+                continue
+            result = await verify_group(store, group_id)
+            status = "ok" if not result.differences else f"{len(result.differences)} difference(s)"
+            print(f"{group_id}: {result.expenses} expenses, {result.settlements} transactions: {status}")
+            for (user_id, currency), (stored, recomputed) in result.differences.items():
+                print(f"  {user_id} {currency}: stored {format_amount(stored, currency)}, "
+                      f"history says {format_amount(recomputed, currency)}")
+            clean = clean and not result.differences
+    return 0 if clean else 1
 
 
 async def _create_tables(config: Config) -> int:

@@ -8,10 +8,33 @@ from __future__ import annotations
 import abc
 import enum
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from domain import Group, GroupMembership, Invite, Member, Page, User
+from domain import (
+    ActivityEntry,
+    Balance,
+    Expense,
+    ExpenseFilter,
+    Group,
+    GroupMembership,
+    IdempotentReply,
+    Invite,
+    Member,
+    Page,
+    Settlement,
+    StoredReply,
+    User,
+)
+
+BalanceDeltas = dict[tuple[str, str], int]
+"""How a write moves balances: (user id, currency) → change in minor units. Sums to zero per
+currency; computed by `ledger`, applied by the store in the same atomic write as the change."""
+
+IDEMPOTENCY_RETENTION = timedelta(hours=24)
+"""How long a used Idempotency-Key is remembered."""
+IDEMPOTENCY_LEASE = timedelta(seconds=60)
+"""How long a claim on a key blocks retries before it is presumed abandoned (its request died)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,16 +114,27 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     async def delete_group(self, group_id: str) -> None:
-        """Delete the group and every membership atomically. Raises NotFound."""
+        """Delete the group and every membership atomically. Raises NotFound, or Conflict
+        (code `balance_not_settled`) while any member has a non-zero balance."""
 
     @abc.abstractmethod
-    async def add_member(self, group_id: str, user_id: str, joined_at: datetime) -> tuple[Member, bool]:
+    async def add_member(
+        self,
+        group_id: str,
+        user_id: str,
+        joined_at: datetime,
+        activity: ActivityEntry | None = None,
+    ) -> tuple[Member, bool]:
         """Add a plain member; returns the membership and whether it was created now (False if the
-        user already belonged). Raises NotFound for a missing group, Conflict when the group is full."""
+        user already belonged, and then `activity` is not logged). Raises NotFound for a missing
+        group, Conflict when the group is full."""
 
     @abc.abstractmethod
-    async def remove_member(self, group_id: str, user_id: str) -> None:
-        """Raises NotFound if the user is not a member."""
+    async def remove_member(
+        self, group_id: str, user_id: str, activity: ActivityEntry | None = None
+    ) -> None:
+        """Raises NotFound if the user is not a member, Conflict (code `balance_not_settled`) while
+        they have a non-zero balance in any currency."""
 
     # invites
     @abc.abstractmethod
@@ -109,3 +143,126 @@ class Store(abc.ABC):
     @abc.abstractmethod
     async def get_invite(self, token_hash: str) -> Invite:
         """Raises NotFound (expired invites are the caller's to judge)."""
+
+    # idempotency
+
+    @abc.abstractmethod
+    async def claim_idempotency_key(
+        self, user_id: str, key: str, fingerprint: str, now: datetime
+    ) -> StoredReply | None:
+        """Claim `key` for the request `fingerprint` identifies.
+
+        None: claimed; go ahead, and pass an `IdempotentReply` to the write so the answer is kept
+        with the change. A StoredReply: the request already completed; replay it. Raises Conflict
+        (code `idempotency_in_progress`) while another request holds an unexpired claim, Invalid
+        (code `idempotency_key_reused`) when the key was used for a different request."""
+
+    @abc.abstractmethod
+    async def release_idempotency_key(self, user_id: str, key: str) -> None:
+        """Drop an unfinished claim: its request failed without changing anything."""
+
+    # expenses
+
+    @abc.abstractmethod
+    async def create_expense(
+        self,
+        expense: Expense,
+        *,
+        deltas: BalanceDeltas,
+        activity: ActivityEntry,
+        reply: IdempotentReply | None = None,
+    ) -> None:
+        """Store the expense, move balances by `deltas`, log `activity` and record `reply`, all in
+        one atomic write. Raises NotFound (no such group) or Conflict (code `not_a_member`) when a
+        participant is not a member at the moment of the write."""
+
+    @abc.abstractmethod
+    async def get_expense(self, group_id: str, expense_id: str) -> Expense:
+        """Raises NotFound."""
+
+    @abc.abstractmethod
+    async def list_expenses(
+        self,
+        group_id: str,
+        *,
+        limit: int,
+        cursor: str | None = None,
+        filters: ExpenseFilter = ExpenseFilter(),
+    ) -> Page[Expense]:
+        """Newest first: by date, then creation time, then id. A page may hold fewer than `limit`
+        items while `next_cursor` is set (filters are applied while paging)."""
+
+    @abc.abstractmethod
+    async def update_expense(
+        self,
+        expense: Expense,
+        *,
+        expected_version: int,
+        deltas: BalanceDeltas,
+        activity: ActivityEntry,
+    ) -> None:
+        """Replace the stored expense with `expense` (whose version is expected_version + 1) if the
+        stored one is still at `expected_version`, moving balances and logging, atomically.
+        Raises NotFound, PreconditionFailed (details `current_version`), Conflict `not_a_member`."""
+
+    @abc.abstractmethod
+    async def delete_expense(
+        self,
+        group_id: str,
+        expense_id: str,
+        *,
+        expected_version: int,
+        deltas: BalanceDeltas,
+        activity: ActivityEntry,
+    ) -> None:
+        """Delete if still at `expected_version`, moving balances back, atomically. Raises
+        NotFound, PreconditionFailed, or Conflict `not_a_member` when someone it involves has
+        left the group (their balance would move while they are not there to settle it)."""
+
+    # settlements (the seed's "transactions")
+
+    @abc.abstractmethod
+    async def create_settlement(
+        self,
+        settlement: Settlement,
+        *,
+        deltas: BalanceDeltas,
+        activity: ActivityEntry,
+        reply: IdempotentReply | None = None,
+    ) -> None:
+        """As create_expense."""
+
+    @abc.abstractmethod
+    async def get_settlement(self, group_id: str, settlement_id: str) -> Settlement:
+        """Raises NotFound."""
+
+    @abc.abstractmethod
+    async def list_settlements(
+        self, group_id: str, *, limit: int, cursor: str | None = None
+    ) -> Page[Settlement]:
+        """Newest first: by date, then creation time, then id."""
+
+    @abc.abstractmethod
+    async def delete_settlement(
+        self,
+        group_id: str,
+        settlement_id: str,
+        *,
+        expected_version: int,
+        deltas: BalanceDeltas,
+        activity: ActivityEntry,
+    ) -> None:
+        """As delete_expense."""
+
+    # balances and activity
+
+    @abc.abstractmethod
+    async def get_balances(self, group_id: str) -> list[Balance]:
+        """Every (current member, currency) balance the group has recorded, zeros included, sorted
+        by user then currency. Costs the same however long the group's history is."""
+
+    @abc.abstractmethod
+    async def list_activity(
+        self, group_id: str, *, limit: int, cursor: str | None = None
+    ) -> Page[ActivityEntry]:
+        """Newest first."""

@@ -3,18 +3,27 @@
 Key design (docs/dynamodb.md has the full picture):
 
 * users table, key `pk`: `USER#<id>` profile, `EMAIL#<email>` pointer to the user id (written in
-  the same transaction as the profile, so emails are unique), `REVOKED#<jti>` with a `ttl`.
+  the same transaction as the profile, so emails are unique), `REVOKED#<jti>` with a `ttl`,
+  `IDEM#<uid>#<key>` idempotency claim/reply with a `ttl`.
 * groups table, keys `pk` + `sk`: `GROUP#<gid>`/`META` group, `GROUP#<gid>`/`MEMBER#<uid>`
-  membership (indexed by GSI `by_user` on `gsi1pk = USER#<uid>`, `gsi1sk = <joined_at>#<gid>`),
-  `INVITE#<token_hash>`/`INVITE` invite with a `ttl`.
+  membership carrying the member's `balances` map {currency: minor units} (indexed by GSI
+  `by_user` on `gsi1pk = USER#<uid>`, `gsi1sk = <joined_at>#<gid>`), `INVITE#<token_hash>`/`INVITE`
+  invite with a `ttl`.
+* expenses table: `GROUP#<gid>`/`EXP#<id>` expense and `GROUP#<gid>`/`ACT#<at>#<id>` activity;
+  transactions table: `GROUP#<gid>`/`TXN#<id>` settlement. Expenses and settlements carry
+  `lsi1sk = <date>#<created_at>#<id>` for the LSI `by_date` (newest-first listing).
 
 Every method is a fixed number of round trips: no Scan, multi-item writes are one
-TransactWriteItems, and a group's partition is bounded by MAX_GROUP_MEMBERS. Reads of base tables
-are strongly consistent; the `by_user` index (list_user_groups) is eventually consistent.
+TransactWriteItems, and a group's partition is bounded by MAX_GROUP_MEMBERS. An expense or
+settlement write is one transaction: the record, one Update per member whose balance moves
+(conditioned on the membership existing), the activity entry and the idempotent reply. Reads of
+base tables and LSIs are strongly consistent; the `by_user` GSI (list_user_groups) is eventually
+consistent.
 """
 from __future__ import annotations
 
 import asyncio
+import json
 import math
 import random
 import uuid
@@ -30,28 +39,46 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import BotoCoreError, ClientError
 
 from domain import (
+    ActivityEntry,
     BadRequest,
+    Balance,
     Conflict,
+    Expense,
+    ExpenseFilter,
     Group,
     GroupMembership,
+    IdempotentReply,
+    Invalid,
     Invite,
     Member,
     NotFound,
     Page,
     PreconditionFailed,
+    Settlement,
+    StoredReply,
     Unavailable,
     User,
 )
 from domain.models import MAX_GROUP_MEMBERS
-from store.base import NewGroup, Store, TokenStanding
+from store.base import (
+    IDEMPOTENCY_LEASE,
+    IDEMPOTENCY_RETENTION,
+    BalanceDeltas,
+    NewGroup,
+    Store,
+    TokenStanding,
+)
 from store.cursor import decode_cursor, encode_cursor
 from store.timefmt import from_text, to_text, utc_now
 
 USER_GROUPS_INDEX = "by_user"
+BY_DATE_INDEX = "by_date"
 TTL_ATTRIBUTE = "ttl"
 _EDITABLE = ("name", "description", "default_currency")
 _BATCH_GET_LIMIT = 100
 _ATTEMPTS = 5
+_LEDGER_ATTEMPTS = 10
+"""Ledger writes all touch the group's busy membership items, so they may lose more races."""
 _CONFIG = AioConfig(
     connect_timeout=5, read_timeout=10, retries={"max_attempts": 3, "mode": "standard"}
 )
@@ -88,14 +115,20 @@ class _ServiceError(Unavailable):
 
 
 class _Cancelled(Exception):
-    """A transaction failed a condition; `reasons` holds one cancellation code per action."""
+    """A transaction failed a condition; `reasons` holds one cancellation code per action, and
+    `items` the old item of each action that asked for it (ReturnValuesOnConditionCheckFailure)
+    and failed."""
 
-    def __init__(self, reasons: list[str]) -> None:
+    def __init__(self, reasons: list[str], items: list[dict[str, Any] | None] | None = None) -> None:
         super().__init__(f"transaction cancelled: {reasons}")
         self.reasons = reasons
+        self.items = items or [None] * len(reasons)
 
     def failed(self, index: int) -> bool:
         return index < len(self.reasons) and self.reasons[index] == "ConditionalCheckFailed"
+
+    def old_item(self, index: int) -> dict[str, Any] | None:
+        return self.items[index] if index < len(self.items) else None
 
 
 def _attrs(values: dict[str, Any]) -> dict[str, Any]:
@@ -149,6 +182,7 @@ def _membership_item(group_id: str, user_id: str, role: str, joined_at: str) -> 
             "user_id": user_id,
             "role": role,
             "joined_at": joined_at,
+            "balances": {},
         }
     )
 
@@ -164,9 +198,12 @@ def _member(a: dict[str, Any], profile: dict[str, Any] | None = None) -> Member:
     )
 
 
-def _cancellation_reasons(exc: ClientError) -> list[str]:
+def _cancellation(exc: ClientError) -> _Cancelled:
     reasons = exc.response.get("CancellationReasons", [])
-    return [str(reason.get("Code", "None")) for reason in reasons]
+    return _Cancelled(
+        [str(reason.get("Code", "None")) for reason in reasons],
+        [_plain(reason["Item"]) if reason.get("Item") else None for reason in reasons],
+    )
 
 
 def _client(settings: DynamoDBSettings) -> Any:
@@ -186,14 +223,14 @@ async def _call(client: Any, operation: str, **params: Any) -> dict[str, Any]:
             item = exc.response.get("Item")
             raise _ConditionFailed(_plain(item) if item else None) from None
         if code == "TransactionCanceledException":
-            raise _Cancelled(_cancellation_reasons(exc)) from None
+            raise _cancellation(exc) from None
         raise _ServiceError(f"DynamoDB {operation} failed: {code or exc}", code) from exc
     except BotoCoreError as exc:
         raise _ServiceError(f"DynamoDB {operation} failed: {exc}", "") from exc
 
 
 async def _backoff(attempt: int) -> None:
-    await asyncio.sleep(random.uniform(0, 0.02 * 2**attempt))
+    await asyncio.sleep(random.uniform(0, min(1.0, 0.02 * 2**attempt)))
 
 
 class DynamoDBStore(Store):
@@ -201,6 +238,8 @@ class DynamoDBStore(Store):
         self._client = client
         self._users = settings.users_table
         self._groups = settings.groups_table
+        self._expenses = settings.expenses_table
+        self._transactions = settings.transactions_table
 
     @classmethod
     @asynccontextmanager
@@ -235,11 +274,11 @@ class DynamoDBStore(Store):
                 raise Unavailable("DynamoDB kept leaving keys unprocessed")
         return found
 
-    async def _transact(self, actions: list[dict[str, Any]]) -> None:
+    async def _transact(self, actions: list[dict[str, Any]], attempts: int = _ATTEMPTS) -> None:
         """One TransactWriteItems, retried (bounded) only when it lost to a concurrent transaction.
 
         Raises _Cancelled when a condition failed, for the caller to interpret."""
-        for attempt in range(_ATTEMPTS):
+        for attempt in range(attempts):
             try:
                 await self._call("transact_write_items", TransactItems=actions)
                 return
@@ -533,11 +572,15 @@ class DynamoDBStore(Store):
         for attempt in range(_ATTEMPTS):
             items = await self._partition(group_id)
             meta = next((item for item in items if item["sk"] == "META"), None)
+            members = [item for item in items if item["sk"].startswith("MEMBER#")]
+            if any(_unsettled_balances(m) for m in members):
+                raise _unsettled("the group still has unsettled balances; settle up first")
             if meta is None:
                 raise NotFound("group not found")
-            members = [item for item in items if item["sk"].startswith("MEMBER#")]
             # The count pins the roster: a membership added since the Query fails the META
-            # condition, and one removed fails its own; either way, read again and retry.
+            # condition, and one removed fails its own; each membership's condition also pins its
+            # balances at the zeros just read, so an expense written in between cancels the
+            # transaction too. Either way, read again and retry.
             actions: list[dict[str, Any]] = [
                 {
                     "Delete": {
@@ -553,7 +596,7 @@ class DynamoDBStore(Store):
                     "Delete": {
                         "TableName": self._groups,
                         "Key": _key(f"GROUP#{group_id}", m["sk"]),
-                        "ConditionExpression": "attribute_exists(pk)",
+                        **_settled_condition(m),
                     }
                 }
                 for m in members
@@ -566,7 +609,11 @@ class DynamoDBStore(Store):
         raise Unavailable("group kept changing while being deleted; try again")
 
     async def add_member(
-        self, group_id: str, user_id: str, joined_at: datetime
+        self,
+        group_id: str,
+        user_id: str,
+        joined_at: datetime,
+        activity: ActivityEntry | None = None,
     ) -> tuple[Member, bool]:
         joined = to_text(joined_at)
         actions: list[dict[str, Any]] = [
@@ -594,6 +641,9 @@ class DynamoDBStore(Store):
                 }
             },
         ]
+        if activity is not None:
+            # Cancelled with the rest when the user already belongs: nothing is logged then.
+            actions.append(self._log(activity))
         for attempt in range(_ATTEMPTS):
             try:
                 await self._transact(actions)
@@ -614,30 +664,47 @@ class DynamoDBStore(Store):
             await _backoff(attempt)
         raise Unavailable("group kept changing while adding a member; try again")
 
-    async def remove_member(self, group_id: str, user_id: str) -> None:
-        try:
-            await self._transact(
-                [
-                    {
-                        "Delete": {
-                            "TableName": self._groups,
-                            "Key": _key(f"GROUP#{group_id}", f"MEMBER#{user_id}"),
-                            "ConditionExpression": "attribute_exists(pk)",
-                        }
-                    },
-                    {
-                        "Update": {
-                            "TableName": self._groups,
-                            "Key": _key(f"GROUP#{group_id}", "META"),
-                            "UpdateExpression": "SET member_count = member_count - :one",
-                            "ConditionExpression": "attribute_exists(pk)",
-                            "ExpressionAttributeValues": _attrs({":one": 1}),
-                        }
-                    },
-                ]
+    async def remove_member(
+        self, group_id: str, user_id: str, activity: ActivityEntry | None = None
+    ) -> None:
+        for attempt in range(_ATTEMPTS):
+            membership = await self._get(
+                self._groups, _key(f"GROUP#{group_id}", f"MEMBER#{user_id}")
             )
-        except _Cancelled:
-            raise NotFound("member not found") from None
+            if membership is None:
+                raise NotFound("member not found")
+            if _unsettled_balances(membership):
+                raise _unsettled("this member still has an unsettled balance; settle up first")
+            actions: list[dict[str, Any]] = [
+                {
+                    "Delete": {
+                        "TableName": self._groups,
+                        "Key": _key(f"GROUP#{group_id}", f"MEMBER#{user_id}"),
+                        # Race-free: fails if an expense moved the balances since the read.
+                        **_settled_condition(membership),
+                    }
+                },
+                {
+                    "Update": {
+                        "TableName": self._groups,
+                        "Key": _key(f"GROUP#{group_id}", "META"),
+                        "UpdateExpression": "SET member_count = member_count - :one",
+                        "ConditionExpression": "attribute_exists(pk)",
+                        "ExpressionAttributeValues": _attrs({":one": 1}),
+                    }
+                },
+            ]
+            if activity is not None:
+                actions.append(self._log(activity))
+            try:
+                await self._transact(actions)
+                return
+            except _Cancelled as exc:
+                if exc.failed(1):
+                    raise NotFound("group not found") from None
+            # The membership changed since it was read (or left meanwhile); judge it again.
+            await _backoff(attempt)
+        raise Unavailable("membership kept changing while being removed; try again")
 
     # invites
 
@@ -693,6 +760,685 @@ class DynamoDBStore(Store):
         )
 
 
+    # activity (written inside other methods' transactions)
+
+    def _log(self, entry: ActivityEntry) -> dict[str, Any]:
+        """The Put that records `entry` as one action of the change's transaction."""
+        at = to_text(entry.at)
+        return {
+            "Put": {
+                "TableName": self._expenses,
+                "Item": _attrs(
+                    {
+                        "pk": f"GROUP#{entry.group_id}",
+                        "sk": f"ACT#{at}#{entry.id}",
+                        "id": entry.id,
+                        "group_id": entry.group_id,
+                        "at": at,
+                        "actor_id": entry.actor_id,
+                        "action": entry.action,
+                        "subject_id": entry.subject_id,
+                        "details": _json(entry.details),
+                    }
+                ),
+            }
+        }
+
+    # idempotency
+
+    async def claim_idempotency_key(
+        self, user_id: str, key: str, fingerprint: str, now: datetime
+    ) -> StoredReply | None:
+        pk = f"IDEM#{user_id}#{key}"
+        expires = now + IDEMPOTENCY_RETENTION
+        item = {
+            "pk": pk,
+            "user_id": user_id,
+            "key": key,
+            "fingerprint": fingerprint,
+            "state": "pending",
+            "claimed_at": to_text(now),
+            "expires_at": to_text(expires),
+            TTL_ATTRIBUTE: _ttl(expires),
+        }
+        for _ in range(_ATTEMPTS):
+            try:
+                # Free, past its retention (TTL deletes lazily), or an abandoned claim of the
+                # same request whose lease ran out.
+                await self._call(
+                    "put_item",
+                    TableName=self._users,
+                    Item=_attrs(item),
+                    ConditionExpression=(
+                        "attribute_not_exists(pk) OR expires_at < :now OR "
+                        "(#state = :pending AND claimed_at <= :cutoff AND fingerprint = :fp)"
+                    ),
+                    ExpressionAttributeNames={"#state": "state"},
+                    ExpressionAttributeValues=_attrs(
+                        {
+                            ":now": to_text(now),
+                            ":pending": "pending",
+                            ":cutoff": to_text(now - IDEMPOTENCY_LEASE),
+                            ":fp": fingerprint,
+                        }
+                    ),
+                    ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                )
+                return None
+            except _ConditionFailed as exc:
+                stored = exc.item or await self._get(self._users, _key(pk))
+            if stored is None:
+                continue  # released or expired in between: claim again
+            if stored["fingerprint"] != fingerprint:
+                raise _key_reused()
+            if stored["state"] == "done":
+                return StoredReply(status=int(stored["status"]), body=stored["body"])
+            raise _in_progress()
+        raise Unavailable("idempotency key kept changing while being claimed; try again")
+
+    async def release_idempotency_key(self, user_id: str, key: str) -> None:
+        try:
+            await self._call(
+                "delete_item",
+                TableName=self._users,
+                Key=_key(f"IDEM#{user_id}#{key}"),
+                ConditionExpression="#state = :pending",
+                ExpressionAttributeNames={"#state": "state"},
+                ExpressionAttributeValues=_attrs({":pending": "pending"}),
+            )
+        except _ConditionFailed:
+            pass  # completed (its reply stays) or already gone
+
+    def _record_reply(self, reply: IdempotentReply) -> dict[str, Any]:
+        return {
+            "Update": {
+                "TableName": self._users,
+                "Key": _key(f"IDEM#{reply.user_id}#{reply.key}"),
+                "UpdateExpression": "SET #state = :done, #status = :status, body = :body",
+                "ConditionExpression": "#state = :pending",
+                "ExpressionAttributeNames": {"#state": "state", "#status": "status"},
+                "ExpressionAttributeValues": _attrs(
+                    {
+                        ":done": "done",
+                        ":pending": "pending",
+                        ":status": reply.status,
+                        ":body": reply.body,
+                    }
+                ),
+            }
+        }
+
+    # the ledger write: record + balances + activity (+ reply), one transaction
+
+    async def _ledger_write(
+        self,
+        group_id: str,
+        record: dict[str, Any],
+        *,
+        what: str,
+        expected_version: int | None,
+        deltas: BalanceDeltas,
+        members: list[str],
+        activity: ActivityEntry,
+        reply: IdempotentReply | None = None,
+    ) -> None:
+        """Run `record` (the action on the expense or settlement, first in the transaction) with an
+        Update per member whose balance moves and a ConditionCheck per other member in `members`,
+        each conditioned on the membership existing, plus the activity Put and the reply Update.
+
+        At most 1 + 50 + 1 + 1 actions: more than 50 distinct users cannot all be members."""
+        moves: dict[str, dict[str, int]] = {}
+        for (user_id, currency), delta in sorted(deltas.items()):
+            moves.setdefault(user_id, {})[currency] = delta
+        users = list(moves) + sorted(set(members) - set(moves))
+        if len(users) > MAX_GROUP_MEMBERS:
+            current = {m["user_id"] for m in await self._partition(group_id, "MEMBER#")}
+            raise _not_a_member([u for u in users if u not in current])
+        actions = [record]
+        actions += [self._move(group_id, user_id, moves.get(user_id)) for user_id in users]
+        actions.append(self._log(activity))
+        if reply is not None:
+            actions.append(self._record_reply(reply))
+        try:
+            await self._transact(actions, attempts=_LEDGER_ATTEMPTS)
+        except _Cancelled as exc:
+            if exc.failed(0):
+                if expected_version is None:
+                    raise Conflict(f"{what} already exists", code=f"{what}_exists") from None
+                # ReturnValuesOnConditionCheckFailure=ALL_OLD: a failed record action brings the
+                # stored item back, or nothing when there is none.
+                old = exc.old_item(0)
+                if old is None:
+                    raise NotFound(f"{what} not found") from None
+                current = int(old["version"])
+                raise PreconditionFailed(
+                    f"it was changed meanwhile: you sent version {expected_version}, "
+                    f"it is now {current}",
+                    details={"current_version": current},
+                ) from None
+            if reply is not None and exc.failed(len(actions) - 1):
+                raise _in_progress() from None
+            outsiders = [u for i, u in enumerate(users, start=1) if exc.failed(i)]
+            if await self._get(self._groups, _key(f"GROUP#{group_id}", "META")) is None:
+                raise NotFound("group not found") from None
+            if outsiders:
+                raise _not_a_member(outsiders) from None
+            raise Unavailable(f"DynamoDB transaction cancelled: {exc.reasons}") from None
+
+    def _move(self, group_id: str, user_id: str, moves: dict[str, int] | None) -> dict[str, Any]:
+        """The action on one membership: move its balances (all currencies in one Update), or
+        only check it exists. Either way the condition is the membership check."""
+        key = _key(f"GROUP#{group_id}", f"MEMBER#{user_id}")
+        if not moves:
+            return {
+                "ConditionCheck": {
+                    "TableName": self._groups,
+                    "Key": key,
+                    "ConditionExpression": "attribute_exists(pk)",
+                }
+            }
+        names = {"#b": "balances"}
+        values: dict[str, Any] = {":zero": 0}
+        assignments = []
+        for number, (currency, delta) in enumerate(sorted(moves.items())):
+            names[f"#c{number}"] = currency
+            values[f":d{number}"] = delta
+            assignments.append(
+                f"#b.#c{number} = if_not_exists(#b.#c{number}, :zero) + :d{number}"
+            )
+        return {
+            "Update": {
+                "TableName": self._groups,
+                "Key": key,
+                "UpdateExpression": "SET " + ", ".join(assignments),
+                "ConditionExpression": "attribute_exists(pk)",
+                "ExpressionAttributeNames": names,
+                "ExpressionAttributeValues": _attrs(values),
+            }
+        }
+
+    def _versioned(
+        self,
+        kind: str,
+        table: str,
+        group_id: str,
+        sk: str,
+        expected: int,
+        item: dict[str, Any] | None,
+    ) -> dict[str, Any]:
+        """Put `item` (or Delete) the record at `sk` if it is still at version `expected`."""
+        action: dict[str, Any] = {
+            "TableName": table,
+            "ConditionExpression": "#version = :expected",
+            "ExpressionAttributeNames": {"#version": "version"},
+            "ExpressionAttributeValues": _attrs({":expected": expected}),
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+        }
+        if item is None:
+            action["Key"] = _key(f"GROUP#{group_id}", sk)
+        else:
+            action["Item"] = _attrs(item)
+        return {kind: action}
+
+    # expenses
+
+    async def create_expense(
+        self,
+        expense: Expense,
+        *,
+        deltas: BalanceDeltas,
+        activity: ActivityEntry,
+        reply: IdempotentReply | None = None,
+    ) -> None:
+        record = {
+            "Put": {
+                "TableName": self._expenses,
+                "Item": _attrs(_expense_item(expense)),
+                "ConditionExpression": "attribute_not_exists(pk)",
+            }
+        }
+        await self._ledger_write(
+            expense.group_id,
+            record,
+            what="expense",
+            expected_version=None,
+            deltas=deltas,
+            members=expense.participants,
+            activity=activity,
+            reply=reply,
+        )
+
+    async def get_expense(self, group_id: str, expense_id: str) -> Expense:
+        item = await self._get(self._expenses, _key(f"GROUP#{group_id}", f"EXP#{expense_id}"))
+        if item is None:
+            raise NotFound("expense not found")
+        return _expense(item)
+
+    async def list_expenses(
+        self,
+        group_id: str,
+        *,
+        limit: int,
+        cursor: str | None = None,
+        filters: ExpenseFilter = ExpenseFilter(),
+    ) -> Page[Expense]:
+        conditions: list[str] = []
+        values: dict[str, Any] = {}
+        if filters.category is not None:
+            conditions.append("category = :category")
+            values[":category"] = filters.category
+        if filters.member is not None:
+            conditions.append("contains(participants, :member)")
+            values[":member"] = filters.member
+        items, next_cursor = await self._dated_page(
+            self._expenses,
+            group_id,
+            "expenses",
+            "EXP#",
+            limit=limit,
+            cursor=cursor,
+            date_from=filters.date_from,
+            date_to=filters.date_to,
+            filter_expression=" AND ".join(conditions) or None,
+            filter_values=values,
+        )
+        return Page(items=[_expense(item) for item in items], next_cursor=next_cursor)
+
+    async def update_expense(
+        self,
+        expense: Expense,
+        *,
+        expected_version: int,
+        deltas: BalanceDeltas,
+        activity: ActivityEntry,
+    ) -> None:
+        record = self._versioned(
+            "Put", self._expenses, expense.group_id, f"EXP#{expense.id}", expected_version,
+            _expense_item(expense),
+        )
+        await self._ledger_write(
+            expense.group_id,
+            record,
+            what="expense",
+            expected_version=expected_version,
+            deltas=deltas,
+            members=expense.participants,
+            activity=activity,
+        )
+
+    async def delete_expense(
+        self,
+        group_id: str,
+        expense_id: str,
+        *,
+        expected_version: int,
+        deltas: BalanceDeltas,
+        activity: ActivityEntry,
+    ) -> None:
+        record = self._versioned(
+            "Delete", self._expenses, group_id, f"EXP#{expense_id}", expected_version, None
+        )
+        await self._ledger_write(
+            group_id,
+            record,
+            what="expense",
+            expected_version=expected_version,
+            deltas=deltas,
+            members=[],
+            activity=activity,
+        )
+
+    # settlements
+
+    async def create_settlement(
+        self,
+        settlement: Settlement,
+        *,
+        deltas: BalanceDeltas,
+        activity: ActivityEntry,
+        reply: IdempotentReply | None = None,
+    ) -> None:
+        record = {
+            "Put": {
+                "TableName": self._transactions,
+                "Item": _attrs(_settlement_item(settlement)),
+                "ConditionExpression": "attribute_not_exists(pk)",
+            }
+        }
+        await self._ledger_write(
+            settlement.group_id,
+            record,
+            what="transaction",
+            expected_version=None,
+            deltas=deltas,
+            members=[settlement.from_user, settlement.to_user],
+            activity=activity,
+            reply=reply,
+        )
+
+    async def get_settlement(self, group_id: str, settlement_id: str) -> Settlement:
+        item = await self._get(
+            self._transactions, _key(f"GROUP#{group_id}", f"TXN#{settlement_id}")
+        )
+        if item is None:
+            raise NotFound("transaction not found")
+        return _settlement(item)
+
+    async def list_settlements(
+        self, group_id: str, *, limit: int, cursor: str | None = None
+    ) -> Page[Settlement]:
+        items, next_cursor = await self._dated_page(
+            self._transactions, group_id, "settlements", "TXN#", limit=limit, cursor=cursor
+        )
+        return Page(items=[_settlement(item) for item in items], next_cursor=next_cursor)
+
+    async def delete_settlement(
+        self,
+        group_id: str,
+        settlement_id: str,
+        *,
+        expected_version: int,
+        deltas: BalanceDeltas,
+        activity: ActivityEntry,
+    ) -> None:
+        record = self._versioned(
+            "Delete", self._transactions, group_id, f"TXN#{settlement_id}", expected_version, None
+        )
+        await self._ledger_write(
+            group_id,
+            record,
+            what="transaction",
+            expected_version=expected_version,
+            deltas=deltas,
+            members=[],
+            activity=activity,
+        )
+
+    async def _dated_page(
+        self,
+        table: str,
+        group_id: str,
+        kind: str,
+        sk_prefix: str,
+        *,
+        limit: int,
+        cursor: str | None,
+        date_from: str | None = None,
+        date_to: str | None = None,
+        filter_expression: str | None = None,
+        filter_values: dict[str, Any] | None = None,
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """One Query of the `by_date` LSI, newest first (`lsi1sk = <date>#<created_at>#<id>`).
+
+        Reads limit + 1 items, so an unfiltered listing knows whether another page exists; with a
+        filter a page may come back short (even empty) while the cursor is set."""
+        low = date_from
+        high = None if date_to is None else f"{date_to}~"  # '~' sorts after '#<created_at>…'
+        values: dict[str, Any] = {":pk": f"GROUP#{group_id}", **(filter_values or {})}
+        if low is not None and high is not None:
+            condition = "pk = :pk AND lsi1sk BETWEEN :low AND :high"
+            values.update({":low": low, ":high": high})
+        elif low is not None:
+            condition = "pk = :pk AND lsi1sk >= :low"
+            values[":low"] = low
+        elif high is not None:
+            condition = "pk = :pk AND lsi1sk <= :high"
+            values[":high"] = high
+        else:
+            condition = "pk = :pk"
+        params: dict[str, Any] = {
+            "TableName": table,
+            "IndexName": BY_DATE_INDEX,
+            "KeyConditionExpression": condition,
+            "ScanIndexForward": False,
+            "ConsistentRead": True,
+            "Limit": limit + 1,
+        }
+        if filter_expression:
+            params["FilterExpression"] = filter_expression
+        if cursor is not None:
+            date, created_at, record_id = _triple(decode_cursor(kind, cursor))
+            position = f"{date}#{created_at}#{record_id}"
+            if low is not None and position <= low:
+                return [], None  # nothing in the range lies before the cursor
+            if high is None or position < high:
+                # (A cursor beyond the range's top end means "from the top".)
+                params["ExclusiveStartKey"] = _attrs(
+                    {
+                        "pk": f"GROUP#{group_id}",
+                        "sk": f"{sk_prefix}{record_id}",
+                        "lsi1sk": position,
+                    }
+                )
+        params["ExpressionAttributeValues"] = _attrs(values)
+        response = await self._call("query", **params)
+        items = [_plain(item) for item in response.get("Items", [])]
+        if len(items) > limit:
+            last = items[limit - 1]
+            return items[:limit], encode_cursor(kind, _dated_position(last))
+        evaluated = response.get("LastEvaluatedKey")
+        if evaluated is not None:
+            return items, encode_cursor(kind, _dated_position(_plain(evaluated)))
+        return items, None
+
+    # balances and activity
+
+    async def get_balances(self, group_id: str) -> list[Balance]:
+        balances = [
+            Balance(user_id=m["user_id"], currency=currency, amount=int(amount))
+            for m in await self._partition(group_id, "MEMBER#")
+            for currency, amount in (m.get("balances") or {}).items()
+        ]
+        balances.sort(key=lambda b: (b.user_id, b.currency))
+        return balances
+
+    async def list_activity(
+        self, group_id: str, *, limit: int, cursor: str | None = None
+    ) -> Page[ActivityEntry]:
+        params: dict[str, Any] = {
+            "TableName": self._expenses,
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
+            "ExpressionAttributeValues": _attrs({":pk": f"GROUP#{group_id}", ":prefix": "ACT#"}),
+            "ScanIndexForward": False,
+            "ConsistentRead": True,
+            "Limit": limit + 1,
+        }
+        if cursor is not None:
+            at, entry_id = _pair(decode_cursor("activity", cursor))
+            params["ExclusiveStartKey"] = _key(f"GROUP#{group_id}", f"ACT#{at}#{entry_id}")
+        response = await self._call("query", **params)
+        entries = [_activity(_plain(item)) for item in response.get("Items", [])]
+        next_cursor = None
+        if len(entries) > limit:
+            last = entries[limit - 1]
+            next_cursor = encode_cursor("activity", [to_text(last.at), last.id])
+        return Page(items=entries[:limit], next_cursor=next_cursor)
+
+
+# ledger items and helpers
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), sort_keys=True)
+
+
+def _expense_item(expense: Expense) -> dict[str, Any]:
+    created = to_text(expense.created_at)
+    return {
+        "pk": f"GROUP#{expense.group_id}",
+        "sk": f"EXP#{expense.id}",
+        "lsi1sk": f"{expense.date}#{created}#{expense.id}",
+        "id": expense.id,
+        "group_id": expense.group_id,
+        "description": expense.description,
+        "amount": expense.amount,
+        "currency": expense.currency,
+        "date": expense.date,
+        "category": expense.category,
+        "paid": dict(expense.paid),
+        "owed": dict(expense.owed),
+        "participants": set(expense.participants),
+        "split": _json(expense.split),
+        "notes": expense.notes,
+        "receipt_id": expense.receipt_id,
+        "created_by": expense.created_by,
+        "created_at": created,
+        "updated_at": to_text(expense.updated_at),
+        "version": expense.version,
+    }
+
+
+def _expense(a: dict[str, Any]) -> Expense:
+    return Expense(
+        id=a["id"],
+        group_id=a["group_id"],
+        description=a["description"],
+        amount=int(a["amount"]),
+        currency=a["currency"],
+        date=a["date"],
+        category=a["category"],
+        paid={user: int(amount) for user, amount in a["paid"].items()},
+        owed={user: int(amount) for user, amount in a["owed"].items()},
+        split=json.loads(a["split"]),
+        notes=a["notes"],
+        receipt_id=a.get("receipt_id"),
+        created_by=a["created_by"],
+        created_at=from_text(a["created_at"]),
+        updated_at=from_text(a["updated_at"]),
+        version=int(a["version"]),
+    )
+
+
+def _settlement_item(settlement: Settlement) -> dict[str, Any]:
+    created = to_text(settlement.created_at)
+    return {
+        "pk": f"GROUP#{settlement.group_id}",
+        "sk": f"TXN#{settlement.id}",
+        "lsi1sk": f"{settlement.date}#{created}#{settlement.id}",
+        "id": settlement.id,
+        "group_id": settlement.group_id,
+        "from_user": settlement.from_user,
+        "to_user": settlement.to_user,
+        "amount": settlement.amount,
+        "currency": settlement.currency,
+        "date": settlement.date,
+        "note": settlement.note,
+        "created_by": settlement.created_by,
+        "created_at": created,
+        "version": settlement.version,
+    }
+
+
+def _settlement(a: dict[str, Any]) -> Settlement:
+    return Settlement(
+        id=a["id"],
+        group_id=a["group_id"],
+        from_user=a["from_user"],
+        to_user=a["to_user"],
+        amount=int(a["amount"]),
+        currency=a["currency"],
+        date=a["date"],
+        note=a["note"],
+        created_by=a["created_by"],
+        created_at=from_text(a["created_at"]),
+        version=int(a["version"]),
+    )
+
+
+def _activity(a: dict[str, Any]) -> ActivityEntry:
+    return ActivityEntry(
+        id=a["id"],
+        group_id=a["group_id"],
+        at=from_text(a["at"]),
+        actor_id=a["actor_id"],
+        action=a["action"],
+        subject_id=a["subject_id"],
+        details=json.loads(a["details"]),
+    )
+
+
+def _dated_position(item: dict[str, Any]) -> list[str]:
+    """A by_date key (`lsi1sk = <date>#<created_at>#<id>`) as the SQLite backend's cursor
+    position [date, created_at, id], so cursors mean the same on both."""
+    date, created_at, record_id = item["lsi1sk"].split("#", 2)
+    return [date, created_at, record_id]
+
+
+def _triple(position: Any) -> tuple[str, str, str]:
+    if not (
+        isinstance(position, list)
+        and len(position) == 3
+        and all(isinstance(part, str) and part for part in position)
+        and "#" not in position[0]
+        and "#" not in position[1]
+    ):
+        raise _foreign_cursor()
+    return position[0], position[1], position[2]
+
+
+def _pair(position: Any) -> tuple[str, str]:
+    if not (
+        isinstance(position, list)
+        and len(position) == 2
+        and all(isinstance(part, str) and part for part in position)
+    ):
+        raise _foreign_cursor()
+    return position[0], position[1]
+
+
+def _foreign_cursor() -> BadRequest:
+    return BadRequest("cursor is not one this server issued", code="invalid_cursor")
+
+
+def _unsettled_balances(membership: dict[str, Any]) -> bool:
+    return any(int(amount) != 0 for amount in (membership.get("balances") or {}).values())
+
+
+def _settled_condition(membership: dict[str, Any]) -> dict[str, Any]:
+    """ConditionExpression (and its names/values) that the membership still exists with exactly
+    the all-zero balances it was read with: no currency added, none moved."""
+    balances = membership.get("balances")
+    if balances is None:  # a membership written before balances existed
+        return {"ConditionExpression": "attribute_exists(pk) AND attribute_not_exists(balances)"}
+    names = {"#b": "balances"}
+    values: dict[str, Any] = {":n": len(balances)}
+    parts = ["attribute_exists(pk)", "size(#b) = :n"]
+    for number, currency in enumerate(sorted(balances)):
+        names[f"#c{number}"] = currency
+        parts.append(f"#b.#c{number} = :zero")
+        values[":zero"] = 0
+    return {
+        "ConditionExpression": " AND ".join(parts),
+        "ExpressionAttributeNames": names,
+        "ExpressionAttributeValues": _attrs(values),
+    }
+
+
+def _not_a_member(outsiders: list[str]) -> Conflict:
+    return Conflict(
+        "every payer and participant must be a member of the group",
+        code="not_a_member",
+        details={"user_ids": sorted(outsiders)},
+    )
+
+
+def _unsettled(message: str) -> Conflict:
+    return Conflict(message, code="balance_not_settled")
+
+
+def _key_reused() -> Invalid:
+    return Invalid(
+        "this Idempotency-Key was already used for a different request",
+        code="idempotency_key_reused",
+    )
+
+
+def _in_progress() -> Conflict:
+    return Conflict(
+        "a request with this Idempotency-Key is still being processed; retry shortly",
+        code="idempotency_in_progress",
+    )
+
 def _user_groups_position(cursor: str) -> tuple[str, str]:
     position = decode_cursor("user_groups", cursor)
     invalid = BadRequest("cursor is not one this server issued", code="invalid_cursor")
@@ -743,13 +1489,38 @@ def _table_specs(settings: DynamoDBSettings) -> list[dict[str, Any]]:
         "AttributeDefinitions": string_keys("pk"),
         "KeySchema": key_schema("pk"),
     }
+
+    def dated(name: str) -> dict[str, Any]:
+        spec = pk_sk(name)
+        spec["AttributeDefinitions"] = string_keys("pk", "sk", "lsi1sk")
+        spec["LocalSecondaryIndexes"] = [
+            {
+                "IndexName": BY_DATE_INDEX,
+                "KeySchema": key_schema("pk", "lsi1sk"),
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ]
+        return spec
+
     return [
         users,
         groups,
-        pk_sk(settings.expenses_table),
-        pk_sk(settings.transactions_table),
+        dated(settings.expenses_table),
+        dated(settings.transactions_table),
         pk_sk(settings.chats_table),
     ]
+
+
+def _require_indexes(spec: dict[str, Any], table: dict[str, Any]) -> None:
+    """Local secondary indexes can only be made with their table: an expenses or transactions
+    table created by an earlier version (which stored nothing in it) has to be recreated."""
+    wanted = {index["IndexName"] for index in spec.get("LocalSecondaryIndexes", [])}
+    present = {index["IndexName"] for index in table.get("LocalSecondaryIndexes", [])}
+    if wanted - present:
+        raise Unavailable(
+            f"table {spec['TableName']} lacks local secondary index(es) {sorted(wanted - present)}; "
+            "it was created by an older version of this service and must be deleted and recreated"
+        )
 
 
 async def create_tables(settings: DynamoDBSettings) -> list[str]:
@@ -761,7 +1532,8 @@ async def create_tables(settings: DynamoDBSettings) -> list[str]:
         for spec in specs:
             name = spec["TableName"]
             try:
-                await _call(client, "describe_table", TableName=name)
+                described = await _call(client, "describe_table", TableName=name)
+                _require_indexes(spec, described["Table"])
                 continue
             except _ServiceError as exc:
                 if exc.aws_code != "ResourceNotFoundException":

@@ -10,9 +10,32 @@ from pathlib import Path
 import aioboto3
 import pytest
 
-from domain import BadRequest, Conflict, Group, NotFound, PreconditionFailed, Unavailable, User
+from domain import (
+    ActivityEntry,
+    BadRequest,
+    Balance,
+    Conflict,
+    Expense,
+    ExpenseFilter,
+    Group,
+    IdempotentReply,
+    Invalid,
+    NotFound,
+    PreconditionFailed,
+    Settlement,
+    StoredReply,
+    Unavailable,
+    User,
+)
 from domain.models import MAX_GROUP_MEMBERS, Invite
-from store.base import NewGroup, Store, TokenStanding
+from store.base import (
+    IDEMPOTENCY_LEASE,
+    IDEMPOTENCY_RETENTION,
+    BalanceDeltas,
+    NewGroup,
+    Store,
+    TokenStanding,
+)
 from store.cursor import encode_cursor
 from store.dynamodb import DynamoDBSettings, DynamoDBStore, create_tables
 from store.sqlite import SQLiteStore
@@ -411,6 +434,627 @@ async def test_an_expired_invite_is_still_there_to_be_judged(store: Store) -> No
         await store.create_invite(invite("fresh", now + timedelta(days=2)))
 
 
+# ledger: a small local way to build records and their balance moves (not `ledger/`)
+
+
+def expense(
+    group_id: str,
+    paid: dict[str, int],
+    owed: dict[str, int],
+    *,
+    currency: str = "EUR",
+    date: str = "2024-03-01",
+    created_at: datetime = T0,
+    category: str = "general",
+    expense_id: str | None = None,
+    version: int = 1,
+    description: str = "Dinner",
+) -> Expense:
+    assert sum(paid.values()) == sum(owed.values())
+    return Expense(
+        id=expense_id or uuid.uuid4().hex,
+        group_id=group_id,
+        description=description,
+        amount=sum(paid.values()),
+        currency=currency,
+        date=date,
+        category=category,
+        paid=paid,
+        owed=owed,
+        split={"kind": "exact", "shares": owed},
+        notes="",
+        receipt_id=None,
+        created_by=next(iter(paid)),
+        created_at=created_at,
+        updated_at=created_at,
+        version=version,
+    )
+
+
+def moves(record: Expense | Settlement, sign: int = 1) -> BalanceDeltas:
+    """How `record` moves balances (sign -1: how undoing it does); every participant included."""
+    deltas: BalanceDeltas = {}
+    if isinstance(record, Expense):
+        for user_id in record.participants:
+            net = record.paid.get(user_id, 0) - record.owed.get(user_id, 0)
+            deltas[(user_id, record.currency)] = sign * net
+    else:
+        deltas[(record.from_user, record.currency)] = sign * record.amount
+        deltas[(record.to_user, record.currency)] = -sign * record.amount
+    return deltas
+
+
+def combine(*all_deltas: BalanceDeltas) -> BalanceDeltas:
+    total: BalanceDeltas = {}
+    for deltas in all_deltas:
+        for key, delta in deltas.items():
+            total[key] = total.get(key, 0) + delta
+    return total
+
+
+def settlement(
+    group_id: str,
+    from_user: str,
+    to_user: str,
+    amount: int,
+    *,
+    currency: str = "EUR",
+    date: str = "2024-03-01",
+    created_at: datetime = T0,
+    settlement_id: str | None = None,
+) -> Settlement:
+    return Settlement(
+        id=settlement_id or uuid.uuid4().hex,
+        group_id=group_id,
+        from_user=from_user,
+        to_user=to_user,
+        amount=amount,
+        currency=currency,
+        date=date,
+        note="",
+        created_by=from_user,
+        created_at=created_at,
+        version=1,
+    )
+
+
+_activity_clock = iter(range(10**6))
+
+
+def activity(group_id: str, action: str, subject_id: str, actor_id: str = "actor") -> ActivityEntry:
+    """A log entry; each one made is a microsecond later than the one before."""
+    return ActivityEntry(
+        id=uuid.uuid4().hex,
+        group_id=group_id,
+        at=T0 + timedelta(microseconds=next(_activity_clock)),
+        actor_id=actor_id,
+        action=action,
+        subject_id=subject_id,
+        details={"note": action},
+    )
+
+
+def as_balances(totals: BalanceDeltas) -> list[Balance]:
+    return [
+        Balance(user_id=user_id, currency=currency, amount=amount)
+        for (user_id, currency), amount in sorted(totals.items())
+    ]
+
+
+async def trio(store: Store) -> tuple[Group, User, User, User]:
+    """A group of three: owner a, members b and c."""
+    a, b, c = await users(store, 3, prefix=f"p{uuid.uuid4().hex[:6]}")
+    created = await group(store, a)
+    await store.add_member(created.id, b.id, at(1))
+    await store.add_member(created.id, c.id, at(2))
+    return created, a, b, c
+
+
+async def all_activity(store: Store, group_id: str) -> list[ActivityEntry]:
+    return (await store.list_activity(group_id, limit=1000)).items
+
+
+async def collect(fetch, limit: int):  # type: ignore[no-untyped-def]
+    """Every item of a paged listing, following cursors; pages must not exceed `limit`."""
+    items, cursor, pages = [], None, 0
+    while True:
+        page = await fetch(limit=limit, cursor=cursor)
+        assert len(page.items) <= limit
+        items += page.items
+        pages += 1
+        assert pages < 200
+        cursor = page.next_cursor
+        if cursor is None:
+            return items
+
+
+# idempotency
+
+
+async def test_idempotency_claim_complete_and_replay(store: Store) -> None:
+    created, a, b, _ = await trio(store)
+    now = datetime.now(timezone.utc)
+    assert await store.claim_idempotency_key(a.id, "k-1", "fp-1", now) is None
+    with pytest.raises(Conflict) as busy:
+        await store.claim_idempotency_key(a.id, "k-1", "fp-1", now + timedelta(seconds=1))
+    assert busy.value.code == "idempotency_in_progress"
+    # The same key is another user's own.
+    assert await store.claim_idempotency_key(b.id, "k-1", "fp-other", now) is None
+
+    spent = expense(created.id, {a.id: 1000}, {a.id: 500, b.id: 500})
+    reply = IdempotentReply(user_id=a.id, key="k-1", status=201, body='{"id": "x"}')
+    await store.create_expense(
+        spent, deltas=moves(spent), activity=activity(created.id, "expense.created", spent.id),
+        reply=reply,
+    )
+    later = now + timedelta(seconds=5)
+    assert await store.claim_idempotency_key(a.id, "k-1", "fp-1", later) == StoredReply(
+        status=201, body='{"id": "x"}'
+    )
+    # Releasing a completed key changes nothing.
+    await store.release_idempotency_key(a.id, "k-1")
+    assert await store.claim_idempotency_key(a.id, "k-1", "fp-1", later) == StoredReply(
+        status=201, body='{"id": "x"}'
+    )
+    with pytest.raises(Invalid) as reused:
+        await store.claim_idempotency_key(a.id, "k-1", "fp-2", later)
+    assert reused.value.code == "idempotency_key_reused"
+    # After the retention period the key is free again, even for another request.
+    gone = now + IDEMPOTENCY_RETENTION + timedelta(seconds=1)
+    assert await store.claim_idempotency_key(a.id, "k-1", "fp-2", gone) is None
+
+
+async def test_idempotency_release_and_lease_expiry(store: Store) -> None:
+    created, a, b, _ = await trio(store)
+    now = datetime.now(timezone.utc)
+    assert await store.claim_idempotency_key(a.id, "k", "fp", now) is None
+    with pytest.raises(Invalid):
+        await store.claim_idempotency_key(a.id, "k", "fp-else", now)
+    await store.release_idempotency_key(a.id, "k")
+    await store.release_idempotency_key(a.id, "k")
+    assert await store.claim_idempotency_key(a.id, "k", "fp-else", now) is None
+    with pytest.raises(Conflict):
+        await store.claim_idempotency_key(a.id, "k", "fp-else", now + IDEMPOTENCY_LEASE / 2)
+    # The claim's request presumably died: once its lease is over, a retry may take the key.
+    after_lease = now + IDEMPOTENCY_LEASE + timedelta(seconds=1)
+    assert await store.claim_idempotency_key(a.id, "k", "fp-else", after_lease) is None
+    with pytest.raises(Conflict):
+        await store.claim_idempotency_key(a.id, "k", "fp-else", after_lease)
+
+
+async def test_a_reply_without_a_pending_claim_cancels_the_write(store: Store) -> None:
+    created, a, b, _ = await trio(store)
+    spent = expense(created.id, {a.id: 1000}, {b.id: 1000})
+    with pytest.raises(Conflict) as refused:
+        await store.create_expense(
+            spent, deltas=moves(spent), activity=activity(created.id, "expense.created", spent.id),
+            reply=IdempotentReply(user_id=a.id, key="never-claimed", status=201, body="{}"),
+        )
+    assert refused.value.code == "idempotency_in_progress"
+    with pytest.raises(NotFound):
+        await store.get_expense(created.id, spent.id)
+    assert all(b.amount == 0 for b in await store.get_balances(created.id))
+    assert await all_activity(store, created.id) == []
+
+
+# expenses
+
+
+async def test_create_expense_moves_balances_and_logs(store: Store) -> None:
+    created, a, b, c = await trio(store)
+    dinner = expense(created.id, {a.id: 3000}, {a.id: 1000, b.id: 1000, c.id: 1000})
+    logged = activity(created.id, "expense.created", dinner.id, a.id)
+    await store.create_expense(dinner, deltas=moves(dinner), activity=logged)
+    assert await store.get_expense(created.id, dinner.id) == dinner
+    balances = await store.get_balances(created.id)
+    assert balances == as_balances({(a.id, "EUR"): 2000, (b.id, "EUR"): -1000, (c.id, "EUR"): -1000})
+    assert sum(b.amount for b in balances) == 0
+
+    taxi = expense(created.id, {b.id: 900, c.id: 300}, {a.id: 600, c.id: 600}, currency="USD",
+                   created_at=at(1))
+    taxi_logged = activity(created.id, "expense.created", taxi.id)
+    await store.create_expense(taxi, deltas=moves(taxi), activity=taxi_logged)
+    balances = await store.get_balances(created.id)
+    assert balances == as_balances(combine(moves(dinner), moves(taxi)))
+    for currency in ("EUR", "USD"):
+        assert sum(b.amount for b in balances if b.currency == currency) == 0
+    assert await all_activity(store, created.id) == [taxi_logged, logged]
+    with pytest.raises(NotFound):
+        await store.get_expense(created.id, "no-such-expense")
+    with pytest.raises(NotFound):
+        await store.get_expense("no-such-group", dinner.id)
+
+
+async def test_update_expense_moves_by_the_difference_and_bumps_the_version(store: Store) -> None:
+    created, a, b, c = await trio(store)
+    original = expense(created.id, {a.id: 3000}, {a.id: 1000, b.id: 1000, c.id: 1000})
+    await store.create_expense(original, deltas=moves(original),
+                               activity=activity(created.id, "expense.created", original.id))
+    # Another currency and other people: the old currency moves back, the new one moves.
+    edited = expense(created.id, {b.id: 5000}, {b.id: 2500, c.id: 2500}, currency="GBP",
+                     expense_id=original.id, version=2, category="travel")
+    change = combine(moves(original, -1), moves(edited))
+    logged = activity(created.id, "expense.updated", original.id)
+    await store.update_expense(edited, expected_version=1, deltas=change, activity=logged)
+    assert await store.get_expense(created.id, original.id) == edited
+    assert await store.get_balances(created.id) == as_balances(
+        {
+            (a.id, "EUR"): 0, (b.id, "EUR"): 0, (c.id, "EUR"): 0,
+            (b.id, "GBP"): 2500, (c.id, "GBP"): -2500,
+        }
+    )
+    assert (await all_activity(store, created.id))[0] == logged
+
+
+async def test_a_stale_write_changes_nothing(store: Store) -> None:
+    created, a, b, c = await trio(store)
+    original = expense(created.id, {a.id: 3000}, {b.id: 3000})
+    await store.create_expense(original, deltas=moves(original),
+                               activity=activity(created.id, "expense.created", original.id))
+    edited = expense(created.id, {a.id: 600}, {c.id: 600}, expense_id=original.id, version=2)
+    await store.update_expense(edited, expected_version=1,
+                               deltas=combine(moves(original, -1), moves(edited)),
+                               activity=activity(created.id, "expense.updated", original.id))
+    balances, log = await store.get_balances(created.id), await all_activity(store, created.id)
+
+    stale = expense(created.id, {a.id: 999}, {b.id: 999}, expense_id=original.id, version=2)
+    with pytest.raises(PreconditionFailed) as refused:
+        await store.update_expense(stale, expected_version=1,
+                                   deltas=combine(moves(original, -1), moves(stale)),
+                                   activity=activity(created.id, "expense.updated", original.id))
+    assert refused.value.details == {"current_version": 2}
+    with pytest.raises(PreconditionFailed) as refused:
+        await store.delete_expense(created.id, original.id, expected_version=1,
+                                   deltas=moves(original, -1),
+                                   activity=activity(created.id, "expense.deleted", original.id))
+    assert refused.value.details == {"current_version": 2}
+    assert await store.get_expense(created.id, original.id) == edited
+    assert await store.get_balances(created.id) == balances
+    assert await all_activity(store, created.id) == log
+
+    missing = expense(created.id, {a.id: 1}, {b.id: 1}, version=2)
+    with pytest.raises(NotFound):
+        await store.update_expense(missing, expected_version=1, deltas=moves(missing),
+                                   activity=activity(created.id, "expense.updated", missing.id))
+    with pytest.raises(NotFound):
+        await store.delete_expense(created.id, missing.id, expected_version=1, deltas={},
+                                   activity=activity(created.id, "expense.deleted", missing.id))
+    assert await store.get_balances(created.id) == balances
+    assert await all_activity(store, created.id) == log
+
+
+async def test_delete_expense_reverses_and_keeps_zero_balances(store: Store) -> None:
+    created, a, b, c = await trio(store)
+    spent = expense(created.id, {a.id: 1200}, {b.id: 600, c.id: 600}, currency="JPY")
+    await store.create_expense(spent, deltas=moves(spent),
+                               activity=activity(created.id, "expense.created", spent.id))
+    logged = activity(created.id, "expense.deleted", spent.id)
+    await store.delete_expense(created.id, spent.id, expected_version=1,
+                               deltas=moves(spent, -1), activity=logged)
+    with pytest.raises(NotFound):
+        await store.get_expense(created.id, spent.id)
+    assert await store.get_balances(created.id) == as_balances(
+        {(a.id, "JPY"): 0, (b.id, "JPY"): 0, (c.id, "JPY"): 0}
+    )
+    assert (await all_activity(store, created.id))[0] == logged
+    assert (await store.list_expenses(created.id, limit=10)).items == []
+    with pytest.raises(NotFound):
+        await store.delete_expense(created.id, spent.id, expected_version=1,
+                                   deltas=moves(spent, -1),
+                                   activity=activity(created.id, "expense.deleted", spent.id))
+
+
+async def test_expense_with_an_outsider_is_refused_and_writes_nothing(store: Store) -> None:
+    created, a, b, _ = await trio(store)
+    outsider = await user(store, f"outsider{uuid.uuid4().hex[:6]}")
+    spent = expense(created.id, {a.id: 1000}, {b.id: 500, outsider.id: 500})
+    with pytest.raises(Conflict) as refused:
+        await store.create_expense(spent, deltas=moves(spent),
+                                   activity=activity(created.id, "expense.created", spent.id))
+    assert refused.value.code == "not_a_member"
+    assert refused.value.details == {"user_ids": [outsider.id]}
+    with pytest.raises(NotFound):
+        await store.get_expense(created.id, spent.id)
+    assert await store.get_balances(created.id) == []
+    assert await all_activity(store, created.id) == []
+
+    fine = expense(created.id, {a.id: 1000}, {b.id: 1000})
+    await store.create_expense(fine, deltas=moves(fine),
+                               activity=activity(created.id, "expense.created", fine.id))
+    balances, log = await store.get_balances(created.id), await all_activity(store, created.id)
+    widened = expense(created.id, {a.id: 1000}, {outsider.id: 1000}, expense_id=fine.id, version=2)
+    with pytest.raises(Conflict) as refused:
+        await store.update_expense(widened, expected_version=1,
+                                   deltas=combine(moves(fine, -1), moves(widened)),
+                                   activity=activity(created.id, "expense.updated", fine.id))
+    assert refused.value.code == "not_a_member"
+    assert await store.get_expense(created.id, fine.id) == fine
+    assert await store.get_balances(created.id) == balances
+    assert await all_activity(store, created.id) == log
+
+    elsewhere = expense("no-such-group", {a.id: 1000}, {b.id: 1000})
+    with pytest.raises(NotFound):
+        await store.create_expense(elsewhere, deltas=moves(elsewhere),
+                                   activity=activity("no-such-group", "expense.created", "x"))
+
+
+async def test_list_expenses_newest_first_pages_without_gaps(store: Store) -> None:
+    created, a, b, c = await trio(store)
+    made: list[Expense] = []
+    for i in range(25):
+        # Several expenses share a date, and a few a creation time too: ties go by id.
+        spent = expense(created.id, {a.id: 100 + i}, {b.id: 100 + i},
+                        date=f"2024-03-{1 + (i * 7) % 10:02d}", created_at=at(i % 4))
+        made.append(spent)
+    for spent in made:
+        await store.create_expense(spent, deltas=moves(spent),
+                                   activity=activity(created.id, "expense.created", spent.id))
+    expected = sorted(made, key=lambda e: (e.date, e.created_at, e.id), reverse=True)
+    for limit in (1, 4, 25, 30):
+        seen = await collect(
+            lambda limit, cursor: store.list_expenses(created.id, limit=limit, cursor=cursor), limit
+        )
+        assert [e.id for e in seen] == [e.id for e in expected]
+    first = await store.list_expenses(created.id, limit=24)
+    assert len(first.items) == 24 and first.next_cursor is not None
+    assert (await store.list_expenses(created.id, limit=25)).next_cursor is None
+    assert seen == expected
+
+
+async def test_list_expenses_filters(store: Store) -> None:
+    created, a, b, c = await trio(store)
+    made: list[Expense] = []
+    for i in range(24):
+        owed = {b.id: 100} if i % 2 else {c.id: 100}
+        spent = expense(created.id, {a.id: 100}, owed, date=f"2024-04-{1 + i:02d}",
+                        category="food" if i % 3 == 0 else "travel", created_at=at(i))
+        made.append(spent)
+        await store.create_expense(spent, deltas=moves(spent),
+                                   activity=activity(created.id, "expense.created", spent.id))
+    newest_first = sorted(made, key=lambda e: (e.date, e.created_at, e.id), reverse=True)
+
+    async def listed(filters: ExpenseFilter, limit: int = 3) -> list[str]:
+        seen = await collect(
+            lambda limit, cursor: store.list_expenses(
+                created.id, limit=limit, cursor=cursor, filters=filters
+            ),
+            limit,
+        )
+        return [e.id for e in seen]
+
+    cases = [
+        (ExpenseFilter(date_from="2024-04-05", date_to="2024-04-10"),
+         lambda e: "2024-04-05" <= e.date <= "2024-04-10"),
+        (ExpenseFilter(date_from="2024-04-20"), lambda e: e.date >= "2024-04-20"),
+        (ExpenseFilter(date_to="2024-04-03"), lambda e: e.date <= "2024-04-03"),
+        (ExpenseFilter(category="food"), lambda e: e.category == "food"),
+        (ExpenseFilter(member=b.id), lambda e: b.id in e.participants),
+        (ExpenseFilter(member=a.id), lambda e: True),
+        (ExpenseFilter(category="food", member=c.id, date_from="2024-04-02"),
+         lambda e: e.category == "food" and c.id in e.participants and e.date >= "2024-04-02"),
+        (ExpenseFilter(category="nothing"), lambda e: False),
+        (ExpenseFilter(date_from="2025-01-01"), lambda e: False),
+    ]
+    for filters, keep in cases:
+        expected = [e.id for e in newest_first if keep(e)]
+        assert await listed(filters) == expected, filters
+        assert await listed(filters, limit=50) == expected, filters
+
+    # A cursor is a position in the newest-first order, whatever filters come with it: the next
+    # page holds what matches and lies after it (nothing, if the position is below the range).
+    midway = (await store.list_expenses(created.id, limit=10)).next_cursor
+    assert midway is not None
+    after_midway = newest_first[10:]
+    for filters, keep in cases:
+        expected = [e.id for e in after_midway if keep(e)]
+        seen, cursor = [], midway
+        while True:
+            page = await store.list_expenses(created.id, limit=4, cursor=cursor, filters=filters)
+            seen += [e.id for e in page.items]
+            cursor = page.next_cursor
+            if cursor is None:
+                break
+        assert seen == expected, filters
+
+
+async def test_list_cursors_are_checked(store: Store) -> None:
+    created, a, b, _ = await trio(store)
+    for i in range(3):
+        spent = expense(created.id, {a.id: 100}, {b.id: 100}, created_at=at(i))
+        await store.create_expense(spent, deltas=moves(spent),
+                                   activity=activity(created.id, "expense.created", spent.id))
+        paid = settlement(created.id, b.id, a.id, 100, created_at=at(i))
+        await store.create_settlement(paid, deltas=moves(paid),
+                                      activity=activity(created.id, "settlement.created", paid.id))
+    listings = {
+        "expenses": lambda cursor: store.list_expenses(created.id, limit=1, cursor=cursor),
+        "settlements": lambda cursor: store.list_settlements(created.id, limit=1, cursor=cursor),
+        "activity": lambda cursor: store.list_activity(created.id, limit=1, cursor=cursor),
+    }
+    cursors = {name: (await listing(None)).next_cursor for name, listing in listings.items()}
+    assert all(cursors.values())
+    for name, listing in listings.items():
+        assert len((await listing(cursors[name])).items) == 1
+        foreign = [cursor for other, cursor in cursors.items() if other != name]
+        for bad in ["garbage!", encode_cursor(name, 7), encode_cursor(name, ["a"]), *foreign]:
+            with pytest.raises(BadRequest) as refused:
+                await listing(bad)
+            assert refused.value.code == "invalid_cursor"
+
+
+# settlements
+
+
+async def test_settlements(store: Store) -> None:
+    created, a, b, c = await trio(store)
+    dinner = expense(created.id, {a.id: 3000}, {a.id: 1000, b.id: 1000, c.id: 1000})
+    await store.create_expense(dinner, deltas=moves(dinner),
+                               activity=activity(created.id, "expense.created", dinner.id))
+    paid = settlement(created.id, b.id, a.id, 1000, created_at=at(5))
+    logged = activity(created.id, "settlement.created", paid.id)
+    await store.create_settlement(paid, deltas=moves(paid), activity=logged)
+    assert await store.get_settlement(created.id, paid.id) == paid
+    assert (await all_activity(store, created.id))[0] == logged
+    assert await store.get_balances(created.id) == as_balances(
+        {(a.id, "EUR"): 1000, (b.id, "EUR"): 0, (c.id, "EUR"): -1000}
+    )
+    with pytest.raises(PreconditionFailed) as stale:
+        await store.delete_settlement(created.id, paid.id, expected_version=7,
+                                      deltas=moves(paid, -1),
+                                      activity=activity(created.id, "settlement.deleted", paid.id))
+    assert stale.value.details == {"current_version": 1}
+    assert (await all_activity(store, created.id))[0] == logged
+    await store.delete_settlement(created.id, paid.id, expected_version=1, deltas=moves(paid, -1),
+                                  activity=activity(created.id, "settlement.deleted", paid.id))
+    with pytest.raises(NotFound):
+        await store.get_settlement(created.id, paid.id)
+    with pytest.raises(NotFound):
+        await store.delete_settlement(created.id, paid.id, expected_version=1,
+                                      deltas=moves(paid, -1),
+                                      activity=activity(created.id, "settlement.deleted", paid.id))
+    assert await store.get_balances(created.id) == as_balances(moves(dinner))
+
+    outsider = await user(store, f"outsider{uuid.uuid4().hex[:6]}")
+    foreign = settlement(created.id, outsider.id, a.id, 500)
+    with pytest.raises(Conflict) as refused:
+        await store.create_settlement(foreign, deltas=moves(foreign),
+                                      activity=activity(created.id, "settlement.created", "x"))
+    assert refused.value.code == "not_a_member"
+    with pytest.raises(NotFound):
+        await store.get_settlement(created.id, foreign.id)
+    assert await store.get_balances(created.id) == as_balances(moves(dinner))
+
+
+async def test_list_settlements_newest_first_pages_without_gaps(store: Store) -> None:
+    created, a, b, c = await trio(store)
+    made = [
+        settlement(created.id, b.id if i % 2 else c.id, a.id, 10 + i,
+                   date=f"2024-05-{1 + (i * 3) % 7:02d}", created_at=at(i % 3))
+        for i in range(22)
+    ]
+    for paid in made:
+        await store.create_settlement(paid, deltas=moves(paid),
+                                      activity=activity(created.id, "settlement.created", paid.id))
+    expected = sorted(made, key=lambda s: (s.date, s.created_at, s.id), reverse=True)
+    for limit in (1, 5, 22, 40):
+        seen = await collect(
+            lambda limit, cursor: store.list_settlements(created.id, limit=limit, cursor=cursor),
+            limit,
+        )
+        assert seen == expected
+    page = await store.list_settlements(created.id, limit=5)
+    assert len(page.items) == 5 and page.next_cursor is not None
+    assert await store.get_balances(created.id) == as_balances(combine(*map(moves, made)))
+
+
+# balances and activity
+
+
+async def test_balances_of_a_new_group_and_of_a_missing_one(store: Store) -> None:
+    created, *_ = await trio(store)
+    assert await store.get_balances(created.id) == []
+    assert await store.get_balances("no-such-group") == []
+    assert (await store.list_activity("no-such-group", limit=5)).items == []
+
+
+async def test_activity_pages_newest_first(store: Store) -> None:
+    created, a, b, _ = await trio(store)
+    entries = []
+    for i in range(11):
+        spent = expense(created.id, {a.id: 100}, {b.id: 100}, created_at=at(i))
+        entry = activity(created.id, "expense.created", spent.id, a.id)
+        entries.append(entry)
+        await store.create_expense(spent, deltas=moves(spent), activity=entry)
+    expected = list(reversed(entries))
+    for limit in (1, 3, 11, 20):
+        seen = await collect(
+            lambda limit, cursor: store.list_activity(created.id, limit=limit, cursor=cursor), limit
+        )
+        assert seen == expected
+    page = await store.list_activity(created.id, limit=3)
+    assert len(page.items) == 3 and page.next_cursor is not None
+    assert page.items[0].details == {"note": "expense.created"}
+
+
+async def test_membership_changes_are_logged(store: Store) -> None:
+    owner, joiner = await user(store, "owner"), await user(store, "joiner")
+    created = await group(store, owner)
+    joined = activity(created.id, "member.joined", joiner.id, joiner.id)
+    _, is_new = await store.add_member(created.id, joiner.id, at(1), joined)
+    assert is_new
+    assert await all_activity(store, created.id) == [joined]
+    # Joining again logs nothing.
+    _, is_new = await store.add_member(created.id, joiner.id, at(2),
+                                       activity(created.id, "member.joined", joiner.id))
+    assert not is_new
+    assert await all_activity(store, created.id) == [joined]
+    left = activity(created.id, "member.left", joiner.id, joiner.id)
+    await store.remove_member(created.id, joiner.id, left)
+    assert await all_activity(store, created.id) == [left, joined]
+    with pytest.raises(NotFound):
+        await store.remove_member(created.id, joiner.id,
+                                  activity(created.id, "member.left", joiner.id))
+    assert await all_activity(store, created.id) == [left, joined]
+
+
+async def test_members_and_groups_with_open_balances_cannot_go(store: Store) -> None:
+    created, a, b, c = await trio(store)
+    spent = expense(created.id, {a.id: 1000}, {b.id: 1000})
+    await store.create_expense(spent, deltas=moves(spent),
+                               activity=activity(created.id, "expense.created", spent.id))
+    usd = expense(created.id, {c.id: 400}, {a.id: 400}, currency="USD")
+    await store.create_expense(usd, deltas=moves(usd),
+                               activity=activity(created.id, "expense.created", usd.id))
+    for leaver in (a, b, c):
+        with pytest.raises(Conflict) as refused:
+            await store.remove_member(created.id, leaver.id,
+                                      activity(created.id, "member.left", leaver.id))
+        assert refused.value.code == "balance_not_settled"
+    with pytest.raises(Conflict) as refused:
+        await store.delete_group(created.id)
+    assert refused.value.code == "balance_not_settled"
+    assert (await store.get_group(created.id)).member_count == 3
+
+    for paid in (settlement(created.id, b.id, a.id, 1000),
+                 settlement(created.id, a.id, c.id, 400, currency="USD")):
+        await store.create_settlement(paid, deltas=moves(paid),
+                                      activity=activity(created.id, "settlement.created", paid.id))
+    assert all(balance.amount == 0 for balance in await store.get_balances(created.id))
+    removed = activity(created.id, "member.removed", b.id, a.id)
+    await store.remove_member(created.id, b.id, removed)
+    assert (await all_activity(store, created.id))[0] == removed
+    assert {balance.user_id for balance in await store.get_balances(created.id)} == {a.id, c.id}
+    assert (await store.get_group(created.id)).member_count == 2
+    await store.delete_group(created.id)
+    with pytest.raises(NotFound):
+        await store.get_group(created.id)
+    with pytest.raises(NotFound):
+        await store.delete_group(created.id)
+
+
+async def test_concurrent_expenses_lose_no_update(store: Store) -> None:
+    created, a, b, c = await trio(store)
+    made = [
+        expense(created.id, {(a, b, c)[i % 3].id: 300 + i},
+                {a.id: 100, b.id: 100, c.id: 100 + i}, created_at=at(i))
+        for i in range(20)
+    ]
+    await asyncio.gather(
+        *(
+            store.create_expense(spent, deltas=moves(spent),
+                                 activity=activity(created.id, "expense.created", spent.id))
+            for spent in made
+        )
+    )
+    balances = await store.get_balances(created.id)
+    assert balances == as_balances(combine(*map(moves, made)))
+    assert sum(balance.amount for balance in balances) == 0
+    assert len(await collect(
+        lambda limit, cursor: store.list_expenses(created.id, limit=limit, cursor=cursor), 7
+    )) == 20
+    assert len(await all_activity(store, created.id)) == 20
+
+
 # DynamoDB only
 
 
@@ -439,6 +1083,72 @@ async def test_create_tables_is_idempotent(moto_url: str) -> None:
         groups = (await client.describe_table(TableName=settings.groups_table))["Table"]
         assert groups["TableStatus"] == "ACTIVE"
         assert [i["IndexName"] for i in groups["GlobalSecondaryIndexes"]] == ["by_user"]
+        for table in (settings.expenses_table, settings.transactions_table):
+            described = (await client.describe_table(TableName=table))["Table"]
+            [index] = described["LocalSecondaryIndexes"]
+            assert index["IndexName"] == "by_date"
+            assert [k["AttributeName"] for k in index["KeySchema"]] == ["pk", "lsi1sk"]
+
+
+async def test_create_tables_refuses_a_ledger_table_without_its_index(moto_url: str) -> None:
+    settings = make_dynamodb_settings(moto_url)
+    async with aioboto3.Session().client(
+        "dynamodb", region_name=settings.region, endpoint_url=moto_url
+    ) as client:
+        await client.create_table(
+            TableName=settings.expenses_table,
+            BillingMode="PAY_PER_REQUEST",
+            AttributeDefinitions=[
+                {"AttributeName": "pk", "AttributeType": "S"},
+                {"AttributeName": "sk", "AttributeType": "S"},
+            ],
+            KeySchema=[
+                {"AttributeName": "pk", "KeyType": "HASH"},
+                {"AttributeName": "sk", "KeyType": "RANGE"},
+            ],
+        )
+    with pytest.raises(Unavailable, match="by_date"):
+        await create_tables(settings)
+
+
+async def test_settling_checks_are_race_free(dynamodb_settings: DynamoDBSettings) -> None:
+    """remove_member and delete_group judge balances they have read; an expense written between
+    that read and their transaction must cancel the transaction, not be deleted with the member."""
+    async with DynamoDBStore.open(dynamodb_settings) as store:
+        created, a, b, _ = await trio(store)
+        stale_member = await store._get(  # type: ignore[attr-defined]
+            store._groups, {"pk": {"S": f"GROUP#{created.id}"}, "sk": {"S": f"MEMBER#{b.id}"}}
+        )
+        stale_partition = await store._partition(created.id)  # type: ignore[attr-defined]
+        spent = expense(created.id, {a.id: 1000}, {b.id: 1000})
+        await store.create_expense(spent, deltas=moves(spent),
+                                   activity=activity(created.id, "expense.created", spent.id))
+
+        real_get, real_partition = store._get, store._partition  # type: ignore[attr-defined]
+        stale_reads = {"get": 1, "partition": 1}
+
+        async def get(table, key):  # type: ignore[no-untyped-def]
+            if stale_reads["get"]:
+                stale_reads["get"] -= 1
+                return stale_member
+            return await real_get(table, key)
+
+        async def partition(group_id, sk_prefix=None):  # type: ignore[no-untyped-def]
+            if stale_reads["partition"] and sk_prefix is None:
+                stale_reads["partition"] -= 1
+                return stale_partition
+            return await real_partition(group_id, sk_prefix)
+
+        store._get, store._partition = get, partition  # type: ignore[attr-defined]
+        with pytest.raises(Conflict) as refused:
+            await store.remove_member(created.id, b.id)
+        assert refused.value.code == "balance_not_settled"
+        with pytest.raises(Conflict) as refused:
+            await store.delete_group(created.id)
+        assert refused.value.code == "balance_not_settled"
+        assert stale_reads == {"get": 0, "partition": 0}
+        assert (await store.get_group(created.id)).member_count == 3
+        assert await store.get_balances(created.id) == as_balances(moves(spent))
 
 
 async def test_unreachable_dynamodb_is_unavailable() -> None:
