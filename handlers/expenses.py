@@ -7,7 +7,7 @@ from typing import Any
 
 from aiohttp import web
 
-from domain import Expense, ExpenseFilter, Group, Member, PreconditionFailed
+from domain import Expense, ExpenseFilter, Group, Member
 from handlers.access import membership, new_activity
 from handlers.api import Api, Reply
 from handlers.fields import (
@@ -16,7 +16,7 @@ from handlers.fields import (
     VERSION,
     based_on_version,
     check_version,
-    if_match,
+    delete_current,
     parse_date,
     require_members,
 )
@@ -40,8 +40,6 @@ from server.keys import STORE
 from store.timefmt import to_text, utc_now
 
 api = Api("expenses")
-
-DELETE_ATTEMPTS = 3
 
 _PAYERS: Schema = {
     "type": "array",
@@ -261,25 +259,20 @@ async def update_expense(request: web.Request, body: dict[str, Any]) -> web.Resp
 async def delete_expense(request: web.Request) -> web.Response:
     group, _ = await membership(request)
     store = request.app[STORE]
-    expected = if_match(request)
-    for attempt in range(DELETE_ATTEMPTS):
-        current = await store.get_expense(group.id, request.match_info["expense_id"])
-        check_version(expected, current.version)
-        try:
-            await store.delete_expense(
-                group.id,
-                current.id,
-                expected_version=current.version,
-                deltas=balance_moves((current.currency, negate(net_of(current.paid, current.owed)))),
-                activity=new_activity(request, group.id, "expense.deleted", current.id,
-                                      _summary(current)),
-            )
-            break
-        except PreconditionFailed:
-            # Edited between our read and our write: with If-Match that is the caller's conflict,
-            # without it the caller meant "delete it, whatever it is now", so read again.
-            if expected is not None or attempt == DELETE_ATTEMPTS - 1:
-                raise
+
+    async def delete(current: Expense) -> None:
+        await store.delete_expense(
+            group.id,
+            current.id,
+            expected_version=current.version,
+            deltas=balance_moves((current.currency, negate(net_of(current.paid, current.owed)))),
+            activity=new_activity(request, group.id, "expense.deleted", current.id,
+                                  _summary(current)),
+        )
+
+    await delete_current(
+        request, lambda: store.get_expense(group.id, request.match_info["expense_id"]), delete
+    )
     return web.Response(status=204)
 
 

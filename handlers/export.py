@@ -4,12 +4,12 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, TypeVar
 
 from aiohttp import web
 
-from domain import Expense, Settlement
+from domain import Expense, Page, Settlement
 from handlers.access import membership
 from handlers.api import Api, Reply
 from handlers.expenses import expense_json
@@ -22,6 +22,7 @@ from store import Store
 api = Api("export")
 
 PAGE_SIZE = 100
+Item = TypeVar("Item")
 CSV_COLUMNS = ("type", "id", "date", "description", "category", "currency", "amount", "paid_by",
                "owed_by", "from_user", "to_user", "notes", "created_by", "created_at")
 EXPORT_QUERY: Schema = {
@@ -64,22 +65,21 @@ async def export_group(request: web.Request, query: dict[str, Any]) -> web.Strea
     return response
 
 
-async def _expenses(store: Store, group_id: str) -> AsyncIterator[Expense]:
-    cursor = None
-    while True:
-        page = await store.list_expenses(group_id, limit=PAGE_SIZE, cursor=cursor)
-        for expense in page.items:
-            yield expense
-        if (cursor := page.next_cursor) is None:
-            return
+def _expenses(store: Store, group_id: str) -> AsyncIterator[Expense]:
+    return _every(lambda cursor: store.list_expenses(group_id, limit=PAGE_SIZE, cursor=cursor))
 
 
-async def _settlements(store: Store, group_id: str) -> AsyncIterator[Settlement]:
+def _settlements(store: Store, group_id: str) -> AsyncIterator[Settlement]:
+    return _every(lambda cursor: store.list_settlements(group_id, limit=PAGE_SIZE, cursor=cursor))
+
+
+async def _every(fetch: Callable[[str | None], Awaitable[Page[Item]]]) -> AsyncIterator[Item]:
+    """Every item of a paged listing, one page in memory at a time."""
     cursor = None
     while True:
-        page = await store.list_settlements(group_id, limit=PAGE_SIZE, cursor=cursor)
-        for settlement in page.items:
-            yield settlement
+        page = await fetch(cursor)
+        for item in page.items:
+            yield item
         if (cursor := page.next_cursor) is None:
             return
 

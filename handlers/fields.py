@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 from datetime import date
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from aiohttp import web
 
@@ -76,3 +77,32 @@ def check_version(expected: int | None, current: int) -> None:
             f"it was changed meanwhile: you sent version {expected}, it is now {current}",
             details={"current_version": current},
         )
+
+
+class _Versioned(Protocol):
+    @property
+    def version(self) -> int: ...
+
+
+Record = TypeVar("Record", bound=_Versioned)
+DELETE_ATTEMPTS = 3
+
+
+async def delete_current(
+    request: web.Request,
+    read: Callable[[], Awaitable[Record]],
+    delete: Callable[[Record], Awaitable[None]],
+) -> None:
+    """Delete a versioned record as the caller meant it. With If-Match, only that version; without,
+    whatever version is current, reading again (a bounded number of times) if it is edited between
+    our read and our write: the balances moved back must be those of the version deleted."""
+    expected = if_match(request)
+    for attempt in range(DELETE_ATTEMPTS):
+        current = await read()
+        check_version(expected, current.version)
+        try:
+            await delete(current)
+            return
+        except PreconditionFailed:
+            if expected is not None or attempt == DELETE_ATTEMPTS - 1:
+                raise

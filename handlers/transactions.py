@@ -6,10 +6,10 @@ from typing import Any
 
 from aiohttp import web
 
-from domain import Invalid, PreconditionFailed, Settlement
+from domain import Invalid, Settlement
 from handlers.access import membership, new_activity
 from handlers.api import Api, Reply
-from handlers.fields import AMOUNT, DATE, check_version, if_match, parse_date, require_members
+from handlers.fields import AMOUNT, DATE, delete_current, parse_date, require_members
 from handlers.idempotency import HEADER_DOC, idempotency
 from handlers.schemas import CURRENCY, ERROR, ID, PAGE_QUERY, TIMESTAMP, Schema, page_of
 from ledger import format_amount, negate, parse_amount, parse_currency, transfer_net
@@ -18,8 +18,6 @@ from server.keys import STORE
 from store.timefmt import to_text, utc_now
 
 api = Api("transactions")
-
-DELETE_ATTEMPTS = 3
 
 NEW_TRANSACTION: Schema = {
     "type": "object",
@@ -149,23 +147,20 @@ async def get_transaction(request: web.Request) -> web.Response:
 async def delete_transaction(request: web.Request) -> web.Response:
     group, _ = await membership(request)
     store = request.app[STORE]
-    expected = if_match(request)
-    for attempt in range(DELETE_ATTEMPTS):
-        current = await store.get_settlement(group.id, request.match_info["transaction_id"])
-        check_version(expected, current.version)
-        try:
-            await store.delete_settlement(
-                group.id,
-                current.id,
-                expected_version=current.version,
-                deltas=balance_moves((current.currency, negate(_net(current)))),
-                activity=new_activity(request, group.id, "settlement.deleted", current.id,
-                                      _summary(current)),
-            )
-            break
-        except PreconditionFailed:
-            if expected is not None or attempt == DELETE_ATTEMPTS - 1:
-                raise
+
+    async def delete(current: Settlement) -> None:
+        await store.delete_settlement(
+            group.id,
+            current.id,
+            expected_version=current.version,
+            deltas=balance_moves((current.currency, negate(_net(current)))),
+            activity=new_activity(request, group.id, "settlement.deleted", current.id,
+                                  _summary(current)),
+        )
+
+    await delete_current(
+        request, lambda: store.get_settlement(group.id, request.match_info["transaction_id"]), delete
+    )
     return web.Response(status=204)
 
 
