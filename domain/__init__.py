@@ -17,10 +17,12 @@ from domain.errors import (
 from domain.models import (
     ActivityEntry,
     Balance,
+    Dashboard,
     Expense,
     ExpenseFilter,
     Group,
     GroupMembership,
+    GroupStanding,
     IdempotentReply,
     Invite,
     Member,
@@ -33,6 +35,7 @@ from domain.models import (
 __all__ = [
     "ActivityEntry",
     "Balance",
+    "Dashboard",
     "Expense",
     "ExpenseFilter",
     "IdempotentReply",
@@ -45,6 +48,7 @@ __all__ = [
     "Gone",
     "Group",
     "GroupMembership",
+    "GroupStanding",
     "Invalid",
     "Invite",
     "Member",

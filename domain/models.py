@@ -162,3 +162,23 @@ class IdempotentReply:
     key: str
     status: int
     body: str
+
+
+@dataclass(frozen=True, slots=True)
+class GroupStanding:
+    """One of a user's groups with their own balance in it, per currency."""
+
+    membership: GroupMembership
+    balances: dict[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class Dashboard:
+    groups: list[GroupStanding]
+    """The user's groups, most recently joined first, at most the limit asked for."""
+    more_groups: bool
+    """True when the user has more groups than were returned."""
+    spending: dict[tuple[str, str, str], int]
+    """The user's share of expenses in the returned groups: (YYYY-MM, category, currency) → amount."""
+    recent: list[ActivityEntry]
+    """The latest activity across the returned groups, newest first."""

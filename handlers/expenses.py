@@ -21,6 +21,7 @@ from handlers.fields import (
     require_members,
 )
 from handlers.idempotency import HEADER_DOC, idempotency
+from handlers.receipts import check_attachable
 from handlers.schemas import CURRENCY, ERROR, ID, PAGE_QUERY, TIMESTAMP, Schema, page_of
 from ledger import (
     SPLIT_KINDS,
@@ -35,7 +36,7 @@ from ledger import (
     split_to_json,
 )
 from ledger.money import invalid
-from ledger.moves import balance_moves, net_of
+from ledger.moves import balance_moves, net_of, spending_moves
 from server.keys import STORE
 from store.timefmt import to_text, utc_now
 
@@ -155,6 +156,7 @@ async def create_expense(request: web.Request, body: dict[str, Any]) -> web.Resp
     async with idempotency(request, body) as slot:
         if slot.replay is not None:
             return slot.replay
+        await check_attachable(request, body.get("receipt_id"))
         expense = _build_expense(
             body,
             group=group,
@@ -168,6 +170,7 @@ async def create_expense(request: web.Request, body: dict[str, Any]) -> web.Resp
         await store.create_expense(
             expense,
             deltas=balance_moves((expense.currency, net_of(expense.paid, expense.owed))),
+            spending=spending_moves(_spent(1, expense)),
             activity=new_activity(request, group.id, "expense.created", expense.id,
                                   _summary(expense)),
             reply=slot.reply(201, payload, _etag(expense)),
@@ -225,6 +228,8 @@ async def update_expense(request: web.Request, body: dict[str, Any]) -> web.Resp
     expected = based_on_version(request, body)
     current = await store.get_expense(group.id, request.match_info["expense_id"])
     check_version(expected, current.version)
+    if body.get("receipt_id") != current.receipt_id:
+        await check_attachable(request, body.get("receipt_id"))
     members = await store.list_members(group.id)
     edited = _build_expense(
         _merged(current, body),
@@ -243,6 +248,7 @@ async def update_expense(request: web.Request, body: dict[str, Any]) -> web.Resp
             (current.currency, negate(net_of(current.paid, current.owed))),
             (edited.currency, net_of(edited.paid, edited.owed)),
         ),
+        spending=spending_moves(_spent(-1, current), _spent(1, edited)),
         activity=new_activity(request, group.id, "expense.updated", edited.id, changes),
     )
     return web.json_response(expense_json(edited), headers=_etag(edited))
@@ -266,6 +272,7 @@ async def delete_expense(request: web.Request) -> web.Response:
             current.id,
             expected_version=current.version,
             deltas=balance_moves((current.currency, negate(net_of(current.paid, current.owed)))),
+            spending=spending_moves(_spent(-1, current)),
             activity=new_activity(request, group.id, "expense.deleted", current.id,
                                   _summary(current)),
         )
@@ -346,6 +353,11 @@ def _changes(before: Expense, after: Expense) -> dict[str, Any]:
     fields = ("description", "amount", "currency", "date", "category", "payers", "split",
               "shares", "notes", "receipt_id")
     return {f: {"from": old[f], "to": new[f]} for f in fields if old[f] != new[f]}
+
+
+def _spent(sign: int, expense: Expense) -> tuple[int, str, str, str, dict[str, int]]:
+    """The expense's shares as one (sign, date, category, currency, owed) change of spending."""
+    return (sign, expense.date, expense.category, expense.currency, expense.owed)
 
 
 def _summary(expense: Expense) -> dict[str, Any]:

@@ -11,20 +11,27 @@ from aiohttp import web
 from handlers import (
     activity,
     balances,
+    dashboard,
     docs,
     expenses,
     export,
     groups,
     health,
     invites,
+    login,
+    ocr,
+    receipts,
     transactions,
     users,
 )
 from ocr.engine import tesseract_ctx
+from ocr.service import ocr_ctx
 from realtime.redis import redis_ctx
 from server.config import Config
 from server.keys import CONFIG, OPERATIONS, STORE
 from server.middleware import assign_request_id, authenticate, render_errors, stamp_request_id
+from server.oidc import oidc_ctx
+from server.sessions import SIGN_IN_COOKIES, sign_in_cookie_storage
 from store import Store
 from store.dynamodb import DynamoDBStore
 from store.sqlite import SQLiteStore
@@ -33,7 +40,8 @@ log = logging.getLogger(__name__)
 
 MAX_JSON_BODY_BYTES = 1024 * 1024
 HANDLER_MODULES = (
-    health, docs, users, groups, invites, expenses, transactions, balances, activity, export
+    health, docs, users, login, groups, invites, expenses, transactions, balances, activity, export,
+    dashboard, ocr, receipts,
 )
 EXPOSED_HEADERS = ("ETag", "X-Request-ID", "Retry-After", "Location")
 ALLOWED_HEADERS = ("Authorization", "Content-Type", "If-Match", "Idempotency-Key", "X-Request-ID")
@@ -45,7 +53,8 @@ def create_app(config: Config) -> web.Application:
         client_max_size=MAX_JSON_BODY_BYTES,
     )
     app[CONFIG] = config
-    app.cleanup_ctx.extend([store_ctx, redis_ctx, tesseract_ctx])
+    app[SIGN_IN_COOKIES] = sign_in_cookie_storage(config)
+    app.cleanup_ctx.extend([store_ctx, redis_ctx, tesseract_ctx, oidc_ctx, ocr_ctx])
     app.on_response_prepare.append(stamp_request_id)
 
     app[OPERATIONS] = []

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -13,11 +14,22 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
+from ocr.settings import (
+    DEFAULT_LANGUAGES,
+    DEFAULT_MAX_PIXELS,
+    DEFAULT_MAX_UPLOAD_BYTES,
+    DEFAULT_QUEUE_SIZE,
+    DEFAULT_TIMEOUT_SECONDS,
+    OcrSettings,
+    ReceiptStorageSettings,
+    default_workers,
+)
 from store.dynamodb import DynamoDBSettings
 
 log = logging.getLogger(__name__)
 
 MIN_SECRET_BYTES = 32
+GOOGLE_ISSUER = "https://accounts.google.com"
 SECRET_FILE_NAME = "secret_key"
 
 
@@ -36,6 +48,8 @@ class Config:
     secret_key_generated: bool
     google_client_id: str
     google_client_secret: str
+    oidc_issuer: str
+    oidc_timeout_seconds: int
     backend_callback_url: str
     frontend_base_url: str
     jwt_expiration_hours: int
@@ -51,6 +65,8 @@ class Config:
     log_format: Literal["text", "json"]
     cors_origins: tuple[str, ...]
     tesseract_cmd: str
+    ocr: OcrSettings
+    receipts: ReceiptStorageSettings
 
     @property
     def is_development(self) -> bool:
@@ -97,6 +113,8 @@ def load_config(
         secret_key_generated=generated,
         google_client_id=env.text("GOOGLE_CLIENT_ID", ""),
         google_client_secret=env.text("GOOGLE_CLIENT_SECRET", ""),
+        oidc_issuer=_issuer(env.url("OIDC_ISSUER", GOOGLE_ISSUER), environment),
+        oidc_timeout_seconds=env.integer("OIDC_TIMEOUT_SECONDS", 10, low=1, high=60),
         backend_callback_url=env.url(
             "BACKEND_CALLBACK_URL", f"http://localhost:{port}/api/callback"
         ),
@@ -116,6 +134,27 @@ def load_config(
         log_format=env.choice("LOG_FORMAT", ("text", "json"), "text"),  # type: ignore[arg-type]
         cors_origins=cors_origins,
         tesseract_cmd=env.text("TESSERACT_CMD", "tesseract"),
+        ocr=OcrSettings(
+            workers=env.integer("OCR_WORKERS", default_workers(), low=1, high=64),
+            queue_size=env.integer("OCR_QUEUE_SIZE", DEFAULT_QUEUE_SIZE, low=0, high=10_000),
+            timeout_seconds=env.integer(
+                "OCR_TIMEOUT_SECONDS", DEFAULT_TIMEOUT_SECONDS, low=1, high=3600
+            ),
+            max_upload_bytes=env.integer(
+                "OCR_MAX_UPLOAD_BYTES", DEFAULT_MAX_UPLOAD_BYTES, low=1024, high=200 * 1024**2
+            ),
+            max_pixels=env.integer(
+                "OCR_MAX_PIXELS", DEFAULT_MAX_PIXELS, low=10_000, high=250_000_000
+            ),
+            languages=_languages(env.text("OCR_LANGUAGES", DEFAULT_LANGUAGES)),
+        ),
+        receipts=ReceiptStorageSettings(
+            directory=Path(env.text("RECEIPTS_DIR", str(data_dir / "receipts"))).expanduser(),
+            bucket=_bucket(env.text("RECEIPTS_BUCKET", "")),
+            prefix=_prefix(env.text("RECEIPTS_PREFIX", "receipts/")),
+            region=dynamodb.region,
+            endpoint_url=env.url("RECEIPTS_S3_ENDPOINT_URL", "") or None,
+        ),
     )
 
 
@@ -166,12 +205,52 @@ def _check_url(name: str, value: str) -> str:
     return value
 
 
+def _issuer(value: str, environment: str) -> str:
+    """An OpenID Connect issuer identifier: a URL with no query or fragment (OIDC Discovery §2),
+    https outside development, where a local test provider may use plain http."""
+    parts = urlsplit(value)
+    if parts.query or parts.fragment or "?" in value or "#" in value:
+        raise ConfigError("OIDC_ISSUER", f"must have no query or fragment, got {value!r}")
+    if environment != "development" and parts.scheme != "https":
+        raise ConfigError("OIDC_ISSUER", f"must be an https URL in production, got {value!r}")
+    return value
+
+
 def _redis_url(value: str) -> str | None:
     if not value:
         return None
     if urlsplit(value).scheme not in ("redis", "rediss", "unix"):
         raise ConfigError("REDIS_URL", f"must start with redis://, rediss:// or unix://, got {value!r}")
     return value
+
+
+_LANGUAGE = re.compile(r"[a-z]{3}(?:_[a-z]+)*")
+_BUCKET = re.compile(r"[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]")
+
+
+def _languages(value: str) -> str:
+    """Tesseract's `-l` argument: language codes joined by `+` (`eng+deu`, `chi_sim`)."""
+    codes = [code.strip() for code in value.split("+")]
+    if not codes or not all(_LANGUAGE.fullmatch(code) for code in codes):
+        raise ConfigError(
+            "OCR_LANGUAGES", f"must be tesseract language codes joined by '+', got {value!r}"
+        )
+    return "+".join(codes)
+
+
+def _bucket(value: str) -> str | None:
+    if not value:
+        return None
+    if not _BUCKET.fullmatch(value):
+        raise ConfigError("RECEIPTS_BUCKET", f"must be a valid S3 bucket name, got {value!r}")
+    return value
+
+
+def _prefix(value: str) -> str:
+    value = value.strip("/")
+    if any(part in ("", ".", "..") for part in value.split("/")) and value:
+        raise ConfigError("RECEIPTS_PREFIX", f"must be a plain key prefix, got {value!r}")
+    return f"{value}/" if value else ""
 
 
 def _secret_key(env: _Reader, environment: str, data_dir: Path) -> tuple[str, bool]:

@@ -14,6 +14,7 @@ from typing import Any
 from domain import (
     ActivityEntry,
     Balance,
+    Dashboard,
     Expense,
     ExpenseFilter,
     Group,
@@ -30,6 +31,10 @@ from domain import (
 BalanceDeltas = dict[tuple[str, str], int]
 """How a write moves balances: (user id, currency) → change in minor units. Sums to zero per
 currency; computed by `ledger`, applied by the store in the same atomic write as the change."""
+
+SpendingDeltas = dict[tuple[str, str, str, str], int]
+"""How an expense write moves members' shares of spending: (user id, YYYY-MM, category, currency) →
+change in minor units. Computed by `ledger.moves.spending_moves`, applied with the write."""
 
 IDEMPOTENCY_RETENTION = timedelta(hours=24)
 """How long a used Idempotency-Key is remembered."""
@@ -71,6 +76,15 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     async def find_user_by_email(self, email: str) -> User | None: ...
+
+    @abc.abstractmethod
+    async def ensure_oidc_user(
+        self, subject: str, email: str, name: str, picture: str | None
+    ) -> User:
+        """The user who signs in as `subject` ("<issuer>|<sub>"): the one linked to it, else the
+        existing user with this verified email (linked now), else a new one. Name and picture are
+        refreshed from the provider each time. Raises Conflict (`account_conflict`) when the email
+        belongs to a user linked to another subject."""
 
     # token revocation
     @abc.abstractmethod
@@ -171,10 +185,11 @@ class Store(abc.ABC):
         deltas: BalanceDeltas,
         activity: ActivityEntry,
         reply: IdempotentReply | None = None,
+        spending: SpendingDeltas | None = None,
     ) -> None:
-        """Store the expense, move balances by `deltas`, log `activity` and record `reply`, all in
-        one atomic write. Raises NotFound (no such group) or Conflict (code `not_a_member`) when a
-        participant is not a member at the moment of the write."""
+        """Store the expense, move balances by `deltas` and spending by `spending`, log `activity`
+        and record `reply`, all in one atomic write. Raises NotFound (no such group) or Conflict
+        (code `not_a_member`) when a participant is not a member at the moment of the write."""
 
     @abc.abstractmethod
     async def get_expense(self, group_id: str, expense_id: str) -> Expense:
@@ -200,6 +215,7 @@ class Store(abc.ABC):
         expected_version: int,
         deltas: BalanceDeltas,
         activity: ActivityEntry,
+        spending: SpendingDeltas | None = None,
     ) -> None:
         """Replace the stored expense with `expense` (whose version is expected_version + 1) if the
         stored one is still at `expected_version`, moving balances and logging, atomically.
@@ -214,6 +230,7 @@ class Store(abc.ABC):
         expected_version: int,
         deltas: BalanceDeltas,
         activity: ActivityEntry,
+        spending: SpendingDeltas | None = None,
     ) -> None:
         """Delete if still at `expected_version`, moving balances back, atomically. Raises
         NotFound, PreconditionFailed, or Conflict `not_a_member` when someone it involves has
@@ -266,3 +283,12 @@ class Store(abc.ABC):
         self, group_id: str, *, limit: int, cursor: str | None = None
     ) -> Page[ActivityEntry]:
         """Newest first."""
+
+    @abc.abstractmethod
+    async def dashboard(self, user_id: str, *, group_limit: int, recent_limit: int) -> Dashboard:
+        """The user's position across their `group_limit` most recently joined groups: their
+        balances in each, their share of spending (kept incrementally by the expense writes'
+        `spending` deltas, so this never reads expense history), and the `recent_limit` latest
+        activity entries of those groups. A bounded number of round trips: the recent activity
+        comes from the few groups whose latest activity is newest (every activity write records
+        the time on the group), not from all of them."""

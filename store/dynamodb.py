@@ -5,20 +5,21 @@ Key design (docs/dynamodb.md has the full picture):
 * users table, key `pk`: `USER#<id>` profile, `EMAIL#<email>` pointer to the user id (written in
   the same transaction as the profile, so emails are unique), `REVOKED#<jti>` with a `ttl`,
   `IDEM#<uid>#<key>` idempotency claim/reply with a `ttl`.
-* groups table, keys `pk` + `sk`: `GROUP#<gid>`/`META` group, `GROUP#<gid>`/`MEMBER#<uid>`
-  membership carrying the member's `balances` map {currency: minor units} (indexed by GSI
-  `by_user` on `gsi1pk = USER#<uid>`, `gsi1sk = <joined_at>#<gid>`), `INVITE#<token_hash>`/`INVITE`
-  invite with a `ttl`.
+* groups table, keys `pk` + `sk`: `GROUP#<gid>`/`META` group (with `last_activity_at`, the time
+  of its latest activity entry), `GROUP#<gid>`/`MEMBER#<uid>` membership carrying the member's
+  `balances` map {currency: minor units} and `spending` map {"<YYYY-MM>|<category>|<currency>":
+  their share in minor units} (indexed by GSI `by_user` on `gsi1pk = USER#<uid>`,
+  `gsi1sk = <joined_at>#<gid>`), `INVITE#<token_hash>`/`INVITE` invite with a `ttl`.
 * expenses table: `GROUP#<gid>`/`EXP#<id>` expense and `GROUP#<gid>`/`ACT#<at>#<id>` activity;
   transactions table: `GROUP#<gid>`/`TXN#<id>` settlement. Expenses and settlements carry
   `lsi1sk = <date>#<created_at>#<id>` for the LSI `by_date` (newest-first listing).
 
 Every method is a fixed number of round trips: no Scan, multi-item writes are one
 TransactWriteItems, and a group's partition is bounded by MAX_GROUP_MEMBERS. An expense or
-settlement write is one transaction: the record, one Update per member whose balance moves
-(conditioned on the membership existing), the activity entry and the idempotent reply. Reads of
-base tables and LSIs are strongly consistent; the `by_user` GSI (list_user_groups) is eventually
-consistent.
+settlement write is one transaction: the record, one Update per member whose balance or spending
+moves (conditioned on the membership existing), the META's `last_activity_at`, the activity entry
+and the idempotent reply. Reads of base tables and LSIs are strongly consistent; the `by_user` GSI
+(list_user_groups, dashboard) is eventually consistent.
 """
 from __future__ import annotations
 
@@ -43,10 +44,12 @@ from domain import (
     BadRequest,
     Balance,
     Conflict,
+    Dashboard,
     Expense,
     ExpenseFilter,
     Group,
     GroupMembership,
+    GroupStanding,
     IdempotentReply,
     Invalid,
     Invite,
@@ -65,10 +68,12 @@ from store.base import (
     IDEMPOTENCY_RETENTION,
     BalanceDeltas,
     NewGroup,
+    SpendingDeltas,
     Store,
     TokenStanding,
 )
 from store.cursor import decode_cursor, encode_cursor
+from store.recent import latest_across_groups
 from store.timefmt import from_text, to_text, utc_now
 
 USER_GROUPS_INDEX = "by_user"
@@ -76,6 +81,8 @@ BY_DATE_INDEX = "by_date"
 TTL_ATTRIBUTE = "ttl"
 _EDITABLE = ("name", "description", "default_currency")
 _BATCH_GET_LIMIT = 100
+_DASHBOARD_PAGES = 5
+"""Bound on the `by_user` pages the dashboard follows (a page stops at 1 MB)."""
 _ATTEMPTS = 5
 _LEDGER_ATTEMPTS = 10
 """Ledger writes all touch the group's busy membership items, so they may lose more races."""
@@ -183,8 +190,21 @@ def _membership_item(group_id: str, user_id: str, role: str, joined_at: str) -> 
             "role": role,
             "joined_at": joined_at,
             "balances": {},
+            "spending": {},
         }
     )
+
+
+def _spending_key(month: str, category: str, currency: str) -> str:
+    """The key of one entry of a membership's `spending` map. The month has a fixed width and
+    the currency no `|`, so a category containing `|` still reads back unambiguously."""
+    return f"{month}|{category}|{currency}"
+
+
+def _spending_entry(key: str) -> tuple[str, str, str]:
+    month, rest = key[:7], key[8:]
+    category, currency = rest.rsplit("|", 1)
+    return month, category, currency
 
 
 def _member(a: dict[str, Any], profile: dict[str, Any] | None = None) -> Member:
@@ -349,6 +369,86 @@ class DynamoDBStore(Store):
             return None
         item = await self._get(self._users, _key(f"USER#{pointer['user_id']}"))
         return None if item is None else _user(item)
+
+    async def ensure_oidc_user(
+        self, subject: str, email: str, name: str, picture: str | None
+    ) -> User:
+        email = email.strip().lower()
+        for _ in range(_ATTEMPTS):
+            pointer = await self._get(self._users, _key(f"SUB#{subject}"))
+            if pointer is not None:
+                return await self._refresh_profile(pointer["user_id"], name, picture)
+            existing = await self._get(self._users, _key(f"EMAIL#{email}"))
+            try:
+                if existing is None:
+                    return await self._create_oidc_user(subject, email, name, picture)
+                await self._link_subject(existing["user_id"], subject)
+                return await self._refresh_profile(existing["user_id"], name, picture)
+            except _Cancelled as exc:
+                if existing is not None and exc.failed(1):
+                    raise Conflict(
+                        "this email belongs to an account already linked to another sign-in "
+                        "identity",
+                        code="account_conflict",
+                    ) from None
+                # Lost a race with a concurrent first sign-in: read the winner's links again.
+        raise Unavailable("sign-in kept racing with another; try again")
+
+    async def _create_oidc_user(
+        self, subject: str, email: str, name: str, picture: str | None
+    ) -> User:
+        user = User(
+            id=uuid.uuid4().hex, email=email, name=name, picture=picture, created_at=utc_now()
+        )
+        profile = {
+            "pk": f"USER#{user.id}",
+            "id": user.id,
+            "email": email,
+            "name": name,
+            "picture": picture,
+            "created_at": to_text(user.created_at),
+            "oidc_subject": subject,
+        }
+        await self._transact([
+            {"Put": {"TableName": self._users, "Item": _attrs(profile),
+                     "ConditionExpression": "attribute_not_exists(pk)"}},
+            {"Put": {"TableName": self._users,
+                     "Item": _attrs({"pk": f"EMAIL#{email}", "user_id": user.id}),
+                     "ConditionExpression": "attribute_not_exists(pk)"}},
+            {"Put": {"TableName": self._users,
+                     "Item": _attrs({"pk": f"SUB#{subject}", "user_id": user.id}),
+                     "ConditionExpression": "attribute_not_exists(pk)"}},
+        ])
+        return user
+
+    async def _link_subject(self, user_id: str, subject: str) -> None:
+        """Point `subject` at the user, if they are not linked to another subject yet (action 1)."""
+        await self._transact([
+            {"Put": {"TableName": self._users,
+                     "Item": _attrs({"pk": f"SUB#{subject}", "user_id": user_id}),
+                     "ConditionExpression": "attribute_not_exists(pk)"}},
+            {"Update": {"TableName": self._users, "Key": _key(f"USER#{user_id}"),
+                        "UpdateExpression": "SET oidc_subject = :s",
+                        "ConditionExpression": "attribute_exists(pk) AND "
+                                               "(attribute_not_exists(oidc_subject) OR oidc_subject = :s)",
+                        "ExpressionAttributeValues": _attrs({":s": subject})}},
+        ])
+
+    async def _refresh_profile(self, user_id: str, name: str, picture: str | None) -> User:
+        try:
+            response = await self._call(
+                "update_item",
+                TableName=self._users,
+                Key=_key(f"USER#{user_id}"),
+                UpdateExpression="SET #n = :n, picture = :p",
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeNames={"#n": "name"},
+                ExpressionAttributeValues=_attrs({":n": name, ":p": picture}),
+                ReturnValues="ALL_NEW",
+            )
+        except _ConditionFailed:
+            raise NotFound("user not found") from None
+        return _user(_plain(response["Attributes"]))
 
     # token revocation
 
@@ -616,14 +716,19 @@ class DynamoDBStore(Store):
         activity: ActivityEntry | None = None,
     ) -> tuple[Member, bool]:
         joined = to_text(joined_at)
+        meta_values: dict[str, Any] = {":one": 1, ":max": MAX_GROUP_MEMBERS}
+        meta_update = "SET member_count = member_count + :one"
+        if activity is not None:
+            meta_update += ", last_activity_at = :at"
+            meta_values[":at"] = to_text(activity.at)
         actions: list[dict[str, Any]] = [
             {
                 "Update": {
                     "TableName": self._groups,
                     "Key": _key(f"GROUP#{group_id}", "META"),
-                    "UpdateExpression": "SET member_count = member_count + :one",
+                    "UpdateExpression": meta_update,
                     "ConditionExpression": "attribute_exists(pk) AND member_count < :max",
-                    "ExpressionAttributeValues": _attrs({":one": 1, ":max": MAX_GROUP_MEMBERS}),
+                    "ExpressionAttributeValues": _attrs(meta_values),
                 }
             },
             {
@@ -675,6 +780,11 @@ class DynamoDBStore(Store):
                 raise NotFound("member not found")
             if _unsettled_balances(membership):
                 raise _unsettled("this member still has an unsettled balance; settle up first")
+            meta_values: dict[str, Any] = {":one": 1}
+            meta_update = "SET member_count = member_count - :one"
+            if activity is not None:
+                meta_update += ", last_activity_at = :at"
+                meta_values[":at"] = to_text(activity.at)
             actions: list[dict[str, Any]] = [
                 {
                     "Delete": {
@@ -688,9 +798,9 @@ class DynamoDBStore(Store):
                     "Update": {
                         "TableName": self._groups,
                         "Key": _key(f"GROUP#{group_id}", "META"),
-                        "UpdateExpression": "SET member_count = member_count - :one",
+                        "UpdateExpression": meta_update,
                         "ConditionExpression": "attribute_exists(pk)",
-                        "ExpressionAttributeValues": _attrs({":one": 1}),
+                        "ExpressionAttributeValues": _attrs(meta_values),
                     }
                 },
             ]
@@ -868,7 +978,7 @@ class DynamoDBStore(Store):
             }
         }
 
-    # the ledger write: record + balances + activity (+ reply), one transaction
+    # the ledger write: record + balances + spending + activity (+ reply), one transaction
 
     async def _ledger_write(
         self,
@@ -881,21 +991,33 @@ class DynamoDBStore(Store):
         members: list[str],
         activity: ActivityEntry,
         reply: IdempotentReply | None = None,
+        spending: SpendingDeltas | None = None,
     ) -> None:
         """Run `record` (the action on the expense or settlement, first in the transaction) with an
-        Update per member whose balance moves and a ConditionCheck per other member in `members`,
-        each conditioned on the membership existing, plus the activity Put and the reply Update.
+        Update per member whose balance or spending moves and a ConditionCheck per other member in
+        `members`, each conditioned on the membership existing, then the Update of META's
+        `last_activity_at`, the activity Put and the reply Update.
 
-        At most 1 + 50 + 1 + 1 actions: more than 50 distinct users cannot all be members."""
+        At most 1 + 50 + 1 + 1 + 1 actions: more than 50 distinct users cannot all be members."""
         moves: dict[str, dict[str, int]] = {}
         for (user_id, currency), delta in sorted(deltas.items()):
-            moves.setdefault(user_id, {})[currency] = delta
-        users = list(moves) + sorted(set(members) - set(moves))
+            moves.setdefault(user_id, {})[currency] = delta  # a zero records the currency
+        spent: dict[str, dict[str, int]] = {}
+        for (user_id, month, category, currency), delta in sorted((spending or {}).items()):
+            if delta:
+                spent.setdefault(user_id, {})[_spending_key(month, category, currency)] = delta
+        moving = sorted(moves.keys() | spent.keys())
+        users = moving + sorted(set(members) - set(moving))
         if len(users) > MAX_GROUP_MEMBERS:
             current = {m["user_id"] for m in await self._partition(group_id, "MEMBER#")}
             raise _not_a_member([u for u in users if u not in current])
         actions = [record]
-        actions += [self._move(group_id, user_id, moves.get(user_id)) for user_id in users]
+        actions += [
+            self._move(group_id, user_id, moves.get(user_id), spent.get(user_id))
+            for user_id in users
+        ]
+        meta_index = len(actions)
+        actions.append(self._touch(group_id, activity))
         actions.append(self._log(activity))
         if reply is not None:
             actions.append(self._record_reply(reply))
@@ -916,20 +1038,40 @@ class DynamoDBStore(Store):
                     f"it is now {current}",
                     details={"current_version": current},
                 ) from None
+            if exc.failed(meta_index):
+                raise NotFound("group not found") from None
             if reply is not None and exc.failed(len(actions) - 1):
                 raise _in_progress() from None
             outsiders = [u for i, u in enumerate(users, start=1) if exc.failed(i)]
-            if await self._get(self._groups, _key(f"GROUP#{group_id}", "META")) is None:
-                raise NotFound("group not found") from None
             if outsiders:
                 raise _not_a_member(outsiders) from None
             raise Unavailable(f"DynamoDB transaction cancelled: {exc.reasons}") from None
 
-    def _move(self, group_id: str, user_id: str, moves: dict[str, int] | None) -> dict[str, Any]:
-        """The action on one membership: move its balances (all currencies in one Update), or
-        only check it exists. Either way the condition is the membership check."""
+    def _touch(self, group_id: str, activity: ActivityEntry) -> dict[str, Any]:
+        """The Update recording on META when the group's latest activity happened (conditioned on
+        the group existing, so a write to a deleted group cannot bring back a bare META)."""
+        return {
+            "Update": {
+                "TableName": self._groups,
+                "Key": _key(f"GROUP#{group_id}", "META"),
+                "UpdateExpression": "SET last_activity_at = :at",
+                "ConditionExpression": "attribute_exists(pk)",
+                "ExpressionAttributeValues": _attrs({":at": to_text(activity.at)}),
+            }
+        }
+
+    def _move(
+        self,
+        group_id: str,
+        user_id: str,
+        moves: dict[str, int] | None,
+        spent: dict[str, int] | None = None,
+    ) -> dict[str, Any]:
+        """The action on one membership: move its balances (all currencies) and its spending (all
+        month|category|currency entries) in one Update, or only check it exists. Either way the
+        condition is the membership check."""
         key = _key(f"GROUP#{group_id}", f"MEMBER#{user_id}")
-        if not moves:
+        if not moves and not spent:
             return {
                 "ConditionCheck": {
                     "TableName": self._groups,
@@ -937,15 +1079,26 @@ class DynamoDBStore(Store):
                     "ConditionExpression": "attribute_exists(pk)",
                 }
             }
-        names = {"#b": "balances"}
+        names: dict[str, str] = {}
         values: dict[str, Any] = {":zero": 0}
         assignments = []
-        for number, (currency, delta) in enumerate(sorted(moves.items())):
-            names[f"#c{number}"] = currency
-            values[f":d{number}"] = delta
-            assignments.append(
-                f"#b.#c{number} = if_not_exists(#b.#c{number}, :zero) + :d{number}"
-            )
+        if moves:
+            names["#b"] = "balances"
+            for number, (currency, delta) in enumerate(sorted(moves.items())):
+                names[f"#c{number}"] = currency
+                values[f":d{number}"] = delta
+                assignments.append(
+                    f"#b.#c{number} = if_not_exists(#b.#c{number}, :zero) + :d{number}"
+                )
+        if spent:
+            # The map exists from the moment the membership does (_membership_item).
+            names["#s"] = "spending"
+            for number, (entry, delta) in enumerate(sorted(spent.items())):
+                names[f"#k{number}"] = entry
+                values[f":s{number}"] = delta
+                assignments.append(
+                    f"#s.#k{number} = if_not_exists(#s.#k{number}, :zero) + :s{number}"
+                )
         return {
             "Update": {
                 "TableName": self._groups,
@@ -989,6 +1142,7 @@ class DynamoDBStore(Store):
         deltas: BalanceDeltas,
         activity: ActivityEntry,
         reply: IdempotentReply | None = None,
+        spending: SpendingDeltas | None = None,
     ) -> None:
         record = {
             "Put": {
@@ -1006,6 +1160,7 @@ class DynamoDBStore(Store):
             members=expense.participants,
             activity=activity,
             reply=reply,
+            spending=spending,
         )
 
     async def get_expense(self, group_id: str, expense_id: str) -> Expense:
@@ -1051,6 +1206,7 @@ class DynamoDBStore(Store):
         expected_version: int,
         deltas: BalanceDeltas,
         activity: ActivityEntry,
+        spending: SpendingDeltas | None = None,
     ) -> None:
         record = self._versioned(
             "Put", self._expenses, expense.group_id, f"EXP#{expense.id}", expected_version,
@@ -1064,6 +1220,7 @@ class DynamoDBStore(Store):
             deltas=deltas,
             members=expense.participants,
             activity=activity,
+            spending=spending,
         )
 
     async def delete_expense(
@@ -1074,6 +1231,7 @@ class DynamoDBStore(Store):
         expected_version: int,
         deltas: BalanceDeltas,
         activity: ActivityEntry,
+        spending: SpendingDeltas | None = None,
     ) -> None:
         record = self._versioned(
             "Delete", self._expenses, group_id, f"EXP#{expense_id}", expected_version, None
@@ -1086,6 +1244,7 @@ class DynamoDBStore(Store):
             deltas=deltas,
             members=[],
             activity=activity,
+            spending=spending,
         )
 
     # settlements
@@ -1253,6 +1412,94 @@ class DynamoDBStore(Store):
             last = entries[limit - 1]
             next_cursor = encode_cursor("activity", [to_text(last.at), last.id])
         return Page(items=entries[:limit], next_cursor=next_cursor)
+
+    async def _latest_activity(self, group_id: str, limit: int) -> list[ActivityEntry]:
+        response = await self._call(
+            "query",
+            TableName=self._expenses,
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
+            ExpressionAttributeValues=_attrs({":pk": f"GROUP#{group_id}", ":prefix": "ACT#"}),
+            ScanIndexForward=False,
+            ConsistentRead=True,
+            Limit=limit,
+        )
+        return [_activity(_plain(item)) for item in response.get("Items", [])]
+
+    async def _newest_memberships(
+        self, user_id: str, limit: int
+    ) -> tuple[list[dict[str, Any]], bool]:
+        """Up to `limit` of the user's membership items from GSI `by_user`, newest joined first,
+        and whether there are more. Normally one Query (Limit limit + 1); a page cut short by
+        DynamoDB's 1 MB cap is followed, at most _DASHBOARD_PAGES times."""
+        params: dict[str, Any] = {
+            "TableName": self._groups,
+            "IndexName": USER_GROUPS_INDEX,
+            "KeyConditionExpression": "gsi1pk = :user",
+            "ExpressionAttributeValues": _attrs({":user": f"USER#{user_id}"}),
+            "ScanIndexForward": False,
+        }
+        found: list[dict[str, Any]] = []
+        for _ in range(_DASHBOARD_PAGES):
+            params["Limit"] = limit + 1 - len(found)
+            response = await self._call("query", **params)
+            found += [_plain(item) for item in response.get("Items", [])]
+            evaluated = response.get("LastEvaluatedKey")
+            if len(found) > limit:
+                return found[:limit], True
+            if evaluated is None:
+                return found, False
+            params["ExclusiveStartKey"] = evaluated
+        return found, True
+
+    async def dashboard(self, user_id: str, *, group_limit: int, recent_limit: int) -> Dashboard:
+        memberships, more_groups = await self._newest_memberships(user_id, max(group_limit, 0))
+        metas = {
+            item["id"]: item
+            for item in await self._batch_get(
+                self._groups, [_key(f"GROUP#{m['group_id']}", "META") for m in memberships]
+            )
+        }
+        groups: list[GroupStanding] = []
+        spending: dict[tuple[str, str, str], int] = {}
+        for m in memberships:
+            meta = metas.get(m["group_id"])
+            if meta is None:  # deleted since the (eventually consistent) index was read
+                continue
+            groups.append(
+                GroupStanding(
+                    membership=GroupMembership(
+                        group=_group(meta), role=m["role"], joined_at=from_text(m["joined_at"])
+                    ),
+                    balances={
+                        currency: int(amount)
+                        for currency, amount in sorted((m.get("balances") or {}).items())
+                        if int(amount)
+                    },
+                )
+            )
+            for entry, amount in (m.get("spending") or {}).items():
+                key = _spending_entry(entry)
+                spending[key] = spending.get(key, 0) + int(amount)
+        active = sorted(
+            (
+                (meta["id"], meta["last_activity_at"])
+                for meta in (metas[m["group_id"]] for m in memberships if m["group_id"] in metas)
+                if meta.get("last_activity_at")
+            ),
+            key=lambda group: (group[1], group[0]),
+            reverse=True,
+        )
+        recent = (
+            await latest_across_groups(active, recent_limit, self._latest_activity)
+            if recent_limit > 0
+            else []
+        )
+        return Dashboard(
+            groups=groups,
+            more_groups=more_groups,
+            spending={key: amount for key, amount in sorted(spending.items()) if amount},
+            recent=recent,
+        )
 
 
 # ledger items and helpers

@@ -1,17 +1,28 @@
 """The embedded backend: one SQLite file in WAL mode, through the standard library's `sqlite3`.
 
-Writes: one connection owned by one dedicated thread. Each store call's whole transaction
-(`BEGIN IMMEDIATE` … `COMMIT`, or `ROLLBACK` when it raises) runs there as one synchronous function,
-so a write costs the event loop a single thread hop however many statements it takes, and the one
-thread serialises transactions without any asyncio lock. Several processes may share the file:
-`busy_timeout` makes their writers queue (in that thread, off the event loop) rather than fail.
+Everything normally runs on the event loop's own thread, because each statement is an indexed point
+or range access of a few to tens of microseconds that never waits in WAL mode, far cheaper than a
+hop to a worker thread (aiosqlite made one hop per statement: ~8 per write, and they queued behind
+each other and fought over the GIL).
 
-Reads: single statements on a second connection, run directly on the event loop's thread. In WAL
-mode a reader never waits for a writer, and these are indexed point and range reads of tens of
-microseconds, cheaper than a hop to a thread. That connection has no busy timeout; in the rare case
-SQLite still answers "busy" (another process recovering or truncating the WAL), the read is retried
-on a third connection in a thread of its own that may wait. Each read is one statement stepped to
-completion, so it sees one committed snapshot and holds no read transaction open afterwards.
+Reads: single statements on their own connection, each stepped to completion, so each sees one
+committed snapshot and holds no read transaction open afterwards. A WAL reader never waits for a
+writer; in the rare case SQLite still answers "busy" (another process recovering the WAL), the read
+is retried in the waiting thread, where it may wait.
+
+Writes: each store call's statements run synchronously, without yielding, inside a SAVEPOINT of
+the write connection's current `BEGIN IMMEDIATE` transaction, which is committed once per event-loop
+iteration (group commit): every call that wrote during one iteration shares one COMMIT, and none is
+answered before that COMMIT succeeds. A call that raises rolls back to its savepoint, undoing only
+its own changes; if the COMMIT itself fails, every call in it fails and none of their changes
+persist. So each call stays atomic and isolated; reads (other connection) never see uncommitted
+writes. When the write lock is held elsewhere (another process sharing the file, or writes already
+waiting), the call instead runs as its own transaction in the waiting thread, where `busy_timeout`
+makes it queue rather than fail. Writes whose size the caller does not bound (deleting a group with
+its whole history) always go there, so as not to hold the event loop.
+
+WAL checkpoints (which fsync) run in the waiting thread every `CHECKPOINT_EVERY` writes, never on the
+event loop.
 """
 from __future__ import annotations
 
@@ -19,7 +30,7 @@ import asyncio
 import json
 import sqlite3
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
@@ -31,10 +42,12 @@ from domain import (
     BadRequest,
     Balance,
     Conflict,
+    Dashboard,
     Expense,
     ExpenseFilter,
     Group,
     GroupMembership,
+    GroupStanding,
     IdempotentReply,
     Invalid,
     Invite,
@@ -53,16 +66,21 @@ from store.base import (
     IDEMPOTENCY_RETENTION,
     BalanceDeltas,
     NewGroup,
+    SpendingDeltas,
     Store,
     TokenStanding,
 )
 from store.cursor import decode_cursor, encode_cursor
+from store.recent import latest_across_groups
 from store.timefmt import from_text, to_text, utc_now
 
 T = TypeVar("T")
 
 BUSY_TIMEOUT_MS = 10_000
 """How long a writer (or a read that found the file busy) waits for another process's lock."""
+CHECKPOINT_EVERY = 100
+"""Writes between background WAL checkpoints (an expense write adds ~10 pages to the WAL, so this is
+about SQLite's own default of 1000 pages)."""
 
 _MIGRATIONS: list[str] = [
     """
@@ -175,6 +193,20 @@ _MIGRATIONS: list[str] = [
     );
     CREATE INDEX idempotency_keys_by_expiry ON idempotency_keys (expires_at);
     """,
+    """
+    ALTER TABLE groups ADD COLUMN last_activity_at TEXT;
+    CREATE TABLE spending (
+        user_id TEXT NOT NULL,
+        group_id TEXT NOT NULL REFERENCES groups (id) ON DELETE CASCADE,
+        month TEXT NOT NULL,
+        category TEXT NOT NULL,
+        currency TEXT NOT NULL,
+        amount INTEGER NOT NULL,
+        PRIMARY KEY (user_id, group_id, month, category, currency)
+    );
+    ALTER TABLE users ADD COLUMN oidc_subject TEXT;
+    CREATE UNIQUE INDEX users_by_oidc_subject ON users (oidc_subject);
+    """,
 ]
 
 INVITE_RETENTION = timedelta(days=30)
@@ -208,68 +240,150 @@ def _user(row: Any) -> User:
 Db = sqlite3.Connection
 
 
+class _Busy(Exception):
+    """The event loop's connection met another writer's lock: take the write to the waiting thread."""
+
+
 class SQLiteStore(Store):
-    def __init__(
-        self,
-        reader: Db,
-        writer: Db,
-        writer_thread: ThreadPoolExecutor,
-        slow_reader: Db,
-        slow_read_thread: ThreadPoolExecutor,
-    ) -> None:
-        self._reader = reader
-        self._writer = writer
-        self._writer_thread = writer_thread
-        self._slow_reader = slow_reader
-        self._slow_read_thread = slow_read_thread
+    def __init__(self, db: Db, w: Db, waiter: Db, waiter_thread: ThreadPoolExecutor) -> None:
+        self._db = db
+        self._w = w
+        self._batch: list[asyncio.Future[None]] | None = None
+        self._waiter = waiter
+        self._waiter_thread = waiter_thread
+        self._queued = 0
+        self._commits_since_checkpoint = 0
+        self._checkpointing = False
 
     @classmethod
     @asynccontextmanager
     async def open(cls, path: Path) -> AsyncIterator[SQLiteStore]:
         loop = asyncio.get_running_loop()
         path.parent.mkdir(parents=True, exist_ok=True)
-        writer_thread = ThreadPoolExecutor(1, thread_name_prefix="sqlite-writer")
-        slow_read_thread = ThreadPoolExecutor(1, thread_name_prefix="sqlite-reader")
-        opened: list[tuple[ThreadPoolExecutor | None, Db]] = []
+        thread = ThreadPoolExecutor(1, thread_name_prefix="sqlite-wait")
+        opened: list[Db] = []
         try:
-            writer = await loop.run_in_executor(writer_thread, _connect, path, BUSY_TIMEOUT_MS)
-            opened.append((writer_thread, writer))
-            await loop.run_in_executor(writer_thread, _migrate, writer)
-            slow_reader = await loop.run_in_executor(
-                slow_read_thread, _connect, path, BUSY_TIMEOUT_MS
-            )
-            opened.append((slow_read_thread, slow_reader))
-            # Opened after the migrations, so it never meets a schema mid-change; opened off the
-            # loop (opening may wait for a lock), then used only on the loop's thread.
-            reader = await loop.run_in_executor(slow_read_thread, _connect, path, 0)
-            opened.append((None, reader))
-            yield cls(reader, writer, writer_thread, slow_reader, slow_read_thread)
+            waiter = await loop.run_in_executor(thread, _connect, path, BUSY_TIMEOUT_MS)
+            opened.append(waiter)
+            await loop.run_in_executor(thread, _migrate, waiter)
+            # The event loop's connections: opened after the migrations, so they never meet a
+            # schema mid-change, and off the loop (opening may wait for a lock); no busy timeout.
+            db = await loop.run_in_executor(thread, _connect, path, 0)
+            opened.append(db)
+            w = await loop.run_in_executor(thread, _connect, path, 0)
+            opened.append(w)
+            # Its commits never checkpoint (that fsyncs); the waiting thread does, in the background.
+            w.execute("PRAGMA wal_autocheckpoint = 0")
+            store = cls(db, w, waiter, thread)
+            try:
+                yield store
+            finally:
+                if store._batch is not None:
+                    store._commit()
         finally:
-            # Each connection closes in its own thread, after whatever was queued there.
-            for thread, db in reversed(opened):
-                if thread is None:
-                    db.close()
-                else:
-                    await loop.run_in_executor(thread, db.close)
-            for thread in (writer_thread, slow_read_thread):
-                thread.shutdown(wait=False)
+            # Closed in the thread, after whatever was queued there; the last close checkpoints.
+            for db in reversed(opened):
+                await loop.run_in_executor(thread, db.close)
+            thread.shutdown(wait=False)
 
     # plumbing
 
-    def _write(self, work: Callable[[Db], T]) -> asyncio.Future[T]:
-        """Run `work` as one transaction in the writer thread: one hop for the whole write."""
-        return asyncio.get_running_loop().run_in_executor(
-            self._writer_thread, _transaction, self._writer, work
-        )
+    async def _write(self, work: Callable[[Db], T], *, inline: bool = True) -> T:
+        """Run `work` atomically: in the current group commit on the event loop's thread, or, when
+        the write lock is held elsewhere, writes are already waiting, or `inline` is False, as its
+        own transaction in the waiting thread."""
+        if inline and not self._queued:
+            try:
+                return await self._batched(work)
+            except _Busy:
+                pass
+        self._queued += 1
+        try:
+            return await asyncio.get_running_loop().run_in_executor(
+                self._waiter_thread, _transaction, self._waiter, work
+            )
+        finally:
+            self._queued -= 1
+
+    async def _batched(self, work: Callable[[Db], T]) -> T:
+        """`work` in a savepoint of the open group commit (begun if none is open); returns once
+        that has committed. Raises _Busy, having changed nothing, if the write lock is elsewhere."""
+        db = self._w
+        batch = self._batch
+        if batch is None:
+            try:
+                db.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as exc:
+                if _is_busy(exc):
+                    raise _Busy() from exc
+                raise
+            batch = self._batch = []
+            asyncio.get_running_loop().call_soon(self._commit)
+        db.execute("SAVEPOINT w")
+        try:
+            result = work(db)
+        except BaseException as exc:
+            if db.in_transaction:
+                db.execute("ROLLBACK TO w")
+                db.execute("RELEASE w")
+            else:
+                self._fail_batch(exc)
+            if isinstance(exc, sqlite3.OperationalError) and _is_busy(exc):
+                raise _Busy() from exc
+            raise
+        db.execute("RELEASE w")
+        done = asyncio.get_running_loop().create_future()
+        batch.append(done)
+        await done
+        return result
+
+    def _fail_batch(self, exc: BaseException) -> None:
+        """The open group commit is lost: every call waiting on it fails."""
+        batch, self._batch = self._batch, None
+        for done in batch or ():
+            if not done.done():
+                done.set_exception(Unavailable(f"the write could not be committed: {exc}"))
+
+    def _commit(self) -> None:
+        """Commit the open group commit and answer its calls (called soon after it began)."""
+        batch = self._batch
+        if batch is None:
+            return
+        try:
+            self._w.execute("COMMIT")
+        except BaseException as exc:
+            if self._w.in_transaction:
+                self._w.execute("ROLLBACK")
+            self._fail_batch(exc)
+            return
+        self._batch = None
+        for done in batch:
+            if not done.done():
+                done.set_result(None)
+        self._committed(len(batch))
+
+    def _committed(self, writes: int) -> None:
+        """Checkpoint the WAL now and then in the waiting thread, so commits here never fsync."""
+        self._commits_since_checkpoint += writes
+        if self._commits_since_checkpoint >= CHECKPOINT_EVERY and not self._checkpointing:
+            self._commits_since_checkpoint = 0
+            self._checkpointing = True
+            future = self._waiter_thread.submit(_checkpoint, self._waiter)
+            future.add_done_callback(self._checkpoint_done)
+
+    def _checkpoint_done(self, _: object) -> None:
+        # Only a flag, set from the waiting thread; a late or lost update merely shifts the next
+        # checkpoint by a few commits.
+        self._checkpointing = False
 
     async def _all(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
         try:
-            return self._reader.execute(sql, params).fetchall()
+            return self._db.execute(sql, params).fetchall()
         except sqlite3.OperationalError as exc:
             if not _is_busy(exc):
                 raise
         return await asyncio.get_running_loop().run_in_executor(
-            self._slow_read_thread, _slow_read, self._slow_reader, sql, params
+            self._waiter_thread, _slow_read, self._waiter, sql, params
         )
 
     async def _one(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
@@ -313,6 +427,41 @@ class SQLiteStore(Store):
         )
         return None if row is None else _user(row)
 
+    async def ensure_oidc_user(
+        self, subject: str, email: str, name: str, picture: str | None
+    ) -> User:
+        email = email.strip().lower()
+        created = to_text(utc_now())
+        columns = "id, email, name, picture, created_at"
+
+        def work(db: Db) -> User:
+            linked = _fetchone(db, "SELECT id FROM users WHERE oidc_subject = ?", (subject,))
+            if linked is None:
+                by_email = _fetchone(
+                    db, "SELECT id, oidc_subject FROM users WHERE email = ?", (email,)
+                )
+                if by_email is None:
+                    db.execute(
+                        "INSERT INTO users (id, email, name, picture, created_at, oidc_subject) "
+                        "VALUES (?, ?, ?, ?, ?, ?)",
+                        (uuid.uuid4().hex, email, name, picture, created, subject),
+                    )
+                elif by_email[1] is not None:
+                    raise _linked_elsewhere()
+                else:
+                    db.execute(
+                        "UPDATE users SET oidc_subject = ? WHERE id = ?", (subject, by_email[0])
+                    )
+            db.execute(
+                "UPDATE users SET name = ?, picture = ? WHERE oidc_subject = ?",
+                (name, picture, subject),
+            )
+            return _user(_fetchone(
+                db, f"SELECT {columns} FROM users WHERE oidc_subject = ?", (subject,)
+            ))
+
+        return await self._write(work)
+
     # token revocation
 
     async def revoke_token(self, jti: str, expires_at: datetime) -> None:
@@ -332,7 +481,7 @@ class SQLiteStore(Store):
         # Every authenticated request asks: one statement on the event loop's thread.
         params = (user_id, jti)
         try:
-            rows = self._reader.execute(_TOKEN_STANDING, params).fetchall()
+            rows = self._db.execute(_TOKEN_STANDING, params).fetchall()
         except sqlite3.OperationalError as exc:
             if not _is_busy(exc):
                 raise
@@ -390,7 +539,7 @@ class SQLiteStore(Store):
         # Every group-scoped request asks: one statement on the event loop's thread.
         params = (user_id, group_id)
         try:
-            rows = self._reader.execute(_GROUP_AS_MEMBER, params).fetchall()
+            rows = self._db.execute(_GROUP_AS_MEMBER, params).fetchall()
         except sqlite3.OperationalError as exc:
             if not _is_busy(exc):
                 raise
@@ -483,7 +632,8 @@ class SQLiteStore(Store):
             if db.execute("DELETE FROM groups WHERE id = ?", (group_id,)).rowcount == 0:
                 raise NotFound("group not found")
 
-        await self._write(work)
+        # Cascades over the group's whole history: too long to hold the event loop for.
+        await self._write(work, inline=False)
 
     async def add_member(
         self,
@@ -518,7 +668,7 @@ class SQLiteStore(Store):
                 "UPDATE groups SET member_count = member_count + 1 WHERE id = ?", (group_id,)
             )
             if activity is not None:
-                _log(db, activity)
+                _log(db, _activity_row(activity))
             return Member(user_id=user_id, role="member", joined_at=joined_at), True
 
         return await self._write(work)
@@ -543,10 +693,13 @@ class SQLiteStore(Store):
                 "DELETE FROM balances WHERE group_id = ? AND user_id = ?", (group_id, user_id)
             )
             db.execute(
+                "DELETE FROM spending WHERE group_id = ? AND user_id = ?", (group_id, user_id)
+            )
+            db.execute(
                 "UPDATE groups SET member_count = member_count - 1 WHERE id = ?", (group_id,)
             )
             if activity is not None:
-                _log(db, activity)
+                _log(db, _activity_row(activity))
 
         await self._write(work)
 
@@ -650,12 +803,13 @@ class SQLiteStore(Store):
         deltas: BalanceDeltas,
         activity: ActivityEntry,
         reply: IdempotentReply | None = None,
+        spending: SpendingDeltas | None = None,
     ) -> None:
-        # Everything that needs no database is prepared here, on the event loop, so that the
-        # writer thread (the one resource every write shares) does only the statements.
+        # Everything that needs no database is prepared here, before the transaction, so that the
+        # write lock (the one resource every write shares) is held only for the statements.
         row = _expense_row(expense)
         participants = [(expense.id, user) for user in expense.participants]
-        moves = _Moves(expense.group_id, deltas)
+        moves = _Moves(expense.group_id, deltas, spending, expense.participants)
         logged = _activity_row(activity)
 
         def work(db: Db) -> None:
@@ -663,7 +817,7 @@ class SQLiteStore(Store):
             _move_balances(db, moves)
             db.execute(_INSERT_EXPENSE, row)
             db.executemany(_INSERT_PARTICIPANT, participants)
-            db.execute(_INSERT_ACTIVITY, logged)
+            _log(db, logged)
             _record_reply(db, reply)
 
         await self._write(work)
@@ -713,10 +867,11 @@ class SQLiteStore(Store):
         expected_version: int,
         deltas: BalanceDeltas,
         activity: ActivityEntry,
+        spending: SpendingDeltas | None = None,
     ) -> None:
         row = (*_expense_row(expense), expense.id)
         participants = [(expense.id, user) for user in expense.participants]
-        moves = _Moves(expense.group_id, deltas)
+        moves = _Moves(expense.group_id, deltas, spending, expense.participants)
         logged = _activity_row(activity)
 
         def work(db: Db) -> None:
@@ -725,7 +880,7 @@ class SQLiteStore(Store):
             db.execute(_UPDATE_EXPENSE, row)
             db.execute("DELETE FROM expense_participants WHERE expense_id = ?", (expense.id,))
             db.executemany(_INSERT_PARTICIPANT, participants)
-            db.execute(_INSERT_ACTIVITY, logged)
+            _log(db, logged)
 
         await self._write(work)
 
@@ -737,15 +892,16 @@ class SQLiteStore(Store):
         expected_version: int,
         deltas: BalanceDeltas,
         activity: ActivityEntry,
+        spending: SpendingDeltas | None = None,
     ) -> None:
-        moves = _Moves(group_id, deltas)
+        moves = _Moves(group_id, deltas, spending)
         logged = _activity_row(activity)
 
         def work(db: Db) -> None:
             _check_version(db, "expenses", group_id, expense_id, expected_version)
             _move_balances(db, moves)
             db.execute("DELETE FROM expenses WHERE id = ?", (expense_id,))
-            db.execute(_INSERT_ACTIVITY, logged)
+            _log(db, logged)
 
         await self._write(work)
 
@@ -779,7 +935,7 @@ class SQLiteStore(Store):
             _require_group(db, settlement.group_id)
             _move_balances(db, moves)
             db.execute(_INSERT_SETTLEMENT, row)
-            db.execute(_INSERT_ACTIVITY, logged)
+            _log(db, logged)
             _record_reply(db, reply)
 
         await self._write(work)
@@ -818,7 +974,7 @@ class SQLiteStore(Store):
             _check_version(db, "settlements", group_id, settlement_id, expected_version)
             _move_balances(db, moves)
             db.execute("DELETE FROM settlements WHERE id = ?", (settlement_id,))
-            db.execute(_INSERT_ACTIVITY, logged)
+            _log(db, logged)
 
         await self._write(work)
 
@@ -841,27 +997,76 @@ class SQLiteStore(Store):
             where += " AND (at, id) < (?, ?)"
             params += [at, entry_id]
         rows = await self._all(
-            "SELECT id, group_id, at, actor_id, action, subject_id, details FROM activity "
+            f"SELECT {_ACTIVITY_COLUMNS} FROM activity "
             f"WHERE {where} ORDER BY at DESC, id DESC LIMIT ?",
             (*params, limit + 1),
         )
-        entries = [
-            ActivityEntry(
-                id=r[0],
-                group_id=r[1],
-                at=from_text(r[2]),
-                actor_id=r[3],
-                action=r[4],
-                subject_id=r[5],
-                details=json.loads(r[6]),
-            )
-            for r in rows
-        ]
+        entries = [_activity(r) for r in rows]
         next_cursor = None
         if len(entries) > limit:
             last = entries[limit - 1]
             next_cursor = encode_cursor("activity", [to_text(last.at), last.id])
         return Page(items=entries[:limit], next_cursor=next_cursor)
+
+    async def dashboard(self, user_id: str, *, group_limit: int, recent_limit: int) -> Dashboard:
+        rows = await self._all(
+            f"SELECT {_GROUP_COLUMNS}, m.role, m.joined_at, g.last_activity_at FROM memberships m "
+            "JOIN groups g ON g.id = m.group_id WHERE m.user_id = ? "
+            "ORDER BY m.joined_at DESC, m.group_id DESC LIMIT ?",
+            (user_id, group_limit + 1),
+        )
+        rows, more_groups = rows[:group_limit], len(rows) > group_limit
+        group_ids = [row[0] for row in rows]
+        marks = ",".join("?" * len(group_ids))
+        balances: dict[str, dict[str, int]] = {group_id: {} for group_id in group_ids}
+        spending: dict[tuple[str, str, str], int] = {}
+        if group_ids:
+            for group_id, currency, amount in await self._all(
+                "SELECT group_id, currency, amount FROM balances "
+                f"WHERE group_id IN ({marks}) AND user_id = ? AND amount != 0 ORDER BY currency",
+                (*group_ids, user_id),
+            ):
+                balances[group_id][currency] = amount
+            for month, category, currency, amount in await self._all(
+                "SELECT month, category, currency, SUM(amount) FROM spending "
+                f"WHERE user_id = ? AND group_id IN ({marks}) "
+                "GROUP BY month, category, currency HAVING SUM(amount) != 0 "
+                "ORDER BY month, category, currency",
+                (user_id, *group_ids),
+            ):
+                spending[(month, category, currency)] = amount
+        active = sorted(
+            ((row[0], row[11]) for row in rows if row[11] is not None),
+            key=lambda group: (group[1], group[0]),
+            reverse=True,
+        )
+        recent = (
+            await latest_across_groups(active, recent_limit, self._latest_activity)
+            if recent_limit > 0
+            else []
+        )
+        return Dashboard(
+            groups=[
+                GroupStanding(
+                    membership=GroupMembership(
+                        group=_group(row), role=row[9], joined_at=from_text(row[10])
+                    ),
+                    balances=balances[row[0]],
+                )
+                for row in rows
+            ],
+            more_groups=more_groups,
+            spending=spending,
+            recent=recent,
+        )
+
+    async def _latest_activity(self, group_id: str, limit: int) -> list[ActivityEntry]:
+        rows = await self._all(
+            f"SELECT {_ACTIVITY_COLUMNS} FROM activity WHERE group_id = ? "
+            "ORDER BY at DESC, id DESC LIMIT ?",
+            (group_id, limit),
+        )
+        return [_activity(row) for row in rows]
 
     async def _page(
         self,
@@ -898,8 +1103,9 @@ def _marks(columns: str) -> str:
     return ", ".join("?" * len(columns.split(",")))
 
 
-def _json(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), sort_keys=True)
+# json.dumps with options builds a new encoder per call; these are built once (same output).
+_json = json.JSONEncoder(separators=(",", ":"), sort_keys=True).encode
+_compact_json = json.JSONEncoder(separators=(",", ":")).encode
 
 
 def _expense_row(expense: Expense) -> tuple[Any, ...]:
@@ -1007,6 +1213,12 @@ _INSERT_ACTIVITY = (
     "INSERT INTO activity (id, group_id, at, actor_id, action, subject_id, details) "
     "VALUES (?, ?, ?, ?, ?, ?, ?)"
 )
+_STAMP_GROUP = "UPDATE groups SET last_activity_at = ? WHERE id = ?"
+_UPSERT_SPENDING = (
+    "INSERT INTO spending (user_id, group_id, month, category, currency, amount) "
+    "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (user_id, group_id, month, category, currency) "
+    "DO UPDATE SET amount = amount + excluded.amount"
+)
 _UPSERT_BALANCE = (
     "INSERT INTO balances (group_id, user_id, currency, amount) VALUES (?, ?, ?, ?) "
     "ON CONFLICT (group_id, user_id, currency) DO UPDATE SET amount = amount + excluded.amount"
@@ -1039,6 +1251,13 @@ def _key_reused() -> Invalid:
     )
 
 
+def _linked_elsewhere() -> Conflict:
+    return Conflict(
+        "this email belongs to an account already linked to another sign-in identity",
+        code="account_conflict",
+    )
+
+
 def _unsettled(message: str) -> Conflict:
     return Conflict(message, code="balance_not_settled")
 
@@ -1051,22 +1270,53 @@ def _activity_row(entry: ActivityEntry) -> tuple[Any, ...]:
         entry.actor_id,
         entry.action,
         entry.subject_id,
-        json.dumps(entry.details, separators=(",", ":")),
+        _compact_json(entry.details),
     )
 
 
-def _log(db: Db, entry: ActivityEntry) -> None:
-    db.execute(_INSERT_ACTIVITY, _activity_row(entry))
+_ACTIVITY_COLUMNS = "id, group_id, at, actor_id, action, subject_id, details"
+
+
+def _activity(row: Any) -> ActivityEntry:
+    return ActivityEntry(
+        id=row[0],
+        group_id=row[1],
+        at=from_text(row[2]),
+        actor_id=row[3],
+        action=row[4],
+        subject_id=row[5],
+        details=json.loads(row[6]),
+    )
+
+
+def _log(db: Db, logged: tuple[Any, ...]) -> None:
+    """Append an activity row (from `_activity_row`) and stamp its group's latest-activity time,
+    which the dashboard uses to find the groups worth reading."""
+    db.execute(_INSERT_ACTIVITY, logged)
+    db.execute(_STAMP_GROUP, (logged[2], logged[1]))
 
 
 class _Moves:
-    """Balance deltas made ready for `_move_balances`: who must be a member, and the upserts."""
+    """Balance and spending deltas made ready for `_move_balances`: who must be a member (everyone
+    whose balance or spending moves, and `involved`), and the upserts."""
 
-    __slots__ = ("group_id", "users", "members_sql", "upserts")
+    __slots__ = ("group_id", "users", "members_sql", "upserts", "spending")
 
-    def __init__(self, group_id: str, deltas: BalanceDeltas) -> None:
+    def __init__(
+        self,
+        group_id: str,
+        deltas: BalanceDeltas,
+        spending: SpendingDeltas | None = None,
+        involved: Iterable[str] = (),
+    ) -> None:
         self.group_id = group_id
-        self.users = sorted({user for user, _ in deltas})
+        self.spending = [
+            (user, group_id, month, category, currency, delta)
+            for (user, month, category, currency), delta in sorted((spending or {}).items())
+        ]
+        self.users = sorted(
+            {user for user, _ in deltas} | {row[0] for row in self.spending} | set(involved)
+        )
         marks = ",".join("?" * len(self.users))
         self.members_sql = (
             f"SELECT user_id FROM memberships WHERE group_id = ? AND user_id IN ({marks})"
@@ -1091,6 +1341,7 @@ def _move_balances(db: Db, moves: _Moves) -> None:
                 details={"user_ids": outsiders},
             )
     db.executemany(_UPSERT_BALANCE, moves.upserts)
+    db.executemany(_UPSERT_SPENDING, moves.spending)
 
 
 def _require_group(db: Db, group_id: str) -> None:
@@ -1140,21 +1391,27 @@ def _busy_to_unavailable() -> Unavailable:
 
 
 def _transaction(db: Db, work: Callable[[Db], T]) -> T:
-    """In the writer thread: `work` as one IMMEDIATE transaction, rolled back if anything raises."""
+    """In the waiting thread: `work` as one IMMEDIATE transaction, rolled back if anything raises.
+    A lock still held elsewhere after `busy_timeout` raises Unavailable."""
     try:
         db.execute("BEGIN IMMEDIATE")
+        try:
+            result = work(db)
+            db.execute("COMMIT")
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
     except sqlite3.OperationalError as exc:
         if _is_busy(exc):
             raise _busy_to_unavailable() from exc
         raise
-    try:
-        result = work(db)
-        db.execute("COMMIT")
-    except BaseException:
-        if db.in_transaction:
-            db.execute("ROLLBACK")
-        raise
     return result
+
+
+def _checkpoint(db: Db) -> None:
+    """Copy committed pages from the WAL into the database; never blocks readers or the writer."""
+    db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
 
 
 def _slow_read(db: Db, sql: str, params: tuple[Any, ...]) -> list[Any]:

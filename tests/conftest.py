@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from store.dynamodb import DynamoDBSettings, create_tables
-from tests.services import moto_server, redis_server
+from tests.services import moto_server, oidc_provider_mock, redis_server
 
 _AWS_ENV = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -65,3 +65,10 @@ async def dynamodb_settings(moto_url: str) -> AsyncIterator[DynamoDBSettings]:
 @pytest.fixture
 def sqlite_path(tmp_path: Path) -> Path:
     return tmp_path / "store.sqlite3"
+
+
+@pytest.fixture(scope="session")
+def oidc_issuer() -> Iterator[str]:
+    """The issuer URL of an oidc-provider-mock process shared by the session."""
+    with oidc_provider_mock() as issuer:
+        yield issuer

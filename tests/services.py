@@ -130,3 +130,18 @@ def redis_server() -> Iterator[str]:
         args += ["--save", "", "--appendonly", "no"]
         with _process("redis-server", args, lambda: _answers_ping(port), cwd=workdir):
             yield f"redis://127.0.0.1:{port}/0"
+
+
+@contextmanager
+def oidc_provider_mock() -> Iterator[str]:
+    """oidc-provider-mock (a real OpenID Connect provider for tests) in its own process; yields its
+    issuer URL. Any client id and secret are accepted; users are set up with `PUT /users/{sub}`."""
+    binary = _binary("oidc-provider-mock")
+    port = _free_port()
+    issuer = f"http://127.0.0.1:{port}"
+    args = [binary, "--host", "127.0.0.1", "--port", str(port)]
+    with _process(
+        "oidc-provider-mock", args,
+        lambda: _answers_http(f"{issuer}/.well-known/openid-configuration"),
+    ):
+        yield issuer

@@ -154,7 +154,8 @@ class Api:
     ) -> Reply:
         all_headers = dict(as_.auth) if as_ is not None else {}
         all_headers.update(headers or {})
-        kwargs: dict[str, Any] = {"headers": all_headers}
+        # Redirects are answers to check like any other, not something to follow.
+        kwargs: dict[str, Any] = {"headers": all_headers, "allow_redirects": False}
         if json is not None:
             kwargs["json"] = json
         if data is not None:

@@ -233,7 +233,8 @@ async def test_list_filters_and_pages(api, alice, bob, carol):
     async def dates(**params: str) -> list[str]:
         items, cursor = [], None
         while True:
-            page = (await api.get(url, as_=bob, params={**params, **({"cursor": cursor} if cursor else {})})).json
+            query = {**params, **({"cursor": cursor} if cursor else {})}
+            page = (await api.get(url, as_=bob, params=query)).json
             items += [e["date"][-2:] for e in page["items"]]
             if (cursor := page["next_cursor"]) is None:
                 return items
@@ -243,3 +244,12 @@ async def test_list_filters_and_pages(api, alice, bob, carol):
     assert await dates(member=carol.id) == ["12", "09", "06", "03"]
     bad = await api.get(url, as_=bob, params={"date_from": "2026-13-01"})
     assert bad.status == 422
+
+
+@store_agnostic
+async def test_only_a_receipt_you_scanned_can_be_attached(api, alice):
+    group = await api.create_group(alice, default_currency="EUR")
+    reply = await api.post(f"/api/groups/{group['id']}/expenses", as_=alice,
+                           json={"description": "x", "amount": "1.00", "receipt_id": "not-mine"})
+    assert reply.status == 422
+    assert "receipt_id" in reply.error_fields()

@@ -5,7 +5,9 @@ from tests.api.conftest import Actor, Api
 from tests.api.test_expenses import balances, trio
 
 
-async def test_transaction_moves_balances_and_can_be_deleted(api: Api, alice: Actor, bob: Actor, carol: Actor):
+async def test_transaction_moves_balances_and_can_be_deleted(
+    api: Api, alice: Actor, bob: Actor, carol: Actor
+) -> None:
     group_id = await trio(api, alice, bob, carol)
     await api.post(f"/api/groups/{group_id}/expenses", as_=alice,
                    json={"description": "Rent", "amount": "90.00"})
@@ -20,7 +22,9 @@ async def test_transaction_moves_balances_and_can_be_deleted(api: Api, alice: Ac
     assert (await balances(api, group_id, carol))[(bob.id, "EUR")] == "-30.00"
 
 
-async def test_transaction_rules(api: Api, alice: Actor, bob: Actor, carol: Actor):
+async def test_transaction_rules(
+    api: Api, alice: Actor, bob: Actor, carol: Actor
+) -> None:
     group_id = await trio(api, alice, bob, carol)
     url = f"/api/groups/{group_id}/transactions"
     assert (await api.post(url, as_=bob, json={"to_user": bob.id, "amount": "1.00"})).status == 422
@@ -33,7 +37,9 @@ async def test_transaction_rules(api: Api, alice: Actor, bob: Actor, carol: Acto
     assert len((await api.get(url, as_=alice)).json["items"]) == 1
 
 
-async def test_settle_up_zeroes_everything(api: Api, alice: Actor, bob: Actor, carol: Actor):
+async def test_settle_up_zeroes_everything(
+    api: Api, alice: Actor, bob: Actor, carol: Actor
+) -> None:
     group_id = await trio(api, alice, bob, carol)
     url = f"/api/groups/{group_id}/expenses"
     await api.post(url, as_=alice, json={"description": "a", "amount": "90.00"})
@@ -50,7 +56,9 @@ async def test_settle_up_zeroes_everything(api: Api, alice: Actor, bob: Actor, c
     assert (await api.get(f"/api/groups/{group_id}/settle-up", as_=carol)).json["transfers"] == []
 
 
-async def test_unsettled_balances_block_leaving_removal_and_deletion(api: Api, alice: Actor, bob: Actor, carol: Actor):
+async def test_unsettled_balances_block_leaving_removal_and_deletion(
+    api: Api, alice: Actor, bob: Actor, carol: Actor
+) -> None:
     group_id = await trio(api, alice, bob, carol)
     await api.post(f"/api/groups/{group_id}/expenses", as_=alice, json={
         "description": "x", "amount": "10.00", "split": {"kind": "equal", "members": [bob.id]}})
@@ -67,7 +75,9 @@ async def test_unsettled_balances_block_leaving_removal_and_deletion(api: Api, a
     assert (await api.delete(f"/api/groups/{group_id}", as_=alice)).status == 204
 
 
-async def test_activity_records_who_did_what(api: Api, alice: Actor, bob: Actor, carol: Actor):
+async def test_activity_records_who_did_what(
+    api: Api, alice: Actor, bob: Actor, carol: Actor
+) -> None:
     group_id = await trio(api, alice, bob, carol)
     url = f"/api/groups/{group_id}/expenses"
     created = (await api.post(url, as_=alice, json={"description": "Taxi", "amount": "30.00"})).json

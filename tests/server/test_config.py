@@ -69,6 +69,10 @@ def test_an_endpoint_url_selects_dynamodb(tmp_path):
         ("LOG_FORMAT", "xml", "one of"),
         ("DYNAMODB_USERS_TABLE", "a b", "letters"),
         ("APP_ENV", "staging", "one of"),
+        ("OIDC_ISSUER", "accounts.google.com", "http(s) URL"),
+        ("OIDC_ISSUER", "https://issuer.example/?tenant=1", "no query or fragment"),
+        ("OIDC_TIMEOUT_SECONDS", "0", "between"),
+        ("OIDC_TIMEOUT_SECONDS", "61", "between"),
     ],
 )
 def test_a_bad_value_names_the_variable(tmp_path, variable, value, fragment):
@@ -100,3 +104,68 @@ def test_cors_origins_can_list_several(tmp_path):
         tmp_path, SECRET_KEY=GOOD_SECRET, CORS_ORIGINS="https://a.example, https://b.example/"
     )
     assert config.cors_origins == ("https://a.example", "https://b.example")
+
+
+def test_sign_in_defaults_to_google(tmp_path):
+    config = config_from(tmp_path, SECRET_KEY=GOOD_SECRET)
+    assert config.oidc_issuer == "https://accounts.google.com"
+    assert config.oidc_timeout_seconds == 10
+    assert config.google_client_id == ""
+
+
+def test_any_openid_provider_can_be_the_issuer(tmp_path):
+    config = config_from(
+        tmp_path, SECRET_KEY=GOOD_SECRET, OIDC_ISSUER="https://login.example.com/realms/main/",
+        OIDC_TIMEOUT_SECONDS="3",
+    )
+    assert config.oidc_issuer == "https://login.example.com/realms/main/"
+    assert config.oidc_timeout_seconds == 3
+
+
+def test_a_plain_http_issuer_is_for_development_only(tmp_path):
+    assert config_from(tmp_path, OIDC_ISSUER="http://127.0.0.1:9400").oidc_issuer
+    with pytest.raises(ConfigError, match="^OIDC_ISSUER: must be an https URL"):
+        config_from(tmp_path, APP_ENV="production", SECRET_KEY=GOOD_SECRET,
+                    OIDC_ISSUER="http://127.0.0.1:9400")
+
+
+def test_ocr_and_receipt_settings_have_defaults(tmp_path):
+    config = config_from(tmp_path, SECRET_KEY=GOOD_SECRET)
+    assert config.ocr.workers >= 1
+    assert config.ocr.languages == "eng+deu"
+    assert config.ocr.max_upload_bytes == 10 * 1024 * 1024
+    assert config.receipts.directory == tmp_path / "receipts"
+    assert config.receipts.bucket is None
+
+
+def test_ocr_and_receipt_settings_are_read(tmp_path):
+    config = config_from(
+        tmp_path, SECRET_KEY=GOOD_SECRET, OCR_WORKERS="3", OCR_QUEUE_SIZE="0",
+        OCR_TIMEOUT_SECONDS="5", OCR_MAX_UPLOAD_BYTES="2048", OCR_MAX_PIXELS="1000000",
+        OCR_LANGUAGES="deu+eng+chi_sim", RECEIPTS_BUCKET="my-receipts",
+        RECEIPTS_PREFIX="/scans/", RECEIPTS_S3_ENDPOINT_URL="http://127.0.0.1:9000",
+    )
+    assert (config.ocr.workers, config.ocr.queue_size, config.ocr.timeout_seconds) == (3, 0, 5)
+    assert (config.ocr.max_upload_bytes, config.ocr.max_pixels) == (2048, 1_000_000)
+    assert config.ocr.languages == "deu+eng+chi_sim"
+    assert config.receipts.bucket == "my-receipts"
+    assert config.receipts.prefix == "scans/"
+    assert config.receipts.endpoint_url == "http://127.0.0.1:9000"
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("OCR_WORKERS", "0"),
+        ("OCR_TIMEOUT_SECONDS", "soon"),
+        ("OCR_MAX_UPLOAD_BYTES", "10"),
+        ("OCR_LANGUAGES", "english; rm -rf"),
+        ("RECEIPTS_BUCKET", "Not_A_Bucket"),
+        ("RECEIPTS_PREFIX", "a/../b"),
+        ("RECEIPTS_S3_ENDPOINT_URL", "ftp://x"),
+    ],
+)
+def test_bad_ocr_settings_name_their_variable(tmp_path, variable, value):
+    with pytest.raises(ConfigError) as raised:
+        config_from(tmp_path, SECRET_KEY=GOOD_SECRET, **{variable: value})
+    assert raised.value.variable == variable

@@ -1,0 +1,578 @@
+"""Receipt text → fields: merchant, date, total, currency, items, subtotal, tax.
+
+Pure functions on the OCR's lines (text plus Tesseract's word confidence); no I/O, so every rule is
+tested on text samples. The rules are written for receipts in general (English, German and other
+European layouts): keywords in several languages, `,` or `.` decimals, day-first and month-first
+dates, month names. Every field comes with a confidence in [0, 1]: how strong the rule that found
+it is, times how sure Tesseract was of the words it came from.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    """One line of recognised text and Tesseract's mean word confidence for it (0..1)."""
+
+    text: str
+    confidence: float = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    description: str
+    quantity: Decimal
+    amount: Decimal
+
+
+@dataclass(slots=True)
+class Receipt:
+    merchant: str | None = None
+    date: date | None = None
+    total: Decimal | None = None
+    currency: str | None = None
+    subtotal: Decimal | None = None
+    tax: Decimal | None = None
+    items: list[Item] = field(default_factory=list)
+    confidence: dict[str, float] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "merchant": self.merchant,
+            "date": self.date.isoformat() if self.date else None,
+            "total": _money(self.total),
+            "currency": self.currency,
+            "subtotal": _money(self.subtotal),
+            "tax": _money(self.tax),
+            "items": [
+                {"description": i.description, "quantity": _number(i.quantity),
+                 "amount": _money(i.amount)}
+                for i in self.items
+            ],
+            "confidence": {name: round(value, 2) for name, value in self.confidence.items()},
+        }
+
+
+def lines_of(text: str) -> list[Line]:
+    """Plain text (no confidences) as lines, for callers that only have text."""
+    return [Line(raw) for raw in text.splitlines()]
+
+
+def extract(lines: list[Line], *, today: date | None = None) -> Receipt:
+    """Every field the rules can find in the receipt's lines."""
+    lines = [Line(_clean(line.text), line.confidence) for line in lines]
+    lines = [line for line in lines if line.text]
+    receipt = Receipt()
+    receipt.currency, currency_confidence = _currency(lines)
+    total_at = _find_total(lines, receipt)
+    _find_subtotal_and_tax(lines, receipt)
+    _find_date(lines, receipt, today or date.today())
+    _find_merchant(lines, receipt)
+    receipt.items = _items(lines, total_at)
+    if receipt.currency is not None:
+        receipt.confidence["currency"] = currency_confidence
+    if receipt.items:
+        receipt.confidence["items"] = _mean(
+            [line.confidence for line in lines[: total_at or len(lines)]]
+        ) * 0.6
+    return receipt
+
+
+# --- amounts ---------------------------------------------------------------------------------
+
+# 1.234,56 / 1,234.56 / 1234,56 / 12.34 / 7, 16 (OCR splits after the separator) / -2,84
+_AMOUNT = re.compile(
+    r"(?<![\d.,])(?P<sign>-\s?)?"
+    r"(?P<whole>\d{1,3}(?:[.,'\u2019 ]\d{3})+|\d{1,7})"
+    r"\s?(?P<sep>[.,])\s?(?P<cents>\d{2})(?!\d)"
+    r"(?!\s?[.,]\d)"
+    r"(?!\s?%)"
+)
+
+
+def _amounts(text: str) -> list[tuple[Decimal, int, int]]:
+    """Money amounts in a line, with their spans; never a date (12.05.2020) or a percentage."""
+    found: list[tuple[Decimal, int, int]] = []
+    for match in _AMOUNT.finditer(text):
+        whole = re.sub(r"[.,'\u2019 ]", "", match["whole"])
+        value = Decimal(f"{whole}.{match['cents']}")
+        if match["sign"]:
+            value = -value
+        found.append((value, match.start(), match.end()))
+    return found
+
+
+def _last_amount(text: str) -> Decimal | None:
+    amounts = _amounts(text)
+    return amounts[-1][0] if amounts else None
+
+
+# --- total -----------------------------------------------------------------------------------
+
+# Strongest first; each a regex on the folded (lower-case, accent-free) line.
+_TOTAL_KEYWORDS: tuple[tuple[str, float], ...] = (
+    (r"\b(grand total|total due|amount due|balance due|total to pay|amount to pay|to pay)\b", 1.0),
+    (r"\bzu zahlen\b|\bzahlbetrag\b|\bendbetrag\b|\bgesamtbetrag\b|\bgesamtsumme\b|\bendsumme\b", 1.0),
+    (r"\b(total|totaal|totale|totalt|summa|summe|gesamt|montant|importe|a pagar|net a payer)\b",
+     0.9),
+    (r"\b(amount|betrag|sum)\b", 0.6),
+)
+_PAYMENT_KEYWORDS = re.compile(
+    r"\b(bar|cash|ec.?karte|karte|card|visa|mastercard|maestro|girocard|amex|debit|credit|"
+    r"gegeben|tendered|paid|bezahlt|kreditkarte)\b"
+)
+_NOT_TOTAL = re.compile(
+    r"sub.?total|zwischensumme|zw.?summe|netto|\bnet\b|mwst|must|ust\b|steuer|\btax|\bvat\b|"
+    r"\bgst\b|ruckgeld|wechselgeld|\bchange\b|rabatt|discount|savings|saved|ersparnis|"
+    r"punkte|points|umsatz von|\btip\b|trinkgeld|pfand|artikel|items?\b|posten|anzahl"
+)
+_CHANGE = re.compile(r"ruckgeld|wechselgeld|\bchange\b|zuruck|\bcambio\b|rendu")
+
+
+def _find_total(lines: list[Line], receipt: Receipt) -> int | None:
+    """The amount payable, chosen among lines carrying a total keyword or a payment, scored by the
+    keyword's strength, how often the amount recurs (card slips repeat it) and its position."""
+    folded = [_fold(line.text) for line in lines]
+    everywhere = Counter(value for line in lines for value, _, _ in _amounts(line.text))
+    has_change = any(_CHANGE.search(text) for text in folded)
+    best: tuple[float, int, Decimal, float] | None = None
+    for index, (_line, text) in enumerate(zip(lines, folded, strict=True)):
+        strength = 0.0
+        if not _NOT_TOTAL.search(text):
+            for pattern, weight in _TOTAL_KEYWORDS:
+                if re.search(pattern, text):
+                    strength = weight
+                    break
+            if strength == 0.0 and _PAYMENT_KEYWORDS.search(text):
+                strength = 0.35 if has_change else 0.5
+        if strength == 0.0:
+            continue
+        value = _amount_after_keyword(lines, index)
+        if value is None or value <= 0:
+            continue
+        repeats = everywhere[value] - 1
+        score = strength + min(repeats, 3) * 0.15 - index * 0.001
+        if best is None or score > best[0]:
+            best = (score, index, value, strength)
+    if best is None:
+        return _fallback_total(lines, receipt, everywhere)
+    score, index, value, strength = best
+    receipt.total = value
+    receipt.confidence["total"] = min(1.0, score) * lines[index].confidence
+    return index
+
+
+def _amount_after_keyword(lines: list[Line], index: int) -> Decimal | None:
+    """The line's last amount, or the next line's when the amount wrapped (`SUMME EUR` / `27,42`)."""
+    value = _last_amount(lines[index].text)
+    if value is not None:
+        return value
+    if index + 1 < len(lines) and not _letters(lines[index + 1].text, 4):
+        return _last_amount(lines[index + 1].text)
+    return None
+
+
+def _fallback_total(lines: list[Line], receipt: Receipt, everywhere: Counter[Decimal]) -> int | None:
+    """No keyword: the largest amount printed at least twice (the sum and its payment)."""
+    repeated = [value for value, count in everywhere.items() if count >= 2 and value > 0]
+    if not repeated:
+        return None
+    receipt.total = max(repeated)
+    receipt.confidence["total"] = 0.3
+    for index, line in enumerate(lines):
+        if any(value == receipt.total for value, _, _ in _amounts(line.text)):
+            return index
+    return None
+
+
+def _find_subtotal_and_tax(lines: list[Line], receipt: Receipt) -> None:
+    for line in lines:
+        text = _fold(line.text)
+        value = _last_amount(line.text)
+        if value is None:
+            continue
+        if receipt.subtotal is None and re.search(r"sub.?total|zwischensumme|zw.?summe", text):
+            receipt.subtotal = value
+            receipt.confidence["subtotal"] = 0.8 * line.confidence
+        elif receipt.tax is None and re.search(
+            r"^\s*(sales tax|tax|vat|gst|hst|pst|mwst|ust|iva|tva)\b|\b(total tax|tax total|"
+            r"mwst.?betrag|enthaltene mwst|incl.? vat|inkl.? mwst)\b", text
+        ) and not re.search(r"\b(tax id|vat no|vat reg|ust.?id|steuer.?nr|tax invoice)\b", text):
+            receipt.tax = value
+            receipt.confidence["tax"] = 0.6 * line.confidence
+
+
+# --- currency ---------------------------------------------------------------------------------
+
+_CURRENCIES: tuple[tuple[str, str], ...] = (
+    (r"€|\beur\b|\beuro\b", "EUR"),
+    (r"£|\bgbp\b", "GBP"),
+    (r"\bchf\b|\bfr\.", "CHF"),
+    (r"\busd\b|us\$", "USD"),
+    (r"\bcad\b|c\$", "CAD"),
+    (r"\baud\b|a\$", "AUD"),
+    (r"\bsek\b|\bnok\b|\bdkk\b|\bkr\b", "KR"),
+    (r"\bpln\b|\bzl\b", "PLN"),
+    (r"\brm\b|\bmyr\b", "MYR"),
+    (r"\binr\b|₹|\brs\.?\b", "INR"),
+    (r"¥|\bjpy\b", "JPY"),
+    (r"\$", "USD"),
+)
+
+
+def _currency(lines: list[Line]) -> tuple[str | None, float]:
+    text = "\n".join(line.text for line in lines)
+    counts: Counter[str] = Counter()
+    for pattern, code in _CURRENCIES:
+        counts[code] += len(re.findall(pattern, text, flags=re.IGNORECASE))
+    if "KR" in counts:
+        scandinavian = re.search(r"\b(sek|nok|dkk)\b", text, flags=re.IGNORECASE)
+        counts[scandinavian.group(1).upper() if scandinavian else "SEK"] += counts.pop("KR")
+    code, count = counts.most_common(1)[0] if counts else ("", 0)
+    if count == 0:
+        return None, 0.0
+    return code, min(1.0, 0.5 + 0.1 * count)
+
+
+# --- date -------------------------------------------------------------------------------------
+
+_MONTHS = {
+    # English, German, French, Spanish, Italian, Dutch: full names and the usual abbreviations
+    "jan": 1, "january": 1, "januar": 1, "janvier": 1, "enero": 1, "gennaio": 1, "januari": 1,
+    "jän": 1, "jaen": 1,
+    "feb": 2, "february": 2, "februar": 2, "fevrier": 2, "febrero": 2, "febbraio": 2,
+    "februari": 2,
+    "mar": 3, "march": 3, "märz": 3, "marz": 3, "maerz": 3, "mars": 3, "marzo": 3, "maart": 3,
+    "mrz": 3,
+    "apr": 4, "april": 4, "avril": 4, "abril": 4, "aprile": 4,
+    "may": 5, "mai": 5, "mayo": 5, "maggio": 5, "mei": 5,
+    "jun": 6, "june": 6, "juni": 6, "juin": 6, "junio": 6, "giugno": 6,
+    "jul": 7, "july": 7, "juli": 7, "juillet": 7, "julio": 7, "luglio": 7,
+    "aug": 8, "august": 8, "aout": 8, "agosto": 8, "augustus": 8,
+    "sep": 9, "sept": 9, "september": 9, "septembre": 9, "septiembre": 9, "settembre": 9,
+    "oct": 10, "october": 10, "okt": 10, "oktober": 10, "octobre": 10, "octubre": 10,
+    "ottobre": 10,
+    "nov": 11, "november": 11, "novembre": 11, "noviembre": 11,
+    "dec": 12, "december": 12, "dez": 12, "dezember": 12, "decembre": 12, "diciembre": 12,
+    "dicembre": 12,
+}
+_MONTH_NAME = r"(?P<month_name>[a-zäéû]{3,9})\.?"
+_NUMERIC_DATE = re.compile(
+    r"(?<![\d.,/])(?P<a>\d{1,4})\s?(?P<sep>[./\-,])\s?(?P<b>\d{1,2})\s?(?P=sep)\s?(?P<c>\d{2,4})(?!\d)"
+)
+# The OCR misreads one of the two separators: 18.09,2020
+_MIXED_DATE = re.compile(
+    r"(?<![\d.,/])(?P<a>\d{1,2})[.,](?P<b>\d{1,2})[.,](?P<c>\d{4}|\d{2})(?![\d])"
+)
+_NAMED_DATES = (
+    # 18 April 2020, 18. Apr. 2020, 18-Apr-20
+    re.compile(r"(?<!\d)(?P<day>\d{1,2})(?:st|nd|rd|th)?\.?[\s\-/]*" + _MONTH_NAME
+               + r"[\s\-/,]*(?P<year>\d{4}|\d{2})(?!\d)"),
+    # April 18, 2020 / Apr 18 2020
+    re.compile(r"\b" + _MONTH_NAME + r"\s*(?P<day>\d{1,2})(?:st|nd|rd|th)?,?\s*(?P<year>\d{4})(?!\d)"),
+)
+_DATE_KEYWORDS = re.compile(r"\b(datum|date|dated|fecha|data|le)\b")
+_NOT_DATE_LINE = re.compile(r"gultig|valid|expir|exp\b|best before|mhd|geburt|birth|ablauf")
+
+
+def _find_date(lines: list[Line], receipt: Receipt, today: date) -> None:
+    """The purchase date: candidates from every line, preferring ones labelled `Datum`/`Date`,
+    ones that recur, and ones not in the future."""
+    month_first = receipt.currency in ("USD", "CAD")
+    candidates: list[tuple[float, date, float]] = []
+    for line in lines:
+        text = _fold(line.text)
+        if _NOT_DATE_LINE.search(text):
+            continue
+        labelled = bool(_DATE_KEYWORDS.search(text))
+        for found, strength in _dates_in(line.text, month_first=month_first):
+            if not date(2000, 1, 1) <= found <= date(today.year + 1, 12, 31):
+                continue
+            score = strength + (0.3 if labelled else 0.0) - (0.5 if found > today else 0.0)
+            candidates.append((score, found, line.confidence))
+    if not candidates:
+        return
+    recurring = Counter(found for _, found, _ in candidates)
+    score, found, confidence = max(
+        candidates, key=lambda c: (c[0] + 0.2 * (recurring[c[1]] - 1), -candidates.index(c))
+    )
+    receipt.date = found
+    receipt.confidence["date"] = min(1.0, score + 0.2 * (recurring[found] - 1)) * confidence
+
+
+def _dates_in(text: str, *, month_first: bool) -> list[tuple[date, float]]:
+    found: list[tuple[date, float]] = []
+    seen_spans: list[tuple[int, int]] = []
+    for pattern in (_NUMERIC_DATE, _MIXED_DATE):
+        for match in pattern.finditer(text):
+            if any(s <= match.start() < e for s, e in seen_spans):
+                continue
+            consistent = pattern is _NUMERIC_DATE and match["sep"] != ","
+            parsed = _numeric_date(match["a"], match["b"], match["c"],
+                                   match.groupdict().get("sep") or ".", month_first, consistent)
+            if parsed is not None:
+                found.append(parsed)
+                seen_spans.append(match.span())
+    folded = _fold(text)
+    for pattern in _NAMED_DATES:
+        for match in pattern.finditer(folded):
+            month = _MONTHS.get(match["month_name"])
+            if month is None:
+                continue
+            made = _make_date(_year(match["year"]), month, int(match["day"]))
+            if made is not None:
+                found.append((made, 0.9))
+    return found
+
+
+def _numeric_date(
+    a: str, b: str, c: str, sep: str, month_first: bool, consistent: bool = True
+) -> tuple[date, float] | None:
+    if len(a) == 4:  # ISO: 2020-04-18
+        made = _make_date(int(a), int(b), int(c))
+        return (made, 0.95) if made else None
+    if len(a) == 3 or len(c) == 3:
+        return None
+    year, first, second = _year(c), int(a), int(b)
+    day_first = _make_date(year, second, first)
+    month_first_date = _make_date(year, first, second)
+    strength = 0.8 if consistent else 0.5
+    if day_first and month_first_date and day_first != month_first_date:
+        # Ambiguous (both parts ≤ 12): dots mean day-first everywhere they are used; slashes
+        # and dashes follow the currency's country (US and Canada write month first).
+        if sep == "/" and month_first:
+            return month_first_date, strength - 0.1
+        return day_first, strength if sep in ".," else strength - 0.1
+    made = day_first or month_first_date
+    return (made, strength) if made else None
+
+
+def _year(text: str) -> int:
+    year = int(text)
+    return year + 2000 if year < 100 else year
+
+
+def _make_date(year: int, month: int, day: int) -> date | None:
+    try:
+        return date(year, month, day)
+    except ValueError:
+        return None
+
+
+# --- merchant ---------------------------------------------------------------------------------
+
+_HEADER_LINES = 10
+_GENERIC = re.compile(
+    r"^(receipt|quittung|kassenbon|kassenbeleg|beleg|rechnung|invoice|tax invoice|bon|ticket|"
+    r"welcome|willkommen|bienvenue|thank you|danke|copy|kopie|customer copy|kundenbeleg|"
+    r"sales receipt|cash receipt|order|store|filiale|eur|euro|usd|gbp|chf|date|datum|"
+    r"original|duplicate)\b"
+)
+_ADDRESS = re.compile(
+    r"\b(str|strasse|straße|weg|platz|allee|gasse|ring|damm|ufer|street|st|road|rd|avenue|ave|"
+    r"blvd|boulevard|lane|ln|drive|dr|suite|floor|highway|hwy|rue|via|calle|plaza)\b\.?|"
+    r"(strasse|straße|str\.)"
+)
+_CONTACT = re.compile(r"\b(tel|phone|fon|fax|telefon|mobil|ph|www|http|email|e-mail|vat|ust|"
+                      r"steuer|tax|uid|hrb|kasse|terminal|filiale|store #|store no|open|"
+                      r"offnungszeiten|opening|hours|mo|di|mi|do|fr|sa|so|mon|tue|wed|thu|fri|"
+                      r"sat|sun|uhr)\b|\S@\S+\.\w")
+_LEGAL_FORM = re.compile(
+    r"\b(gmbh|ag|kg|ohg|e\.k|ltd|limited|llc|inc|corp|plc|s\.a\.|sarl|s\.p\.a|spa|b\.v|"
+    r"n\.v|sdn bhd|bhd|gesmbh|mbh)\b\.?"
+)
+_DOMAIN = re.compile(r"(?:www\.)?(?P<name>[a-z0-9][a-z0-9\-]{1,30})\.(?:de|com|co\.uk|uk|at|ch|fr|"
+                     r"nl|it|es|eu|net|org|us|ca|com\.au|com\.my|my|be|pl|se|dk|no)\b")
+
+
+def _find_merchant(lines: list[Line], receipt: Receipt) -> None:
+    """The shop's name: the first header line that reads like a name (mostly letters, not an
+    address, phone number or a word like RECEIPT, and read with some confidence); else a company
+    line (… GmbH, … Ltd) or the shop's web address anywhere on the receipt."""
+    candidates: list[tuple[float, str]] = []
+    for index, line in enumerate(lines[:_HEADER_LINES]):
+        name = _name_like(line.text)
+        if name is None or line.confidence < 0.5:
+            continue
+        score = (0.9 - index * 0.06) * line.confidence
+        if _LEGAL_FORM.search(_fold(name)):
+            score += 0.1
+        candidates.append((score, name))
+    for line in lines:
+        folded = _fold(line.text)
+        if _LEGAL_FORM.search(folded) and not _ADDRESS.search(folded):
+            name = _company_name(line.text)
+            if name and line.confidence >= 0.5:
+                candidates.append((0.55 * line.confidence, name))
+                break
+    for line in lines:
+        match = _DOMAIN.search(_fold(line.text).replace(" ", ""))
+        if match and match["name"] not in _NOT_SHOP_DOMAINS:
+            candidates.append((0.45, match["name"].split("-")[0].capitalize()))
+            break
+    if not candidates:
+        return
+    score, name = max(candidates, key=lambda c: c[0])
+    receipt.merchant = name
+    receipt.confidence["merchant"] = max(0.0, min(1.0, score))
+
+
+_NOT_SHOP_DOMAINS = {"www", "http", "https", "payback", "deutschlandcard", "honestly", "facebook",
+                     "instagram", "twitter", "google", "paypal", "visa", "mastercard"}
+
+
+def _name_like(text: str) -> str | None:
+    """The line as a shop name, or None when it is an address, contact line, date, amount or noise."""
+    if _amounts(text):
+        return None
+    text = re.sub(r"(?<=[A-Za-z])[@®©](?=[A-Za-z])", "O", text)  # logos: R@SSMANN
+    stripped = _unspaced(text.split(",")[0].strip(" -_=*#|:;.,'\"~`!()[]{}<>+/\\"))
+    stripped = re.sub(r"^(?:\S\s)+|(?:\s\S)+$", "", stripped)  # stray marks beside a logo
+    folded = _fold(stripped)
+    if len(stripped) < 2 or len(stripped) > 48:
+        return None
+    letters = sum(c.isalpha() for c in stripped)
+    digits = sum(c.isdigit() for c in stripped)
+    if letters < 3 or digits > 2 or letters < 0.7 * len(stripped.replace(" ", "")):
+        return None
+    if _GENERIC.search(folded) or _CONTACT.search(folded) or _ADDRESS.search(folded):
+        return None
+    if _amounts(stripped):
+        return None
+    words = re.findall(r"[^\W\d_]+", stripped)
+    # OCR noise from logos reads as many one- or two-letter fragments
+    if not words or max(len(w) for w in words) < 3 or sum(len(w) <= 2 for w in words) > len(words) / 2:
+        return None
+    return " ".join(stripped.split())
+
+
+def _unspaced(text: str) -> str:
+    """`t o o m B a u m a r k t` → `toom Baumarkt`; `A LD I` → `ALDI`: letter-spaced logos."""
+    words = text.split()
+    if len(words) >= 3 and all(len(w) <= 2 and w.isalpha() for w in words):
+        return "".join(words)
+    joined: list[str] = []
+    run: list[str] = []
+    for word in words + [""]:
+        if len(word) == 1 and word.isalpha():
+            run.append(word)
+            continue
+        if len(run) >= 3:
+            joined.append(re.sub(r"(?<=[a-zäöü])(?=[A-ZÄÖÜ])", " ", "".join(run)))
+        else:
+            joined.extend(run)
+        run = []
+        if word:
+            joined.append(word)
+    return " ".join(joined)
+
+
+def _company_name(text: str) -> str | None:
+    name = re.split(r",|\s{2,}", text.strip())[0].strip(" -_=*#|:;.")
+    letters = sum(c.isalpha() for c in name)
+    return name if letters >= 3 else None
+
+
+# --- items ------------------------------------------------------------------------------------
+
+# `2 x 4,85`, `2x 0,49`, `2,59 x 2` (price first, as German tills print it), `0,162 kg x 1,15`,
+# `3 @ 1.99`, `2 Stk x 4,85`
+_QUANTITY = re.compile(
+    r"(?<![\d.,])(?P<a>\d{1,4}(?:[.,]\d{1,3})?)\s?(?:[a-z]{1,5}\.?\s?)?[x×*@]"
+    r"(?:\s?(?P<b>\d{1,6}(?:[.,]\d{1,3})?)(?![\d.,]))?",
+    re.IGNORECASE,
+)
+
+
+def _quantity(match: re.Match[str]) -> Decimal | None:
+    """The count in `A x B`: whichever side is a whole number, else the first (a weight)."""
+    for side in (match["a"], match["b"]):
+        if side and side.isdigit():
+            return Decimal(side)
+    return _decimal(match["a"])
+_ITEM_EXCLUDE = re.compile(
+    _NOT_TOTAL.pattern + r"|total|summe|zahlen|betrag|amount|bar\b|cash|karte|card|visa|"
+    r"mastercard|girocard|gegeben|tendered|eur/kg|/kg|kg x|datum|date|uhr|tel|rabatt|coupon"
+)
+
+
+def _items(lines: list[Line], total_at: int | None) -> list[Item]:
+    """Priced lines before the total: a description followed by an amount; a `2 x 0,49` line
+    before (or in) it gives the quantity."""
+    end = total_at if total_at is not None else len(lines)
+    items: list[Item] = []
+    pending_quantity: Decimal | None = None
+    for line in lines[:end]:
+        text = line.text
+        folded = _fold(text)
+        amounts = _amounts(text)
+        quantity_match = _QUANTITY.search(text)
+        description_part = text[: amounts[-1][1]] if amounts else text
+        if quantity_match and sum(c.isalpha() for c in description_part) < 4:
+            pending_quantity = _quantity(quantity_match)
+            continue
+        if not amounts or _ITEM_EXCLUDE.search(folded):
+            pending_quantity = None
+            continue
+        value = amounts[-1][0]
+        description = description_part
+        quantity = pending_quantity or Decimal(1)
+        if quantity_match and quantity_match.start() < amounts[-1][1]:
+            quantity = _quantity(quantity_match) or quantity
+            description = description.replace(quantity_match.group(0), " ")
+        description = re.sub(r"\s+\d+(?:[.,]\d+)?\s*$", "", description)
+        description = re.sub(r"[\s$€£¥]+$|\s+(?:eur|usd|gbp|chf)$", "", description.strip(),
+                             flags=re.IGNORECASE)
+        description = " ".join(description.strip(" -_=*#|:;.,'\"").split())
+        pending_quantity = None
+        if sum(c.isalpha() for c in description) < 3:
+            continue
+        items.append(Item(description=description[:120], quantity=quantity, amount=value))
+    return items
+
+
+def _decimal(text: str) -> Decimal | None:
+    try:
+        return Decimal(text.replace(",", "."))
+    except ArithmeticError:
+        return None
+
+
+# --- text helpers -----------------------------------------------------------------------------
+
+def _clean(text: str) -> str:
+    return " ".join(text.replace("\u00a0", " ").split())
+
+
+def _fold(text: str) -> str:
+    """Lower case without accents: `Rückgeld` → `ruckgeld`, so keywords match however printed."""
+    decomposed = unicodedata.normalize("NFKD", text.lower().replace("ß", "ss"))
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def _letters(text: str, minimum: int) -> bool:
+    return sum(c.isalpha() for c in text) >= minimum
+
+
+def _mean(values: list[float]) -> float:
+    return sum(values) / len(values) if values else 0.0
+
+
+def _money(value: Decimal | None) -> str | None:
+    return None if value is None else f"{value:.2f}"
+
+
+def _number(value: Decimal) -> str:
+    return format(value.normalize(), "f") if value == value.to_integral() else str(value)
+
+
+def fold_name(text: str) -> str:
+    """A name reduced for comparison: lower case, no accents, letters and digits only."""
+    return re.sub(r"[^a-z0-9]", "", _fold(text))

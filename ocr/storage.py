@@ -1,0 +1,164 @@
+"""Where scanned receipts are kept: the image and, beside it, its metadata as JSON.
+
+One contract, two backends: a local directory (default, under DATA_DIR) and S3 (aioboto3) when a
+bucket is configured. The metadata (uploader, content type, extracted fields) lives next to the
+image, so receipts need nothing from the expense store: an expense only carries `receipt_id`.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import tempfile
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from pathlib import Path
+from typing import Any, Protocol
+
+from domain import NotFound
+from ocr.settings import ReceiptStorageSettings
+
+CHUNK_BYTES = 256 * 1024
+_RECEIPT_ID = re.compile(r"[0-9a-f]{32}")
+
+
+class ReceiptStorage(Protocol):
+    async def put(self, receipt_id: str, image: bytes, extension: str,
+                  metadata: dict[str, Any]) -> None:
+        """Store the image, then its metadata (a receipt exists once its metadata does)."""
+
+    async def metadata(self, receipt_id: str) -> dict[str, Any]:
+        """The receipt's metadata; NotFound when there is no such receipt."""
+
+    def image(self, metadata: dict[str, Any]) -> AsyncIterator[bytes]:
+        """The receipt's image, in chunks."""
+
+    async def ping(self) -> None:
+        """Raise when the storage cannot be reached."""
+
+
+def _checked(receipt_id: str) -> str:
+    if not _RECEIPT_ID.fullmatch(receipt_id):
+        raise NotFound("no such receipt", code="receipt_not_found")
+    return receipt_id
+
+
+class LocalReceiptStorage:
+    """Files under a directory: `<prefix><id>.<ext>` and `<prefix><id>.json`."""
+
+    def __init__(self, directory: Path, prefix: str) -> None:
+        self._root = directory / prefix if prefix else directory
+
+    async def put(self, receipt_id: str, image: bytes, extension: str,
+                  metadata: dict[str, Any]) -> None:
+        receipt_id = _checked(receipt_id)
+        image_name = f"{receipt_id}.{extension}"
+        metadata = {**metadata, "image_key": image_name}
+        await asyncio.to_thread(self._write, image_name, image)
+        await asyncio.to_thread(self._write, f"{receipt_id}.json",
+                                json.dumps(metadata).encode())
+
+    def _write(self, name: str, data: bytes) -> None:
+        self._root.mkdir(parents=True, exist_ok=True)
+        fd, temporary = tempfile.mkstemp(dir=self._root, prefix=".upload-")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+            os.replace(temporary, self._root / name)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+
+    async def metadata(self, receipt_id: str) -> dict[str, Any]:
+        path = self._root / f"{_checked(receipt_id)}.json"
+        try:
+            raw = await asyncio.to_thread(path.read_bytes)
+        except FileNotFoundError:
+            raise NotFound("no such receipt", code="receipt_not_found") from None
+        metadata: dict[str, Any] = json.loads(raw)
+        return metadata
+
+    async def image(self, metadata: dict[str, Any]) -> AsyncIterator[bytes]:
+        path = self._root / Path(metadata["image_key"]).name
+        try:
+            handle = await asyncio.to_thread(path.open, "rb")
+        except FileNotFoundError:
+            raise NotFound("the receipt's image is gone", code="receipt_not_found") from None
+        try:
+            while chunk := await asyncio.to_thread(handle.read, CHUNK_BYTES):
+                yield chunk
+        finally:
+            handle.close()
+
+    async def ping(self) -> None:
+        await asyncio.to_thread(self._root.mkdir, parents=True, exist_ok=True)
+
+
+class S3ReceiptStorage:
+    """Objects in a bucket: `<prefix><id>.<ext>` and `<prefix><id>.json`."""
+
+    def __init__(self, client: Any, bucket: str, prefix: str) -> None:
+        self._client = client
+        self._bucket = bucket
+        self._prefix = prefix
+
+    @classmethod
+    @asynccontextmanager
+    async def open(cls, settings: ReceiptStorageSettings) -> AsyncIterator[S3ReceiptStorage]:
+        import aioboto3
+
+        assert settings.bucket is not None
+        async with AsyncExitStack() as stack:
+            client = await stack.enter_async_context(
+                aioboto3.Session().client(
+                    "s3", region_name=settings.region, endpoint_url=settings.endpoint_url
+                )
+            )
+            yield cls(client, settings.bucket, settings.prefix)
+
+    async def put(self, receipt_id: str, image: bytes, extension: str,
+                  metadata: dict[str, Any]) -> None:
+        receipt_id = _checked(receipt_id)
+        image_key = f"{self._prefix}{receipt_id}.{extension}"
+        metadata = {**metadata, "image_key": image_key}
+        await self._client.put_object(Bucket=self._bucket, Key=image_key, Body=image,
+                                      ContentType=metadata["content_type"])
+        await self._client.put_object(
+            Bucket=self._bucket, Key=f"{self._prefix}{receipt_id}.json",
+            Body=json.dumps(metadata).encode(), ContentType="application/json",
+        )
+
+    async def metadata(self, receipt_id: str) -> dict[str, Any]:
+        key = f"{self._prefix}{_checked(receipt_id)}.json"
+        try:
+            response = await self._client.get_object(Bucket=self._bucket, Key=key)
+        except self._client.exceptions.NoSuchKey:
+            raise NotFound("no such receipt", code="receipt_not_found") from None
+        body = response["Body"]
+        async with body:
+            metadata: dict[str, Any] = json.loads(await body.read())
+        return metadata
+
+    async def image(self, metadata: dict[str, Any]) -> AsyncIterator[bytes]:
+        try:
+            response = await self._client.get_object(Bucket=self._bucket,
+                                                      Key=metadata["image_key"])
+        except self._client.exceptions.NoSuchKey:
+            raise NotFound("the receipt's image is gone", code="receipt_not_found") from None
+        body = response["Body"]
+        async with body:
+            while chunk := await body.read(CHUNK_BYTES):
+                yield chunk
+
+    async def ping(self) -> None:
+        await self._client.head_bucket(Bucket=self._bucket)
+
+
+@asynccontextmanager
+async def open_receipt_storage(settings: ReceiptStorageSettings) -> AsyncIterator[ReceiptStorage]:
+    if settings.bucket:
+        async with S3ReceiptStorage.open(settings) as s3:
+            yield s3
+    else:
+        yield LocalReceiptStorage(settings.directory, settings.prefix)
