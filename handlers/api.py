@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import fastjsonschema
 from aiohttp import web
 from jsonschema import Draft202012Validator, ValidationError
 
@@ -119,15 +120,34 @@ def _validating(operation: Operation, handler: Handler) -> Handler:
     return parse_and_handle
 
 
-def _validator(schema: dict[str, Any] | None) -> Draft202012Validator | None:
+@dataclass(frozen=True, slots=True)
+class _Validator:
+    """A schema compiled twice: fastjsonschema answers "valid?" in microseconds on the common path;
+    jsonschema, the reference implementation, explains what is wrong when it is not."""
+
+    accepts: Callable[[Any], Any]
+    explainer: Draft202012Validator
+
+    def problems(self, value: Any) -> list[ValidationError]:
+        try:
+            self.accepts(value)
+        except fastjsonschema.JsonSchemaException:
+            return list(self.explainer.iter_errors(value))
+        return []
+
+
+def _validator(schema: dict[str, Any] | None) -> _Validator | None:
     if schema is None:
         return None
     Draft202012Validator.check_schema(schema)
-    return Draft202012Validator(schema)
+    return _Validator(
+        accepts=fastjsonschema.compile(schema, use_default=False),
+        explainer=Draft202012Validator(schema),
+    )
 
 
 def _parse_query(
-    request: web.Request, schema: dict[str, Any], validator: Draft202012Validator | None
+    request: web.Request, schema: dict[str, Any], validator: _Validator | None
 ) -> dict[str, Any]:
     """Known query parameters, converted to their declared types; unknown ones are ignored."""
     properties: dict[str, Any] = schema.get("properties", {})
@@ -155,7 +175,7 @@ def _parse_query(
 
 
 async def _parse_body(
-    request: web.Request, schema: dict[str, Any], validator: Draft202012Validator | None
+    request: web.Request, schema: dict[str, Any], validator: _Validator | None
 ) -> Any:
     if request.content_type != "application/json":
         raise UnsupportedMediaType("request body must be JSON (Content-Type: application/json)")
@@ -183,10 +203,10 @@ def _trimmed(value: Any, schema: dict[str, Any]) -> Any:
     return value
 
 
-def _check(value: Any, validator: Draft202012Validator | None, message: str) -> None:
+def _check(value: Any, validator: _Validator | None, message: str) -> None:
     if validator is None:
         return
-    problems = [_describe(error) for error in validator.iter_errors(value)]
+    problems = [_describe(error) for error in validator.problems(value)]
     if problems:
         problems.sort(key=lambda problem: problem["field"])
         raise Invalid(message, details=problems)
