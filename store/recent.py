@@ -19,8 +19,8 @@ async def latest_across_groups(
     first), reading groups a batch at a time.
 
     Exact, not a sample: every group not read yet was last active no later than the next one in
-    line, so once the `limit`-th entry found is at least that recent, no unread group can change
-    the answer. The newest `limit` entries come from at most `limit` groups, which bounds the
+    line, so once the `limit`-th entry found is strictly more recent than that, no unread group can
+    change the answer (an entry at the same instant could, since ties go by id). The newest `limit` entries come from at most `limit` groups, which bounds the
     reads to `limit` groups in `limit / BATCH` rounds."""
     recent: list[ActivityEntry] = []
     candidates = groups[:limit]
@@ -31,6 +31,6 @@ async def latest_across_groups(
         found = [entry for page in pages for entry in page]
         recent = sorted([*recent, *found], key=lambda e: (e.at, e.id), reverse=True)[:limit]
         following = candidates[start + BATCH : start + BATCH + 1]
-        if not following or (len(recent) == limit and to_text(recent[-1].at) >= following[0][1]):
+        if not following or (len(recent) == limit and to_text(recent[-1].at) > following[0][1]):
             break
     return recent

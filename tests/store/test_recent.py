@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from domain import ActivityEntry
@@ -22,6 +22,7 @@ histories = st.lists(st.lists(st.integers(0, 500), min_size=1, max_size=30), min
 
 
 @settings(max_examples=150, deadline=None)
+@example(history=[[1, 0], [0], [0], [0], [0], [0], [0]], limit=6)
 @given(histories, st.integers(1, 25))
 async def test_exactly_the_newest_entries_of_all_groups(history, limit):
     by_group = {
