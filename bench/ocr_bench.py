@@ -130,6 +130,10 @@ async def accuracy(folder: Path, truth: list[dict[str, Any]], languages: str) ->
         "images_per_second_2_workers_all": round(n / wall, 3),
         "mean_tesseract_ms": round(statistics.mean(t.get("tesseract_ms", 0) for t in per_image), 1),
         "mean_prepare_ms": round(statistics.mean(t.get("prepare_ms", 0) for t in per_image), 1),
+        # the second, date-only OCR look (a few strips) runs only when the page gave no plausible date
+        "date_pass_images": sum("date_pass_ms" in t for t in per_image),
+        "mean_date_pass_ms": round(statistics.mean(
+            [t["date_pass_ms"] for t in per_image if "date_pass_ms" in t] or [0]), 1),
         "loop_lag_p99_ms_saturated": round(probe.p99_ms(), 2),
         "loop_lag_samples": len(probe.samples),
     }

@@ -282,34 +282,110 @@ _DATE_KEYWORDS = re.compile(r"\b(datum|date|dated|fecha|data|le)\b")
 _NOT_DATE_LINE = re.compile(r"gultig|valid|expir|exp\b|best before|mhd|geburt|birth|ablauf")
 
 
+# A time of day next to a date marks the purchase date line (`18.05.20 09:50`); `;` and spaces are
+# common OCR slips for `:`.
+_TIME = re.compile(r"(?<![\d.,:])(?:[01]?\d|2[0-3])\s?[:;]\s?[0-5]\d(?![\d.,])")
+# Characters OCR confuses with digits, and what they stand for inside a group of digits.
+_DIGIT_LOOKALIKES = str.maketrans({"O": "0", "o": "0", "D": "0", "Q": "0", "l": "1", "I": "1",
+                                   "|": "1", "!": "1", "S": "5", "s": "5", "B": "8", "Z": "2",
+                                   "z": "2"})
+_D = r"[\dOoDQlI|!SsBZz]"
+# A date-shaped group where some digits may have been read as look-alike letters: 3O.O4.2O2O
+_LOOSE_DATE = re.compile(
+    rf"(?<![\w.,/]){_D}{{1,4}}\s?[./\-,]\s?{_D}{{1,2}}\s?[./\-,]\s?{_D}{{2,4}}(?![\w])"
+)
+# Parts of a date, for choosing lines worth a second OCR look: `30.04.` `.2020` `04/2020`
+_DATE_FRAGMENT = re.compile(
+    r"(?<!\d)\d{1,2}\s?[./\-]\s?\d{1,2}\s?[./\-,]|[./\-]\s?(?:19|20)\d{2}(?!\d)"
+)
+_HINT_LIMIT = 4
+# A label that may head a column with the date in the row below (`Datum  Zeit  BonNr`).
+_DATE_LABEL = re.compile(r"\b(datum|date|fecha|datum/zeit)\b")
+
+
 def _find_date(lines: list[Line], receipt: Receipt, today: date) -> None:
-    """The purchase date: candidates from every line, preferring ones labelled `Datum`/`Date`,
-    ones that recur, and ones not in the future."""
-    month_first = receipt.currency in ("USD", "CAD")
+    found, confidence = extract_date(lines, currency=receipt.currency, today=today)
+    if found is not None:
+        receipt.date = found
+        receipt.confidence["date"] = confidence
+
+
+def extract_date(
+    lines: list[Line], *, currency: str | None = None, today: date | None = None
+) -> tuple[date | None, float]:
+    """The purchase date and its confidence: candidates from every line, preferring ones labelled
+    `Datum`/`Date`, ones beside a time of day, ones that recur, and ones not in the future. Digits
+    read as look-alike letters (`3O.O4.2O`) count, less strongly."""
+    today = today or date.today()
+    month_first = currency in ("USD", "CAD")
     candidates: list[tuple[float, date, float]] = []
     for line in lines:
         text = _fold(line.text)
         if _NOT_DATE_LINE.search(text):
             continue
         labelled = bool(_DATE_KEYWORDS.search(text))
+        timed = bool(_TIME.search(line.text))
         for found, strength in _dates_in(line.text, month_first=month_first):
             if not date(2000, 1, 1) <= found <= date(today.year + 1, 12, 31):
                 continue
-            score = strength + (0.3 if labelled else 0.0) - (0.5 if found > today else 0.0)
+            score = (strength + (0.3 if labelled else 0.0) + (0.1 if timed else 0.0)
+                     - (0.5 if found > today else 0.0))
             candidates.append((score, found, line.confidence))
     if not candidates:
-        return
+        return None, 0.0
     recurring = Counter(found for _, found, _ in candidates)
     score, found, confidence = max(
         candidates, key=lambda c: (c[0] + 0.2 * (recurring[c[1]] - 1), -candidates.index(c))
     )
-    receipt.date = found
-    receipt.confidence["date"] = min(1.0, score + 0.2 * (recurring[found] - 1)) * confidence
+    return found, min(1.0, score + 0.2 * (recurring[found] - 1)) * confidence
+
+
+def plausible_date(found: date | None, today: date | None = None) -> bool:
+    """Whether a date could be a purchase date: there, and not in the future (a misread year)."""
+    return found is not None and found <= (today or date.today())
+
+
+def date_line_hints(lines: list[Line]) -> list[int]:
+    """Lines where a date the OCR garbled probably is, best first, for a second look: lines with
+    a time of day, a `Date`/`Datum` label (and the line under a label with no date: column
+    headers), or part of a date. Validity lines (`gültig bis`) are skipped."""
+    scored: dict[int, float] = {}
+    for index, line in enumerate(lines):
+        text = _fold(line.text)
+        if _NOT_DATE_LINE.search(text):
+            continue
+        score = 0.0
+        if _TIME.search(line.text):
+            score += 2
+        if _DATE_FRAGMENT.search(line.text):
+            score += 1.5
+        if _DATE_KEYWORDS.search(text):
+            score += 1
+            if (index + 1 < len(lines) and _DATE_LABEL.search(text)
+                    and not _dates_in(line.text, month_first=False)):
+                scored[index + 1] = scored.get(index + 1, 0.0) + 1
+        if score:
+            scored[index] = scored.get(index, 0.0) + score
+    ranked = sorted(scored, key=lambda i: (-scored[i], i))
+    return ranked[:_HINT_LIMIT]
 
 
 def _dates_in(text: str, *, month_first: bool) -> list[tuple[date, float]]:
     found: list[tuple[date, float]] = []
     seen_spans: list[tuple[int, int]] = []
+    # Digits misread as look-alike letters first: `l8.05.2020` is 18 May, not 8 May.
+    for match in _LOOSE_DATE.finditer(text):
+        group = match.group(0)
+        if all(c.isdigit() or c in "./-, " for c in group) or sum(c.isdigit() for c in group) < 4:
+            continue
+        repaired = _NUMERIC_DATE.fullmatch(group.translate(_DIGIT_LOOKALIKES))
+        if repaired is None:
+            continue
+        parsed = _numeric_date(repaired["a"], repaired["b"], repaired["c"], repaired["sep"],
+                               month_first, repaired["sep"] != ",")
+        if parsed is not None:
+            found.append((parsed[0], parsed[1] - 0.15))
+            seen_spans.append(match.span())
     for pattern in (_NUMERIC_DATE, _MIXED_DATE):
         for match in pattern.finditer(text):
             if any(s <= match.start() < e for s, e in seen_spans):

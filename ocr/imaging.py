@@ -7,8 +7,10 @@ and cleans the picture; it runs in a worker process, never on the event loop.
 from __future__ import annotations
 
 import io
+import re
 import warnings
 from dataclasses import dataclass
+from typing import Any
 
 from PIL import Image, ImageChops, ImageFilter, ImageOps
 
@@ -23,6 +25,10 @@ _MAX_PAPER_WIDTH = 2000
 _MAX_UPSCALE = 3.0
 _DRAFT_LONGEST_SIDE = 4200
 _DESKEW_MAX_DEGREES = 8.0
+# Barcodes: a bar is a vertical run of ink at least this fraction of the paper's width long (text
+# at the prepared scale is ~1/30 of it), and a barcode is a row crossing at least this many bars.
+_BAR_MIN_LENGTH = 1 / 16
+_BARCODE_MIN_BARS = 12
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +110,14 @@ def decode(data: bytes, *, max_pixels: int) -> Image.Image:
 
 def prepare(gray: Image.Image) -> Image.Image:
     """A black-on-white picture of the receipt at a resolution Tesseract reads well: cropped to the
-    paper, scaled, denoised, binarised with a local threshold and deskewed."""
+    paper, scaled, denoised, binarised with a local threshold, deskewed and with barcodes blanked."""
+    return prepare_with_gray(gray)[0]
+
+
+def prepare_with_gray(gray: Image.Image) -> tuple[Image.Image, Image.Image]:
+    """`prepare`'s picture and, pixel for pixel aligned with it, the scaled, denoised, deskewed
+    grayscale (barcodes whitened too) for a second look at single lines, where Tesseract's own
+    thresholding sometimes reads faint print better than the local threshold."""
     paper = crop_to_paper(gray)
     paper = _scaled(paper)
     paper = paper.filter(ImageFilter.MedianFilter(3))
@@ -114,7 +127,12 @@ def prepare(gray: Image.Image) -> Image.Image:
         binary = binary.rotate(angle, resample=Image.Resampling.BILINEAR, expand=True,
                                fillcolor=255)
         binary = binary.point(lambda v: 255 if v > 127 else 0)
-    return binary
+        paper = paper.rotate(angle, resample=Image.Resampling.BILINEAR, expand=True,
+                             fillcolor=255)
+    cleaned = suppress_barcodes(binary)
+    if cleaned is not binary:
+        paper = ImageChops.lighter(paper, ImageChops.subtract(cleaned, binary))
+    return cleaned, paper
 
 
 def crop_to_paper(gray: Image.Image) -> Image.Image:
@@ -182,6 +200,88 @@ def binarise(gray: Image.Image, *, offset: int = 22) -> Image.Image:
     local_mean = gray.filter(ImageFilter.BoxBlur(radius))
     darker_by = ImageChops.subtract(local_mean, gray)
     return darker_by.point(lambda v: 0 if v > offset else 255)
+
+
+def suppress_barcodes(binary: Image.Image) -> Image.Image:
+    """The picture with the bars of any barcode blanked: Tesseract reads bars as `I l 1 |` and,
+    where they come close to a line of text (a date printed under the barcode), garbles or drops
+    that line. A bar is a vertical run of ink much taller than text (found by a morphological
+    opening with a vertical line, all in Pillow); a barcode is a band of rows each crossing many
+    such bars side by side, so a logo's few tall strokes and table rules are left alone. Only the
+    bars' own pixels are cleared, so text touching them survives."""
+    width, height = binary.size
+    length = max(24, round(width * _BAR_MIN_LENGTH))
+    if height <= length:
+        return binary
+    bars = _vertical_opening(binary, length)
+    rows = list(bars.resize((1, height), Image.Resampling.BOX).tobytes())
+    data = bars.tobytes()
+    crossing = [
+        y for y in range(height)
+        if rows[y] < 255
+        and len(re.findall(rb"\x00+", data[y * width:(y + 1) * width])) >= _BARCODE_MIN_BARS
+    ]
+    if not crossing:
+        return binary
+    out = binary.copy()
+    for top, bottom in _bands(crossing, gap=length // 2):
+        if bottom - top < length // 2:
+            continue
+        # Only the rows that cross many bars: where a bar runs on into a glyph below it (bars
+        # printed touching the text), the glyph's part is left.
+        box = (0, max(0, top - 2), width, min(height, bottom + 2))
+        # the bars and the ragged edges beside them
+        near_bars = _widened(bars.crop(box), 2)
+        cleared = ImageChops.lighter(out.crop(box), ImageOps.invert(near_bars))
+        out.paste(cleared, box)
+    return out
+
+
+def _vertical_opening(binary: Image.Image, length: int) -> Image.Image:
+    """Ink (0) only where the pixel belongs to a vertical run of ink at least `length` tall:
+    an erosion then a dilation by a vertical line, each built from log2(length) shifted copies."""
+    def shifted(image: Image.Image, by: int) -> Image.Image:
+        moved = Image.new("L", image.size, 255)
+        if by > 0:  # moved(y) = image(y + by)
+            moved.paste(image.crop((0, by, image.width, image.height)), (0, 0))
+        else:  # moved(y) = image(y - |by|)
+            moved.paste(image.crop((0, 0, image.width, image.height + by)), (0, -by))
+        return moved
+
+    def sweep(image: Image.Image, sign: int, combine: Any) -> Image.Image:
+        span = 1
+        while span < length:
+            step = min(span, length - span)
+            image = combine(image, shifted(image, sign * step))
+            span += step
+        return image
+
+    eroded = sweep(binary, 1, ImageChops.lighter)  # ink where rows y..y+length-1 are all ink
+    return sweep(eroded, -1, ImageChops.darker)  # grow each surviving run back to full length
+
+
+def _widened(image: Image.Image, by: int) -> Image.Image:
+    """Ink (0) grown sideways by `by` pixels (not up or down, so text under a bar keeps its top)."""
+    grown = image
+    for step in range(1, by + 1):
+        for dx in (step, -step):
+            moved = Image.new("L", image.size, 255)
+            moved.paste(image, (dx, 0))
+            grown = ImageChops.darker(grown, moved)
+    return grown
+
+
+def _bands(rows: list[int], *, gap: int) -> list[tuple[int, int]]:
+    """Sorted row numbers grouped into (first, last + 1) bands, bridging gaps up to `gap`."""
+    bands: list[tuple[int, int]] = []
+    start = previous = rows[0]
+    for row in rows[1:]:
+        if row - previous > gap:
+            bands.append((start, previous + 1))
+            start = row
+        previous = row
+    bands.append((start, previous + 1))
+    return bands
 
 
 def skew_angle(binary: Image.Image) -> float:

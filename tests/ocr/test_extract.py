@@ -247,3 +247,75 @@ def test_nothing_found_in_noise() -> None:
 def test_fold_name_compares_names_loosely() -> None:
     assert fold_name("Media Markt") == "mediamarkt"
     assert fold_name("Rückgeld") == "ruckgeld"
+
+
+# --- dates the OCR garbled --------------------------------------------------------------------
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("3O.O4.20 09:58", "2020-04-30"),  # O for 0
+        ("Date: l8/03/2024 10:21", "2024-03-18"),  # l for 1, and not 8 March
+        ("Datum I2.O5.2O2O", "2020-05-12"),  # I for 1
+        ("Date 2024-O3-1S", "2024-03-15"),  # S for 5
+        ("Datum: 06. 04. 2020 14:43", "2020-04-06"),  # spaces around the separators
+        ("1B.05.2020 09:50 0000545", "2020-05-18"),  # B for 8
+    ],
+)
+def test_digits_read_as_look_alike_letters_still_make_a_date(text: str, expected: str) -> None:
+    assert fields(f"Shop\n{text}\nTotal 1,00")["date"] == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "SOS.OO 12,00",  # letters only where the digits are: not a date
+        "Art. BIO-S1 ZOO 2,49",
+        "Il.Ol.IS",  # fewer than four real digits
+        "Tel 0521 12 34 56",
+        "3O.I5.2O2O",  # no 15th month, whatever the letters were
+    ],
+)
+def test_look_alike_letters_do_not_invent_dates(text: str) -> None:
+    assert fields(f"Shop\n{text}\nTotal 1,00")["date"] is None
+
+
+def test_a_date_beside_a_time_of_day_beats_another_date() -> None:
+    text = "Shop\nOrder 12/01/2024\nTotal 5.00 GBP\n14/01/2024 10:21\n"
+    assert fields(text)["date"] == "2024-01-14"
+
+
+def test_a_future_date_is_not_plausible_but_is_kept_when_nothing_else() -> None:
+    from ocr.extract import plausible_date
+
+    found = fields("Shop\n18.05.26 09:50\nSumme 1,00")["date"]
+    assert found == "2026-05-18"  # a misread year: kept, but flagged for a second look
+    assert not plausible_date(date(2026, 5, 18), TODAY)
+    assert not plausible_date(None, TODAY)
+    assert plausible_date(date(2025, 5, 18), TODAY)
+
+
+def test_lines_worth_a_second_look_for_the_date() -> None:
+    from ocr.extract import date_line_hints
+
+    lines = lines_of(
+        "CORNER GROCERY\n"          # 0
+        "Milk 1.45\n"               # 1
+        "Date Time Till\n"          # 2: a column header with no date ...
+        "Ha 03. 2024 10: 21 3\n"    # 3: ... over the garbled date and time
+        "Valid until 31.12.2024\n"  # 4: a validity line, never
+        "TOTAL 1.45\n"              # 5
+    )
+    hints = date_line_hints(lines)
+    assert hints[0] == 3 and 2 in hints
+    assert 4 not in hints and 0 not in hints and 5 not in hints
+    assert date_line_hints(lines_of("Shop\nMilk 1.45\nTotal 1.45")) == []
+
+
+def test_extract_date_alone() -> None:
+    from ocr.extract import extract_date
+
+    found, confidence = extract_date(lines_of("Shop\nDate: 03/04/2024 9:15"), currency="USD",
+                                     today=TODAY)
+    assert found == date(2024, 3, 4) and 0 < confidence <= 1
+    assert extract_date(lines_of("Shop\nTotal 1.00"), today=TODAY) == (None, 0.0)

@@ -75,3 +75,50 @@ def test_skew_is_measured() -> None:
 
     assert abs(skew_angle(binarise(tilted)) + 4) <= 1.0
     assert abs(skew_angle(binarise(page))) <= 0.5
+
+
+def _barcode_over_text(touching: bool) -> Image.Image:
+    """A binarised receipt strip: text, then a barcode whose bars reach down to a date line."""
+    from PIL import ImageDraw, ImageFont
+
+    image = Image.new("L", (1250, 700), 255)
+    draw = ImageDraw.Draw(image)
+    font = ImageFont.load_default(size=40)
+    draw.text((60, 40), "TOTAL 12.50", fill=0, font=font)
+    x = 200
+    for index in range(40):
+        bar = 3 + (index * 7) % 9
+        draw.rectangle((x, 150, x + bar, 450 if touching else 420), fill=0)
+        x += bar + 6 + (index * 5) % 7
+    draw.text((60, 452), "3182  295069/02  30.04.20  09:58", fill=0, font=font)
+    return image.point(lambda v: 0 if v < 128 else 255)
+
+
+@pytest.mark.parametrize("touching", [False, True])
+def test_barcodes_are_blanked_and_the_text_kept(touching: bool) -> None:
+    from ocr.imaging import suppress_barcodes
+
+    page = _barcode_over_text(touching)
+    cleaned = suppress_barcodes(page)
+    band = cleaned.crop((150, 170, 1150, 430))
+    assert band.getextrema() == (255, 255)  # no bar left
+    text_rows = (0, 455, 1250, 520)
+    before = page.crop(text_rows).histogram()[0]
+    after = cleaned.crop(text_rows).histogram()[0]
+    assert after >= 0.9 * before  # the date line under it keeps (nearly) all its ink
+    assert cleaned.crop((0, 0, 1250, 140)).tobytes() == page.crop((0, 0, 1250, 140)).tobytes()
+
+
+def test_text_and_a_few_tall_strokes_are_not_barcodes() -> None:
+    from PIL import ImageDraw
+
+    from ocr.imaging import suppress_barcodes
+
+    page = decode(rendered_receipt(), max_pixels=MAX_PIXELS)
+    binary = prepare(page)
+    assert suppress_barcodes(binary).tobytes() == binary.tobytes()
+    logo = Image.new("L", (1250, 600), 255)
+    draw = ImageDraw.Draw(logo)
+    for index in range(6):  # a logo's tall letters: a few long strokes, not a barcode
+        draw.rectangle((100 + index * 150, 100, 130 + index * 150, 400), fill=0)
+    assert suppress_barcodes(logo).tobytes() == logo.tobytes()
