@@ -17,6 +17,7 @@ from domain.errors import (
 from domain.models import (
     ActivityEntry,
     Balance,
+    ChatMessage,
     Dashboard,
     Expense,
     ExpenseFilter,
@@ -35,6 +36,7 @@ from domain.models import (
 __all__ = [
     "ActivityEntry",
     "Balance",
+    "ChatMessage",
     "Dashboard",
     "Expense",
     "ExpenseFilter",

@@ -182,3 +182,15 @@ class Dashboard:
     """The user's share of expenses in the returned groups: (YYYY-MM, category, currency) → amount."""
     recent: list[ActivityEntry]
     """The latest activity across the returned groups, newest first."""
+
+
+MAX_CHAT_MESSAGE_LENGTH = 4000
+
+
+@dataclass(frozen=True, slots=True)
+class ChatMessage:
+    id: str
+    group_id: str
+    author_id: str
+    text: str
+    created_at: datetime

@@ -13,6 +13,7 @@ from handlers.fields import AMOUNT
 from handlers.schemas import ERROR, ID, Schema
 from ledger import EXACT_LIMIT, Transfer, format_amount, settle_up
 from server.keys import STORE
+from store.base import BalanceDeltas
 
 api = Api("balances")
 
@@ -101,6 +102,12 @@ async def get_settle_up(request: web.Request) -> web.Response:
             for t in plan
         ]
     return web.json_response({"transfers": transfers, "plans": plans})
+
+
+def moves_json(deltas: BalanceDeltas) -> list[dict[str, str]]:
+    """How a write moved balances, as events carry it: signed amounts per member and currency."""
+    return [{"user_id": user_id, "currency": currency, "amount": format_amount(amount, currency)}
+            for (user_id, currency), amount in sorted(deltas.items())]
 
 
 async def _plan(balances: dict[str, int]) -> list[Transfer]:

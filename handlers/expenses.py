@@ -10,6 +10,7 @@ from aiohttp import web
 from domain import Expense, ExpenseFilter, Group, Member
 from handlers.access import membership, new_activity
 from handlers.api import Api, Reply
+from handlers.balances import moves_json
 from handlers.fields import (
     AMOUNT,
     DATE,
@@ -37,6 +38,7 @@ from ledger import (
 )
 from ledger.money import invalid
 from ledger.moves import balance_moves, net_of, spending_moves
+from realtime.events import publish_group_event
 from server.keys import STORE
 from store.timefmt import to_text, utc_now
 
@@ -167,14 +169,16 @@ async def create_expense(request: web.Request, body: dict[str, Any]) -> web.Resp
             version=1,
         )
         payload = expense_json(expense)
+        deltas = balance_moves((expense.currency, net_of(expense.paid, expense.owed)))
         await store.create_expense(
             expense,
-            deltas=balance_moves((expense.currency, net_of(expense.paid, expense.owed))),
+            deltas=deltas,
             spending=spending_moves(_spent(1, expense)),
             activity=new_activity(request, group.id, "expense.created", expense.id,
                                   _summary(expense)),
             reply=slot.reply(201, payload, _etag(expense)),
         )
+        publish_group_event(request, group.id, "expense.created", _event(payload, deltas))
     return web.json_response(payload, status=201, headers=_etag(expense))
 
 
@@ -241,16 +245,18 @@ async def update_expense(request: web.Request, body: dict[str, Any]) -> web.Resp
         version=current.version + 1,
     )
     changes = _changes(current, edited)
+    deltas = balance_moves(
+        (current.currency, negate(net_of(current.paid, current.owed))),
+        (edited.currency, net_of(edited.paid, edited.owed)),
+    )
     await store.update_expense(
         edited,
         expected_version=current.version,
-        deltas=balance_moves(
-            (current.currency, negate(net_of(current.paid, current.owed))),
-            (edited.currency, net_of(edited.paid, edited.owed)),
-        ),
+        deltas=deltas,
         spending=spending_moves(_spent(-1, current), _spent(1, edited)),
         activity=new_activity(request, group.id, "expense.updated", edited.id, changes),
     )
+    publish_group_event(request, group.id, "expense.updated", _event(expense_json(edited), deltas))
     return web.json_response(expense_json(edited), headers=_etag(edited))
 
 
@@ -267,15 +273,18 @@ async def delete_expense(request: web.Request) -> web.Response:
     store = request.app[STORE]
 
     async def delete(current: Expense) -> None:
+        deltas = balance_moves((current.currency, negate(net_of(current.paid, current.owed))))
         await store.delete_expense(
             group.id,
             current.id,
             expected_version=current.version,
-            deltas=balance_moves((current.currency, negate(net_of(current.paid, current.owed)))),
+            deltas=deltas,
             spending=spending_moves(_spent(-1, current)),
             activity=new_activity(request, group.id, "expense.deleted", current.id,
                                   _summary(current)),
         )
+        publish_group_event(request, group.id, "expense.deleted",
+                            _event({"id": current.id, "group_id": group.id}, deltas))
 
     await delete_current(
         request, lambda: store.get_expense(group.id, request.match_info["expense_id"]), delete
@@ -366,6 +375,11 @@ def _summary(expense: Expense) -> dict[str, Any]:
         "amount": format_amount(expense.amount, expense.currency),
         "currency": expense.currency,
     }
+
+
+def _event(payload: dict[str, Any], deltas: dict[tuple[str, str], int]) -> dict[str, Any]:
+    """An expense event's data: what the REST call answered, plus how balances moved."""
+    return {**payload, "balance_moves": moves_json(deltas)}
 
 
 def _etag(expense: Expense) -> dict[str, str]:

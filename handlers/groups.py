@@ -17,6 +17,7 @@ from handlers.access import membership, new_activity, require_owner
 from handlers.api import Api, Reply
 from handlers.fields import VERSION, based_on_version, check_version, if_match
 from handlers.schemas import CURRENCY, ERROR, ID, PAGE_QUERY, TIMESTAMP, Schema, page_of
+from realtime.events import publish_group_event, publish_user_event
 from server.keys import CLAIMS, STORE
 from store import NewGroup
 from store.timefmt import to_text, utc_now
@@ -108,6 +109,7 @@ async def create_group(request: web.Request, body: dict[str, Any]) -> web.Respon
         )
     )
     members = await store.list_members(group.id)
+    publish_user_event(request, claims.user_id, "group.joined", group_event(group, members))
     return group_response(group, "owner", members, status=201)
 
 
@@ -164,6 +166,7 @@ async def update_group(request: web.Request, body: dict[str, Any]) -> web.Respon
         group.id, expected_version=expected, changes=changes, updated_at=utc_now()
     )
     members = await store.list_members(group.id)
+    publish_group_event(request, group.id, "group.updated", group_event(updated, members))
     return group_response(updated, me.role, members)
 
 
@@ -180,7 +183,12 @@ async def delete_group(request: web.Request) -> web.Response:
     group, me = await membership(request)
     require_owner(me)
     check_version(if_match(request), group.version)
+    members = await request.app[STORE].list_members(group.id)
     await request.app[STORE].delete_group(group.id)
+    publish_group_event(request, group.id, "group.deleted", {"id": group.id})
+    for member in members:
+        publish_user_event(request, member.user_id, "group.removed",
+                           {"group_id": group.id, "reason": "group.deleted"})
     return web.Response(status=204)
 
 
@@ -201,6 +209,7 @@ async def remove_member(request: web.Request) -> web.Response:
     await request.app[STORE].remove_member(
         group.id, target, new_activity(request, group.id, action, target, {})
     )
+    publish_member_gone(request, group.id, target, action)
     return web.Response(status=204)
 
 
@@ -217,7 +226,14 @@ async def leave_group(request: web.Request) -> web.Response:
     await request.app[STORE].remove_member(
         group.id, me.user_id, new_activity(request, group.id, "member.left", me.user_id, {})
     )
+    publish_member_gone(request, group.id, me.user_id, "member.left")
     return web.Response(status=204)
+
+
+def publish_member_gone(request: web.Request, group_id: str, user_id: str, action: str) -> None:
+    """Tell the group (which ends the member's subscription to it) and the member's own channel."""
+    publish_group_event(request, group_id, action, {"group_id": group_id, "user_id": user_id})
+    publish_user_event(request, user_id, "group.removed", {"group_id": group_id, "reason": action})
 
 
 def _owner_cannot_leave() -> Conflict:
@@ -254,6 +270,13 @@ def member_json(member: Member) -> dict[str, Any]:
         "name": member.name,
         "picture": member.picture,
     }
+
+
+def group_event(group: Group, members: list[Member]) -> dict[str, Any]:
+    """The group as events carry it: as GET returns it, without the caller-specific `role`."""
+    body = {**_group_json(group, ""), "members": [member_json(m) for m in members]}
+    del body["role"]
+    return body
 
 
 def group_response(

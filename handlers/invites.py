@@ -11,8 +11,9 @@ from aiohttp import web
 from domain import Gone, Invite
 from handlers.access import membership, new_activity
 from handlers.api import Api, Reply
-from handlers.groups import GROUP, group_response
+from handlers.groups import GROUP, group_event, group_response, member_json
 from handlers.schemas import ERROR, ID, TIMESTAMP, Schema
+from realtime.events import publish_group_event, publish_user_event
 from server.keys import CLAIMS, CONFIG, STORE
 from store.timefmt import to_text, utc_now
 
@@ -128,6 +129,10 @@ async def accept_invite(request: web.Request) -> web.Response:
     member, joined = await store.add_member(invite.group_id, user_id, utc_now(), joined_activity)
     group = await store.get_group(invite.group_id)
     members = await store.list_members(group.id)
+    if joined:
+        joiner = next((m for m in members if m.user_id == user_id), member)
+        publish_group_event(request, group.id, "member.joined", member_json(joiner))
+        publish_user_event(request, user_id, "group.joined", group_event(group, members))
     return group_response(group, member.role, members, status=201 if joined else 200)
 
 

@@ -9,11 +9,13 @@ from aiohttp import web
 from domain import Invalid, Settlement
 from handlers.access import membership, new_activity
 from handlers.api import Api, Reply
+from handlers.balances import moves_json
 from handlers.fields import AMOUNT, DATE, delete_current, parse_date, require_members
 from handlers.idempotency import HEADER_DOC, idempotency
 from handlers.schemas import CURRENCY, ERROR, ID, PAGE_QUERY, TIMESTAMP, Schema, page_of
 from ledger import format_amount, negate, parse_amount, parse_currency, transfer_net
 from ledger.moves import balance_moves
+from realtime.events import publish_group_event
 from server.keys import STORE
 from store.timefmt import to_text, utc_now
 
@@ -94,13 +96,16 @@ async def create_transaction(request: web.Request, body: dict[str, Any]) -> web.
             version=1,
         )
         payload = transaction_json(settlement)
+        deltas = balance_moves((currency, _net(settlement)))
         await store.create_settlement(
             settlement,
-            deltas=balance_moves((currency, _net(settlement))),
+            deltas=deltas,
             activity=new_activity(request, group.id, "settlement.created", settlement.id,
                                   _summary(settlement)),
             reply=slot.reply(201, payload, {"ETag": '"1"'}),
         )
+        publish_group_event(request, group.id, "transaction.created",
+                            {**payload, "balance_moves": moves_json(deltas)})
     return web.json_response(payload, status=201, headers={"ETag": '"1"'})
 
 
@@ -149,14 +154,18 @@ async def delete_transaction(request: web.Request) -> web.Response:
     store = request.app[STORE]
 
     async def delete(current: Settlement) -> None:
+        deltas = balance_moves((current.currency, negate(_net(current))))
         await store.delete_settlement(
             group.id,
             current.id,
             expected_version=current.version,
-            deltas=balance_moves((current.currency, negate(_net(current)))),
+            deltas=deltas,
             activity=new_activity(request, group.id, "settlement.deleted", current.id,
                                   _summary(current)),
         )
+        publish_group_event(request, group.id, "transaction.deleted",
+                            {"id": current.id, "group_id": group.id,
+                             "balance_moves": moves_json(deltas)})
 
     await delete_current(
         request, lambda: store.get_settlement(group.id, request.match_info["transaction_id"]), delete

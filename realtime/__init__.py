@@ -1,1 +1,1 @@
-"""Real-time delivery: the Redis connection that instances share (pub/sub arrives with its issue)."""
+"""Real-time delivery: events, brokers (in-process and Redis), the subscription hub, tickets."""

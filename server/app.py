@@ -11,6 +11,7 @@ from aiohttp import web
 from handlers import (
     activity,
     balances,
+    chats,
     dashboard,
     docs,
     expenses,
@@ -23,10 +24,14 @@ from handlers import (
     receipts,
     transactions,
     users,
+    ws,
 )
 from ocr.engine import tesseract_ctx
 from ocr.service import ocr_ctx
+from realtime.broker import broker_ctx
+from realtime.hub import close_connections, hub_ctx
 from realtime.redis import redis_ctx
+from realtime.tickets import tickets_ctx
 from server.config import Config
 from server.keys import CONFIG, OPERATIONS, STORE
 from server.middleware import assign_request_id, authenticate, render_errors, stamp_request_id
@@ -41,7 +46,7 @@ log = logging.getLogger(__name__)
 MAX_JSON_BODY_BYTES = 1024 * 1024
 HANDLER_MODULES = (
     health, docs, users, login, groups, invites, expenses, transactions, balances, activity, export,
-    dashboard, ocr, receipts,
+    dashboard, ocr, receipts, chats, ws,
 )
 EXPOSED_HEADERS = ("ETag", "X-Request-ID", "Retry-After", "Location")
 ALLOWED_HEADERS = ("Authorization", "Content-Type", "If-Match", "Idempotency-Key", "X-Request-ID")
@@ -54,7 +59,10 @@ def create_app(config: Config) -> web.Application:
     )
     app[CONFIG] = config
     app[SIGN_IN_COOKIES] = sign_in_cookie_storage(config)
-    app.cleanup_ctx.extend([store_ctx, redis_ctx, tesseract_ctx, oidc_ctx, ocr_ctx])
+    app.cleanup_ctx.extend(
+        [store_ctx, redis_ctx, broker_ctx, hub_ctx, tickets_ctx, tesseract_ctx, oidc_ctx, ocr_ctx]
+    )
+    app.on_shutdown.append(close_connections)
     app.on_response_prepare.append(stamp_request_id)
 
     app[OPERATIONS] = []

@@ -59,6 +59,8 @@ class Config:
     sqlite_path: Path
     dynamodb: DynamoDBSettings
     redis_url: str | None
+    realtime_history: int
+    ws_queue_size: int
     host: str
     port: int
     log_level: str
@@ -126,6 +128,8 @@ def load_config(
         sqlite_path=Path(env.text("SQLITE_PATH", str(data_dir / "expense-tracker.sqlite3"))),
         dynamodb=dynamodb,
         redis_url=_redis_url(env.text("REDIS_URL", "")),
+        realtime_history=env.integer("REALTIME_HISTORY", 1000, low=1, high=100_000),
+        ws_queue_size=env.integer("WS_QUEUE_SIZE", 1024, low=4, high=100_000),
         host=env.text("HOST", "0.0.0.0"),
         port=port,
         log_level=env.choice(

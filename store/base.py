@@ -14,6 +14,7 @@ from typing import Any
 from domain import (
     ActivityEntry,
     Balance,
+    ChatMessage,
     Dashboard,
     Expense,
     ExpenseFilter,
@@ -292,3 +293,22 @@ class Store(abc.ABC):
         activity entries of those groups. A bounded number of round trips: the recent activity
         comes from the few groups whose latest activity is newest (every activity write records
         the time on the group), not from all of them."""
+
+    # chat
+
+    @abc.abstractmethod
+    async def create_chat_message(self, message: ChatMessage) -> None:
+        """Persist a message (before anyone is told of it), in one atomic write that checks the
+        author's membership. Raises NotFound (no such group), Conflict (`not_a_member`, details
+        `user_ids`) when the author is not a member at the moment of the write, or Conflict
+        (`chat_message_exists`) when a message with this id is already stored. The text is
+        stored as given: its limits are the caller's to enforce (`handlers.chats.post_message`)."""
+
+    @abc.abstractmethod
+    async def list_chat_messages(
+        self, group_id: str, *, limit: int, cursor: str | None = None
+    ) -> Page[ChatMessage]:
+        """Newest first (by creation time, then id); a bounded read however long the history.
+        A page may hold fewer than `limit` messages while `next_cursor` is set (DynamoDB stops a
+        page at 1 MB). An unknown group has no messages. Raises BadRequest (`invalid_cursor`)
+        for a cursor this listing did not issue."""

@@ -13,6 +13,8 @@ Key design (docs/dynamodb.md has the full picture):
 * expenses table: `GROUP#<gid>`/`EXP#<id>` expense and `GROUP#<gid>`/`ACT#<at>#<id>` activity;
   transactions table: `GROUP#<gid>`/`TXN#<id>` settlement. Expenses and settlements carry
   `lsi1sk = <date>#<created_at>#<id>` for the LSI `by_date` (newest-first listing).
+* chats table: `GROUP#<gid>`/`MSG#<created_at>#<id>` chat message, so a group's messages sort
+  by time, then id (newest-first listing straight off the table).
 
 Every method is a fixed number of round trips: no Scan, multi-item writes are one
 TransactWriteItems, and a group's partition is bounded by MAX_GROUP_MEMBERS. An expense or
@@ -43,6 +45,7 @@ from domain import (
     ActivityEntry,
     BadRequest,
     Balance,
+    ChatMessage,
     Conflict,
     Dashboard,
     Expense,
@@ -260,6 +263,7 @@ class DynamoDBStore(Store):
         self._groups = settings.groups_table
         self._expenses = settings.expenses_table
         self._transactions = settings.transactions_table
+        self._chats = settings.chats_table
 
     @classmethod
     @asynccontextmanager
@@ -1425,6 +1429,85 @@ class DynamoDBStore(Store):
         )
         return [_activity(_plain(item)) for item in response.get("Items", [])]
 
+    # chat
+
+    async def create_chat_message(self, message: ChatMessage) -> None:
+        created = to_text(message.created_at)
+        item = {
+            "pk": f"GROUP#{message.group_id}",
+            "sk": f"MSG#{created}#{message.id}",
+            "id": message.id,
+            "group_id": message.group_id,
+            "author_id": message.author_id,
+            "text": message.text,
+            "created_at": created,
+        }
+        try:
+            await self._transact(
+                [
+                    {
+                        "ConditionCheck": {
+                            "TableName": self._groups,
+                            "Key": _key(f"GROUP#{message.group_id}", "META"),
+                            "ConditionExpression": "attribute_exists(pk)",
+                        }
+                    },
+                    {
+                        "ConditionCheck": {
+                            "TableName": self._groups,
+                            "Key": _key(
+                                f"GROUP#{message.group_id}", f"MEMBER#{message.author_id}"
+                            ),
+                            "ConditionExpression": "attribute_exists(pk)",
+                        }
+                    },
+                    {
+                        "Put": {
+                            "TableName": self._chats,
+                            "Item": _attrs(item),
+                            "ConditionExpression": "attribute_not_exists(pk)",
+                        }
+                    },
+                ]
+            )
+        except _Cancelled as exc:
+            if exc.failed(0):
+                raise NotFound("group not found") from None
+            if exc.failed(1):
+                raise _author_not_a_member(message.author_id) from None
+            raise Conflict(
+                "a chat message with this id exists", code="chat_message_exists"
+            ) from None
+
+    async def list_chat_messages(
+        self, group_id: str, *, limit: int, cursor: str | None = None
+    ) -> Page[ChatMessage]:
+        params: dict[str, Any] = {
+            "TableName": self._chats,
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
+            "ExpressionAttributeValues": _attrs({":pk": f"GROUP#{group_id}", ":prefix": "MSG#"}),
+            "ScanIndexForward": False,
+            "ConsistentRead": True,
+            # One extra item tells whether another page exists, as the SQLite backend does.
+            "Limit": limit + 1,
+        }
+        if cursor is not None:
+            created_at, message_id = _chat_position(cursor)
+            params["ExclusiveStartKey"] = _key(
+                f"GROUP#{group_id}", f"MSG#{created_at}#{message_id}"
+            )
+        response = await self._call("query", **params)
+        messages = [_chat_message(_plain(item)) for item in response.get("Items", [])]
+        page = messages[:limit]
+        # A page also stops at 1 MB (100 messages of 4000 characters can exceed it): then it is
+        # short, and the cursor resumes after its last message.
+        more = len(messages) > limit or "LastEvaluatedKey" in response
+        next_cursor = None
+        if more and page:
+            last = page[-1]
+            next_cursor = encode_cursor("chat", [to_text(last.created_at), last.id])
+        return Page(items=page, next_cursor=next_cursor)
+
     async def _newest_memberships(
         self, user_id: str, limit: int
     ) -> tuple[list[dict[str, Any]], bool]:
@@ -1635,6 +1718,35 @@ def _pair(position: Any) -> tuple[str, str]:
 
 def _foreign_cursor() -> BadRequest:
     return BadRequest("cursor is not one this server issued", code="invalid_cursor")
+
+
+def _chat_position(cursor: str) -> tuple[str, str]:
+    """A chat cursor's [created_at, id], the same on both backends; the time must parse, so the
+    start key is always a message key of the group's partition."""
+    created_at, message_id = _pair(decode_cursor("chat", cursor))
+    try:
+        from_text(created_at)
+    except ValueError:
+        raise _foreign_cursor() from None
+    return created_at, message_id
+
+
+def _chat_message(a: dict[str, Any]) -> ChatMessage:
+    return ChatMessage(
+        id=a["id"],
+        group_id=a["group_id"],
+        author_id=a["author_id"],
+        text=a["text"],
+        created_at=from_text(a["created_at"]),
+    )
+
+
+def _author_not_a_member(author_id: str) -> Conflict:
+    return Conflict(
+        "only a member of the group can post to its chat",
+        code="not_a_member",
+        details={"user_ids": [author_id]},
+    )
 
 
 def _unsettled_balances(membership: dict[str, Any]) -> bool:

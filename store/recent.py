@@ -20,8 +20,9 @@ async def latest_across_groups(
 
     Exact, not a sample: every group not read yet was last active no later than the next one in
     line, so once the `limit`-th entry found is strictly more recent than that, no unread group can
-    change the answer (an entry at the same instant could, since ties go by id). The newest `limit` entries come from at most `limit` groups, which bounds the
-    reads to `limit` groups in `limit / BATCH` rounds."""
+    change the answer (an entry at the same instant could, since ties go by id). The newest
+    `limit` entries come from at most `limit` groups, which bounds the reads to `limit` groups in
+    `limit / BATCH` rounds."""
     recent: list[ActivityEntry] = []
     candidates = groups[:limit]
     for start in range(0, len(candidates), BATCH):

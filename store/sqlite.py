@@ -41,6 +41,7 @@ from domain import (
     ActivityEntry,
     BadRequest,
     Balance,
+    ChatMessage,
     Conflict,
     Dashboard,
     Expense,
@@ -206,6 +207,16 @@ _MIGRATIONS: list[str] = [
     );
     ALTER TABLE users ADD COLUMN oidc_subject TEXT;
     CREATE UNIQUE INDEX users_by_oidc_subject ON users (oidc_subject);
+    """,
+    """
+    CREATE TABLE chat_messages (
+        id TEXT PRIMARY KEY,
+        group_id TEXT NOT NULL REFERENCES groups (id) ON DELETE CASCADE,
+        author_id TEXT NOT NULL,
+        text TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    CREATE INDEX chat_messages_by_time ON chat_messages (group_id, created_at, id);
     """,
 ]
 
@@ -1068,6 +1079,52 @@ class SQLiteStore(Store):
         )
         return [_activity(row) for row in rows]
 
+    # chat
+
+    async def create_chat_message(self, message: ChatMessage) -> None:
+        row = (
+            message.id,
+            message.group_id,
+            message.author_id,
+            message.text,
+            to_text(message.created_at),
+        )
+
+        def work(db: Db) -> None:
+            group_exists, is_member = _fetchone(db, _GROUP_AND_MEMBERSHIP, (
+                message.group_id, message.group_id, message.author_id
+            ))
+            if not group_exists:
+                raise NotFound("group not found")
+            if not is_member:
+                raise _author_not_a_member(message.author_id)
+            try:
+                db.execute(_INSERT_CHAT_MESSAGE, row)
+            except sqlite3.IntegrityError as exc:
+                raise _chat_message_exists() from exc
+
+        await self._write(work)
+
+    async def list_chat_messages(
+        self, group_id: str, *, limit: int, cursor: str | None = None
+    ) -> Page[ChatMessage]:
+        where, params = "group_id = ?", [group_id]
+        if cursor is not None:
+            created_at, message_id = _chat_position(cursor)
+            where += " AND (created_at, id) < (?, ?)"
+            params += [created_at, message_id]
+        rows = await self._all(
+            f"SELECT {_CHAT_COLUMNS} FROM chat_messages "
+            f"WHERE {where} ORDER BY created_at DESC, id DESC LIMIT ?",
+            (*params, limit + 1),
+        )
+        messages = [_chat_message(r) for r in rows]
+        next_cursor = None
+        if len(messages) > limit:
+            last = messages[limit - 1]
+            next_cursor = encode_cursor("chat", [to_text(last.created_at), last.id])
+        return Page(items=messages[:limit], next_cursor=next_cursor)
+
     async def _page(
         self,
         table: str,
@@ -1189,6 +1246,42 @@ def _triple(position: Any) -> tuple[str, str, str]:
 
 def _foreign_cursor() -> BadRequest:
     return BadRequest("cursor is not one this server issued", code="invalid_cursor")
+
+
+def _chat_position(cursor: str) -> tuple[str, str]:
+    """A chat cursor's [created_at, id], the same on both backends; the time must parse."""
+    created_at, message_id = _pair(decode_cursor("chat", cursor))
+    try:
+        from_text(created_at)
+    except ValueError:
+        raise _foreign_cursor() from None
+    return created_at, message_id
+
+
+_CHAT_COLUMNS = "id, group_id, author_id, text, created_at"
+_INSERT_CHAT_MESSAGE = f"INSERT INTO chat_messages ({_CHAT_COLUMNS}) VALUES (?, ?, ?, ?, ?)"
+_GROUP_AND_MEMBERSHIP = (
+    "SELECT EXISTS (SELECT 1 FROM groups WHERE id = ?), "
+    "EXISTS (SELECT 1 FROM memberships WHERE group_id = ? AND user_id = ?)"
+)
+
+
+def _chat_message(row: Any) -> ChatMessage:
+    return ChatMessage(
+        id=row[0], group_id=row[1], author_id=row[2], text=row[3], created_at=from_text(row[4])
+    )
+
+
+def _author_not_a_member(author_id: str) -> Conflict:
+    return Conflict(
+        "only a member of the group can post to its chat",
+        code="not_a_member",
+        details={"user_ids": [author_id]},
+    )
+
+
+def _chat_message_exists() -> Conflict:
+    return Conflict("a chat message with this id exists", code="chat_message_exists")
 
 
 _TOKEN_STANDING = (

@@ -121,10 +121,11 @@ def moto_server() -> Iterator[str]:
 
 
 @contextmanager
-def redis_server() -> Iterator[str]:
-    """A throwaway redis-server with persistence off; yields its redis:// URL."""
+def redis_server(port: int | None = None) -> Iterator[str]:
+    """A throwaway redis-server with persistence off; yields its redis:// URL. Pass the `port` of
+    a stopped one to start it again at the same address (empty, as after a crash)."""
     binary = _binary("redis-server")
-    port = _free_port()
+    port = port or _free_port()
     with tempfile.TemporaryDirectory(prefix="redis-") as workdir:
         args = [binary, "--port", str(port), "--bind", "127.0.0.1"]
         args += ["--save", "", "--appendonly", "no"]

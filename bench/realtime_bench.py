@@ -1,0 +1,336 @@
+"""Realtime delivery: 1,000 WebSocket subscribers spread over two instances sharing a redis-server,
+all on one group channel, while expenses are created through REST on both instances.
+
+Prints p50/p99/max delivery latency (from the moment the event is published, right after the
+store's commit, to its receipt by a subscriber), the events
+lost or duplicated across all subscribers (must be 0), and beside them the latency of bare Redis
+pub/sub (one publisher, two subscriber connections standing in for the two instances, the same
+payload and rate) measured in the same run.
+
+    python bench/realtime_bench.py [--subscribers 1000] [--rate 10] [--seconds 10]
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import json
+import multiprocessing
+import os
+import shutil
+import statistics
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+
+import aiohttp
+from load import BIN, call, free_port, token_for, wait_healthy
+
+CLIENT_PROCESSES = 2
+MEMBERS = 40
+"""Subscribers are connections of the group's members (a group has at most 50)."""
+
+
+@contextmanager
+def redis(port: int) -> Iterator[str]:
+    workdir = tempfile.mkdtemp(prefix="bench-redis-")
+    process = subprocess.Popen(
+        [shutil.which("redis-server") or "redis-server", "--port", str(port), "--bind",
+         "127.0.0.1", "--save", "", "--appendonly", "no"],
+        cwd=workdir, stdout=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 10
+        while subprocess.run(["redis-cli", "-p", str(port), "ping"], capture_output=True,
+                             text=True).stdout.strip() != "PONG":
+            if time.monotonic() > deadline:
+                raise SystemExit("redis-server did not start")
+            time.sleep(0.1)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+@contextmanager
+def instance(env: dict[str, str], port: int) -> Iterator[str]:
+    process = subprocess.Popen([str(BIN / "expense-tracker"), "serve", "--host", "127.0.0.1",
+                                "--port", str(port)], env=env, stdout=subprocess.DEVNULL)
+    try:
+        wait_healthy(f"http://127.0.0.1:{port}/healthz", process)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+# --- subscriber processes ------------------------------------------------------------------------
+
+def subscriber_process(urls: list[str], tokens: list[str], channel: str, count: int,
+                       offset: int, pipe: multiprocessing.connection.Connection) -> None:
+    asyncio.run(_subscribers(urls, tokens, channel, count, offset, pipe))
+
+
+class Subscriber(asyncio.Protocol):
+    """A minimal WebSocket client, parsing frames as bytes arrive: a real client's work per
+    event (a receive and a JSON parse) without a task switch per message, so that 500 of them in
+    one process measure the server rather than the client."""
+
+    def __init__(self, latencies: list[float]) -> None:
+        self.latencies = latencies
+        self.received: list[tuple[int, str]] = []
+        self.buffer = b""
+        self.upgraded = False
+        self.frames: asyncio.Queue[dict] = asyncio.Queue()
+        self.transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def data_received(self, data: bytes) -> None:
+        now = time.time()
+        self.buffer += data
+        if not self.upgraded:
+            head, found, rest = self.buffer.partition(b"\r\n\r\n")
+            if not found:
+                return
+            assert head.startswith(b"HTTP/1.1 101"), head
+            self.upgraded, self.buffer = True, rest
+        buffer = self.buffer
+        while len(buffer) >= 2:
+            opcode, size, start = buffer[0] & 0x0F, buffer[1] & 0x7F, 2
+            if size == 126:
+                if len(buffer) < 4:
+                    break
+                size, start = struct.unpack("!H", buffer[2:4])[0], 4
+            elif size == 127:
+                if len(buffer) < 10:
+                    break
+                size, start = struct.unpack("!Q", buffer[2:10])[0], 10
+            if len(buffer) < start + size:
+                break
+            payload, buffer = buffer[start:start + size], buffer[start + size:]
+            if opcode == 0x9:  # ping: answer (masked, as clients must)
+                self.send(payload, opcode=0xA)
+            elif opcode == 0x1:
+                frame = json.loads(payload)
+                if "seq" in frame and frame["type"] != "reply":
+                    self.latencies.append(now - frame["ts"])
+                    self.received.append((frame["seq"], frame["data"]["id"]))
+                else:
+                    self.frames.put_nowait(frame)
+        self.buffer = buffer
+
+    def send(self, payload: bytes, opcode: int = 0x1) -> None:
+        mask = os.urandom(4)
+        size = len(payload)
+        header = (struct.pack("!BB", 0x80 | opcode, 0x80 | size) if size < 126
+                  else struct.pack("!BBH", 0x80 | opcode, 0x80 | 126, size))
+        masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+        assert self.transport is not None
+        self.transport.write(header + mask + masked)
+
+
+async def _subscribers(urls: list[str], tokens: list[str], channel: str, count: int, offset: int,
+                       pipe: multiprocessing.connection.Connection) -> None:
+    latencies: list[float] = []
+    loop = asyncio.get_running_loop()
+
+    async def connect(index: int) -> Subscriber:
+        number = offset + index
+        host, port = urls[number % len(urls)].removeprefix("http://").split(":")
+        _, subscriber = await loop.create_connection(lambda: Subscriber(latencies), host,
+                                                     int(port))
+        key = base64.b64encode(os.urandom(16)).decode()
+        assert subscriber.transport is not None
+        subscriber.transport.write(
+            f"GET /api/ws HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\n"
+            f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+            "Sec-WebSocket-Version: 13\r\n\r\n".encode())
+        subscriber.send(json.dumps({"type": "auth", "token": tokens[number % len(tokens)]}).encode())
+        assert (await asyncio.wait_for(subscriber.frames.get(), 30))["type"] == "welcome"
+        subscriber.send(json.dumps({"id": 1, "type": "subscribe", "channel": channel}).encode())
+        reply = await asyncio.wait_for(subscriber.frames.get(), 30)
+        assert reply["ok"], reply
+        return subscriber
+
+    subscribers: list[Subscriber] = []
+    for start in range(0, count, 50):
+        subscribers += await asyncio.gather(*(connect(i) for i in range(start, min(count, start + 50))))
+    pipe.send("ready")
+    await loop.run_in_executor(None, pipe.recv)  # "stop"
+    for subscriber in subscribers:
+        assert subscriber.transport is not None
+        subscriber.transport.close()
+    pipe.send({"latencies": latencies, "received": [s.received for s in subscribers]})
+
+
+# --- publishing ----------------------------------------------------------------------------------
+
+async def publish_through_rest(urls: list[str], token: str, group_id: str, rate: float,
+                               seconds: float) -> tuple[list[str], list[float]]:
+    """POST expenses at `rate` per second, alternating instances; the created ids and each
+    request's start time."""
+    ids: list[str] = []
+    starts: list[float] = []
+    headers = {"Authorization": f"Bearer {token}"}
+    async with aiohttp.ClientSession(headers=headers) as session:
+        async def post(number: int) -> None:
+            started = time.time()
+            url = f"{urls[number % len(urls)]}/api/groups/{group_id}/expenses"
+            async with session.post(url, json={"description": f"e{number}",
+                                               "amount": "12.34"}) as reply:
+                assert reply.status == 201, await reply.text()
+                ids.append((await reply.json())["id"])
+                starts.append(started)
+
+        tasks = []
+        began = time.monotonic()
+        for number in range(int(rate * seconds)):
+            delay = began + number / rate - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(post(number)))
+        await asyncio.gather(*tasks)
+    return ids, starts
+
+
+async def bare_redis_pubsub(url: str, rate: float, seconds: float, size: int) -> list[float]:
+    """Publish timestamped messages of `size` bytes at `rate`; two subscriber connections."""
+    import redis.asyncio as aioredis
+
+    latencies: list[float] = []
+    publisher = aioredis.from_url(url)
+    subscribers = [aioredis.from_url(url).pubsub() for _ in range(2)]
+    for pubsub in subscribers:
+        await pubsub.subscribe("bench")
+        await pubsub.get_message(timeout=1)
+    total = int(rate * seconds)
+
+    async def listen(pubsub: aioredis.client.PubSub) -> None:
+        seen = 0
+        while seen < total:
+            message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=5)
+            if message is None:
+                return
+            latencies.append(time.time() - json.loads(message["data"])["ts"])
+            seen += 1
+
+    listeners = [asyncio.create_task(listen(p)) for p in subscribers]
+    padding = "x" * size
+    began = time.monotonic()
+    for number in range(total):
+        delay = began + number / rate - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        await publisher.publish("bench", json.dumps({"ts": time.time(), "pad": padding}))
+    await asyncio.gather(*listeners)
+    for pubsub in subscribers:
+        await pubsub.aclose()
+    await publisher.aclose()
+    return latencies
+
+
+def percentiles(values: list[float]) -> dict[str, float]:
+    if len(values) < 2:
+        return {"p50_ms": float("nan"), "p99_ms": float("nan"), "max_ms": float("nan")}
+    cuts = statistics.quantiles(values, n=100)
+    return {"p50_ms": round(cuts[49] * 1000, 2), "p99_ms": round(cuts[98] * 1000, 2),
+            "max_ms": round(max(values) * 1000, 2)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--subscribers", type=int, default=1000)
+    parser.add_argument("--rate", type=float, default=10.0, help="events per second")
+    parser.add_argument("--seconds", type=float, default=10.0)
+    args = parser.parse_args()
+
+    with ExitStack() as stack:
+        data_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="rt-bench-")))
+        redis_url = stack.enter_context(redis(free_port()))
+        env = {**os.environ, "DATA_DIR": str(data_dir), "SECRET_KEY": "b" * 48,
+               "STORE_BACKEND": "sqlite", "LOG_LEVEL": "WARNING", "REDIS_URL": redis_url,
+               "OCR_WORKERS": "1"}
+        env.pop("DYNAMODB_ENDPOINT_URL", None)
+        urls = [stack.enter_context(instance(env, free_port())) for _ in range(2)]
+
+        owner = token_for("owner@bench.example", env)
+        group = call("POST", f"{urls[0]}/api/groups", owner, {"name": "Bench"})
+        tokens = [owner]
+        for number in range(MEMBERS - 1):
+            token = token_for(f"member{number}@bench.example", env)
+            invite = call("POST", f"{urls[0]}/api/groups/{group['id']}/invites", owner, {})
+            call("POST", f"{urls[0]}/api/invites/{invite['token']}/accept", token)
+            tokens.append(token)
+        channel = f"group:{group['id']}"
+
+        per_process = args.subscribers // CLIENT_PROCESSES
+        pipes, processes = [], []
+        context = multiprocessing.get_context("spawn")
+        for index in range(CLIENT_PROCESSES):
+            ours, theirs = context.Pipe()
+            process = context.Process(target=subscriber_process, args=(
+                urls, tokens, channel, per_process, index * per_process, theirs))
+            process.start()
+            pipes.append(ours)
+            processes.append(process)
+        for pipe in pipes:
+            if not pipe.poll(120):
+                raise SystemExit("subscribers did not connect in time")
+            assert pipe.recv() == "ready"
+
+        ids, _ = asyncio.run(
+            publish_through_rest(urls, owner, group["id"], args.rate, args.seconds))
+        time.sleep(2.0)  # let the last events arrive
+        for pipe in pipes:
+            pipe.send("stop")
+        results = [pipe.recv() for pipe in pipes]
+        for process in processes:
+            process.join(timeout=30)
+
+        latencies = [value for result in results for value in result["latencies"]]
+        expected = set(ids)
+        lost = duplicated = gaps = 0
+        for result in results:
+            for connection in result["received"]:
+                seqs = [seq for seq, _ in connection]
+                got = [event_id for _, event_id in connection]
+                lost += len(expected - set(got))
+                duplicated += len(got) - len(set(got))
+                gaps += sum(1 for a, b in zip(seqs, seqs[1:], strict=False) if b != a + 1)
+        bare = asyncio.run(bare_redis_pubsub(redis_url, args.rate, args.seconds, size=600))
+
+    deliveries = len(latencies)
+    figures = {
+        "subscribers": per_process * CLIENT_PROCESSES,
+        "instances": 2,
+        "events": len(ids),
+        "rate_per_s": args.rate,
+        "deliveries": deliveries,
+        "lost": lost,
+        "duplicated": duplicated,
+        "out_of_order_or_gaps": gaps,
+        "delivery": percentiles(latencies),
+        "bare_redis_pubsub": percentiles(bare),
+        "cpus": os.cpu_count(),
+    }
+    print(f"{figures['subscribers']} subscribers on 2 instances, {len(ids)} events at "
+          f"{args.rate:g}/s through REST, {deliveries} deliveries, {os.cpu_count()} CPUs")
+    print(f"{'path':<34}{'p50 ms':>10}{'p99 ms':>10}{'max ms':>10}")
+    for name in ("delivery", "bare_redis_pubsub"):
+        row = figures[name]
+        label = "publish -> subscriber (ours)" if name == "delivery" else "bare Redis pub/sub"
+        print(f"{label:<34}{row['p50_ms']:>10}{row['p99_ms']:>10}{row['max_ms']:>10}")
+    print(f"lost: {lost}  duplicated: {duplicated}  gaps: {gaps}")
+    print(json.dumps(figures))
+    sys.exit(0 if lost == duplicated == gaps == 0 else 1)
+
+
+if __name__ == "__main__":
+    main()

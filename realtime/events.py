@@ -1,0 +1,43 @@
+"""Channel names and the publish helpers the REST handlers call after each committed change."""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from aiohttp import web
+
+from realtime.broker import BROKER
+from realtime.envelope import pending_event
+
+log = logging.getLogger(__name__)
+
+GROUP_PREFIX = "group:"
+USER_PREFIX = "user:"
+
+
+def group_channel(group_id: str) -> str:
+    return f"{GROUP_PREFIX}{group_id}"
+
+
+def user_channel(user_id: str) -> str:
+    return f"{USER_PREFIX}{user_id}"
+
+
+def publish(app: web.Application, channel: str, type_: str, data: Any) -> None:
+    """Queue an event for every subscriber of `channel` on every instance. Never raises and never
+    waits: a change already committed must not fail, or be slowed, because telling others failed."""
+    try:
+        broker = app.get(BROKER)
+        if broker is None:
+            return
+        broker.publish(pending_event(channel, type_, data))
+    except Exception:  # a broken publish must never fail the request that committed the change
+        log.exception("could not publish %s on %s", type_, channel)
+
+
+def publish_group_event(request: web.Request, group_id: str, type_: str, data: Any) -> None:
+    publish(request.app, group_channel(group_id), type_, data)
+
+
+def publish_user_event(request: web.Request, user_id: str, type_: str, data: Any) -> None:
+    publish(request.app, user_channel(user_id), type_, data)
