@@ -1,7 +1,6 @@
 """The application factory: routes, middlewares and every resource's lifetime."""
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -40,8 +39,6 @@ from server.sessions import SIGN_IN_COOKIES, sign_in_cookie_storage
 from store import Store
 from store.dynamodb import DynamoDBStore
 from store.sqlite import SQLiteStore
-
-log = logging.getLogger(__name__)
 
 MAX_JSON_BODY_BYTES = 1024 * 1024
 HANDLER_MODULES = (
