@@ -24,7 +24,7 @@ from ocr.settings import (
     ReceiptStorageSettings,
     default_workers,
 )
-from store.dynamodb import DynamoDBSettings
+from store.settings import DynamoDBSettings
 
 log = logging.getLogger(__name__)
 

@@ -32,7 +32,6 @@ import random
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -77,6 +76,7 @@ from store.base import (
 )
 from store.cursor import decode_cursor, encode_cursor
 from store.recent import latest_across_groups
+from store.settings import DynamoDBSettings
 from store.timefmt import from_text, to_text, utc_now
 
 USER_GROUPS_INDEX = "by_user"
@@ -95,17 +95,6 @@ _CONFIG = AioConfig(
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
-
-
-@dataclass(frozen=True, slots=True)
-class DynamoDBSettings:
-    region: str
-    endpoint_url: str | None
-    users_table: str
-    groups_table: str
-    expenses_table: str
-    transactions_table: str
-    chats_table: str
 
 
 class _ConditionFailed(Exception):

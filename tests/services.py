@@ -33,7 +33,7 @@ def _binary(name: str) -> str:
     return found
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -113,7 +113,7 @@ def moto_server() -> Iterator[str]:
     endpoint URL."""
     if importlib.util.find_spec("moto.server") is None or importlib.util.find_spec("flask") is None:
         raise ServiceUnavailable(f"moto[server] is not installed for {sys.executable}")
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     args = [sys.executable, "-c", _SERIALISED_MOTO, "-H", "127.0.0.1", "-p", str(port)]
     with _process("moto_server", args, lambda: _answers_http(url)):
@@ -125,7 +125,7 @@ def redis_server(port: int | None = None) -> Iterator[str]:
     """A throwaway redis-server with persistence off; yields its redis:// URL. Pass the `port` of
     a stopped one to start it again at the same address (empty, as after a crash)."""
     binary = _binary("redis-server")
-    port = port or _free_port()
+    port = port or free_port()
     with tempfile.TemporaryDirectory(prefix="redis-") as workdir:
         args = [binary, "--port", str(port), "--bind", "127.0.0.1"]
         args += ["--save", "", "--appendonly", "no"]
@@ -138,7 +138,7 @@ def oidc_provider_mock() -> Iterator[str]:
     """oidc-provider-mock (a real OpenID Connect provider for tests) in its own process; yields its
     issuer URL. Any client id and secret are accepted; users are set up with `PUT /users/{sub}`."""
     binary = _binary("oidc-provider-mock")
-    port = _free_port()
+    port = free_port()
     issuer = f"http://127.0.0.1:{port}"
     args = [binary, "--host", "127.0.0.1", "--port", str(port)]
     with _process(

@@ -26,7 +26,7 @@ from tests.api.sign_in import (
     sign_in_error,
 )
 from tests.oidc_provider import DefectiveProvider, SigningKey
-from tests.services import _free_port
+from tests.services import free_port
 
 pytestmark = store_agnostic
 
@@ -205,7 +205,7 @@ async def test_a_failing_token_endpoint(
 
 
 async def test_provider_down(aiohttp_client: Any, environ: dict[str, str]) -> None:
-    nobody_listens = f"http://127.0.0.1:{_free_port()}"
+    nobody_listens = f"http://127.0.0.1:{free_port()}"
     api = await api_for(aiohttp_client, {**environ, "OIDC_ISSUER": nobody_listens})
 
     reply = await api.get("/api/login")

@@ -21,8 +21,8 @@ import aiohttp
 import pytest
 
 from tests.realtime.wsclient import WsClient
-from tests.server.processes import command_env, free_port, run_command, serving
-from tests.services import redis_server
+from tests.server.processes import command_env, run_command, serving
+from tests.services import free_port, redis_server
 
 SECRET_KEY = "s" * 48
 FRONTEND = "http://frontend.example"

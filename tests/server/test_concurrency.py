@@ -10,7 +10,8 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from tests.server.processes import command_env, free_port, run_command, serving
+from tests.server.processes import command_env, run_command, serving
+from tests.services import free_port
 
 CREATIONS = 200
 

@@ -9,7 +9,8 @@ import time
 import urllib.request
 import uuid
 
-from tests.server.processes import command_env, free_port, run_command, serving
+from tests.server.processes import command_env, run_command, serving
+from tests.services import free_port
 
 
 def call(port: int, method: str, path: str, token: str, body: dict | None = None):

@@ -4,8 +4,9 @@ from __future__ import annotations
 import signal
 import sqlite3
 
-from tests.server.processes import command_env, free_port, run_command, serving
+from tests.server.processes import command_env, run_command, serving
 from tests.server.test_process import call
+from tests.services import free_port
 
 
 def test_verify_balances_reports_ok_then_a_tampered_balance(tmp_path):
