@@ -1,12 +1,12 @@
 """Who the caller is to the group in the URL, and the activity entries their changes leave."""
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from aiohttp import web
 
 from domain import ActivityEntry, Forbidden, Group, Member
+from domain.ids import new_id
 from server.keys import CLAIMS, STORE
 from store.timefmt import utc_now
 
@@ -15,6 +15,13 @@ async def membership(request: web.Request) -> tuple[Group, Member]:
     """The group in the URL and the caller's membership; 404 for anyone outside it, so outsiders
     cannot even learn that the group exists."""
     return await request.app[STORE].get_group_as_member(
+        request.match_info["group_id"], request[CLAIMS].user_id
+    )
+
+
+async def membership_with_member_ids(request: web.Request) -> tuple[Group, Member, list[str]]:
+    """`membership`, and every member's id for a write that names members, in the same one read."""
+    return await request.app[STORE].get_group_with_member_ids(
         request.match_info["group_id"], request[CLAIMS].user_id
     )
 
@@ -28,7 +35,7 @@ def new_activity(
     request: web.Request, group_id: str, action: str, subject_id: str, details: dict[str, Any]
 ) -> ActivityEntry:
     return ActivityEntry(
-        id=uuid.uuid4().hex,
+        id=new_id(),
         group_id=group_id,
         at=utc_now(),
         actor_id=request[CLAIMS].user_id,

@@ -102,6 +102,21 @@ class Api:
         return self.route("DELETE", path, **kwargs)
 
 
+_compact = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
+
+def json_text(value: Any) -> str:
+    """`value` as compact JSON text: what a reply sends, encoded once when an event sends it too."""
+    return _compact(value)
+
+
+def json_reply(
+    text: str, *, status: int = 200, headers: dict[str, str] | None = None
+) -> web.Response:
+    """A JSON response whose body (`json_text`) is already encoded."""
+    return web.Response(text=text, status=status, headers=headers, content_type="application/json")
+
+
 def _validating(operation: Operation, handler: Handler) -> Handler:
     query_validator = _validator(operation.query)
     body_validator = _validator(operation.body)

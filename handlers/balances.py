@@ -8,7 +8,7 @@ from typing import Any
 from aiohttp import web
 
 from handlers.access import membership
-from handlers.api import Api, Reply
+from handlers.api import Api, Reply, json_text
 from handlers.fields import AMOUNT
 from handlers.schemas import ERROR, ID, Schema
 from ledger import EXACT_LIMIT, Transfer, format_amount, settle_up
@@ -108,6 +108,17 @@ def moves_json(deltas: BalanceDeltas) -> list[dict[str, str]]:
     """How a write moved balances, as events carry it: signed amounts per member and currency."""
     return [{"user_id": user_id, "currency": currency, "amount": format_amount(amount, currency)}
             for (user_id, currency), amount in sorted(deltas.items())]
+
+
+def with_moves(
+    payload: dict[str, Any], payload_json: str, deltas: BalanceDeltas
+) -> tuple[dict[str, Any], str]:
+    """An expense or transaction event's data, as a value and as JSON text: the REST reply plus
+    `balance_moves`. The text reuses the reply's already encoded JSON (`payload_json`, a JSON
+    object) rather than encoding the whole reply a second time."""
+    moves = moves_json(deltas)
+    text = f'{payload_json[:-1]},"balance_moves":{json_text(moves)}}}'
+    return {**payload, "balance_moves": moves}, text
 
 
 async def _plan(balances: dict[str, int]) -> list[Transfer]:

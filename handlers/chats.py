@@ -6,12 +6,12 @@ rules and nobody is told of a message that was not stored.
 """
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from aiohttp import web
 
 from domain import ChatMessage, Invalid
+from domain.ids import new_id
 from domain.models import MAX_CHAT_MESSAGE_LENGTH
 from handlers.access import membership
 from handlers.api import Api, Reply
@@ -59,7 +59,7 @@ async def post_message(
     Conflict `not_a_member` when the author is not a member at the moment of the write (the
     membership check is part of the write, so someone who just left cannot slip a message in)."""
     message = ChatMessage(
-        id=uuid.uuid4().hex,
+        id=new_id(),
         group_id=group_id,
         author_id=author_id,
         text=message_text(text),

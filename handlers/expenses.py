@@ -1,16 +1,16 @@
 """Expenses of a group: create, list, read, edit, delete. Each write moves balances atomically."""
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 from typing import Any
 
 from aiohttp import web
 
-from domain import Expense, ExpenseFilter, Group, Member
-from handlers.access import membership, new_activity
-from handlers.api import Api, Reply
-from handlers.balances import moves_json
+from domain import Expense, ExpenseFilter, Group
+from domain.ids import new_id
+from handlers.access import membership, membership_with_member_ids, new_activity
+from handlers.api import Api, Reply, json_reply, json_text
+from handlers.balances import moves_json, with_moves
 from handlers.fields import (
     AMOUNT,
     DATE,
@@ -153,7 +153,7 @@ _VERSION_REPLIES = {
     },
 )
 async def create_expense(request: web.Request, body: dict[str, Any]) -> web.Response:
-    group, me = await membership(request)
+    group, me, member_ids = await membership_with_member_ids(request)
     store = request.app[STORE]
     async with idempotency(request, body) as slot:
         if slot.replay is not None:
@@ -162,13 +162,14 @@ async def create_expense(request: web.Request, body: dict[str, Any]) -> web.Resp
         expense = _build_expense(
             body,
             group=group,
-            members=await store.list_members(group.id),
-            expense_id=uuid.uuid4().hex,
+            member_ids=member_ids,
+            expense_id=new_id(),
             created_by=me.user_id,
             created_at=utc_now(),
             version=1,
         )
         payload = expense_json(expense)
+        payload_json = json_text(payload)
         deltas = balance_moves((expense.currency, net_of(expense.paid, expense.owed)))
         await store.create_expense(
             expense,
@@ -178,8 +179,9 @@ async def create_expense(request: web.Request, body: dict[str, Any]) -> web.Resp
                                   _summary(expense)),
             reply=slot.reply(201, payload, _etag(expense)),
         )
-        publish_group_event(request, group.id, "expense.created", _event(payload, deltas))
-    return web.json_response(payload, status=201, headers=_etag(expense))
+        publish_group_event(request, group.id, "expense.created",
+                            *with_moves(payload, payload_json, deltas))
+    return json_reply(payload_json, status=201, headers=_etag(expense))
 
 
 @api.get(
@@ -227,18 +229,17 @@ async def get_expense(request: web.Request) -> web.Response:
              409: Reply("a participant left meanwhile", ERROR), **_VERSION_REPLIES},
 )
 async def update_expense(request: web.Request, body: dict[str, Any]) -> web.Response:
-    group, _ = await membership(request)
+    group, _, member_ids = await membership_with_member_ids(request)
     store = request.app[STORE]
     expected = based_on_version(request, body)
     current = await store.get_expense(group.id, request.match_info["expense_id"])
     check_version(expected, current.version)
     if body.get("receipt_id") != current.receipt_id:
         await check_attachable(request, body.get("receipt_id"))
-    members = await store.list_members(group.id)
     edited = _build_expense(
         _merged(current, body),
         group=group,
-        members=members,
+        member_ids=member_ids,
         expense_id=current.id,
         created_by=current.created_by,
         created_at=current.created_at,
@@ -256,8 +257,11 @@ async def update_expense(request: web.Request, body: dict[str, Any]) -> web.Resp
         spending=spending_moves(_spent(-1, current), _spent(1, edited)),
         activity=new_activity(request, group.id, "expense.updated", edited.id, changes),
     )
-    publish_group_event(request, group.id, "expense.updated", _event(expense_json(edited), deltas))
-    return web.json_response(expense_json(edited), headers=_etag(edited))
+    payload = expense_json(edited)
+    payload_json = json_text(payload)
+    publish_group_event(request, group.id, "expense.updated",
+                        *with_moves(payload, payload_json, deltas))
+    return json_reply(payload_json, headers=_etag(edited))
 
 
 @api.delete(
@@ -284,7 +288,8 @@ async def delete_expense(request: web.Request) -> web.Response:
                                   _summary(current)),
         )
         publish_group_event(request, group.id, "expense.deleted",
-                            _event({"id": current.id, "group_id": group.id}, deltas))
+                            {"id": current.id, "group_id": group.id,
+                             "balance_moves": moves_json(deltas)})
 
     await delete_current(
         request, lambda: store.get_expense(group.id, request.match_info["expense_id"]), delete
@@ -296,7 +301,7 @@ def _build_expense(
     body: dict[str, Any],
     *,
     group: Group,
-    members: list[Member],
+    member_ids: list[str],
     expense_id: str,
     created_by: str,
     created_at: datetime,
@@ -308,11 +313,11 @@ def _build_expense(
     payers = (
         parse_payers(body["payers"], currency) if "payers" in body else {created_by: total}
     )
-    split_body = body.get("split") or {"kind": "equal", "members": [m.user_id for m in members]}
+    split_body = body.get("split") or {"kind": "equal", "members": member_ids}
     split = parse_split(split_body, currency)
     result = compute_split(total, currency, payers, split)
-    require_members(list(result.paid), members, "payers")
-    require_members(list(result.owed), members, "split")
+    require_members(result.paid, member_ids, "payers")
+    require_members(result.owed, member_ids, "split")
     return Expense(
         id=expense_id,
         group_id=group.id,
@@ -375,11 +380,6 @@ def _summary(expense: Expense) -> dict[str, Any]:
         "amount": format_amount(expense.amount, expense.currency),
         "currency": expense.currency,
     }
-
-
-def _event(payload: dict[str, Any], deltas: dict[tuple[str, str], int]) -> dict[str, Any]:
-    """An expense event's data: what the REST call answered, plus how balances moved."""
-    return {**payload, "balance_moves": moves_json(deltas)}
 
 
 def _etag(expense: Expense) -> dict[str, str]:

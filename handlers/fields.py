@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection, Iterable
 from datetime import date
 from typing import Any, Protocol, TypeVar
 
 from aiohttp import web
 
-from domain import Invalid, Member, PreconditionFailed, PreconditionRequired
+from domain import Invalid, PreconditionFailed, PreconditionRequired
 from handlers.schemas import Schema
 
 AMOUNT: Schema = {"type": "string", "maxLength": 40,
@@ -33,10 +33,9 @@ def parse_date(value: str, field: str) -> str:
     return value
 
 
-def require_members(user_ids: list[str], members: list[Member], field: str) -> None:
+def require_members(user_ids: Iterable[str], member_ids: Collection[str], field: str) -> None:
     """Every payer and participant must belong to the group (422, naming who does not)."""
-    known = {member.user_id for member in members}
-    outsiders = sorted(set(user_ids) - known)
+    outsiders = sorted(user for user in set(user_ids) if user not in member_ids)
     if outsiders:
         raise Invalid(
             f"{field}: not members of this group: {', '.join(outsiders)}",

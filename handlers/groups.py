@@ -1,7 +1,6 @@
 """Groups and their members: create, list, read, rename, delete, remove a member, leave."""
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from aiohttp import web
@@ -13,6 +12,7 @@ from domain import (
     Invalid,
     Member,
 )
+from domain.ids import new_id
 from handlers.access import membership, new_activity, require_owner
 from handlers.api import Api, Reply
 from handlers.fields import VERSION, based_on_version, check_version, if_match
@@ -100,7 +100,7 @@ async def create_group(request: web.Request, body: dict[str, Any]) -> web.Respon
     store = request.app[STORE]
     group = await store.create_group(
         NewGroup(
-            id=uuid.uuid4().hex,
+            id=new_id(),
             name=body["name"],
             description=body.get("description", ""),
             default_currency=body.get("default_currency", "USD"),

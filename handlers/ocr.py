@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import hashlib
 import time
-import uuid
 from typing import Any
 
 from aiohttp import BodyPartReader, web
 
 from domain import BadRequest, PayloadTooLarge, UnsupportedMediaType
+from domain.ids import new_id
 from handlers.api import Api, Reply
 from handlers.schemas import ERROR, ID, TIMESTAMP, Schema
 from ocr.imaging import EXTENSIONS, FORMATS, inspect
@@ -171,7 +171,7 @@ async def upload_receipt(request: web.Request) -> web.StreamResponse:
     except PoolBusy as exc:
         return error_response(request, 503, exc.code, exc.message,
                               headers={"Retry-After": str(exc.retry_after)})
-    receipt_id = uuid.uuid4().hex
+    receipt_id = new_id()
     uploaded_at = utc_now()
     extracted = {name: result[name] for name in EXTRACTED["required"]}
     metadata = {

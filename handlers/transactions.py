@@ -1,15 +1,15 @@
 """Transactions (settlements): one member paying another back. Each moves balances atomically."""
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from aiohttp import web
 
 from domain import Invalid, Settlement
-from handlers.access import membership, new_activity
-from handlers.api import Api, Reply
-from handlers.balances import moves_json
+from domain.ids import new_id
+from handlers.access import membership, membership_with_member_ids, new_activity
+from handlers.api import Api, Reply, json_reply, json_text
+from handlers.balances import moves_json, with_moves
 from handlers.fields import AMOUNT, DATE, delete_current, parse_date, require_members
 from handlers.idempotency import HEADER_DOC, idempotency
 from handlers.schemas import CURRENCY, ERROR, ID, PAGE_QUERY, TIMESTAMP, Schema, page_of
@@ -68,7 +68,7 @@ _NOT_FOUND = Reply("no such group or transaction, or the caller is not a member"
     },
 )
 async def create_transaction(request: web.Request, body: dict[str, Any]) -> web.Response:
-    group, me = await membership(request)
+    group, me, member_ids = await membership_with_member_ids(request)
     store = request.app[STORE]
     async with idempotency(request, body) as slot:
         if slot.replay is not None:
@@ -79,11 +79,10 @@ async def create_transaction(request: web.Request, body: dict[str, Any]) -> web.
         if from_user == to_user:
             raise Invalid("to_user: a member cannot pay themselves",
                           details=[{"field": "to_user", "message": "must differ from from_user"}])
-        members = await store.list_members(group.id)
-        require_members([from_user], members, "from_user")
-        require_members([to_user], members, "to_user")
+        require_members([from_user], member_ids, "from_user")
+        require_members([to_user], member_ids, "to_user")
         settlement = Settlement(
-            id=uuid.uuid4().hex,
+            id=new_id(),
             group_id=group.id,
             from_user=from_user,
             to_user=to_user,
@@ -96,6 +95,7 @@ async def create_transaction(request: web.Request, body: dict[str, Any]) -> web.
             version=1,
         )
         payload = transaction_json(settlement)
+        payload_json = json_text(payload)
         deltas = balance_moves((currency, _net(settlement)))
         await store.create_settlement(
             settlement,
@@ -105,8 +105,8 @@ async def create_transaction(request: web.Request, body: dict[str, Any]) -> web.
             reply=slot.reply(201, payload, {"ETag": '"1"'}),
         )
         publish_group_event(request, group.id, "transaction.created",
-                            {**payload, "balance_moves": moves_json(deltas)})
-    return web.json_response(payload, status=201, headers={"ETag": '"1"'})
+                            *with_moves(payload, payload_json, deltas))
+    return json_reply(payload_json, status=201, headers={"ETag": '"1"'})
 
 
 @api.get(

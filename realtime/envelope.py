@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import json
 import time
-import uuid
 from dataclasses import dataclass
 from typing import Any
+
+from domain.ids import new_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,13 +31,14 @@ class Pending:
     data: Any = None
 
 
-def pending_event(channel: str, type_: str, data: Any) -> Pending:
-    event_id = uuid.uuid4().hex
-    tail = json.dumps(
-        {"type": type_, "id": event_id, "ts": round(time.time(), 6), "data": data},
-        separators=(",", ":"),
-    )
-    return Pending(channel=channel, type=type_, id=event_id, body=tail[1:], data=data)
+def pending_event(channel: str, type_: str, data: Any, data_json: str | None = None) -> Pending:
+    """`data_json`, when given, is `data` already encoded as JSON (it is then not encoded again)."""
+    event_id = new_id()
+    if data_json is None:
+        data_json = json.dumps(data, separators=(",", ":"))
+    tail = (f'"type":{json.dumps(type_)},"id":"{event_id}","ts":{round(time.time(), 6)},'
+            f'"data":{data_json}}}')
+    return Pending(channel=channel, type=type_, id=event_id, body=tail, data=data)
 
 
 def frame(channel: str, seq: int, epoch: str, body: str) -> str:

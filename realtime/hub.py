@@ -170,8 +170,15 @@ class Hub:
         self._connections: set[Connection] = set()
         self._inbox: asyncio.Queue[Envelope | object] = asyncio.Queue()
         self._resync_retry: asyncio.TimerHandle | None = None
-        broker.sink = self._inbox.put_nowait
+        broker.sink = self._accept
         broker.on_resync = lambda: self._inbox.put_nowait(_RESYNC)
+
+    def _accept(self, envelope: Envelope) -> None:
+        """The broker's sink. An event for a channel nobody here listens to is not queued: a
+        subscription begun later reads it from the channel's history, where the broker put it
+        before handing it over (most events, on most instances, have no local subscriber)."""
+        if envelope.channel in self._channels:
+            self._inbox.put_nowait(envelope)
 
     # connections
 

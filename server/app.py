@@ -33,7 +33,7 @@ from realtime.redis import redis_ctx
 from realtime.tickets import tickets_ctx
 from server.config import Config
 from server.keys import CONFIG, OPERATIONS, STORE
-from server.middleware import assign_request_id, authenticate, render_errors, stamp_request_id
+from server.middleware import assign_request_id, authenticate, render_errors, response_headers
 from server.oidc import oidc_ctx
 from server.sessions import SIGN_IN_COOKIES, sign_in_cookie_storage
 from store import Store
@@ -58,7 +58,6 @@ def create_app(config: Config) -> web.Application:
         [store_ctx, redis_ctx, broker_ctx, hub_ctx, tickets_ctx, tesseract_ctx, oidc_ctx, ocr_ctx]
     )
     app.on_shutdown.append(close_connections)
-    app.on_response_prepare.append(stamp_request_id)
 
     app[OPERATIONS] = []
     cors = aiohttp_cors.setup(
@@ -74,14 +73,31 @@ def create_app(config: Config) -> web.Application:
             for origin in config.cors_origins
         },
     )
+    _take_over_cors_hook(app, cors)
+    # One resource per path, holding all its methods: the router tries a path's resources one
+    # after another, so a resource per route would make every request to /api/groups/... try
+    # each method's resource of every path declared before its own.
+    resources: dict[str, web.Resource] = {}
     for module in HANDLER_MODULES:
         for operation, handler in module.api.routes:
-            route = app.router.add_route(operation.method, operation.path, handler,
-                                         name=operation.name)
-            cors.add(route)
+            if operation.path not in resources:
+                resources[operation.path] = app.router.add_resource(operation.path)
+            cors.add(resources[operation.path].add_route(operation.method, handler))
             app[OPERATIONS].append(operation)
     docs.describe(app)
     return app
+
+
+def _take_over_cors_hook(app: web.Application, cors: aiohttp_cors.CorsConfig) -> None:
+    """Replace aiohttp-cors's own on_response_prepare hook by ours, which calls it only for
+    requests with an Origin header (see `response_headers`)."""
+    theirs = [hook for hook in app.on_response_prepare
+              if getattr(hook, "__self__", None) is getattr(cors, "_cors_impl", None)]
+    for hook in theirs:
+        app.on_response_prepare.remove(hook)
+    app.on_response_prepare.append(response_headers(theirs[0] if len(theirs) == 1 else None))
+    if len(theirs) != 1:
+        raise RuntimeError("aiohttp-cors no longer adds exactly one on_response_prepare hook")
 
 
 @asynccontextmanager

@@ -8,7 +8,7 @@ import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from aiohttp import web
+from aiohttp import hdrs, web
 
 from domain import (
     BadRequest,
@@ -96,9 +96,21 @@ async def assign_request_id(request: web.Request, handler: Handler) -> web.Strea
     return await handler(request)
 
 
-async def stamp_request_id(request: web.Request, response: web.StreamResponse) -> None:
-    """on_response_prepare hook: covers streamed responses and aiohttp's own error pages too."""
-    response.headers["X-Request-ID"] = request.get(REQUEST_ID) or request_id_var.get()
+ResponseHook = Callable[[web.Request, web.StreamResponse], Awaitable[None]]
+
+
+def response_headers(cors_headers: ResponseHook | None) -> ResponseHook:
+    """The one on_response_prepare hook (so it covers streamed responses and aiohttp's own error
+    pages too): stamp the request id, and let aiohttp-cors add its headers to cross-origin
+    requests. Those always carry Origin, and aiohttp-cors adds nothing without one, so the route
+    lookups it makes are skipped for the rest (mobile apps, servers, same-origin calls)."""
+
+    async def stamp_headers(request: web.Request, response: web.StreamResponse) -> None:
+        response.headers["X-Request-ID"] = request.get(REQUEST_ID) or request_id_var.get()
+        if cors_headers is not None and hdrs.ORIGIN in request.headers:
+            await cors_headers(request, response)
+
+    return stamp_headers
 
 
 @web.middleware

@@ -111,6 +111,13 @@ class Store(abc.ABC):
         """The group and the caller's membership in one read; NotFound unless both exist."""
 
     @abc.abstractmethod
+    async def get_group_with_member_ids(
+        self, group_id: str, user_id: str
+    ) -> tuple[Group, Member, list[str]]:
+        """`get_group_as_member` plus every member's id (owner first, then by join time) in the
+        same one read: what a write naming members (payers, participants) checks them against."""
+
+    @abc.abstractmethod
     async def list_members(self, group_id: str) -> list[Member]:
         """Every member with their profile, owner first, then by join time."""
 

@@ -29,7 +29,6 @@ import asyncio
 import json
 import math
 import random
-import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -64,6 +63,7 @@ from domain import (
     Unavailable,
     User,
 )
+from domain.ids import new_id
 from domain.models import MAX_GROUP_MEMBERS
 from store.base import (
     IDEMPOTENCY_LEASE,
@@ -314,7 +314,7 @@ class DynamoDBStore(Store):
         if existing is not None:
             return existing
         user = User(
-            id=uuid.uuid4().hex, email=email, name=name, picture=picture, created_at=utc_now()
+            id=new_id(), email=email, name=name, picture=picture, created_at=utc_now()
         )
         profile = {
             "pk": f"USER#{user.id}",
@@ -391,7 +391,7 @@ class DynamoDBStore(Store):
         self, subject: str, email: str, name: str, picture: str | None
     ) -> User:
         user = User(
-            id=uuid.uuid4().hex, email=email, name=name, picture=picture, created_at=utc_now()
+            id=new_id(), email=email, name=name, picture=picture, created_at=utc_now()
         )
         profile = {
             "pk": f"USER#{user.id}",
@@ -538,6 +538,18 @@ class DynamoDBStore(Store):
         if meta is None or membership is None:
             raise NotFound("group not found")
         return _group(meta), _member(membership)
+
+    async def get_group_with_member_ids(
+        self, group_id: str, user_id: str
+    ) -> tuple[Group, Member, list[str]]:
+        items = await self._partition(group_id)
+        meta = next((item for item in items if item["sk"] == "META"), None)
+        memberships = [item for item in items if item["sk"].startswith("MEMBER#")]
+        mine = next((m for m in memberships if m["user_id"] == user_id), None)
+        if meta is None or mine is None:
+            raise NotFound("group not found")
+        memberships.sort(key=lambda m: (m["role"] != "owner", m["joined_at"], m["user_id"]))
+        return _group(meta), _member(mine), [m["user_id"] for m in memberships]
 
     async def _partition(self, group_id: str, sk_prefix: str | None = None) -> list[dict[str, Any]]:
         """Every item of a group's partition (META and at most MAX_GROUP_MEMBERS memberships, far

@@ -5,10 +5,15 @@ or range access of a few to tens of microseconds that never waits in WAL mode, f
 hop to a worker thread (aiosqlite made one hop per statement: ~8 per write, and they queued behind
 each other and fought over the GIL).
 
-Reads: single statements on their own connection, each stepped to completion, so each sees one
-committed snapshot and holds no read transaction open afterwards. A WAL reader never waits for a
-writer; in the rare case SQLite still answers "busy" (another process recovering the WAL), the read
-is retried in the waiting thread, where it may wait.
+Reads: on their own connection, inside one read transaction per event-loop iteration (a read
+snapshot): the first read of an iteration begins it, and it ends at the start of the next iteration
+or as soon as this process commits, whichever comes first. Each read transaction costs two `fcntl`
+calls on the WAL index, the largest cost of a point read, so a request's several reads (token,
+membership, the data it asked for) share one. A snapshot never outlives the iteration, so whatever
+committed before a request arrived is visible to it, and nothing a request reads can be older than
+the loop iteration that read it. A WAL reader never waits for a writer; in the rare case SQLite still
+answers "busy" (another process recovering the WAL), the read is retried in the waiting thread,
+where it may wait.
 
 Writes: each store call's statements run synchronously, without yielding, inside a SAVEPOINT of
 the write connection's current `BEGIN IMMEDIATE` transaction, which is committed once per event-loop
@@ -27,9 +32,9 @@ event loop.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import sqlite3
-import uuid
 from collections.abc import AsyncIterator, Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -61,6 +66,7 @@ from domain import (
     Unavailable,
     User,
 )
+from domain.ids import new_id
 from domain.models import MAX_GROUP_MEMBERS
 from store.base import (
     IDEMPOTENCY_LEASE,
@@ -258,6 +264,7 @@ class _Busy(Exception):
 class SQLiteStore(Store):
     def __init__(self, db: Db, w: Db, waiter: Db, waiter_thread: ThreadPoolExecutor) -> None:
         self._db = db
+        self._reading = False
         self._w = w
         self._batch: list[asyncio.Future[None]] | None = None
         self._waiter = waiter
@@ -291,6 +298,7 @@ class SQLiteStore(Store):
             finally:
                 if store._batch is not None:
                     store._commit()
+                store._end_snapshot()
         finally:
             # Closed in the thread, after whatever was queued there; the last close checkpoints.
             for db in reversed(opened):
@@ -368,6 +376,7 @@ class SQLiteStore(Store):
             self._fail_batch(exc)
             return
         self._batch = None
+        self._end_snapshot()  # so that whoever reads next sees what was just committed
         for done in batch:
             if not done.done():
                 done.set_result(None)
@@ -387,12 +396,31 @@ class SQLiteStore(Store):
         # checkpoint by a few commits.
         self._checkpointing = False
 
-    async def _all(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
+    def _snapshot_read(self, sql: str, params: tuple[Any, ...]) -> list[Any] | None:
+        """The rows, read in this iteration's snapshot (begun if none is open); None if busy."""
+        db = self._db
+        if not self._reading:
+            db.execute("BEGIN")
+            self._reading = True
+            asyncio.get_running_loop().call_soon(self._end_snapshot)
         try:
-            return self._db.execute(sql, params).fetchall()
+            return db.execute(sql, params).fetchall()
         except sqlite3.OperationalError as exc:
             if not _is_busy(exc):
                 raise
+            self._end_snapshot()
+            return None
+
+    def _end_snapshot(self) -> None:
+        if self._reading:
+            self._reading = False
+            if self._db.in_transaction:
+                self._db.execute("COMMIT")
+
+    async def _all(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
+        rows = self._snapshot_read(sql, params)
+        if rows is not None:
+            return rows
         return await asyncio.get_running_loop().run_in_executor(
             self._waiter_thread, _slow_read, self._waiter, sql, params
         )
@@ -414,7 +442,7 @@ class SQLiteStore(Store):
             db.execute(
                 "INSERT INTO users (id, email, name, picture, created_at) VALUES (?, ?, ?, ?, ?) "
                 "ON CONFLICT (email) DO NOTHING",
-                (uuid.uuid4().hex, email, name, picture, created),
+                (new_id(), email, name, picture, created),
             )
             return _user(_fetchone(
                 db, "SELECT id, email, name, picture, created_at FROM users WHERE email = ?",
@@ -455,7 +483,7 @@ class SQLiteStore(Store):
                     db.execute(
                         "INSERT INTO users (id, email, name, picture, created_at, oidc_subject) "
                         "VALUES (?, ?, ?, ?, ?, ?)",
-                        (uuid.uuid4().hex, email, name, picture, created, subject),
+                        (new_id(), email, name, picture, created, subject),
                     )
                 elif by_email[1] is not None:
                     raise _linked_elsewhere()
@@ -491,11 +519,8 @@ class SQLiteStore(Store):
     async def token_standing(self, user_id: str, jti: str) -> TokenStanding:
         # Every authenticated request asks: one statement on the event loop's thread.
         params = (user_id, jti)
-        try:
-            rows = self._db.execute(_TOKEN_STANDING, params).fetchall()
-        except sqlite3.OperationalError as exc:
-            if not _is_busy(exc):
-                raise
+        rows = self._snapshot_read(_TOKEN_STANDING, params)
+        if rows is None:
             rows = await self._all(_TOKEN_STANDING, params)
         user_exists, revoked = rows[0]
         if not user_exists:
@@ -549,16 +574,23 @@ class SQLiteStore(Store):
     async def get_group_as_member(self, group_id: str, user_id: str) -> tuple[Group, Member]:
         # Every group-scoped request asks: one statement on the event loop's thread.
         params = (user_id, group_id)
-        try:
-            rows = self._db.execute(_GROUP_AS_MEMBER, params).fetchall()
-        except sqlite3.OperationalError as exc:
-            if not _is_busy(exc):
-                raise
+        rows = self._snapshot_read(_GROUP_AS_MEMBER, params)
+        if rows is None:
             rows = await self._all(_GROUP_AS_MEMBER, params)
         if not rows:
             raise NotFound("group not found")
         row = rows[0]
         return _group(row), Member(user_id=user_id, role=row[9], joined_at=from_text(row[10]))
+
+    async def get_group_with_member_ids(
+        self, group_id: str, user_id: str
+    ) -> tuple[Group, Member, list[str]]:
+        rows = await self._all(_GROUP_WITH_MEMBERS, (group_id,))
+        mine = next((row for row in rows if row[9] == user_id), None)
+        if mine is None:
+            raise NotFound("group not found")
+        me = Member(user_id=user_id, role=mine[10], joined_at=from_text(mine[11]))
+        return _group(mine), me, [row[9] for row in rows]
 
     async def list_members(self, group_id: str) -> list[Member]:
         rows = await self._all(
@@ -824,7 +856,6 @@ class SQLiteStore(Store):
         logged = _activity_row(activity)
 
         def work(db: Db) -> None:
-            _require_group(db, expense.group_id)
             _move_balances(db, moves)
             db.execute(_INSERT_EXPENSE, row)
             db.executemany(_INSERT_PARTICIPANT, participants)
@@ -943,7 +974,6 @@ class SQLiteStore(Store):
         logged = _activity_row(activity)
 
         def work(db: Db) -> None:
-            _require_group(db, settlement.group_id)
             _move_balances(db, moves)
             db.execute(_INSERT_SETTLEMENT, row)
             _log(db, logged)
@@ -1292,6 +1322,11 @@ _GROUP_AS_MEMBER = (
     f"SELECT {_GROUP_COLUMNS}, m.role, m.joined_at FROM groups g "
     "JOIN memberships m ON m.group_id = g.id AND m.user_id = ? WHERE g.id = ?"
 )
+_GROUP_WITH_MEMBERS = (
+    f"SELECT {_GROUP_COLUMNS}, m.user_id, m.role, m.joined_at FROM groups g "
+    "JOIN memberships m ON m.group_id = g.id WHERE g.id = ? "
+    "ORDER BY m.role = 'owner' DESC, m.joined_at, m.user_id"
+)
 _INSERT_EXPENSE = f"INSERT INTO expenses ({_EXPENSE_COLUMNS}) VALUES ({_marks(_EXPENSE_COLUMNS)})"
 _UPDATE_EXPENSE = (
     "UPDATE expenses SET "
@@ -1410,24 +1445,32 @@ class _Moves:
         self.users = sorted(
             {user for user, _ in deltas} | {row[0] for row in self.spending} | set(involved)
         )
-        marks = ",".join("?" * len(self.users))
-        self.members_sql = (
-            f"SELECT user_id FROM memberships WHERE group_id = ? AND user_id IN ({marks})"
-        )
+        self.members_sql = _members_among(len(self.users))
         self.upserts = [
             (group_id, user, currency, delta) for (user, currency), delta in sorted(deltas.items())
         ]
 
 
 
+@functools.lru_cache(maxsize=64)
+def _members_among(count: int) -> str:
+    marks = ",".join("?" * count)
+    return f"SELECT user_id FROM memberships WHERE group_id = ? AND user_id IN ({marks})"
+
+
 def _move_balances(db: Db, moves: _Moves) -> None:
-    """Apply the deltas, refusing (Conflict `not_a_member`) if any user is not a member now."""
-    if moves.users:
+    """Apply the deltas, refusing (Conflict `not_a_member`) if any user is not a member now, and
+    (NotFound) if the group is gone. Memberships exist only within an existing group, so when
+    every user is a member the group needs no look-up of its own."""
+    if not moves.users:
+        _require_group(db, moves.group_id)
+    else:
         members = {
             row[0] for row in db.execute(moves.members_sql, (moves.group_id, *moves.users))
         }
         outsiders = [user for user in moves.users if user not in members]
         if outsiders:
+            _require_group(db, moves.group_id)
             raise Conflict(
                 "every payer and participant must be a member of the group",
                 code="not_a_member",

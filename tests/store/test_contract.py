@@ -198,6 +198,24 @@ async def test_get_group_as_member_requires_group_and_membership(store: Store) -
         await store.get_group("no-such-group")
 
 
+async def test_get_group_with_member_ids_reads_the_roster_in_member_order(store: Store) -> None:
+    owner, early, late, outsider = [
+        await user(store, name) for name in ("owner", "early", "late", "outsider")
+    ]
+    created = await group(store, owner)
+    await store.add_member(created.id, late.id, at(20))
+    await store.add_member(created.id, early.id, at(10))
+    found, me, member_ids = await store.get_group_with_member_ids(created.id, late.id)
+    assert found == await store.get_group(created.id)
+    assert (me.user_id, me.role, me.joined_at) == (late.id, "member", at(20))
+    assert member_ids == [owner.id, early.id, late.id]
+    assert member_ids == [m.user_id for m in await store.list_members(created.id)]
+    with pytest.raises(NotFound):
+        await store.get_group_with_member_ids(created.id, outsider.id)
+    with pytest.raises(NotFound):
+        await store.get_group_with_member_ids("no-such-group", owner.id)
+
+
 async def test_list_members_owner_first_then_by_join_time_with_profiles(store: Store) -> None:
     owner = await store.ensure_user("owner@example.com", "Owner", "https://pic/owner")
     late, early, middle = [await user(store, name) for name in ("late", "early", "mid")]
