@@ -7,12 +7,11 @@ from typing import Any
 
 from aiohttp import web
 
-from handlers.access import membership
 from handlers.api import Api, Reply, json_text
 from handlers.fields import AMOUNT
 from handlers.schemas import ERROR, ID, Schema
 from ledger import EXACT_LIMIT, Transfer, format_amount, settle_up
-from server.keys import STORE
+from server.keys import CLAIMS, STORE
 from store.base import BalanceDeltas
 
 api = Api("balances")
@@ -68,8 +67,9 @@ _NOT_FOUND = Reply("no such group, or the caller is not a member", ERROR)
     replies={200: Reply("the balances", BALANCES), 404: _NOT_FOUND},
 )
 async def get_balances(request: web.Request) -> web.Response:
-    group, _ = await membership(request)
-    balances = await request.app[STORE].get_balances(group.id)
+    balances = await request.app[STORE].get_balances_for_member(
+        request.match_info["group_id"], request[CLAIMS].user_id
+    )
     return web.json_response({
         "balances": [
             {"user_id": b.user_id, "currency": b.currency,
@@ -85,9 +85,10 @@ async def get_balances(request: web.Request) -> web.Response:
     replies={200: Reply("the plan", SETTLE_UP), 404: _NOT_FOUND},
 )
 async def get_settle_up(request: web.Request) -> web.Response:
-    group, _ = await membership(request)
     by_currency: dict[str, dict[str, int]] = defaultdict(dict)
-    for balance in await request.app[STORE].get_balances(group.id):
+    for balance in await request.app[STORE].get_balances_for_member(
+        request.match_info["group_id"], request[CLAIMS].user_id
+    ):
         if balance.amount:
             by_currency[balance.currency][balance.user_id] = balance.amount
     transfers: list[dict[str, Any]] = []

@@ -287,6 +287,11 @@ class Store(abc.ABC):
         by user then currency. Costs the same however long the group's history is."""
 
     @abc.abstractmethod
+    async def get_balances_for_member(self, group_id: str, user_id: str) -> list[Balance]:
+        """`get_balances`, for a caller who must be a member of the group (NotFound otherwise),
+        in one read: what the balances and settle-up endpoints need."""
+
+    @abc.abstractmethod
     async def list_activity(
         self, group_id: str, *, limit: int, cursor: str | None = None
     ) -> Page[ActivityEntry]:

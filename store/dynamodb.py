@@ -199,6 +199,17 @@ def _spending_entry(key: str) -> tuple[str, str, str]:
     return month, category, currency
 
 
+def _balances(memberships: list[dict[str, Any]]) -> list[Balance]:
+    """The balances kept on membership items, sorted by user then currency."""
+    balances = [
+        Balance(user_id=m["user_id"], currency=currency, amount=int(amount))
+        for m in memberships
+        for currency, amount in (m.get("balances") or {}).items()
+    ]
+    balances.sort(key=lambda b: (b.user_id, b.currency))
+    return balances
+
+
 def _member(a: dict[str, Any], profile: dict[str, Any] | None = None) -> Member:
     return Member(
         user_id=a["user_id"],
@@ -1388,13 +1399,13 @@ class DynamoDBStore(Store):
     # balances and activity
 
     async def get_balances(self, group_id: str) -> list[Balance]:
-        balances = [
-            Balance(user_id=m["user_id"], currency=currency, amount=int(amount))
-            for m in await self._partition(group_id, "MEMBER#")
-            for currency, amount in (m.get("balances") or {}).items()
-        ]
-        balances.sort(key=lambda b: (b.user_id, b.currency))
-        return balances
+        return _balances(await self._partition(group_id, "MEMBER#"))
+
+    async def get_balances_for_member(self, group_id: str, user_id: str) -> list[Balance]:
+        memberships = await self._partition(group_id, "MEMBER#")
+        if not any(m["user_id"] == user_id for m in memberships):
+            raise NotFound("group not found")
+        return _balances(memberships)
 
     async def list_activity(
         self, group_id: str, *, limit: int, cursor: str | None = None

@@ -27,13 +27,19 @@ makes it queue rather than fail. Writes whose size the caller does not bound (de
 its whole history) always go there, so as not to hold the event loop.
 
 WAL checkpoints (which fsync) run in the waiting thread every `CHECKPOINT_EVERY` writes, never on the
-event loop.
+event loop. SQLite rewinds the WAL to its start only when a write begins after a checkpoint has
+copied every frame back, which under a steady stream of writes never happens by itself: the WAL
+grew by ~10 MB a second under load, and every read slowed as SQLite searched its growing index. So
+once the WAL holds `WAL_RESET_FRAMES`, new writes wait for the next checkpoint to finish (a short
+pause: the checkpoints before it copied nearly everything already), and the first write after it
+rewinds the WAL.
 """
 from __future__ import annotations
 
 import asyncio
 import functools
 import json
+import logging
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -82,9 +88,12 @@ from store.recent import latest_across_groups
 from store.timefmt import from_text, to_text, utc_now
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 BUSY_TIMEOUT_MS = 10_000
 """How long a writer (or a read that found the file busy) waits for another process's lock."""
+WAL_RESET_FRAMES = 4096
+"""WAL size (in pages) beyond which writes pause for a checkpoint so that the WAL can start over."""
 CHECKPOINT_EVERY = 100
 """Writes between background WAL checkpoints (an expense write adds ~10 pages to the WAL, so this is
 about SQLite's own default of 1000 pages)."""
@@ -272,6 +281,9 @@ class SQLiteStore(Store):
         self._queued = 0
         self._commits_since_checkpoint = 0
         self._checkpointing = False
+        self._wal_frames = 0
+        self._writable = asyncio.Event()
+        self._writable.set()
 
     @classmethod
     @asynccontextmanager
@@ -311,6 +323,8 @@ class SQLiteStore(Store):
         """Run `work` atomically: in the current group commit on the event loop's thread, or, when
         the write lock is held elsewhere, writes are already waiting, or `inline` is False, as its
         own transaction in the waiting thread."""
+        if not self._writable.is_set():
+            await self._writable.wait()
         if inline and not self._queued:
             try:
                 return await self._batched(work)
@@ -383,18 +397,27 @@ class SQLiteStore(Store):
         self._committed(len(batch))
 
     def _committed(self, writes: int) -> None:
-        """Checkpoint the WAL now and then in the waiting thread, so commits here never fsync."""
+        """Now and then, checkpoint the WAL in the waiting thread, so commits here never fsync."""
         self._commits_since_checkpoint += writes
         if self._commits_since_checkpoint >= CHECKPOINT_EVERY and not self._checkpointing:
             self._commits_since_checkpoint = 0
             self._checkpointing = True
-            future = self._waiter_thread.submit(_checkpoint, self._waiter)
-            future.add_done_callback(self._checkpoint_done)
+            if self._wal_frames >= WAL_RESET_FRAMES:
+                self._writable.clear()  # see the module docstring: lets the next write rewind it
+            done = asyncio.get_running_loop().run_in_executor(
+                self._waiter_thread, _checkpoint, self._waiter
+            )
+            done.add_done_callback(self._checkpoint_done)
 
-    def _checkpoint_done(self, _: object) -> None:
-        # Only a flag, set from the waiting thread; a late or lost update merely shifts the next
-        # checkpoint by a few commits.
+    def _checkpoint_done(self, done: asyncio.Future[int]) -> None:
         self._checkpointing = False
+        self._writable.set()
+        if done.cancelled():
+            return
+        if done.exception() is not None:
+            log.warning("WAL checkpoint failed: %r", done.exception())
+            return
+        self._wal_frames = done.result()
 
     def _snapshot_read(self, sql: str, params: tuple[Any, ...]) -> list[Any] | None:
         """The rows, read in this iteration's snapshot (begun if none is open); None if busy."""
@@ -1029,6 +1052,12 @@ class SQLiteStore(Store):
         )
         return [Balance(user_id=r[0], currency=r[1], amount=r[2]) for r in rows]
 
+    async def get_balances_for_member(self, group_id: str, user_id: str) -> list[Balance]:
+        rows = await self._all(_BALANCES_FOR_MEMBER, (group_id, user_id))
+        if not rows:
+            raise NotFound("group not found")
+        return [Balance(user_id=r[0], currency=r[1], amount=r[2]) for r in rows if r[0] is not None]
+
     async def list_activity(
         self, group_id: str, *, limit: int, cursor: str | None = None
     ) -> Page[ActivityEntry]:
@@ -1327,6 +1356,11 @@ _GROUP_WITH_MEMBERS = (
     "JOIN memberships m ON m.group_id = g.id WHERE g.id = ? "
     "ORDER BY m.role = 'owner' DESC, m.joined_at, m.user_id"
 )
+_BALANCES_FOR_MEMBER = (
+    "SELECT b.user_id, b.currency, b.amount FROM memberships m "
+    "LEFT JOIN balances b ON b.group_id = m.group_id "
+    "WHERE m.group_id = ? AND m.user_id = ? ORDER BY b.user_id, b.currency"
+)
 _INSERT_EXPENSE = f"INSERT INTO expenses ({_EXPENSE_COLUMNS}) VALUES ({_marks(_EXPENSE_COLUMNS)})"
 _UPDATE_EXPENSE = (
     "UPDATE expenses SET "
@@ -1545,9 +1579,11 @@ def _transaction(db: Db, work: Callable[[Db], T]) -> T:
     return result
 
 
-def _checkpoint(db: Db) -> None:
-    """Copy committed pages from the WAL into the database; never blocks readers or the writer."""
-    db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+def _checkpoint(db: Db) -> int:
+    """Copy committed pages from the WAL into the database; never blocks readers or the writer.
+    Returns how many frames the WAL holds."""
+    _, frames, _ = db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+    return int(frames)
 
 
 def _slow_read(db: Db, sql: str, params: tuple[Any, ...]) -> list[Any]:

@@ -688,6 +688,25 @@ async def test_create_expense_moves_balances_and_logs(store: Store) -> None:
         await store.get_expense("no-such-group", dinner.id)
 
 
+async def test_balances_for_a_member_only(store: Store) -> None:
+    created, a, b, c = await trio(store)
+    outsider = await user(store, "outsider")
+    assert await store.get_balances_for_member(created.id, a.id) == []
+    spent = expense(created.id, {a.id: 3000}, {a.id: 1000, b.id: 1000, c.id: 1000})
+    await store.create_expense(spent, deltas=moves(spent),
+                               activity=activity(created.id, "expense.created", spent.id))
+    assert await store.get_balances_for_member(created.id, b.id) == as_balances(
+        {(a.id, "EUR"): 2000, (b.id, "EUR"): -1000, (c.id, "EUR"): -1000}
+    )
+    assert await store.get_balances_for_member(created.id, c.id) == await store.get_balances(
+        created.id
+    )
+    with pytest.raises(NotFound):
+        await store.get_balances_for_member(created.id, outsider.id)
+    with pytest.raises(NotFound):
+        await store.get_balances_for_member("no-such-group", a.id)
+
+
 async def test_update_expense_moves_by_the_difference_and_bumps_the_version(store: Store) -> None:
     created, a, b, c = await trio(store)
     original = expense(created.id, {a.id: 3000}, {a.id: 1000, b.id: 1000, c.id: 1000})
