@@ -6,6 +6,7 @@ from aiohttp import web
 from domain import NotFound, Unauthorized, User
 from handlers.api import Api, Reply
 from handlers.schemas import USER
+from realtime.hub import HUB
 from server.keys import CLAIMS, STORE
 from store.timefmt import to_text
 
@@ -23,12 +24,14 @@ async def current_user(request: web.Request) -> web.Response:
 
 @api.post(
     "/api/logout",
-    summary="Revoke the caller's token on every instance until it would have expired",
+    summary="Revoke the caller's token on every instance until it would have expired, "
+            "and close the WebSockets it opened",
     replies={204: Reply("signed out")},
 )
 async def logout(request: web.Request) -> web.Response:
     claims = request[CLAIMS]
     await request.app[STORE].revoke_token(claims.token_id, claims.expires_at)
+    request.app[HUB].end_sessions(claims.user_id, claims.token_id)
     return web.Response(status=204)
 
 

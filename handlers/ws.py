@@ -23,7 +23,14 @@ from handlers.chats import chat_message_json, post_message
 from handlers.schemas import ERROR, Schema
 from realtime.broker import BrokerUnavailable
 from realtime.events import GROUP_PREFIX, USER_PREFIX, user_channel
-from realtime.hub import CLOSE_POLICY, HUB, Connection, Outgoing, SubscriptionEnded
+from realtime.hub import (
+    CLOSE_POLICY,
+    CLOSE_UNAUTHORIZED,
+    HUB,
+    Connection,
+    Outgoing,
+    SubscriptionEnded,
+)
 from realtime.tickets import TICKET_TTL_SECONDS, TICKETS, Holder
 from server.keys import CLAIMS, CONFIG, STORE
 from server.tokens import decode_token
@@ -50,7 +57,10 @@ EPHEMERAL_INTERVAL_SECONDS = {"typing": 1.0, "presence": 5.0}
 """At most one typing (presence) message per channel per connection in this interval; more are
 dropped silently: they are hints, not data."""
 PRESENCE_STATES = ("online", "away", "offline")
-CLOSE_UNAUTHORIZED = 4001
+TOKEN_CHECK_SECONDS = 60.0
+"""How often an open connection checks that its token is still good: logout closes connections
+at once through the broker; this catches what that missed (Redis away at the time) and users
+that were deleted."""
 
 TICKET: Schema = {
     "type": "object",
@@ -207,10 +217,14 @@ class Session:
         self._app = request.app
         self._ws = ws
         self._user_id = holder.user_id
+        self._token_id = holder.token_id
         self._expires_at = holder.expires_at
         self._hub = request.app[HUB]
         self._connection = Connection(holder.user_id, _Socket(request, ws),
-                                      queue_limit=request.app[CONFIG].ws_queue_size)
+                                      queue_limit=request.app[CONFIG].ws_queue_size,
+                                      token_id=holder.token_id)
+        self._present: set[str] = set()
+        """Group channels where this connection said it is online or away."""
         self._allowance = COMMAND_BURST
         self._checked_at = time.monotonic()
         self._strikes = 0
@@ -220,6 +234,7 @@ class Session:
         connection = self._connection
         self._hub.attach(connection)
         writer = asyncio.get_running_loop().create_task(connection.run_writer())
+        watch = asyncio.get_running_loop().create_task(self._watch_token())
         expiry = asyncio.get_running_loop().call_later(
             max(0.0, self._expires_at - time.time()),
             connection.finish, CLOSE_UNAUTHORIZED, "token expired",
@@ -237,6 +252,9 @@ class Session:
                     connection.send_json(_error(None, "unsupported", "send JSON text frames"))
         finally:
             expiry.cancel()
+            watch.cancel()
+            for channel in sorted(self._present):
+                self._announce(channel, "offline")
             self._hub.detach(connection)
             if connection.closing and not connection.closed:
                 # A graceful close (shutdown, rate abuse): let the writer send what is queued.
@@ -244,6 +262,17 @@ class Session:
             connection.closed = True
             writer.cancel()
             await asyncio.gather(writer, return_exceptions=True)
+
+    async def _watch_token(self) -> None:
+        while not self._connection.closing:
+            await asyncio.sleep(TOKEN_CHECK_SECONDS)
+            try:
+                await _check_standing(self._request, self._user_id, self._token_id)
+            except Unauthorized:
+                self._connection.finish(CLOSE_UNAUTHORIZED, "token revoked")
+                return
+            except Exception as exc:  # the store being away is no reason to drop the client
+                log.warning("could not check a connection's token: %r", exc)
 
     async def _handle(self, raw: str) -> None:
         try:
@@ -315,6 +344,8 @@ class Session:
 
     async def _unsubscribe(self, command: dict[str, Any]) -> dict[str, Any]:
         channel = _channel(command)
+        if channel in self._present:
+            self._announce(channel, "offline")
         await self._hub.unsubscribe(self._connection, channel)
         return {"channel": channel}
 
@@ -330,18 +361,29 @@ class Session:
                                                                             channel):
             raise Forbidden(f"subscribe to {channel} before sending {kind} to it",
                             code="not_subscribed")
-        data: dict[str, Any] = {"user_id": self._user_id}
-        if kind == "presence":
-            status = command.get("status", "online")
-            if status not in PRESENCE_STATES:
-                raise Invalid(f"status must be one of {', '.join(PRESENCE_STATES)}")
-            data["status"] = status
+        status = command.get("status", "online")
+        if kind == "presence" and status not in PRESENCE_STATES:
+            raise Invalid(f"status must be one of {', '.join(PRESENCE_STATES)}")
         now = time.monotonic()
         if now - self._last_ephemeral.get((kind, channel), -1e9) < EPHEMERAL_INTERVAL_SECONDS[kind]:
             return {"dropped": True}
         self._last_ephemeral[(kind, channel)] = now
-        self._hub.broadcast(channel, kind, data)
+        if kind == "presence":
+            self._announce(channel, status)
+        else:
+            self._hub.broadcast(channel, kind, {"user_id": self._user_id})
         return {"dropped": False}
+
+    def _announce(self, channel: str, status: str) -> None:
+        """Presence is per connection (a user may have several, on several instances): a user is
+        online while any of their connections says so, and a connection that goes away, or
+        leaves the channel, is announced offline."""
+        if status == "offline":
+            self._present.discard(channel)
+        else:
+            self._present.add(channel)
+        self._hub.broadcast(channel, "presence", {"user_id": self._user_id, "status": status,
+                                                  "connection": self._connection.id})
 
     async def _ping(self, command: dict[str, Any]) -> dict[str, Any]:
         return {"pong": True}

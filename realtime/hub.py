@@ -29,6 +29,8 @@ log = logging.getLogger(__name__)
 
 CLOSE_GOING_AWAY = 1001
 CLOSE_POLICY = 1008
+CLOSE_UNAUTHORIZED = 4001
+"""An application close code: authentication failed, or the token expired or was revoked."""
 CLOSE_SLOW_CONSUMER = 4008
 """An application close code (4000-4999): the client did not read fast enough."""
 RECONNECT_AFTER_MS = (1000, 5000)
@@ -37,6 +39,9 @@ restarting fleet is not hit by every client at the same instant."""
 ENDING_EVENTS = {"member.removed", "member.left"}
 """A group event about a member ends that member's subscription to the group's channel."""
 GROUP_DELETED = "group.deleted"
+SESSIONS_CHANNEL = "control:sessions"
+"""Every instance listens here for tokens revoked elsewhere (clients cannot subscribe to it)."""
+SESSION_REVOKED = "session.revoked"
 RESYNC_RETRY_SECONDS = 1.0
 
 
@@ -68,9 +73,13 @@ class Connection:
     """One client connection: who it is, and a bounded queue of frames its writer task sends in
     order. `send` never waits; a client whose queue is full is cut off (close code 4008)."""
 
-    def __init__(self, user_id: str, socket: Socket, *, queue_limit: int) -> None:
+    def __init__(
+        self, user_id: str, socket: Socket, *, queue_limit: int, token_id: str | None = None
+    ) -> None:
         self.id = uuid.uuid4().hex[:12]
         self.user_id = user_id
+        self.token_id = token_id
+        """The token the connection authenticated with: revoking it closes the connection."""
         self.channels: set[str] = set()
         self.closed = False
         self._socket = socket
@@ -179,6 +188,28 @@ class Hub:
         before handing it over (most events, on most instances, have no local subscriber)."""
         if envelope.channel in self._channels:
             self._inbox.put_nowait(envelope)
+        elif envelope.channel == SESSIONS_CHANNEL and envelope.type == SESSION_REVOKED:
+            token_id = envelope.data.get("token_id") if isinstance(envelope.data, dict) else None
+            if isinstance(token_id, str):
+                self._close_token(token_id)
+
+    async def start(self) -> None:
+        """Listen for revocations made on other instances."""
+        await self._broker.listen(SESSIONS_CHANNEL)
+
+    def end_sessions(self, user_id: str, token_id: str) -> None:
+        """Close every connection that `token_id` opened, here now and on every other instance as
+        soon as the broker delivers the news (logout)."""
+        self._close_token(token_id)
+        text = json.dumps({"channel": SESSIONS_CHANNEL, "type": SESSION_REVOKED,
+                           "data": {"user_id": user_id, "token_id": token_id}},
+                          separators=(",", ":"))
+        self._broker.broadcast(SESSIONS_CHANNEL, text)
+
+    def _close_token(self, token_id: str) -> None:
+        for connection in list(self._connections):
+            if connection.token_id == token_id:
+                connection.finish(CLOSE_UNAUTHORIZED, "token revoked")
 
     # connections
 
@@ -443,6 +474,7 @@ async def hub_ctx(app: web.Application) -> AsyncIterator[None]:
     """The hub over the app's broker (after `broker_ctx`); its delivery task lives as long."""
     hub = Hub(app[BROKER])
     app[HUB] = hub
+    await hub.start()
     task = asyncio.get_running_loop().create_task(hub.run())
     try:
         yield

@@ -98,7 +98,7 @@ def start_cluster(stack: ExitStack, tmp: Path, redis_url: str) -> Cluster:
                       WS_QUEUE_SIZE=str(QUEUE), TESSERACT_CMD=str(tmp / "no-tesseract"),
                       OCR_WORKERS="1")
     tokens, ids = {}, {}
-    for name in ("alice", "bob", "carol"):
+    for name in ("alice", "bob", "carol", "dave"):  # dave's token is revoked by a test
         run = run_command("token", f"{name}@example.com", env=env, cwd=tmp)
         assert run.returncode == 0, run.stderr
         tokens[name] = run.stdout.strip()
@@ -135,6 +135,18 @@ async def test_an_expense_created_through_a_reaches_a_subscriber_on_b(session: S
     event = await on_b.next_event()
     assert event["type"] == "expense.created" and event["data"]["id"] == expense["id"]
     assert event["seq"] == reply["seq"] + 1 and event["epoch"] == reply["epoch"]
+
+
+async def test_logout_through_a_closes_the_socket_on_b(session: Session) -> None:
+    cluster = session.cluster
+    on_b = await session.connect(cluster.b, "dave")
+    assert (await on_b.command("ping"))["pong"] is True
+
+    status, _ = await session.call(cluster.a, "POST", "/api/logout", "dave")
+
+    assert status == 204
+    message = await on_b.ws.receive(timeout=5)
+    assert message.type == aiohttp.WSMsgType.CLOSE and message.data == 4001
 
 
 async def test_a_client_that_reconnects_gets_exactly_what_it_missed(session: Session) -> None:

@@ -3,11 +3,14 @@ subscriptions, events from REST writes, chat and ephemeral messages."""
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import aiohttp
 import pytest
 
+from handlers import ws as ws_handlers
+from server.keys import STORE
 from tests.api.conftest import FRONTEND, Actor, Api, store_agnostic
 from tests.realtime.wsclient import TIMEOUT, WsClient
 
@@ -218,3 +221,56 @@ async def test_shutdown_closes_with_1001_and_a_reconnect_hint(api: Api, alice: A
     message = await client.ws.receive(timeout=TIMEOUT)
     assert message.type == aiohttp.WSMsgType.CLOSE and message.data == 1001
 
+
+
+async def test_logout_closes_the_sockets_its_token_opened(api: Api, alice: Actor) -> None:
+    elsewhere = api.actor(alice.id)
+    doomed, kept = await connect(api, alice), await connect(api, elsewhere)
+
+    assert (await api.post("/api/logout", as_=alice)).status == 204
+
+    message = await doomed.ws.receive(timeout=TIMEOUT)
+    assert message.type == aiohttp.WSMsgType.CLOSE and message.data == 4001
+    assert (await kept.command("ping"))["pong"] is True
+
+
+async def test_a_token_revoked_behind_the_hubs_back_is_caught_by_the_periodic_check(
+    api: Api, alice: Actor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ws_handlers, "TOKEN_CHECK_SECONDS", 0.05)
+    client = await connect(api, alice)
+    assert (await client.command("ping"))["pong"] is True
+
+    # As when the news of a logout on another instance was lost with Redis.
+    await api.app[STORE].revoke_token(alice.jti, datetime.now(timezone.utc) + timedelta(hours=1))
+
+    message = await client.ws.receive(timeout=TIMEOUT)
+    assert message.type == aiohttp.WSMsgType.CLOSE and message.data == 4001
+
+
+async def test_presence_is_per_connection_and_ends_with_it(
+    api: Api, alice: Actor, bob: Actor
+) -> None:
+    group = await api.create_group(alice)
+    await api.join(group["id"], bob)
+    channel = f"group:{group['id']}"
+    phone, laptop, watcher = (await connect(api, alice), await connect(api, alice),
+                              await connect(api, bob))
+    for client in (phone, laptop, watcher):
+        await client.subscribe(channel)
+
+    assert (await phone.command("presence", channel=channel, status="online"))["dropped"] is False
+    assert (await laptop.command("presence", channel=channel, status="away"))["dropped"] is False
+    first, second = await watcher.receive(), await watcher.receive()
+    assert {(f["data"]["user_id"], f["data"]["status"]) for f in (first, second)} == {
+        (alice.id, "online"), (alice.id, "away")}
+    phone_id = first["data"]["connection"] if first["data"]["status"] == "online" else \
+        second["data"]["connection"]
+    laptop_id = ({first["data"]["connection"], second["data"]["connection"]} - {phone_id}).pop()
+
+    await laptop.command("unsubscribe", channel=channel)
+    assert await watcher.receive() == {"channel": channel, "type": "presence", "data": {
+        "user_id": alice.id, "status": "offline", "connection": laptop_id}}
+    await phone.ws.close()
+    assert await watcher.receive() == {"channel": channel, "type": "presence", "data": {
+        "user_id": alice.id, "status": "offline", "connection": phone_id}}
