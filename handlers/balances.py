@@ -7,6 +7,7 @@ from typing import Any
 
 from aiohttp import web
 
+from domain import Balance
 from handlers.api import Api, Reply, json_text
 from handlers.fields import AMOUNT
 from handlers.schemas import ERROR, ID, Schema
@@ -67,9 +68,7 @@ _NOT_FOUND = Reply("no such group, or the caller is not a member", ERROR)
     replies={200: Reply("the balances", BALANCES), 404: _NOT_FOUND},
 )
 async def get_balances(request: web.Request) -> web.Response:
-    balances = await request.app[STORE].get_balances_for_member(
-        request.match_info["group_id"], request[CLAIMS].user_id
-    )
+    balances = await _balances_as_member(request)
     return web.json_response({
         "balances": [
             {"user_id": b.user_id, "currency": b.currency,
@@ -86,9 +85,7 @@ async def get_balances(request: web.Request) -> web.Response:
 )
 async def get_settle_up(request: web.Request) -> web.Response:
     by_currency: dict[str, dict[str, int]] = defaultdict(dict)
-    for balance in await request.app[STORE].get_balances_for_member(
-        request.match_info["group_id"], request[CLAIMS].user_id
-    ):
+    for balance in await _balances_as_member(request):
         if balance.amount:
             by_currency[balance.currency][balance.user_id] = balance.amount
     transfers: list[dict[str, Any]] = []
@@ -120,6 +117,13 @@ def with_moves(
     moves = moves_json(deltas)
     text = f'{payload_json[:-1]},"balance_moves":{json_text(moves)}}}'
     return {**payload, "balance_moves": moves}, text
+
+
+async def _balances_as_member(request: web.Request) -> list[Balance]:
+    """The group's balances; 404 for anyone outside it (see `handlers.access.membership`)."""
+    return await request.app[STORE].get_balances_for_member(
+        request.match_info["group_id"], request[CLAIMS].user_id
+    )
 
 
 async def _plan(balances: dict[str, int]) -> list[Transfer]:

@@ -93,11 +93,10 @@ def _take_over_cors_hook(app: web.Application, cors: aiohttp_cors.CorsConfig) ->
     requests with an Origin header (see `response_headers`)."""
     theirs = [hook for hook in app.on_response_prepare
               if getattr(hook, "__self__", None) is getattr(cors, "_cors_impl", None)]
-    for hook in theirs:
-        app.on_response_prepare.remove(hook)
-    app.on_response_prepare.append(response_headers(theirs[0] if len(theirs) == 1 else None))
     if len(theirs) != 1:
         raise RuntimeError("aiohttp-cors no longer adds exactly one on_response_prepare hook")
+    app.on_response_prepare.remove(theirs[0])
+    app.on_response_prepare.append(response_headers(theirs[0]))
 
 
 @asynccontextmanager

@@ -99,7 +99,7 @@ async def assign_request_id(request: web.Request, handler: Handler) -> web.Strea
 ResponseHook = Callable[[web.Request, web.StreamResponse], Awaitable[None]]
 
 
-def response_headers(cors_headers: ResponseHook | None) -> ResponseHook:
+def response_headers(cors_headers: ResponseHook) -> ResponseHook:
     """The one on_response_prepare hook (so it covers streamed responses and aiohttp's own error
     pages too): stamp the request id, and let aiohttp-cors add its headers to cross-origin
     requests. Those always carry Origin, and aiohttp-cors adds nothing without one, so the route
@@ -107,7 +107,7 @@ def response_headers(cors_headers: ResponseHook | None) -> ResponseHook:
 
     async def stamp_headers(request: web.Request, response: web.StreamResponse) -> None:
         response.headers["X-Request-ID"] = request.get(REQUEST_ID) or request_id_var.get()
-        if cors_headers is not None and hdrs.ORIGIN in request.headers:
+        if hdrs.ORIGIN in request.headers:
             await cors_headers(request, response)
 
     return stamp_headers
