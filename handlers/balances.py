@@ -12,6 +12,7 @@ from handlers.api import Api, Reply, json_text
 from handlers.fields import AMOUNT
 from handlers.schemas import ERROR, ID, Schema
 from ledger import EXACT_LIMIT, Transfer, format_amount, settle_up
+from realtime.envelope import RawJSON
 from server.keys import CLAIMS, STORE
 from store.base import BalanceDeltas
 
@@ -108,15 +109,10 @@ def moves_json(deltas: BalanceDeltas) -> list[dict[str, str]]:
             for (user_id, currency), amount in sorted(deltas.items())]
 
 
-def with_moves(
-    payload: dict[str, Any], payload_json: str, deltas: BalanceDeltas
-) -> tuple[dict[str, Any], str]:
-    """An expense or transaction event's data, as a value and as JSON text: the REST reply plus
-    `balance_moves`. The text reuses the reply's already encoded JSON (`payload_json`, a JSON
-    object) rather than encoding the whole reply a second time."""
-    moves = moves_json(deltas)
-    text = f'{payload_json[:-1]},"balance_moves":{json_text(moves)}}}'
-    return {**payload, "balance_moves": moves}, text
+def with_moves(payload_json: str, deltas: BalanceDeltas) -> RawJSON:
+    """An expense or transaction event's data: the REST reply plus `balance_moves`, made from the
+    reply's already encoded JSON (`payload_json`, a JSON object) instead of encoding it again."""
+    return RawJSON(f'{payload_json[:-1]},"balance_moves":{json_text(moves_json(deltas))}}}')
 
 
 async def _balances_as_member(request: web.Request) -> list[Balance]:

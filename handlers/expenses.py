@@ -180,7 +180,7 @@ async def create_expense(request: web.Request, body: dict[str, Any]) -> web.Resp
             reply=slot.reply(201, payload, _etag(expense)),
         )
         publish_group_event(request, group.id, "expense.created",
-                            *with_moves(payload, payload_json, deltas))
+                            with_moves(payload_json, deltas))
     return json_reply(payload_json, status=201, headers=_etag(expense))
 
 
@@ -260,7 +260,7 @@ async def update_expense(request: web.Request, body: dict[str, Any]) -> web.Resp
     payload = expense_json(edited)
     payload_json = json_text(payload)
     publish_group_event(request, group.id, "expense.updated",
-                        *with_moves(payload, payload_json, deltas))
+                        with_moves(payload_json, deltas))
     return json_reply(payload_json, headers=_etag(edited))
 
 

@@ -105,7 +105,7 @@ async def create_transaction(request: web.Request, body: dict[str, Any]) -> web.
             reply=slot.reply(201, payload, {"ETag": '"1"'}),
         )
         publish_group_event(request, group.id, "transaction.created",
-                            *with_moves(payload, payload_json, deltas))
+                            with_moves(payload_json, deltas))
     return json_reply(payload_json, status=201, headers={"ETag": '"1"'})
 
 

@@ -129,7 +129,7 @@ class InProcessBroker(Broker):
         log_.head += 1
         text = frame(event.channel, log_.head, log_.epoch, event.body)
         envelope = Envelope(channel=event.channel, seq=log_.head, epoch=log_.epoch,
-                            type=event.type, data=event.data, text=text)
+                            type=event.type, text=text)
         log_.events.append(envelope)
         self.sink(envelope)
 

@@ -19,6 +19,13 @@ from domain.ids import new_id
 
 
 @dataclass(frozen=True, slots=True)
+class RawJSON:
+    """Event data already encoded as JSON text (a REST reply's body, say), published as is."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
 class Pending:
     """An event not yet numbered: what `publish` hands the broker."""
 
@@ -28,17 +35,14 @@ class Pending:
     body: str
     """The envelope's tail: `"type":...,"id":...,"ts":...,"data":...}` (JSON text without the
     opening brace and the channel/seq/epoch fields the broker puts in front)."""
-    data: Any = None
 
 
-def pending_event(channel: str, type_: str, data: Any, data_json: str | None = None) -> Pending:
-    """`data_json`, when given, is `data` already encoded as JSON (it is then not encoded again)."""
+def pending_event(channel: str, type_: str, data: Any) -> Pending:
     event_id = new_id()
-    if data_json is None:
-        data_json = json.dumps(data, separators=(",", ":"))
+    data_json = data.text if isinstance(data, RawJSON) else json.dumps(data, separators=(",", ":"))
     tail = (f'"type":{json.dumps(type_)},"id":"{event_id}","ts":{round(time.time(), 6)},'
             f'"data":{data_json}}}')
-    return Pending(channel=channel, type=type_, id=event_id, body=tail, data=data)
+    return Pending(channel=channel, type=type_, id=event_id, body=tail)
 
 
 def frame(channel: str, seq: int, epoch: str, body: str) -> str:
@@ -46,17 +50,33 @@ def frame(channel: str, seq: int, epoch: str, body: str) -> str:
     return f'{{"channel":{json.dumps(channel)},"seq":{seq},"epoch":{json.dumps(epoch)},{body}'
 
 
-@dataclass(frozen=True, slots=True)
+_UNPARSED: Any = object()
+
+
 class Envelope:
     """An event as a broker delivers it: the fields the hub routes by, plus the text. Ephemeral
-    messages (typing, presence) travel the same way with `seq` 0 and no epoch."""
+    messages (typing, presence) travel the same way with `seq` 0 and no epoch.
 
-    channel: str
-    seq: int
-    epoch: str
-    type: str
-    data: Any
-    text: str
+    `data` is parsed from the text when first asked for, which the hub does only for the few
+    event types it acts on (membership changes): a channel's history holds just the text."""
+
+    __slots__ = ("channel", "seq", "epoch", "type", "text", "_data")
+
+    def __init__(self, *, channel: str, seq: int, epoch: str, type: str, text: str,
+                 data: Any = _UNPARSED) -> None:
+        self.channel = channel
+        self.seq = seq
+        self.epoch = epoch
+        self.type = type
+        self.text = text
+        self._data = data
+
+    @property
+    def data(self) -> Any:
+        if self._data is _UNPARSED:
+            value = json.loads(self.text)
+            self._data = value.get("data") if isinstance(value, dict) else None
+        return self._data
 
     @classmethod
     def parse(cls, text: str | bytes) -> Envelope:

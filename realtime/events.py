@@ -23,25 +23,21 @@ def user_channel(user_id: str) -> str:
     return f"{USER_PREFIX}{user_id}"
 
 
-def publish(
-    app: web.Application, channel: str, type_: str, data: Any, data_json: str | None = None
-) -> None:
+def publish(app: web.Application, channel: str, type_: str, data: Any) -> None:
     """Queue an event for every subscriber of `channel` on every instance. Never raises and never
     waits: a change already committed must not fail, or be slowed, because telling others failed.
-    `data_json` is `data` already encoded, where the caller has it."""
+    `data` is anything JSON can encode, or `RawJSON` when the caller has it encoded already."""
     try:
         broker = app.get(BROKER)
         if broker is None:
             return
-        broker.publish(pending_event(channel, type_, data, data_json))
+        broker.publish(pending_event(channel, type_, data))
     except Exception:  # a broken publish must never fail the request that committed the change
         log.exception("could not publish %s on %s", type_, channel)
 
 
-def publish_group_event(
-    request: web.Request, group_id: str, type_: str, data: Any, data_json: str | None = None
-) -> None:
-    publish(request.app, group_channel(group_id), type_, data, data_json)
+def publish_group_event(request: web.Request, group_id: str, type_: str, data: Any) -> None:
+    publish(request.app, group_channel(group_id), type_, data)
 
 
 def publish_user_event(request: web.Request, user_id: str, type_: str, data: Any) -> None:
