@@ -71,6 +71,9 @@ class Envelope:
         self.text = text
         self._data = data
 
+    def __repr__(self) -> str:
+        return f"Envelope({self.channel!r}, seq={self.seq}, epoch={self.epoch!r}, {self.type!r})"
+
     @property
     def data(self) -> Any:
         if self._data is _UNPARSED:

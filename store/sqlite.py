@@ -423,7 +423,8 @@ class SQLiteStore(Store):
         """The rows, read in this iteration's snapshot (begun if none is open); None if busy."""
         db = self._db
         if not self._reading:
-            db.execute("BEGIN")
+            if not db.in_transaction:  # (it is only if ending the last snapshot failed)
+                db.execute("BEGIN")
             self._reading = True
             asyncio.get_running_loop().call_soon(self._end_snapshot)
         try:
