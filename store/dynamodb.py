@@ -210,6 +210,11 @@ def _balances(memberships: list[dict[str, Any]]) -> list[Balance]:
     return balances
 
 
+def _member_order(membership: dict[str, Any]) -> tuple[bool, str, str]:
+    """Owner first, then by join time: the order `list_members` promises."""
+    return membership["role"] != "owner", membership["joined_at"], membership["user_id"]
+
+
 def _member(a: dict[str, Any], profile: dict[str, Any] | None = None) -> Member:
     return Member(
         user_id=a["user_id"],
@@ -559,7 +564,7 @@ class DynamoDBStore(Store):
         mine = next((m for m in memberships if m["user_id"] == user_id), None)
         if meta is None or mine is None:
             raise NotFound("group not found")
-        memberships.sort(key=lambda m: (m["role"] != "owner", m["joined_at"], m["user_id"]))
+        memberships.sort(key=_member_order)
         return _group(meta), _member(mine), [m["user_id"] for m in memberships]
 
     async def _partition(self, group_id: str, sk_prefix: str | None = None) -> list[dict[str, Any]]:
@@ -595,7 +600,7 @@ class DynamoDBStore(Store):
                 self._users, [_key(f"USER#{m['user_id']}") for m in memberships]
             )
         }
-        memberships.sort(key=lambda m: (m["role"] != "owner", m["joined_at"], m["user_id"]))
+        memberships.sort(key=_member_order)
         return [_member(m, profiles[m["user_id"]]) for m in memberships if m["user_id"] in profiles]
 
     async def list_user_groups(

@@ -542,10 +542,7 @@ class SQLiteStore(Store):
 
     async def token_standing(self, user_id: str, jti: str) -> TokenStanding:
         # Every authenticated request asks: one statement on the event loop's thread.
-        params = (user_id, jti)
-        rows = self._snapshot_read(_TOKEN_STANDING, params)
-        if rows is None:
-            rows = await self._all(_TOKEN_STANDING, params)
+        rows = await self._all(_TOKEN_STANDING, (user_id, jti))
         user_exists, revoked = rows[0]
         if not user_exists:
             return TokenStanding.UNKNOWN_USER
@@ -597,10 +594,7 @@ class SQLiteStore(Store):
 
     async def get_group_as_member(self, group_id: str, user_id: str) -> tuple[Group, Member]:
         # Every group-scoped request asks: one statement on the event loop's thread.
-        params = (user_id, group_id)
-        rows = self._snapshot_read(_GROUP_AS_MEMBER, params)
-        if rows is None:
-            rows = await self._all(_GROUP_AS_MEMBER, params)
+        rows = await self._all(_GROUP_AS_MEMBER, (user_id, group_id))
         if not rows:
             raise NotFound("group not found")
         row = rows[0]
@@ -620,7 +614,7 @@ class SQLiteStore(Store):
         rows = await self._all(
             "SELECT m.user_id, m.role, m.joined_at, u.email, u.name, u.picture FROM memberships m "
             "JOIN users u ON u.id = m.user_id WHERE m.group_id = ? "
-            "ORDER BY m.role = 'owner' DESC, m.joined_at, m.user_id",
+            f"ORDER BY {_MEMBER_ORDER}",
             (group_id,),
         )
         return [
@@ -1352,10 +1346,12 @@ _GROUP_AS_MEMBER = (
     f"SELECT {_GROUP_COLUMNS}, m.role, m.joined_at FROM groups g "
     "JOIN memberships m ON m.group_id = g.id AND m.user_id = ? WHERE g.id = ?"
 )
+_MEMBER_ORDER = "m.role = 'owner' DESC, m.joined_at, m.user_id"
+"""Owner first, then by join time: the order `list_members` promises."""
 _GROUP_WITH_MEMBERS = (
     f"SELECT {_GROUP_COLUMNS}, m.user_id, m.role, m.joined_at FROM groups g "
     "JOIN memberships m ON m.group_id = g.id WHERE g.id = ? "
-    "ORDER BY m.role = 'owner' DESC, m.joined_at, m.user_id"
+    f"ORDER BY {_MEMBER_ORDER}"
 )
 _BALANCES_FOR_MEMBER = (
     "SELECT b.user_id, b.currency, b.amount FROM memberships m "
