@@ -1,17 +1,23 @@
 # `make run`: install everything and serve on the embedded defaults (SQLite, in-process broker).
-# `make test`: install the test dependencies and run the whole suite.
+# `make test`: install the test dependencies, run the checks (`make check`) and the whole suite.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 PORT ?= 5000
 
-.PHONY: run test install install-test bench clean
+.PHONY: run test check install install-test bench clean
 
 run: install
 	$(BIN)/expense-tracker serve --port $(PORT)
 
-test: install-test
+test: install-test check
 	$(BIN)/python -m pytest
+
+# The gates: formatting, lint and strict typing over every package (settings in pyproject.toml).
+check: install-test
+	$(BIN)/ruff format --check --quiet .
+	$(BIN)/ruff check --quiet .
+	$(BIN)/mypy
 
 install: $(VENV)/.installed-run
 	@scripts/system-packages.sh run

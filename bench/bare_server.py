@@ -1,4 +1,5 @@
 """The yardstick: a bare aiohttp app with no middleware, store or validation."""
+
 import sys
 
 from aiohttp import web

@@ -3,6 +3,7 @@ aiohttp app measured in the same run.
 
     python bench/http_bench.py [--seconds 5] [--connections 64] [--engine auto|wrk|aiohttp]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -34,12 +35,19 @@ def main() -> None:
                 "bare POST": (f"{bare}/bare", "POST", None, group_body),
                 "POST /api/groups": (f"{api}/api/groups", "POST", token, group_body),
             }
-            results = {name: load(engine, *scenario, args.seconds, args.connections)
-                       for name, scenario in scenarios.items()}
+            results = {
+                name: load(engine, *scenario, args.seconds, args.connections)
+                for name, scenario in scenarios.items()
+            }
     finally:
         shutil.rmtree(data_dir, ignore_errors=True)
-    report(results, {"GET /api/groups": "bare GET", "POST /api/groups": "bare POST"},
-           engine=engine, connections=args.connections, seconds_per_scenario=args.seconds)
+    report(
+        results,
+        {"GET /api/groups": "bare GET", "POST /api/groups": "bare POST"},
+        engine=engine,
+        connections=args.connections,
+        seconds_per_scenario=args.seconds,
+    )
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """Load-generation pieces the benchmarks share: starting the servers, loading an endpoint for a
 fixed time with a fixed number of connections (wrk where installed, else an aiohttp client), and
 printing results beside the bare aiohttp handler's."""
+
 from __future__ import annotations
 
 import asyncio
@@ -42,8 +43,9 @@ def wait_healthy(url: str, process: subprocess.Popen) -> None:
     raise SystemExit(f"{url} did not answer")
 
 
-def run_wrk(url: str, method: str, token: str | None, body: str | None, seconds: float,
-            connections: int) -> dict:
+def run_wrk(
+    url: str, method: str, token: str | None, body: str | None, seconds: float, connections: int
+) -> dict:
     headers = {"Content-Type": "application/json"}
     if token:
         headers["Authorization"] = f"Bearer {token}"
@@ -56,9 +58,20 @@ def run_wrk(url: str, method: str, token: str | None, body: str | None, seconds:
         script.write(lua)
     try:
         output = subprocess.run(
-            ["wrk", "-t2", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--latency",
-             "-s", script.name, url],
-            capture_output=True, text=True, timeout=seconds + 30, check=True,
+            [
+                "wrk",
+                "-t2",
+                f"-c{connections}",
+                f"-d{max(1, round(seconds))}s",
+                "--latency",
+                "-s",
+                script.name,
+                url,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=seconds + 30,
+            check=True,
         ).stdout
     finally:
         os.unlink(script.name)
@@ -69,12 +82,17 @@ def run_wrk(url: str, method: str, token: str | None, body: str | None, seconds:
         value, unit = re.search(rf"\s{label}%\s+([\d.]+)(us|ms|s)", output).groups()
         return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
-    return {"rps": rps, "p50_ms": percentile("50"), "p99_ms": percentile("99"),
-            "errors": int(non_2xx.group(1)) if non_2xx else 0}
+    return {
+        "rps": rps,
+        "p50_ms": percentile("50"),
+        "p99_ms": percentile("99"),
+        "errors": int(non_2xx.group(1)) if non_2xx else 0,
+    }
 
 
-async def run_aiohttp(url: str, method: str, token: str | None, body: str | None,
-                      seconds: float, connections: int) -> dict:
+async def run_aiohttp(
+    url: str, method: str, token: str | None, body: str | None, seconds: float, connections: int
+) -> dict:
     import aiohttp
 
     headers = {"Content-Type": "application/json"}
@@ -100,20 +118,27 @@ async def run_aiohttp(url: str, method: str, token: str | None, body: str | None
         await asyncio.gather(*(worker(session) for _ in range(connections)))
         elapsed = time.monotonic() - began
     cuts = statistics.quantiles(latencies, n=100)
-    return {"rps": len(latencies) / elapsed, "p50_ms": cuts[49], "p99_ms": cuts[98],
-            "errors": errors}
+    return {"rps": len(latencies) / elapsed, "p50_ms": cuts[49], "p99_ms": cuts[98], "errors": errors}
 
 
 @contextmanager
 def servers(data_dir: Path) -> Iterator[tuple[str, str, dict[str, str]]]:
     """The API on its embedded defaults and the bare app; yields both base URLs and the API's env."""
-    env = {**os.environ, "DATA_DIR": str(data_dir), "SECRET_KEY": "b" * 48,
-           "STORE_BACKEND": "sqlite", "LOG_LEVEL": "WARNING"}
+    env = {
+        **os.environ,
+        "DATA_DIR": str(data_dir),
+        "SECRET_KEY": "b" * 48,
+        "STORE_BACKEND": "sqlite",
+        "LOG_LEVEL": "WARNING",
+    }
     env.pop("REDIS_URL", None)
     env.pop("DYNAMODB_ENDPOINT_URL", None)
     api_port, bare_port = free_port(), free_port()
-    api = subprocess.Popen([str(BIN / "expense-tracker"), "serve", "--host", "127.0.0.1",
-                            "--port", str(api_port)], env=env, stdout=subprocess.DEVNULL)
+    api = subprocess.Popen(
+        [str(BIN / "expense-tracker"), "serve", "--host", "127.0.0.1", "--port", str(api_port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+    )
     bare = subprocess.Popen([sys.executable, str(HERE / "bare_server.py"), str(bare_port)])
     try:
         wait_healthy(f"http://127.0.0.1:{api_port}/healthz", api)
@@ -126,20 +151,25 @@ def servers(data_dir: Path) -> Iterator[tuple[str, str, dict[str, str]]]:
 
 
 def token_for(email: str, env: dict[str, str]) -> str:
-    return subprocess.run([str(BIN / "expense-tracker"), "token", email], env=env,
-                          capture_output=True, text=True, check=True).stdout.strip()
+    return subprocess.run(
+        [str(BIN / "expense-tracker"), "token", email], env=env, capture_output=True, text=True, check=True
+    ).stdout.strip()
 
 
 def call(method: str, url: str, token: str, body: dict | None = None) -> dict:
     request = urllib.request.Request(
-        url, method=method, data=None if body is None else json.dumps(body).encode(),
-        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+        url,
+        method=method,
+        data=None if body is None else json.dumps(body).encode(),
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
     with urllib.request.urlopen(request) as reply:
         return json.loads(reply.read() or b"null")
 
 
-def load(engine: str, url: str, method: str, token: str | None, body: str | None,
-         seconds: float, connections: int) -> dict:
+def load(
+    engine: str, url: str, method: str, token: str | None, body: str | None, seconds: float, connections: int
+) -> dict:
     if engine == "wrk":
         return run_wrk(url, method, token, body, seconds, connections)
     return asyncio.run(run_aiohttp(url, method, token, body, seconds, connections))
@@ -156,6 +186,8 @@ def report(results: dict[str, dict], baseline_of: dict[str, str], **context: obj
     for name, figures in results.items():
         baseline = results.get(baseline_of.get(name, name), figures)
         figures["ratio_to_bare"] = round(figures["rps"] / baseline["rps"], 3)
-        print(f"{name:<34}{figures['rps']:>10.0f}{figures['p50_ms']:>10.2f}"
-              f"{figures['p99_ms']:>10.2f}{figures['errors']:>8}{figures['ratio_to_bare']:>9.2f}")
+        print(
+            f"{name:<34}{figures['rps']:>10.0f}{figures['p50_ms']:>10.2f}"
+            f"{figures['p99_ms']:>10.2f}{figures['errors']:>8}{figures['ratio_to_bare']:>9.2f}"
+        )
     print(json.dumps({**context, "results": results}))

@@ -3,6 +3,7 @@ reads at 10 versus 10,000 expenses in a group (incremental balances should make 
 
     python bench/money_bench.py [--seconds 5] [--connections 64] [--history 10000]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -21,11 +22,13 @@ async def seed(api: str, token: str, group_id: str, count: int) -> None:
     headers = {"Authorization": f"Bearer {token}"}
     queue = iter(range(count))
     async with aiohttp.ClientSession(headers=headers) as session:
+
         async def worker() -> None:
             for number in queue:
                 body = {"description": f"expense {number}", "amount": f"{number % 97 + 1}.25"}
                 async with session.post(f"{api}/api/groups/{group_id}/expenses", json=body) as r:
                     assert r.status == 201, await r.text()
+
         await asyncio.gather(*(worker() for _ in range(32)))
 
 
@@ -33,8 +36,11 @@ def three_person_group(api: str, env: dict[str, str], owner: str, name: str) -> 
     group = call("POST", f"{api}/api/groups", owner, {"name": name, "default_currency": "EUR"})
     for friend in ("bea", "cem"):
         invite = call("POST", f"{api}/api/groups/{group['id']}/invites", owner, {})
-        call("POST", f"{api}/api/invites/{invite['token']}/accept",
-             token_for(f"{friend}.{name}@example.com", env))
+        call(
+            "POST",
+            f"{api}/api/invites/{invite['token']}/accept",
+            token_for(f"{friend}.{name}@example.com", env),
+        )
     return group["id"]
 
 
@@ -59,22 +65,31 @@ def main() -> None:
             scenarios = {
                 "bare GET": (f"{bare}/bare", "GET", None, None),
                 "GET balances (10 expenses)": (f"{api}/api/groups/{small}/balances", "GET", owner, None),
-                f"GET balances ({args.history} expenses)":
-                    (f"{api}/api/groups/{large}/balances", "GET", owner, None),
+                f"GET balances ({args.history} expenses)": (
+                    f"{api}/api/groups/{large}/balances",
+                    "GET",
+                    owner,
+                    None,
+                ),
                 "bare POST": (f"{bare}/bare", "POST", None, expense),
                 "POST expense": (f"{api}/api/groups/{writes}/expenses", "POST", owner, expense),
             }
-            results = {name: load(engine, *scenario, args.seconds, args.connections)
-                       for name, scenario in scenarios.items()}
+            results = {
+                name: load(engine, *scenario, args.seconds, args.connections)
+                for name, scenario in scenarios.items()
+            }
     finally:
         shutil.rmtree(data_dir, ignore_errors=True)
     large_name = f"GET balances ({args.history} expenses)"
     report(
         results,
         {"GET balances (10 expenses)": "bare GET", large_name: "bare GET", "POST expense": "bare POST"},
-        engine=engine, connections=args.connections, seconds_per_scenario=args.seconds,
+        engine=engine,
+        connections=args.connections,
+        seconds_per_scenario=args.seconds,
         balances_slowdown_at_history=round(
-            results["GET balances (10 expenses)"]["rps"] / results[large_name]["rps"], 3),
+            results["GET balances (10 expenses)"]["rps"] / results[large_name]["rps"], 3
+        ),
     )
 
 

@@ -7,6 +7,7 @@ Bounded time (about 2 minutes on 2 cores): the accuracy pass covers every receip
 (and is the 2-worker throughput and lag measurement); 1 vs 2 workers and the CLI comparison use
 a fixed subset. Prints tables and one JSON line.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -92,9 +93,12 @@ async def _timed(pool: OcrPool, data: bytes) -> dict[str, Any]:
 
 
 def make_pool(size: int, languages: str, queue: int) -> OcrPool:
-    return OcrPool(size=size, queue_size=queue, timeout=120,
-                   options={"languages": languages, "max_pixels": 60_000_000,
-                            "tesseract_cmd": "tesseract"})
+    return OcrPool(
+        size=size,
+        queue_size=queue,
+        timeout=120,
+        options={"languages": languages, "max_pixels": 60_000_000, "tesseract_cmd": "tesseract"},
+    )
 
 
 async def accuracy(folder: Path, truth: list[dict[str, Any]], languages: str) -> dict[str, Any]:
@@ -106,18 +110,22 @@ async def accuracy(folder: Path, truth: list[dict[str, Any]], languages: str) ->
             results, wall = await run_all(pool, images)
     finally:
         await pool.close()
-    print(f"{'file':<16} {'total':>9} {'truth':>9}  {'date':<10} {'truth':<10}  "
-          f"{'merchant':<28} {'truth':<11} {'s':>5}")
+    print(
+        f"{'file':<16} {'total':>9} {'truth':>9}  {'date':<10} {'truth':<10}  "
+        f"{'merchant':<28} {'truth':<11} {'s':>5}"
+    )
     hits = {f: 0 for f in FIELDS}
     for item, result in zip(truth, results, strict=True):
         marks = judge(result, item)
         for f in FIELDS:
             hits[f] += marks[f]
         merchant = (result.get("merchant") or result.get("error") or "")[:28]
-        print(f"{item['file']:<16} {str(result.get('total')):>9}{_mark(marks['total'])}"
-              f"{item['total']:>9}  {str(result.get('date')):<10}{_mark(marks['date'])}"
-              f"{str(item['date']):<10} {merchant:<28}{_mark(marks['merchant'])}"
-              f"{item['merchant']:<11} {result['seconds']:5.1f}")
+        print(
+            f"{item['file']:<16} {str(result.get('total')):>9}{_mark(marks['total'])}"
+            f"{item['total']:>9}  {str(result.get('date')):<10}{_mark(marks['date'])}"
+            f"{str(item['date']):<10} {merchant:<28}{_mark(marks['merchant'])}"
+            f"{item['merchant']:<11} {result['seconds']:5.1f}"
+        )
     n = len(truth)
     print()
     for f in FIELDS:
@@ -132,8 +140,9 @@ async def accuracy(folder: Path, truth: list[dict[str, Any]], languages: str) ->
         "mean_prepare_ms": round(statistics.mean(t.get("prepare_ms", 0) for t in per_image), 1),
         # the second, date-only OCR look (a few strips) runs only when the page gave no plausible date
         "date_pass_images": sum("date_pass_ms" in t for t in per_image),
-        "mean_date_pass_ms": round(statistics.mean(
-            [t["date_pass_ms"] for t in per_image if "date_pass_ms" in t] or [0]), 1),
+        "mean_date_pass_ms": round(
+            statistics.mean([t["date_pass_ms"] for t in per_image if "date_pass_ms" in t] or [0]), 1
+        ),
         "loop_lag_p99_ms_saturated": round(probe.p99_ms(), 2),
         "loop_lag_samples": len(probe.samples),
     }
@@ -159,9 +168,11 @@ async def throughput(images: list[bytes], languages: str) -> dict[str, Any]:
         print(f"{size} worker(s): {rates[size]:.3f} images/s, loop lag p99 {lags[size]:.2f} ms")
     speedup = rates[2] / rates[1]
     print(f"speed-up with 2 workers: {speedup:.2f}x")
-    return {"images_per_second": {str(k): round(v, 3) for k, v in rates.items()},
-            "speedup_2_vs_1": round(speedup, 2),
-            "loop_lag_p99_ms": {str(k): round(v, 2) for k, v in lags.items()}}
+    return {
+        "images_per_second": {str(k): round(v, 3) for k, v in rates.items()},
+        "speedup_2_vs_1": round(speedup, 2),
+        "loop_lag_p99_ms": {str(k): round(v, 2) for k, v in lags.items()},
+    }
 
 
 def _burn(n: int) -> float:
@@ -199,8 +210,12 @@ async def overhead(paths: list[Path], languages: str) -> dict[str, Any]:
     cli: list[float] = []
     for path in paths:
         started = time.perf_counter()
-        subprocess.run([binary, str(path), "stdout", "-l", languages, "--psm", "4"],
-                       check=True, capture_output=True, env={**os.environ, "OMP_THREAD_LIMIT": "1"})
+        subprocess.run(
+            [binary, str(path), "stdout", "-l", languages, "--psm", "4"],
+            check=True,
+            capture_output=True,
+            env={**os.environ, "OMP_THREAD_LIMIT": "1"},
+        )
         cli.append(time.perf_counter() - started)
     pool = make_pool(1, languages, 1)
     await pool.start()
@@ -212,11 +227,15 @@ async def overhead(paths: list[Path], languages: str) -> dict[str, Any]:
     finally:
         await pool.close()
     diff = [o - c for o, c in zip(ours, cli, strict=True)]
-    print(f"tesseract CLI {statistics.mean(cli):.2f} s/image, pipeline {statistics.mean(ours):.2f} "
-          f"s/image, overhead {1000 * statistics.mean(diff):+.0f} ms/image")
-    return {"cli_seconds": round(statistics.mean(cli), 3),
-            "pipeline_seconds": round(statistics.mean(ours), 3),
-            "overhead_ms": round(1000 * statistics.mean(diff), 1)}
+    print(
+        f"tesseract CLI {statistics.mean(cli):.2f} s/image, pipeline {statistics.mean(ours):.2f} "
+        f"s/image, overhead {1000 * statistics.mean(diff):+.0f} ms/image"
+    )
+    return {
+        "cli_seconds": round(statistics.mean(cli), 3),
+        "pipeline_seconds": round(statistics.mean(ours), 3),
+        "overhead_ms": round(1000 * statistics.mean(diff), 1),
+    }
 
 
 async def main() -> None:

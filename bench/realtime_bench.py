@@ -9,6 +9,7 @@ payload and rate) measured in the same run.
 
     python bench/realtime_bench.py [--subscribers 1000] [--rate 10] [--seconds 10]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -40,13 +41,28 @@ MEMBERS = 40
 def redis(port: int) -> Iterator[str]:
     workdir = tempfile.mkdtemp(prefix="bench-redis-")
     process = subprocess.Popen(
-        [shutil.which("redis-server") or "redis-server", "--port", str(port), "--bind",
-         "127.0.0.1", "--save", "", "--appendonly", "no"],
-        cwd=workdir, stdout=subprocess.DEVNULL)
+        [
+            shutil.which("redis-server") or "redis-server",
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ],
+        cwd=workdir,
+        stdout=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 10
-        while subprocess.run(["redis-cli", "-p", str(port), "ping"], capture_output=True,
-                             text=True).stdout.strip() != "PONG":
+        while (
+            subprocess.run(
+                ["redis-cli", "-p", str(port), "ping"], capture_output=True, text=True
+            ).stdout.strip()
+            != "PONG"
+        ):
             if time.monotonic() > deadline:
                 raise SystemExit("redis-server did not start")
             time.sleep(0.1)
@@ -59,8 +75,11 @@ def redis(port: int) -> Iterator[str]:
 
 @contextmanager
 def instance(env: dict[str, str], port: int) -> Iterator[str]:
-    process = subprocess.Popen([str(BIN / "expense-tracker"), "serve", "--host", "127.0.0.1",
-                                "--port", str(port)], env=env, stdout=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [str(BIN / "expense-tracker"), "serve", "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+    )
     try:
         wait_healthy(f"http://127.0.0.1:{port}/healthz", process)
         yield f"http://127.0.0.1:{port}"
@@ -71,8 +90,15 @@ def instance(env: dict[str, str], port: int) -> Iterator[str]:
 
 # --- subscriber processes ------------------------------------------------------------------------
 
-def subscriber_process(urls: list[str], tokens: list[str], channel: str, count: int,
-                       offset: int, pipe: multiprocessing.connection.Connection) -> None:
+
+def subscriber_process(
+    urls: list[str],
+    tokens: list[str],
+    channel: str,
+    count: int,
+    offset: int,
+    pipe: multiprocessing.connection.Connection,
+) -> None:
     asyncio.run(_subscribers(urls, tokens, channel, count, offset, pipe))
 
 
@@ -114,7 +140,7 @@ class Subscriber(asyncio.Protocol):
                 size, start = struct.unpack("!Q", buffer[2:10])[0], 10
             if len(buffer) < start + size:
                 break
-            payload, buffer = buffer[start:start + size], buffer[start + size:]
+            payload, buffer = buffer[start : start + size], buffer[start + size :]
             if opcode == 0x9:  # ping: answer (masked, as clients must)
                 self.send(payload, opcode=0xA)
             elif opcode == 0x1:
@@ -129,29 +155,38 @@ class Subscriber(asyncio.Protocol):
     def send(self, payload: bytes, opcode: int = 0x1) -> None:
         mask = os.urandom(4)
         size = len(payload)
-        header = (struct.pack("!BB", 0x80 | opcode, 0x80 | size) if size < 126
-                  else struct.pack("!BBH", 0x80 | opcode, 0x80 | 126, size))
+        header = (
+            struct.pack("!BB", 0x80 | opcode, 0x80 | size)
+            if size < 126
+            else struct.pack("!BBH", 0x80 | opcode, 0x80 | 126, size)
+        )
         masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
         assert self.transport is not None
         self.transport.write(header + mask + masked)
 
 
-async def _subscribers(urls: list[str], tokens: list[str], channel: str, count: int, offset: int,
-                       pipe: multiprocessing.connection.Connection) -> None:
+async def _subscribers(
+    urls: list[str],
+    tokens: list[str],
+    channel: str,
+    count: int,
+    offset: int,
+    pipe: multiprocessing.connection.Connection,
+) -> None:
     latencies: list[float] = []
     loop = asyncio.get_running_loop()
 
     async def connect(index: int) -> Subscriber:
         number = offset + index
         host, port = urls[number % len(urls)].removeprefix("http://").split(":")
-        _, subscriber = await loop.create_connection(lambda: Subscriber(latencies), host,
-                                                     int(port))
+        _, subscriber = await loop.create_connection(lambda: Subscriber(latencies), host, int(port))
         key = base64.b64encode(os.urandom(16)).decode()
         assert subscriber.transport is not None
         subscriber.transport.write(
             f"GET /api/ws HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\n"
             f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
-            "Sec-WebSocket-Version: 13\r\n\r\n".encode())
+            "Sec-WebSocket-Version: 13\r\n\r\n".encode()
+        )
         subscriber.send(json.dumps({"type": "auth", "token": tokens[number % len(tokens)]}).encode())
         assert (await asyncio.wait_for(subscriber.frames.get(), 30))["type"] == "welcome"
         subscriber.send(json.dumps({"id": 1, "type": "subscribe", "channel": channel}).encode())
@@ -172,19 +207,21 @@ async def _subscribers(urls: list[str], tokens: list[str], channel: str, count: 
 
 # --- publishing ----------------------------------------------------------------------------------
 
-async def publish_through_rest(urls: list[str], token: str, group_id: str, rate: float,
-                               seconds: float) -> tuple[list[str], list[float]]:
+
+async def publish_through_rest(
+    urls: list[str], token: str, group_id: str, rate: float, seconds: float
+) -> tuple[list[str], list[float]]:
     """POST expenses at `rate` per second, alternating instances; the created ids and each
     request's start time."""
     ids: list[str] = []
     starts: list[float] = []
     headers = {"Authorization": f"Bearer {token}"}
     async with aiohttp.ClientSession(headers=headers) as session:
+
         async def post(number: int) -> None:
             started = time.time()
             url = f"{urls[number % len(urls)]}/api/groups/{group_id}/expenses"
-            async with session.post(url, json={"description": f"e{number}",
-                                               "amount": "12.34"}) as reply:
+            async with session.post(url, json={"description": f"e{number}", "amount": "12.34"}) as reply:
                 assert reply.status == 201, await reply.text()
                 ids.append((await reply.json())["id"])
                 starts.append(started)
@@ -240,8 +277,11 @@ def percentiles(values: list[float]) -> dict[str, float]:
     if len(values) < 2:
         return {"p50_ms": float("nan"), "p99_ms": float("nan"), "max_ms": float("nan")}
     cuts = statistics.quantiles(values, n=100)
-    return {"p50_ms": round(cuts[49] * 1000, 2), "p99_ms": round(cuts[98] * 1000, 2),
-            "max_ms": round(max(values) * 1000, 2)}
+    return {
+        "p50_ms": round(cuts[49] * 1000, 2),
+        "p99_ms": round(cuts[98] * 1000, 2),
+        "max_ms": round(max(values) * 1000, 2),
+    }
 
 
 def main() -> None:
@@ -254,9 +294,15 @@ def main() -> None:
     with ExitStack() as stack:
         data_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="rt-bench-")))
         redis_url = stack.enter_context(redis(free_port()))
-        env = {**os.environ, "DATA_DIR": str(data_dir), "SECRET_KEY": "b" * 48,
-               "STORE_BACKEND": "sqlite", "LOG_LEVEL": "WARNING", "REDIS_URL": redis_url,
-               "OCR_WORKERS": "1"}
+        env = {
+            **os.environ,
+            "DATA_DIR": str(data_dir),
+            "SECRET_KEY": "b" * 48,
+            "STORE_BACKEND": "sqlite",
+            "LOG_LEVEL": "WARNING",
+            "REDIS_URL": redis_url,
+            "OCR_WORKERS": "1",
+        }
         env.pop("DYNAMODB_ENDPOINT_URL", None)
         urls = [stack.enter_context(instance(env, free_port())) for _ in range(2)]
 
@@ -275,8 +321,10 @@ def main() -> None:
         context = multiprocessing.get_context("spawn")
         for index in range(CLIENT_PROCESSES):
             ours, theirs = context.Pipe()
-            process = context.Process(target=subscriber_process, args=(
-                urls, tokens, channel, per_process, index * per_process, theirs))
+            process = context.Process(
+                target=subscriber_process,
+                args=(urls, tokens, channel, per_process, index * per_process, theirs),
+            )
             process.start()
             pipes.append(ours)
             processes.append(process)
@@ -285,8 +333,7 @@ def main() -> None:
                 raise SystemExit("subscribers did not connect in time")
             assert pipe.recv() == "ready"
 
-        ids, _ = asyncio.run(
-            publish_through_rest(urls, owner, group["id"], args.rate, args.seconds))
+        ids, _ = asyncio.run(publish_through_rest(urls, owner, group["id"], args.rate, args.seconds))
         time.sleep(2.0)  # let the last events arrive
         for pipe in pipes:
             pipe.send("stop")
@@ -320,8 +367,10 @@ def main() -> None:
         "bare_redis_pubsub": percentiles(bare),
         "cpus": os.cpu_count(),
     }
-    print(f"{figures['subscribers']} subscribers on 2 instances, {len(ids)} events at "
-          f"{args.rate:g}/s through REST, {deliveries} deliveries, {os.cpu_count()} CPUs")
+    print(
+        f"{figures['subscribers']} subscribers on 2 instances, {len(ids)} events at "
+        f"{args.rate:g}/s through REST, {deliveries} deliveries, {os.cpu_count()} CPUs"
+    )
     print(f"{'path':<34}{'p50 ms':>10}{'p99 ms':>10}{'max ms':>10}")
     for name in ("delivery", "bare_redis_pubsub"):
         row = figures[name]

@@ -16,6 +16,7 @@ average transfers of each, and p50 / p99 wall time of `settle_up`.
 
     python bench/settle_up_bench.py [--trials 100] [--seed 2024] [--min-size 4] [--max-size 15]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -151,7 +152,10 @@ def main() -> None:
     args = parser.parse_args()
 
     flavours: dict[str, Generator] = {
-        "clustered": clustered, "whole-group": whole_group, "random": random_amounts}
+        "clustered": clustered,
+        "whole-group": whole_group,
+        "random": random_amounts,
+    }
     started = time.perf_counter()
     results: dict[str, dict[int, dict[str, float]]] = {}
     for name, generate in flavours.items():
@@ -167,12 +171,22 @@ def main() -> None:
     print(header + f"{'p50 ms':>9}{'p99 ms':>9}")
     for name, by_size in results.items():
         for size, row in by_size.items():
-            print(f"{name:<12}{size:>3}{row['shorter_pct']:>13.1f}%{row['exact_avg']:>11.2f}"
-                  f"{row['greedy_avg']:>12.2f}{row['p50_ms']:>9.2f}{row['p99_ms']:>9.2f}")
-    print(json.dumps({
-        "bench": "settle_up", "seed": args.seed, "trials": args.trials, "seconds": round(elapsed, 1),
-        "python": sys.version.split()[0], "results": results,
-    }))
+            print(
+                f"{name:<12}{size:>3}{row['shorter_pct']:>13.1f}%{row['exact_avg']:>11.2f}"
+                f"{row['greedy_avg']:>12.2f}{row['p50_ms']:>9.2f}{row['p99_ms']:>9.2f}"
+            )
+    print(
+        json.dumps(
+            {
+                "bench": "settle_up",
+                "seed": args.seed,
+                "trials": args.trials,
+                "seconds": round(elapsed, 1),
+                "python": sys.version.split()[0],
+                "results": results,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

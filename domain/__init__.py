@@ -1,4 +1,5 @@
 """Types and errors shared by every layer: what the store returns and what handlers serialize."""
+
 from domain.errors import (
     BadRequest,
     Conflict,

@@ -1,7 +1,18 @@
-"""Timestamps as fixed-width UTC strings, so that string order is time order in every backend."""
+"""The clock, and timestamps as fixed-width UTC strings, so that string order is time order in every
+backend. Code that needs "now" takes a `Clock` (default `utc_now`) so tests can set the time instead of
+sleeping."""
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timezone
+
+Clock = Callable[[], datetime]
+"""Returns the current moment, timezone-aware in UTC."""
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
 
 
 def to_text(moment: datetime) -> str:
@@ -12,7 +23,3 @@ def to_text(moment: datetime) -> str:
 
 def from_text(text: str) -> datetime:
     return datetime.fromisoformat(text)
-
-
-def utc_now() -> datetime:
-    return datetime.now(timezone.utc)

@@ -3,6 +3,7 @@
 Any layer raises these; `server.middleware` is the one place that turns them into HTTP statuses and
 the JSON error shape. Each carries a stable machine-readable `code` for clients to branch on.
 """
+
 from __future__ import annotations
 
 from typing import Any

@@ -10,6 +10,7 @@ The random part is read from the OS a few kilobytes at a time rather than with o
 call per id: a busy server makes several ids per request, and the buffer is dropped in a forked
 child so that no two processes hand out the same bytes.
 """
+
 from __future__ import annotations
 
 import os
@@ -29,7 +30,7 @@ class _RandomPool:
     def take(self) -> bytes:
         if self.offset + _RANDOM_BYTES > len(self.buffer):
             self.buffer, self.offset = os.urandom(_BUFFER_SIZE), 0
-        chunk = self.buffer[self.offset:self.offset + _RANDOM_BYTES]
+        chunk = self.buffer[self.offset : self.offset + _RANDOM_BYTES]
         self.offset += _RANDOM_BYTES
         return chunk
 

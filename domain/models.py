@@ -1,4 +1,5 @@
 """Immutable records the store hands out. Timestamps are timezone-aware UTC datetimes."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

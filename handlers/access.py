@@ -1,4 +1,5 @@
 """Who the caller is to the group in the URL, and the activity entries their changes leave."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -6,9 +7,9 @@ from typing import Any
 from aiohttp import web
 
 from domain import ActivityEntry, Forbidden, Group, Member
+from domain.clock import utc_now
 from domain.ids import new_id
 from server.keys import CLAIMS, STORE
-from store.timefmt import utc_now
 
 
 async def membership(request: web.Request) -> tuple[Group, Member]:

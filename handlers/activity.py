@@ -1,4 +1,5 @@
 """A group's activity feed: who created, changed or deleted what, and when."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -6,11 +7,11 @@ from typing import Any
 from aiohttp import web
 
 from domain import ActivityEntry
+from domain.clock import to_text
 from handlers.access import membership
-from handlers.api import Api, Reply
 from handlers.schemas import ERROR, ID, PAGE_QUERY, TIMESTAMP, Schema, page_of
 from server.keys import STORE
-from store.timefmt import to_text
+from server.routing import Api, Reply
 
 api = Api("activity")
 
@@ -25,9 +26,14 @@ ACTIVITY: Schema = {
         "action": {
             "type": "string",
             "enum": [
-                "expense.created", "expense.updated", "expense.deleted",
-                "settlement.created", "settlement.deleted",
-                "member.joined", "member.left", "member.removed",
+                "expense.created",
+                "expense.updated",
+                "expense.deleted",
+                "settlement.created",
+                "settlement.deleted",
+                "member.joined",
+                "member.left",
+                "member.removed",
             ],
         },
         "subject_id": {"type": "string", "description": "the expense, transaction or member"},
@@ -40,15 +46,15 @@ ACTIVITY: Schema = {
     "/api/groups/{group_id}/activity",
     summary="Everything that happened in the group, newest first",
     query=PAGE_QUERY,
-    replies={200: Reply("one page of activity", page_of(ACTIVITY)),
-             400: Reply("the cursor is not one this server issued", ERROR),
-             404: Reply("no such group, or the caller is not a member", ERROR)},
+    replies={
+        200: Reply("one page of activity", page_of(ACTIVITY)),
+        400: Reply("the cursor is not one this server issued", ERROR),
+        404: Reply("no such group, or the caller is not a member", ERROR),
+    },
 )
 async def list_activity(request: web.Request, query: dict[str, Any]) -> web.Response:
     group, _ = await membership(request)
-    page = await request.app[STORE].list_activity(
-        group.id, limit=query["limit"], cursor=query.get("cursor")
-    )
+    page = await request.app[STORE].list_activity(group.id, limit=query["limit"], cursor=query.get("cursor"))
     return web.json_response(
         {"items": [activity_json(e) for e in page.items], "next_cursor": page.next_cursor}
     )

@@ -1,4 +1,5 @@
 """Where a group stands: each member's net balance per currency, and the plan to settle up."""
+
 from __future__ import annotations
 
 import asyncio
@@ -8,12 +9,12 @@ from typing import Any
 from aiohttp import web
 
 from domain import Balance
-from handlers.api import Api, Reply, json_text
 from handlers.fields import AMOUNT
 from handlers.schemas import ERROR, ID, Schema
 from ledger import EXACT_LIMIT, Transfer, format_amount, settle_up
 from realtime.envelope import RawJSON
 from server.keys import CLAIMS, STORE
+from server.routing import Api, Reply, json_text
 from store.base import BalanceDeltas
 
 api = Api("balances")
@@ -49,8 +50,12 @@ SETTLE_UP: Schema = {
                 "type": "object",
                 "required": ["from_user", "to_user", "amount", "currency"],
                 "additionalProperties": False,
-                "properties": {"from_user": ID, "to_user": ID, "amount": AMOUNT,
-                               "currency": {"type": "string"}},
+                "properties": {
+                    "from_user": ID,
+                    "to_user": ID,
+                    "amount": AMOUNT,
+                    "currency": {"type": "string"},
+                },
             },
         },
         "plans": {
@@ -70,13 +75,14 @@ _NOT_FOUND = Reply("no such group, or the caller is not a member", ERROR)
 )
 async def get_balances(request: web.Request) -> web.Response:
     balances = await _balances_as_member(request)
-    return web.json_response({
-        "balances": [
-            {"user_id": b.user_id, "currency": b.currency,
-             "amount": format_amount(b.amount, b.currency)}
-            for b in balances
-        ]
-    })
+    return web.json_response(
+        {
+            "balances": [
+                {"user_id": b.user_id, "currency": b.currency, "amount": format_amount(b.amount, b.currency)}
+                for b in balances
+            ]
+        }
+    )
 
 
 @api.get(
@@ -96,8 +102,12 @@ async def get_settle_up(request: web.Request) -> web.Response:
         plan = await _plan(balances)
         plans[currency] = "exact" if len(balances) <= EXACT_LIMIT else "greedy"
         transfers += [
-            {"from_user": t.from_user, "to_user": t.to_user,
-             "amount": format_amount(t.amount, currency), "currency": currency}
+            {
+                "from_user": t.from_user,
+                "to_user": t.to_user,
+                "amount": format_amount(t.amount, currency),
+                "currency": currency,
+            }
             for t in plan
         ]
     return web.json_response({"transfers": transfers, "plans": plans})
@@ -105,8 +115,10 @@ async def get_settle_up(request: web.Request) -> web.Response:
 
 def moves_json(deltas: BalanceDeltas) -> list[dict[str, str]]:
     """How a write moved balances, as events carry it: signed amounts per member and currency."""
-    return [{"user_id": user_id, "currency": currency, "amount": format_amount(amount, currency)}
-            for (user_id, currency), amount in sorted(deltas.items())]
+    return [
+        {"user_id": user_id, "currency": currency, "amount": format_amount(amount, currency)}
+        for (user_id, currency), amount in sorted(deltas.items())
+    ]
 
 
 def with_moves(payload_json: str, deltas: BalanceDeltas) -> RawJSON:

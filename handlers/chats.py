@@ -4,6 +4,7 @@
 in the realtime layer): it validates, persists and then publishes, so every path enforces the same
 rules and nobody is told of a message that was not stored.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -11,14 +12,14 @@ from typing import Any
 from aiohttp import web
 
 from domain import ChatMessage, Invalid
+from domain.clock import to_text, utc_now
 from domain.ids import new_id
 from domain.models import MAX_CHAT_MESSAGE_LENGTH
 from handlers.access import membership
-from handlers.api import Api, Reply
 from handlers.schemas import ERROR, ID, PAGE_QUERY, TIMESTAMP, Schema, page_of
 from realtime.events import group_channel, publish
 from server.keys import STORE
-from store.timefmt import to_text, utc_now
+from server.routing import Api, Reply
 
 api = Api("chats")
 
@@ -49,9 +50,7 @@ CHAT_MESSAGE: Schema = {
 }
 
 
-async def post_message(
-    app: web.Application, group_id: str, author_id: str, text: str
-) -> ChatMessage:
+async def post_message(app: web.Application, group_id: str, author_id: str, text: object) -> ChatMessage:
     """Validate `text` (trimmed, then 1..MAX_CHAT_MESSAGE_LENGTH characters), store it as a new
     message of `author_id` in `group_id`, then publish it, and return it.
 
@@ -81,14 +80,14 @@ def message_text(text: Any) -> str:
     """The text to store: trimmed, 1..MAX_CHAT_MESSAGE_LENGTH characters (the REST schema says the
     same; this covers callers that bypass it)."""
     if not isinstance(text, str):
-        raise Invalid("request body is invalid",
-                      details=[{"field": "text", "message": "must be of type string"}])
+        raise Invalid(
+            "request body is invalid", details=[{"field": "text", "message": "must be of type string"}]
+        )
     trimmed = text.strip()
     if not 1 <= len(trimmed) <= MAX_CHAT_MESSAGE_LENGTH:
         raise Invalid(
             "request body is invalid",
-            details=[{"field": "text",
-                      "message": f"must be 1-{MAX_CHAT_MESSAGE_LENGTH} characters long"}],
+            details=[{"field": "text", "message": f"must be 1-{MAX_CHAT_MESSAGE_LENGTH} characters long"}],
         )
     return trimmed
 
@@ -113,9 +112,11 @@ async def create_chat_message(request: web.Request, body: dict[str, Any]) -> web
     "/api/groups/{group_id}/chats",
     summary="The group's chat messages, newest first",
     query=PAGE_QUERY,
-    replies={200: Reply("one page of messages", page_of(CHAT_MESSAGE)),
-             400: Reply("the cursor is not one this server issued", ERROR),
-             404: Reply("no such group, or the caller is not a member", ERROR)},
+    replies={
+        200: Reply("one page of messages", page_of(CHAT_MESSAGE)),
+        400: Reply("the cursor is not one this server issued", ERROR),
+        404: Reply("no such group, or the caller is not a member", ERROR),
+    },
 )
 async def list_chat_messages(request: web.Request, query: dict[str, Any]) -> web.Response:
     group, _ = await membership(request)

@@ -1,15 +1,16 @@
 """The caller's overview: what they owe and are owed, where their money went, what happened lately."""
+
 from __future__ import annotations
 
 from aiohttp import web
 
 from handlers.activity import ACTIVITY, activity_json
-from handlers.api import Api, Reply
 from handlers.fields import AMOUNT
 from handlers.schemas import ID, Schema
 from ledger import format_amount
 from ledger.summary import positions, spending_by
 from server.keys import CLAIMS, STORE
+from server.routing import Api, Reply
 
 api = Api("dashboard")
 
@@ -43,8 +44,12 @@ DASHBOARD: Schema = {
                 "type": "object",
                 "required": ["currency", "owed_to_you", "you_owe", "net"],
                 "additionalProperties": False,
-                "properties": {"currency": _CURRENCY, "owed_to_you": AMOUNT, "you_owe": AMOUNT,
-                               "net": AMOUNT},
+                "properties": {
+                    "currency": _CURRENCY,
+                    "owed_to_you": AMOUNT,
+                    "you_owe": AMOUNT,
+                    "net": AMOUNT,
+                },
             },
         },
         "groups": {
@@ -77,44 +82,59 @@ DASHBOARD: Schema = {
             "description": "the caller's share of expenses",
             "required": ["by_category", "by_month"],
             "additionalProperties": False,
-            "properties": {"by_category": _spending_rows("category"),
-                           "by_month": _spending_rows("month")},
+            "properties": {"by_category": _spending_rows("category"), "by_month": _spending_rows("month")},
         },
         "recent_activity": {
             "type": "array",
-            "items": {**ACTIVITY, "required": [*ACTIVITY["required"], "group_id"],
-                      "properties": {**ACTIVITY["properties"], "group_id": ID}},
+            "items": {
+                **ACTIVITY,
+                "required": [*ACTIVITY["required"], "group_id"],
+                "properties": {**ACTIVITY["properties"], "group_id": ID},
+            },
         },
     },
 }
 
 
-@api.get("/api/dashboard", summary="The caller's balances, spending and recent activity",
-         replies={200: Reply("the dashboard", DASHBOARD)})
+@api.get(
+    "/api/dashboard",
+    summary="The caller's balances, spending and recent activity",
+    replies={200: Reply("the dashboard", DASHBOARD)},
+)
 async def dashboard(request: web.Request) -> web.Response:
     overview = await request.app[STORE].dashboard(
         request[CLAIMS].user_id, group_limit=GROUP_LIMIT, recent_limit=RECENT_LIMIT
     )
-    return web.json_response({
-        "totals": [
-            {"currency": p.currency, "owed_to_you": format_amount(p.owed_to_them, p.currency),
-             "you_owe": format_amount(p.they_owe, p.currency), "net": format_amount(p.net, p.currency)}
-            for p in positions(standing.balances for standing in overview.groups)
-        ],
-        "groups": [
-            {
-                "group_id": standing.membership.group.id,
-                "name": standing.membership.group.name,
-                "balances": [{"currency": c, "amount": format_amount(a, c)}
-                             for c, a in sorted(standing.balances.items())],
-            }
-            for standing in overview.groups
-        ],
-        "groups_truncated": overview.more_groups,
-        "spending": {
-            axis_key: [{axis: label, "currency": c, "amount": format_amount(a, c)}
-                       for label, c, a in spending_by(overview.spending, axis)]
-            for axis, axis_key in (("category", "by_category"), ("month", "by_month"))
-        },
-        "recent_activity": [{**activity_json(e), "group_id": e.group_id} for e in overview.recent],
-    })
+    return web.json_response(
+        {
+            "totals": [
+                {
+                    "currency": p.currency,
+                    "owed_to_you": format_amount(p.owed_to_them, p.currency),
+                    "you_owe": format_amount(p.they_owe, p.currency),
+                    "net": format_amount(p.net, p.currency),
+                }
+                for p in positions(standing.balances for standing in overview.groups)
+            ],
+            "groups": [
+                {
+                    "group_id": standing.membership.group.id,
+                    "name": standing.membership.group.name,
+                    "balances": [
+                        {"currency": c, "amount": format_amount(a, c)}
+                        for c, a in sorted(standing.balances.items())
+                    ],
+                }
+                for standing in overview.groups
+            ],
+            "groups_truncated": overview.more_groups,
+            "spending": {
+                axis_key: [
+                    {axis: label, "currency": c, "amount": format_amount(a, c)}
+                    for label, c, a in spending_by(overview.spending, axis)
+                ]
+                for axis, axis_key in (("category", "by_category"), ("month", "by_month"))
+            },
+            "recent_activity": [{**activity_json(e), "group_id": e.group_id} for e in overview.recent],
+        }
+    )

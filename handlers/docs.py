@@ -1,4 +1,5 @@
 """The API description: OpenAPI JSON and a Swagger UI page served from the swagger-ui-py package."""
+
 from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
@@ -8,9 +9,9 @@ import swagger_ui
 from aiohttp import web
 
 from domain import NotFound
-from handlers.api import Api, Reply
 from handlers.openapi import openapi_document
 from server.keys import OPENAPI, OPERATIONS
+from server.routing import Api, Reply
 
 api = Api("docs")
 
@@ -59,20 +60,32 @@ def _package_version() -> str:
         return "0.0.0"
 
 
-@api.get("/api/openapi.json", summary="This API's OpenAPI 3.1 description", public=True,
-         replies={200: Reply("the OpenAPI document", {"type": "object"})})
+@api.get(
+    "/api/openapi.json",
+    summary="This API's OpenAPI 3.1 description",
+    public=True,
+    replies={200: Reply("the OpenAPI document", {"type": "object"})},
+)
 async def openapi_json(request: web.Request) -> web.Response:
     return web.json_response(request.app[OPENAPI])
 
 
-@api.get("/api/docs", summary="Interactive API documentation (HTML)", public=True,
-         replies={200: Reply("an HTML page")})
+@api.get(
+    "/api/docs",
+    summary="Interactive API documentation (HTML)",
+    public=True,
+    replies={200: Reply("an HTML page")},
+)
 async def docs_page(request: web.Request) -> web.Response:
     return web.Response(text=_PAGE, content_type="text/html")
 
 
-@api.get("/api/docs/assets/{name}", summary="Static files of the documentation page", public=True,
-         replies={200: Reply("the file"), 404: Reply("no such file")})
+@api.get(
+    "/api/docs/assets/{name}",
+    summary="Static files of the documentation page",
+    public=True,
+    replies={200: Reply("the file"), 404: Reply("no such file")},
+)
 async def docs_asset(request: web.Request) -> web.StreamResponse:
     name = request.match_info["name"]
     if name not in _SERVED_ASSETS:

@@ -1,4 +1,5 @@
 """Expenses of a group: create, list, read, edit, delete. Each write moves balances atomically."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -7,9 +8,9 @@ from typing import Any
 from aiohttp import web
 
 from domain import Expense, ExpenseFilter, Group
+from domain.clock import to_text, utc_now
 from domain.ids import new_id
 from handlers.access import membership, membership_with_member_ids, new_activity
-from handlers.api import Api, Reply, json_reply, json_text
 from handlers.balances import moves_json, with_moves
 from handlers.fields import (
     AMOUNT,
@@ -40,7 +41,7 @@ from ledger.money import invalid
 from ledger.moves import balance_moves, net_of, spending_moves
 from realtime.events import publish_group_event
 from server.keys import STORE
-from store.timefmt import to_text, utc_now
+from server.routing import Api, Reply, json_reply, json_text
 
 api = Api("expenses")
 
@@ -63,10 +64,16 @@ _SPLIT: Schema = {
         "kind": {"type": "string", "enum": list(SPLIT_KINDS)},
         "members": {"type": "array", "items": ID, "description": "kind equal"},
         "amounts": {"type": "object", "additionalProperties": AMOUNT, "description": "kind exact"},
-        "percents": {"type": "object", "additionalProperties": {"type": "string"},
-                     "description": "kind percent: \"33.33\" per member, summing to 100"},
-        "shares": {"type": "object", "additionalProperties": {"type": "integer"},
-                   "description": "kind shares: whole-number weights"},
+        "percents": {
+            "type": "object",
+            "additionalProperties": {"type": "string"},
+            "description": 'kind percent: "33.33" per member, summing to 100',
+        },
+        "shares": {
+            "type": "object",
+            "additionalProperties": {"type": "integer"},
+            "description": "kind shares: whole-number weights",
+        },
     },
 }
 _FIELDS: Schema = {
@@ -100,9 +107,24 @@ _SHARE: Schema = {
 EXPENSE: Schema = {
     "type": "object",
     "additionalProperties": False,
-    "required": ["id", "group_id", "description", "amount", "currency", "date", "category",
-                 "payers", "split", "shares", "notes", "receipt_id", "created_by", "created_at",
-                 "updated_at", "version"],
+    "required": [
+        "id",
+        "group_id",
+        "description",
+        "amount",
+        "currency",
+        "date",
+        "category",
+        "payers",
+        "split",
+        "shares",
+        "notes",
+        "receipt_id",
+        "created_by",
+        "created_at",
+        "updated_at",
+        "version",
+    ],
     "properties": {
         "id": ID,
         "group_id": ID,
@@ -175,12 +197,10 @@ async def create_expense(request: web.Request, body: dict[str, Any]) -> web.Resp
             expense,
             deltas=deltas,
             spending=spending_moves(_spent(1, expense)),
-            activity=new_activity(request, group.id, "expense.created", expense.id,
-                                  _summary(expense)),
+            activity=new_activity(request, group.id, "expense.created", expense.id, _summary(expense)),
             reply=slot.reply(201, payload, _etag(expense)),
         )
-        publish_group_event(request, group.id, "expense.created",
-                            with_moves(payload_json, deltas))
+        publish_group_event(request, group.id, "expense.created", with_moves(payload_json, deltas))
     return json_reply(payload_json, status=201, headers=_etag(expense))
 
 
@@ -188,9 +208,11 @@ async def create_expense(request: web.Request, body: dict[str, Any]) -> web.Resp
     "/api/groups/{group_id}/expenses",
     summary="The group's expenses, newest first, with optional filters",
     query=LIST_QUERY,
-    replies={200: Reply("one page of expenses", page_of(EXPENSE)),
-             400: Reply("the cursor is not one this server issued", ERROR),
-             404: Reply("no such group, or the caller is not a member", ERROR)},
+    replies={
+        200: Reply("one page of expenses", page_of(EXPENSE)),
+        400: Reply("the cursor is not one this server issued", ERROR),
+        404: Reply("no such group, or the caller is not a member", ERROR),
+    },
 )
 async def list_expenses(request: web.Request, query: dict[str, Any]) -> web.Response:
     group, _ = await membership(request)
@@ -211,8 +233,7 @@ async def list_expenses(request: web.Request, query: dict[str, Any]) -> web.Resp
 @api.get(
     "/api/groups/{group_id}/expenses/{expense_id}",
     summary="One expense",
-    replies={200: Reply("the expense; its ETag is its version", EXPENSE, ("ETag",)),
-             404: _NOT_FOUND},
+    replies={200: Reply("the expense; its ETag is its version", EXPENSE, ("ETag",)), 404: _NOT_FOUND},
 )
 async def get_expense(request: web.Request) -> web.Response:
     group, _ = await membership(request)
@@ -225,8 +246,12 @@ async def get_expense(request: web.Request) -> web.Response:
     summary="Edit an expense (send only what changes); balances move by the difference",
     body=EXPENSE_CHANGES,
     headers={"If-Match": "the expense's ETag (or send `version` in the body)"},
-    replies={200: Reply("the edited expense", EXPENSE, ("ETag",)), 404: _NOT_FOUND,
-             409: Reply("a participant left meanwhile", ERROR), **_VERSION_REPLIES},
+    replies={
+        200: Reply("the edited expense", EXPENSE, ("ETag",)),
+        404: _NOT_FOUND,
+        409: Reply("a participant left meanwhile", ERROR),
+        **_VERSION_REPLIES,
+    },
 )
 async def update_expense(request: web.Request, body: dict[str, Any]) -> web.Response:
     group, _, member_ids = await membership_with_member_ids(request)
@@ -259,8 +284,7 @@ async def update_expense(request: web.Request, body: dict[str, Any]) -> web.Resp
     )
     payload = expense_json(edited)
     payload_json = json_text(payload)
-    publish_group_event(request, group.id, "expense.updated",
-                        with_moves(payload_json, deltas))
+    publish_group_event(request, group.id, "expense.updated", with_moves(payload_json, deltas))
     return json_reply(payload_json, headers=_etag(edited))
 
 
@@ -268,9 +292,12 @@ async def update_expense(request: web.Request, body: dict[str, Any]) -> web.Resp
     "/api/groups/{group_id}/expenses/{expense_id}",
     summary="Delete an expense; balances move back",
     headers={"If-Match": "optional: delete only if the expense is still at this version"},
-    replies={204: Reply("deleted"), 404: _NOT_FOUND,
-             409: Reply("someone it involves has left the group; invite them back first", ERROR),
-             412: Reply("the expense changed since the version sent", ERROR)},
+    replies={
+        204: Reply("deleted"),
+        404: _NOT_FOUND,
+        409: Reply("someone it involves has left the group; invite them back first", ERROR),
+        412: Reply("the expense changed since the version sent", ERROR),
+    },
 )
 async def delete_expense(request: web.Request) -> web.Response:
     group, _ = await membership(request)
@@ -284,12 +311,14 @@ async def delete_expense(request: web.Request) -> web.Response:
             expected_version=current.version,
             deltas=deltas,
             spending=spending_moves(_spent(-1, current)),
-            activity=new_activity(request, group.id, "expense.deleted", current.id,
-                                  _summary(current)),
+            activity=new_activity(request, group.id, "expense.deleted", current.id, _summary(current)),
         )
-        publish_group_event(request, group.id, "expense.deleted",
-                            {"id": current.id, "group_id": group.id,
-                             "balance_moves": moves_json(deltas)})
+        publish_group_event(
+            request,
+            group.id,
+            "expense.deleted",
+            {"id": current.id, "group_id": group.id, "balance_moves": moves_json(deltas)},
+        )
 
     await delete_current(
         request, lambda: store.get_expense(group.id, request.match_info["expense_id"]), delete
@@ -310,9 +339,7 @@ def _build_expense(
     """Parse and compute: amounts in minor units, who paid, who owes, checked against members."""
     currency = parse_currency(body.get("currency", group.default_currency))
     total = parse_amount(body["amount"], currency, field="amount")
-    payers = (
-        parse_payers(body["payers"], currency) if "payers" in body else {created_by: total}
-    )
+    payers = parse_payers(body["payers"], currency) if "payers" in body else {created_by: total}
     split_body = body.get("split") or {"kind": "equal", "members": member_ids}
     split = parse_split(split_body, currency)
     result = compute_split(total, currency, payers, split)
@@ -340,7 +367,7 @@ def _build_expense(
 
 def _merged(current: Expense, changes: dict[str, Any]) -> dict[str, Any]:
     """The edited expense as a creation body: the current one overlaid with the changes."""
-    body = {
+    body: dict[str, Any] = {
         "description": current.description,
         "amount": format_amount(current.amount, current.currency),
         "currency": current.currency,
@@ -355,8 +382,10 @@ def _merged(current: Expense, changes: dict[str, Any]) -> dict[str, Any]:
     total_changed = "amount" in changes or "currency" in changes
     if total_changed and "payers" not in changes:
         if len(current.paid) > 1:
-            raise invalid("payers", "send the payers again when changing the total of an expense "
-                                    "that several people paid")
+            raise invalid(
+                "payers",
+                "send the payers again when changing the total of an expense that several people paid",
+            )
         body["payers"] = [{"user_id": next(iter(current.paid)), "amount": body["amount"]}]
     return body
 
@@ -364,8 +393,18 @@ def _merged(current: Expense, changes: dict[str, Any]) -> dict[str, Any]:
 def _changes(before: Expense, after: Expense) -> dict[str, Any]:
     """Field → {from, to} for every field an edit changed, as the activity feed shows it."""
     old, new = expense_json(before), expense_json(after)
-    fields = ("description", "amount", "currency", "date", "category", "payers", "split",
-              "shares", "notes", "receipt_id")
+    fields = (
+        "description",
+        "amount",
+        "currency",
+        "date",
+        "category",
+        "payers",
+        "split",
+        "shares",
+        "notes",
+        "receipt_id",
+    )
     return {f: {"from": old[f], "to": new[f]} for f in fields if old[f] != new[f]}
 
 

@@ -1,4 +1,5 @@
 """Export of a group's whole history, streamed page by page so memory stays flat however long it is."""
+
 from __future__ import annotations
 
 import csv
@@ -11,20 +12,34 @@ from aiohttp import web
 
 from domain import Expense, Page, Settlement
 from handlers.access import membership
-from handlers.api import Api, Reply
 from handlers.expenses import expense_json
 from handlers.schemas import ERROR, Schema
 from handlers.transactions import transaction_json
 from ledger import format_amount
 from server.keys import STORE
+from server.routing import Api, Reply
 from store import Store
 
 api = Api("export")
 
 PAGE_SIZE = 100
 Item = TypeVar("Item")
-CSV_COLUMNS = ("type", "id", "date", "description", "category", "currency", "amount", "paid_by",
-               "owed_by", "from_user", "to_user", "notes", "created_by", "created_at")
+CSV_COLUMNS = (
+    "type",
+    "id",
+    "date",
+    "description",
+    "category",
+    "currency",
+    "amount",
+    "paid_by",
+    "owed_by",
+    "from_user",
+    "to_user",
+    "notes",
+    "created_by",
+    "created_at",
+)
 EXPORT_QUERY: Schema = {
     "type": "object",
     "properties": {"format": {"type": "string", "enum": ["csv", "json"], "default": "csv"}},
@@ -35,17 +50,21 @@ EXPORT_QUERY: Schema = {
     "/api/groups/{group_id}/export",
     summary="Every expense (with its split) and transaction of the group, as CSV or JSON",
     query=EXPORT_QUERY,
-    replies={200: Reply("the export, streamed (text/csv or application/json)"),
-             404: Reply("no such group, or the caller is not a member", ERROR)},
+    replies={
+        200: Reply("the export, streamed (text/csv or application/json)"),
+        404: Reply("no such group, or the caller is not a member", ERROR),
+    },
 )
 async def export_group(request: web.Request, query: dict[str, Any]) -> web.StreamResponse:
     group, _ = await membership(request)
     store = request.app[STORE]
     fmt = query["format"]
-    response = web.StreamResponse(headers={
-        "Content-Type": "text/csv; charset=utf-8" if fmt == "csv" else "application/json",
-        "Content-Disposition": f'attachment; filename="group-{group.id}.{fmt}"',
-    })
+    response = web.StreamResponse(
+        headers={
+            "Content-Type": "text/csv; charset=utf-8" if fmt == "csv" else "application/json",
+            "Content-Disposition": f'attachment; filename="group-{group.id}.{fmt}"',
+        }
+    )
     await response.prepare(request)
     if fmt == "csv":
         await response.write(_csv_line(CSV_COLUMNS))
@@ -57,9 +76,7 @@ async def export_group(request: web.Request, query: dict[str, Any]) -> web.Strea
         await response.write(b'{"group_id": ' + json.dumps(group.id).encode() + b', "expenses": [')
         await _write_json_items(response, (expense_json(e) async for e in _expenses(store, group.id)))
         await response.write(b'], "transactions": [')
-        await _write_json_items(
-            response, (transaction_json(s) async for s in _settlements(store, group.id))
-        )
+        await _write_json_items(response, (transaction_json(s) async for s in _settlements(store, group.id)))
         await response.write(b"]}")
     await response.write_eof()
     return response
@@ -102,13 +119,38 @@ def _people(amounts: dict[str, int], currency: str) -> str:
 
 
 def _expense_row(e: Expense) -> list[Any]:
-    return ["expense", e.id, e.date, e.description, e.category, e.currency,
-            format_amount(e.amount, e.currency), _people(e.paid, e.currency),
-            _people(e.owed, e.currency), "", "", e.notes, e.created_by,
-            e.created_at.isoformat()]
+    return [
+        "expense",
+        e.id,
+        e.date,
+        e.description,
+        e.category,
+        e.currency,
+        format_amount(e.amount, e.currency),
+        _people(e.paid, e.currency),
+        _people(e.owed, e.currency),
+        "",
+        "",
+        e.notes,
+        e.created_by,
+        e.created_at.isoformat(),
+    ]
 
 
 def _settlement_row(s: Settlement) -> list[Any]:
-    return ["transaction", s.id, s.date, s.note, "", s.currency,
-            format_amount(s.amount, s.currency), "", "", s.from_user, s.to_user, "",
-            s.created_by, s.created_at.isoformat()]
+    return [
+        "transaction",
+        s.id,
+        s.date,
+        s.note,
+        "",
+        s.currency,
+        format_amount(s.amount, s.currency),
+        "",
+        "",
+        s.from_user,
+        s.to_user,
+        "",
+        s.created_by,
+        s.created_at.isoformat(),
+    ]

@@ -1,4 +1,5 @@
 """Request pieces shared by expenses and transactions: amounts, dates, versions, participants."""
+
 from __future__ import annotations
 
 import re
@@ -11,12 +12,21 @@ from aiohttp import web
 from domain import Invalid, PreconditionFailed, PreconditionRequired
 from handlers.schemas import Schema
 
-AMOUNT: Schema = {"type": "string", "maxLength": 40,
-                  "description": "decimal string in the currency's units, e.g. \"12.34\"; never a number"}
-DATE: Schema = {"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}$",
-                "description": "calendar date, YYYY-MM-DD"}
-VERSION: Schema = {"type": "integer", "minimum": 1,
-                   "description": "the version the change is based on (or send If-Match)"}
+AMOUNT: Schema = {
+    "type": "string",
+    "maxLength": 40,
+    "description": 'decimal string in the currency\'s units, e.g. "12.34"; never a number',
+}
+DATE: Schema = {
+    "type": "string",
+    "pattern": r"^\d{4}-\d{2}-\d{2}$",
+    "description": "calendar date, YYYY-MM-DD",
+}
+VERSION: Schema = {
+    "type": "integer",
+    "minimum": 1,
+    "description": "the version the change is based on (or send If-Match)",
+}
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
@@ -25,11 +35,11 @@ def parse_date(value: str, field: str) -> str:
     try:
         date.fromisoformat(value)
     except ValueError:
-        raise Invalid(f"{field}: not a calendar date",
-                      details=[{"field": field, "message": "is not a calendar date"}]) from None
+        raise Invalid(
+            f"{field}: not a calendar date", details=[{"field": field, "message": "is not a calendar date"}]
+        ) from None
     if not _DATE.fullmatch(value):
-        raise Invalid(f"{field}: use YYYY-MM-DD",
-                      details=[{"field": field, "message": "must be YYYY-MM-DD"}])
+        raise Invalid(f"{field}: use YYYY-MM-DD", details=[{"field": field, "message": "must be YYYY-MM-DD"}])
     return value
 
 
@@ -40,8 +50,9 @@ def require_members(user_ids: Iterable[str], member_ids: Collection[str], field:
         raise Invalid(
             f"{field}: not members of this group: {', '.join(outsiders)}",
             code="not_a_member",
-            details=[{"field": field, "message": f"{user} is not a member of this group"}
-                     for user in outsiders],
+            details=[
+                {"field": field, "message": f"{user} is not a member of this group"} for user in outsiders
+            ],
         )
 
 
@@ -53,8 +64,10 @@ def if_match(request: web.Request) -> int | None:
     try:
         return int(raw)
     except ValueError:
-        raise Invalid("If-Match must be an ETag this server issued, like \"3\"",
-                      details=[{"field": "If-Match", "message": "not a version"}]) from None
+        raise Invalid(
+            'If-Match must be an ETag this server issued, like "3"',
+            details=[{"field": "If-Match", "message": "not a version"}],
+        ) from None
 
 
 def based_on_version(request: web.Request, body: dict[str, Any]) -> int:
@@ -64,8 +77,7 @@ def based_on_version(request: web.Request, body: dict[str, Any]) -> int:
         version = body.get("version")
     if version is None:
         raise PreconditionRequired(
-            "send the version this change is based on: an If-Match header with the ETag, "
-            "or a `version` field"
+            "send the version this change is based on: an If-Match header with the ETag, or a `version` field"
         )
     return int(version)
 

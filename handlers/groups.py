@@ -1,4 +1,5 @@
 """Groups and their members: create, list, read, rename, delete, remove a member, leave."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -12,20 +13,25 @@ from domain import (
     Invalid,
     Member,
 )
+from domain.clock import to_text, utc_now
 from domain.ids import new_id
 from handlers.access import membership, new_activity, require_owner
-from handlers.api import Api, Reply
 from handlers.fields import VERSION, based_on_version, check_version, if_match
 from handlers.schemas import CURRENCY, ERROR, ID, PAGE_QUERY, TIMESTAMP, Schema, page_of
 from realtime.events import publish_group_event, publish_user_event
 from server.keys import CLAIMS, STORE
+from server.routing import Api, Reply
 from store import NewGroup
-from store.timefmt import to_text, utc_now
 
 api = Api("groups")
 
-NAME: Schema = {"type": "string", "minLength": 1, "maxLength": 100, "x-trim": True,
-                "description": "trimmed; 1-100 characters"}
+NAME: Schema = {
+    "type": "string",
+    "minLength": 1,
+    "maxLength": 100,
+    "x-trim": True,
+    "description": "trimmed; 1-100 characters",
+}
 DESCRIPTION: Schema = {"type": "string", "maxLength": 500, "x-trim": True}
 
 MEMBER: Schema = {
@@ -117,8 +123,10 @@ async def create_group(request: web.Request, body: dict[str, Any]) -> web.Respon
     "/api/groups",
     summary="The caller's groups, most recently joined first",
     query=PAGE_QUERY,
-    replies={200: Reply("one page of groups", page_of(GROUP_SUMMARY)),
-             400: Reply("the cursor is not one this server issued", ERROR)},
+    replies={
+        200: Reply("one page of groups", page_of(GROUP_SUMMARY)),
+        400: Reply("the cursor is not one this server issued", ERROR),
+    },
 )
 async def list_groups(request: web.Request, query: dict[str, Any]) -> web.Response:
     page = await request.app[STORE].list_user_groups(
@@ -159,8 +167,10 @@ async def update_group(request: web.Request, body: dict[str, Any]) -> web.Respon
     expected = based_on_version(request, body)
     changes = {key: value for key, value in body.items() if key != "version"}
     if not changes:
-        raise Invalid("send at least one field to change", details=[
-            {"field": "(body)", "message": "send name, description or default_currency"}])
+        raise Invalid(
+            "send at least one field to change",
+            details=[{"field": "(body)", "message": "send name, description or default_currency"}],
+        )
     store = request.app[STORE]
     updated = await store.update_group(
         group.id, expected_version=expected, changes=changes, updated_at=utc_now()
@@ -174,10 +184,14 @@ async def update_group(request: web.Request, body: dict[str, Any]) -> web.Respon
     "/api/groups/{group_id}",
     summary="Delete a group and its memberships (owner)",
     headers={"If-Match": "optional: delete only if the group is still at this version"},
-    replies={204: Reply("deleted"), 403: _FORBIDDEN, 404: _NOT_FOUND,
-             409: Reply("balances are not settled yet", ERROR),
-             412: Reply("the group changed since the version sent", ERROR),
-             422: Reply("If-Match is not an ETag this server issued", ERROR)},
+    replies={
+        204: Reply("deleted"),
+        403: _FORBIDDEN,
+        404: _NOT_FOUND,
+        409: Reply("balances are not settled yet", ERROR),
+        412: Reply("the group changed since the version sent", ERROR),
+        422: Reply("If-Match is not an ETag this server issued", ERROR),
+    },
 )
 async def delete_group(request: web.Request) -> web.Response:
     group, me = await membership(request)
@@ -187,16 +201,21 @@ async def delete_group(request: web.Request) -> web.Response:
     await request.app[STORE].delete_group(group.id)
     publish_group_event(request, group.id, "group.deleted", {"id": group.id})
     for member in members:
-        publish_user_event(request, member.user_id, "group.removed",
-                           {"group_id": group.id, "reason": "group.deleted"})
+        publish_user_event(
+            request, member.user_id, "group.removed", {"group_id": group.id, "reason": "group.deleted"}
+        )
     return web.Response(status=204)
 
 
 @api.delete(
     "/api/groups/{group_id}/members/{user_id}",
     summary="Remove a member (owner), or yourself (leave)",
-    replies={204: Reply("removed"), 403: _FORBIDDEN, 404: _NOT_FOUND,
-             409: Reply("the owner cannot leave, or the member's balance is not settled", ERROR)},
+    replies={
+        204: Reply("removed"),
+        403: _FORBIDDEN,
+        404: _NOT_FOUND,
+        409: Reply("the owner cannot leave, or the member's balance is not settled", ERROR),
+    },
 )
 async def remove_member(request: web.Request) -> web.Response:
     group, me = await membership(request)
@@ -216,8 +235,11 @@ async def remove_member(request: web.Request) -> web.Response:
 @api.post(
     "/api/groups/{group_id}/leave",
     summary="Leave a group",
-    replies={204: Reply("left"), 404: _NOT_FOUND,
-             409: Reply("the owner cannot leave, or the member's balance is not settled", ERROR)},
+    replies={
+        204: Reply("left"),
+        404: _NOT_FOUND,
+        409: Reply("the owner cannot leave, or the member's balance is not settled", ERROR),
+    },
 )
 async def leave_group(request: web.Request) -> web.Response:
     group, me = await membership(request)
@@ -279,8 +301,6 @@ def group_event(group: Group, members: list[Member]) -> dict[str, Any]:
     return body
 
 
-def group_response(
-    group: Group, role: str, members: list[Member], status: int = 200
-) -> web.Response:
+def group_response(group: Group, role: str, members: list[Member], status: int = 200) -> web.Response:
     body = {**_group_json(group, role), "members": [member_json(m) for m in members]}
     return web.json_response(body, status=status, headers={"ETag": f'"{group.version}"'})

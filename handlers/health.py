@@ -1,14 +1,15 @@
 """Liveness and readiness for load balancers and orchestrators."""
+
 from __future__ import annotations
 
 import asyncio
 
 from aiohttp import web
 
-from handlers.api import Api, Reply
 from ocr.engine import TESSERACT
 from realtime.redis import redis_status
 from server.keys import STORE
+from server.routing import Api, Reply
 
 api = Api("health")
 
@@ -32,8 +33,12 @@ READINESS = {
 }
 
 
-@api.get("/healthz", summary="The process is alive", public=True,
-         replies={200: Reply("alive", {"type": "object", "properties": {"status": {"const": "ok"}}})})
+@api.get(
+    "/healthz",
+    summary="The process is alive",
+    public=True,
+    replies={200: Reply("alive", {"type": "object", "properties": {"status": {"const": "ok"}}})},
+)
 async def healthz(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok"})
 

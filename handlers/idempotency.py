@@ -5,6 +5,7 @@ key with another body is refused (422); a retry while the first is still running
 answer is recorded by the store in the same atomic write as the change (`IdempotentReply`), so a
 crash can never leave a change without its answer or an answer without its change.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -18,8 +19,8 @@ from typing import Any
 from aiohttp import web
 
 from domain import IdempotentReply, Invalid
+from domain.clock import utc_now
 from server.keys import CLAIMS, STORE
-from store.timefmt import utc_now
 
 HEADER = "Idempotency-Key"
 HEADER_DOC = {HEADER: "optional; a retry with the same key and body replays the first answer"}
@@ -39,9 +40,7 @@ class IdempotencySlot:
         if self.key is None:
             return None
         recorded = {"headers": headers or {}, "body": payload}
-        return IdempotentReply(
-            user_id=self.user_id, key=self.key, status=status, body=json.dumps(recorded)
-        )
+        return IdempotentReply(user_id=self.user_id, key=self.key, status=status, body=json.dumps(recorded))
 
 
 @asynccontextmanager

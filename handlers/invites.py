@@ -1,4 +1,5 @@
 """Invite links: a member creates one; whoever holds the unguessable token may preview and join."""
+
 from __future__ import annotations
 
 import hashlib
@@ -9,13 +10,13 @@ from typing import Any
 from aiohttp import web
 
 from domain import Gone, Invite
+from domain.clock import to_text, utc_now
 from handlers.access import membership, new_activity
-from handlers.api import Api, Reply
 from handlers.groups import GROUP, group_event, group_response, member_json
 from handlers.schemas import ERROR, ID, TIMESTAMP, Schema
 from realtime.events import publish_group_event, publish_user_event
 from server.keys import CLAIMS, CONFIG, STORE
-from store.timefmt import to_text, utc_now
+from server.routing import Api, Reply
 
 api = Api("invites")
 
@@ -25,8 +26,12 @@ NEW_INVITE: Schema = {
     "type": "object",
     "additionalProperties": False,
     "properties": {
-        "expires_in_hours": {"type": "integer", "minimum": 1, "maximum": 30 * 24,
-                             "default": DEFAULT_LIFETIME_HOURS},
+        "expires_in_hours": {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": 30 * 24,
+            "default": DEFAULT_LIFETIME_HOURS,
+        },
     },
 }
 INVITE: Schema = {
@@ -63,8 +68,10 @@ _EXPIRED = Reply("the invite has expired", ERROR)
     "/api/groups/{group_id}/invites",
     summary="Create an invite link to the group (any member)",
     body=NEW_INVITE,
-    replies={201: Reply("the invite; its token is not shown again", INVITE),
-             404: Reply("no such group, or the caller is not a member", ERROR)},
+    replies={
+        201: Reply("the invite; its token is not shown again", INVITE),
+        404: Reply("no such group, or the caller is not a member", ERROR),
+    },
 )
 async def create_invite(request: web.Request, body: dict[str, Any]) -> web.Response:
     group, _ = await membership(request)
@@ -124,8 +131,9 @@ async def accept_invite(request: web.Request) -> web.Response:
     store = request.app[STORE]
     invite = await _live_invite(request)
     user_id = request[CLAIMS].user_id
-    joined_activity = new_activity(request, invite.group_id, "member.joined", user_id,
-                                   {"invited_by": invite.created_by})
+    joined_activity = new_activity(
+        request, invite.group_id, "member.joined", user_id, {"invited_by": invite.created_by}
+    )
     member, joined = await store.add_member(invite.group_id, user_id, utc_now(), joined_activity)
     group = await store.get_group(invite.group_id)
     members = await store.list_members(group.id)

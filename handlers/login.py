@@ -6,6 +6,7 @@ in an encrypted cookie (`server.sessions`). The callback always answers with a r
 frontend: `#token=<jwt>` on success, `#error=<code>&error_description=...` otherwise. Fragments never
 reach a server or a Referer header, and the responses also say `Referrer-Policy: no-referrer`.
 """
+
 from __future__ import annotations
 
 import logging
@@ -20,11 +21,11 @@ from aiohttp import web
 from aiohttp_session import Session
 
 from domain import BadRequest, Conflict, DomainError, Unavailable
-from handlers.api import Api, Reply
 from handlers.schemas import ERROR
 from server.config import Config
 from server.keys import CONFIG, STORE
 from server.oidc import OIDC, OidcClient, SignInError
+from server.routing import Api, Reply
 from server.sessions import LIFETIME_SECONDS, SIGN_IN_COOKIES
 from server.tokens import issue_token
 
@@ -74,8 +75,7 @@ async def login(request: web.Request, query: dict[str, Any]) -> web.Response:
     config = request.app[CONFIG]
     client = _client(request)
     landing = post_login_url(config.frontend_base_url, query.get("next"))
-    state, nonce, verifier = (secrets.token_urlsafe(32), secrets.token_urlsafe(32),
-                              secrets.token_urlsafe(64))
+    state, nonce, verifier = (secrets.token_urlsafe(32), secrets.token_urlsafe(32), secrets.token_urlsafe(64))
     try:
         location = await client.authorization_url(state=state, nonce=nonce, code_verifier=verifier)
     except SignInError as exc:
@@ -84,8 +84,7 @@ async def login(request: web.Request, query: dict[str, Any]) -> web.Response:
     cookies = request.app[SIGN_IN_COOKIES]
     session = await cookies.load_session(request)
     attempts = _live_attempts(session)
-    attempts[state] = {"nonce": nonce, "verifier": verifier, "landing": landing,
-                       "started": int(time.time())}
+    attempts[state] = {"nonce": nonce, "verifier": verifier, "landing": landing, "started": int(time.time())}
     while len(attempts) > MAX_PENDING_ATTEMPTS:
         attempts.pop(min(attempts, key=lambda key: attempts[key]["started"]))
     session[ATTEMPTS_KEY] = attempts
@@ -110,8 +109,9 @@ async def login(request: web.Request, query: dict[str, Any]) -> web.Response:
     },
     replies={
         302: _REDIRECT,
-        503: Reply("sign-in is not configured (code `sign_in_not_configured`), or the store is "
-                   "unavailable", ERROR),
+        503: Reply(
+            "sign-in is not configured (code `sign_in_not_configured`), or the store is unavailable", ERROR
+        ),
     },
 )
 async def callback(request: web.Request, query: dict[str, Any]) -> web.Response:
@@ -148,13 +148,16 @@ async def _complete(
         code = "access_denied" if query["error"] == "access_denied" else "provider_error"
         return _failed(config, code, query.get("error_description") or query["error"])
     if attempt is None:
-        return _failed(config, "invalid_state",
-                       "this sign-in attempt is unknown, expired or already used; start again")
+        return _failed(
+            config, "invalid_state", "this sign-in attempt is unknown, expired or already used; start again"
+        )
     if not query.get("code"):
         return _failed(config, "provider_error", "the provider sent no authorization code")
     try:
         identity = await client.sign_in(
-            code=query["code"], code_verifier=attempt["verifier"], nonce=attempt["nonce"],
+            code=query["code"],
+            code_verifier=attempt["verifier"],
+            nonce=attempt["nonce"],
             iss_parameter=query.get("iss"),
         )
     except SignInError as exc:
@@ -186,9 +189,8 @@ def post_login_url(frontend_base_url: str, requested: str | None) -> str:
     base = frontend_base_url.rstrip("/") + "/"
     if not requested:
         return base
-    if (
-        any(ord(c) < 0x21 or ord(c) == 0x7F or c in "\\#" for c in requested)
-        or _ENCODED_DOT.search(requested)
+    if any(ord(c) < 0x21 or ord(c) == 0x7F or c in "\\#" for c in requested) or _ENCODED_DOT.search(
+        requested
     ):
         raise _outside(requested)
     target = urljoin(base, requested)
@@ -203,15 +205,18 @@ def post_login_url(frontend_base_url: str, requested: str | None) -> str:
 
 
 def _outside(requested: str) -> BadRequest:
-    return BadRequest(f"`next` must stay within the frontend, got {requested[:200]!r}",
-                      code="invalid_redirect")
+    return BadRequest(
+        f"`next` must stay within the frontend, got {requested[:200]!r}", code="invalid_redirect"
+    )
 
 
 def _client(request: web.Request) -> OidcClient:
     client = request.app.get(OIDC)
     if client is None:
-        raise Unavailable("sign-in is not configured on this server (GOOGLE_CLIENT_ID is not set)",
-                          code="sign_in_not_configured")
+        raise Unavailable(
+            "sign-in is not configured on this server (GOOGLE_CLIENT_ID is not set)",
+            code="sign_in_not_configured",
+        )
     return client
 
 
@@ -222,7 +227,8 @@ def _live_attempts(session: Session) -> dict[str, dict[str, Any]]:
         return {}
     oldest = time.time() - LIFETIME_SECONDS
     return {
-        state: attempt for state, attempt in stored.items()
+        state: attempt
+        for state, attempt in stored.items()
         if isinstance(attempt, dict) and attempt.get("started", 0) > oldest
     }
 

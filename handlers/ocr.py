@@ -1,4 +1,5 @@
 """Receipt OCR: upload a photo and get its fields back; what the OCR can do right now."""
+
 from __future__ import annotations
 
 import hashlib
@@ -8,15 +9,15 @@ from typing import Any
 from aiohttp import BodyPartReader, web
 
 from domain import BadRequest, PayloadTooLarge, UnsupportedMediaType
+from domain.clock import to_text, utc_now
 from domain.ids import new_id
-from handlers.api import Api, Reply
 from handlers.schemas import ERROR, ID, TIMESTAMP, Schema
 from ocr.imaging import EXTENSIONS, FORMATS, inspect
 from ocr.pool import PoolBusy
 from ocr.service import OCR, RECEIPTS
 from server.keys import CLAIMS
 from server.middleware import error_response
-from store.timefmt import to_text, utc_now
+from server.routing import Api, Reply
 
 api = Api("ocr")
 
@@ -28,8 +29,7 @@ _MONEY: Schema = {"type": ["string", "null"], "pattern": r"^-?\d+\.\d{2}$"}
 _CONFIDENCE: Schema = {"type": "number", "minimum": 0, "maximum": 1}
 EXTRACTED: Schema = {
     "type": "object",
-    "required": ["merchant", "date", "total", "currency", "subtotal", "tax", "items",
-                 "confidence"],
+    "required": ["merchant", "date", "total", "currency", "subtotal", "tax", "items", "confidence"],
     "properties": {
         "merchant": {"type": ["string", "null"]},
         "date": {"type": ["string", "null"], "format": "date"},
@@ -58,8 +58,7 @@ EXTRACTED: Schema = {
 }
 SCAN_RESULT: Schema = {
     "type": "object",
-    "required": [*EXTRACTED["required"], "receipt_id", "raw_text", "processing_ms", "image",
-                 "expense_draft"],
+    "required": [*EXTRACTED["required"], "receipt_id", "raw_text", "processing_ms", "image", "expense_draft"],
     "properties": {
         **EXTRACTED["properties"],
         "receipt_id": {**ID, "description": "send as an expense's `receipt_id` to attach it"},
@@ -69,31 +68,47 @@ SCAN_RESULT: Schema = {
         "image": {
             "type": "object",
             "required": ["content_type", "bytes", "width", "height"],
-            "properties": {"content_type": {"type": "string"}, "bytes": {"type": "integer"},
-                           "width": {"type": "integer"}, "height": {"type": "integer"}},
+            "properties": {
+                "content_type": {"type": "string"},
+                "bytes": {"type": "integer"},
+                "width": {"type": "integer"},
+                "height": {"type": "integer"},
+            },
         },
         "expense_draft": {
             "type": "object",
             "description": "the fields found, ready for POST /api/groups/{id}/expenses",
-            "properties": {"description": {"type": "string"}, "amount": {"type": "string"},
-                           "currency": {"type": "string"}, "date": {"type": "string"},
-                           "receipt_id": ID},
+            "properties": {
+                "description": {"type": "string"},
+                "amount": {"type": "string"},
+                "currency": {"type": "string"},
+                "date": {"type": "string"},
+                "receipt_id": ID,
+            },
         },
         "uploaded_at": TIMESTAMP,
     },
 }
 SCAN_STATUS: Schema = {
     "type": "object",
-    "required": ["available", "tesseract", "languages", "formats", "content_types",
-                 "max_upload_bytes", "max_pixels", "timeout_seconds", "pool"],
+    "required": [
+        "available",
+        "tesseract",
+        "languages",
+        "formats",
+        "content_types",
+        "max_upload_bytes",
+        "max_pixels",
+        "timeout_seconds",
+        "pool",
+    ],
     "properties": {
         "available": {"type": "boolean"},
         "reason": {"type": "string", "description": "why OCR is unavailable"},
         "tesseract": {
             "type": "object",
             "required": ["found", "version"],
-            "properties": {"found": {"type": "boolean"},
-                           "version": {"type": ["string", "null"]}},
+            "properties": {"found": {"type": "boolean"}, "version": {"type": ["string", "null"]}},
         },
         "languages": {"type": "string"},
         "formats": {"type": "array", "items": {"type": "string"}},
@@ -104,24 +119,36 @@ SCAN_STATUS: Schema = {
         "pool": {
             "type": "object",
             "required": ["size", "alive", "busy", "queued", "capacity"],
-            "properties": {name: {"type": "integer"} for name in
-                           ("size", "alive", "busy", "queued", "capacity", "completed",
-                            "timed_out", "replaced")},
+            "properties": {
+                name: {"type": "integer"}
+                for name in (
+                    "size",
+                    "alive",
+                    "busy",
+                    "queued",
+                    "capacity",
+                    "completed",
+                    "timed_out",
+                    "replaced",
+                )
+            },
         },
     },
 }
 
 
-@api.get("/api/ocr/scan", summary="Whether receipt OCR is available, and its limits",
-         replies={200: Reply("what the OCR accepts and how busy it is", SCAN_STATUS)})
+@api.get(
+    "/api/ocr/scan",
+    summary="Whether receipt OCR is available, and its limits",
+    replies={200: Reply("what the OCR accepts and how busy it is", SCAN_STATUS)},
+)
 async def scan_status(request: web.Request) -> web.Response:
     service = request.app[OCR]
     settings = service.settings
     pool = service.pool
     status: dict[str, Any] = {
         "available": pool is not None,
-        "tesseract": {"found": service.tesseract.available,
-                      "version": service.tesseract.version},
+        "tesseract": {"found": service.tesseract.available, "version": service.tesseract.version},
         "languages": settings.languages,
         "formats": sorted(set(EXTENSIONS.values()) | {"jpeg"}),
         "content_types": sorted(FORMATS.values()),
@@ -134,9 +161,10 @@ async def scan_status(request: web.Request) -> web.Response:
         status["pool"] = {"size": 0, "alive": 0, "busy": 0, "queued": 0, "capacity": 0}
     else:
         state = pool.status()
-        status["pool"] = {name: getattr(state, name) for name in
-                          ("size", "alive", "busy", "queued", "capacity", "completed",
-                           "timed_out", "replaced")}
+        status["pool"] = {
+            name: getattr(state, name)
+            for name in ("size", "alive", "busy", "queued", "capacity", "completed", "timed_out", "replaced")
+        }
     return web.json_response(status)
 
 
@@ -151,12 +179,17 @@ async def scan_status(request: web.Request) -> web.Response:
     replies={
         201: Reply("the fields found in the receipt", SCAN_RESULT, ("Location",)),
         400: Reply("not a multipart upload with a file", ERROR),
-        413: Reply("the file is larger than the upload limit, or has more pixels than allowed "
-                   "(a decompression bomb)", ERROR),
+        413: Reply(
+            "the file is larger than the upload limit, or has more pixels than allowed "
+            "(a decompression bomb)",
+            ERROR,
+        ),
         415: Reply("the file is not a PNG, JPEG or WebP image", ERROR),
         422: Reply("the image is truncated or corrupt, or could not be read in time", ERROR),
-        503: Reply("OCR is unavailable (no tesseract) or busy: retry after `Retry-After` "
-                   "seconds when it says so", ERROR),
+        503: Reply(
+            "OCR is unavailable (no tesseract) or busy: retry after `Retry-After` seconds when it says so",
+            ERROR,
+        ),
     },
 )
 async def upload_receipt(request: web.Request) -> web.StreamResponse:
@@ -169,8 +202,9 @@ async def upload_receipt(request: web.Request) -> web.StreamResponse:
     try:
         result = await pool.run(data)
     except PoolBusy as exc:
-        return error_response(request, 503, exc.code, exc.message,
-                              headers={"Retry-After": str(exc.retry_after)})
+        return error_response(
+            request, 503, exc.code, exc.message, headers={"Retry-After": str(exc.retry_after)}
+        )
     receipt_id = new_id()
     uploaded_at = utc_now()
     extracted = {name: result[name] for name in EXTRACTED["required"]}
@@ -191,13 +225,16 @@ async def upload_receipt(request: web.Request) -> web.StreamResponse:
         "raw_text": result["raw_text"],
         "processing_ms": round((time.perf_counter() - started) * 1000, 1),
         "timings": result.get("timings", {}),
-        "image": {"content_type": header.content_type, "bytes": len(data),
-                  "width": header.width, "height": header.height},
+        "image": {
+            "content_type": header.content_type,
+            "bytes": len(data),
+            "width": header.width,
+            "height": header.height,
+        },
         "expense_draft": expense_draft(extracted, receipt_id),
         "uploaded_at": to_text(uploaded_at),
     }
-    return web.json_response(body, status=201,
-                             headers={"Location": f"/api/receipts/{receipt_id}"})
+    return web.json_response(body, status=201, headers={"Location": f"/api/receipts/{receipt_id}"})
 
 
 def expense_draft(extracted: dict[str, Any], receipt_id: str) -> dict[str, Any]:
@@ -232,8 +269,7 @@ async def _read_upload(request: web.Request, limit: int) -> bytes:
                 await part.release()
             part = await reader.next()
     except (ValueError, AssertionError, RuntimeError) as exc:
-        raise BadRequest(f"the multipart body cannot be read: {exc}",
-                         code="malformed_multipart") from None
+        raise BadRequest(f"the multipart body cannot be read: {exc}", code="malformed_multipart") from None
     if part is None:
         raise BadRequest("the multipart body has no file part", code="file_required")
     assert isinstance(part, BodyPartReader)

@@ -1,11 +1,12 @@
 """The OpenAPI 3.1 document, built from the same declarations that validate requests."""
+
 from __future__ import annotations
 
 import re
 from typing import Any
 
-from handlers.api import Operation, Reply
 from handlers.schemas import ERROR
+from server.routing import Operation, Reply
 
 _PATH_PARAMETER = re.compile(r"{(\w+)}")
 
@@ -21,15 +22,13 @@ def openapi_document(operations: list[Operation], *, version: str) -> dict[str, 
             "version": version,
             "description": (
                 "Shared expenses: groups, members, invites (more with each release). Every error "
-                "is `{\"error\": {\"code\", \"message\", \"details\", \"request_id\"}}`. Send "
+                'is `{"error": {"code", "message", "details", "request_id"}}`. Send '
                 "`Authorization: Bearer <token>` except where a route says otherwise."
             ),
         },
         "paths": paths,
         "components": {
-            "securitySchemes": {
-                "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
-            },
+            "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
             "schemas": {"Error": ERROR},
         },
         "security": [{"bearerAuth": []}],
@@ -48,8 +47,7 @@ def _operation(operation: Operation) -> dict[str, Any]:
             for name, schema in operation.query.get("properties", {}).items()
         ]
     parameters += [
-        {"name": name, "in": "header", "required": False, "description": text,
-         "schema": {"type": "string"}}
+        {"name": name, "in": "header", "required": False, "description": text, "schema": {"type": "string"}}
         for name, text in operation.headers.items()
     ]
     replies = dict(operation.replies)

@@ -1,5 +1,6 @@
 """Stored receipts: their metadata and image for the uploader, and an expense's receipt for the
 members of its group."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -8,18 +9,17 @@ from aiohttp import web
 
 from domain import Invalid, NotFound
 from handlers.access import membership
-from handlers.api import Api, Reply
 from handlers.ocr import EXTRACTED
 from handlers.schemas import ERROR, ID, TIMESTAMP, Schema
 from ocr.service import RECEIPTS
 from server.keys import CLAIMS, STORE
+from server.routing import Api, Reply
 
 api = Api("receipts")
 
 RECEIPT: Schema = {
     "type": "object",
-    "required": ["id", "uploaded_by", "uploaded_at", "content_type", "bytes", "extracted",
-                 "image_url"],
+    "required": ["id", "uploaded_by", "uploaded_at", "content_type", "bytes", "extracted", "image_url"],
     "properties": {
         "id": ID,
         "uploaded_by": ID,
@@ -34,15 +34,21 @@ RECEIPT: Schema = {
 _NOT_YOURS = Reply("no such receipt, or someone else uploaded it", ERROR)
 
 
-@api.get("/api/receipts/{receipt_id}", summary="A receipt you scanned: what was found in it",
-         replies={200: Reply("the receipt", RECEIPT), 404: _NOT_YOURS})
+@api.get(
+    "/api/receipts/{receipt_id}",
+    summary="A receipt you scanned: what was found in it",
+    replies={200: Reply("the receipt", RECEIPT), 404: _NOT_YOURS},
+)
 async def get_receipt(request: web.Request) -> web.Response:
     metadata = await own_receipt(request, request.match_info["receipt_id"])
     return web.json_response(receipt_json(metadata))
 
 
-@api.get("/api/receipts/{receipt_id}/image", summary="The image of a receipt you scanned",
-         replies={200: Reply("the image (its own content type)"), 404: _NOT_YOURS})
+@api.get(
+    "/api/receipts/{receipt_id}/image",
+    summary="The image of a receipt you scanned",
+    replies={200: Reply("the image (its own content type)"), 404: _NOT_YOURS},
+)
 async def get_receipt_image(request: web.Request) -> web.StreamResponse:
     metadata = await own_receipt(request, request.match_info["receipt_id"])
     return await _stream_image(request, metadata)
@@ -51,9 +57,12 @@ async def get_receipt_image(request: web.Request) -> web.StreamResponse:
 @api.get(
     "/api/groups/{group_id}/expenses/{expense_id}/receipt",
     summary="The receipt image attached to an expense (members of the group only)",
-    replies={200: Reply("the image (its own content type)"),
-             404: Reply("no such group or expense, the caller is not a member, or the expense "
-                        "has no receipt", ERROR)},
+    replies={
+        200: Reply("the image (its own content type)"),
+        404: Reply(
+            "no such group or expense, the caller is not a member, or the expense has no receipt", ERROR
+        ),
+    },
 )
 async def get_expense_receipt(request: web.Request) -> web.StreamResponse:
     group, _ = await membership(request)
@@ -103,12 +112,14 @@ def receipt_json(metadata: dict[str, Any]) -> dict[str, Any]:
 async def _stream_image(request: web.Request, metadata: dict[str, Any]) -> web.StreamResponse:
     chunks = request.app[RECEIPTS].image(metadata)
     first = await anext(chunks, b"")  # a missing image is a 404, before any byte is sent
-    response = web.StreamResponse(headers={
-        "Content-Type": metadata["content_type"],
-        "Content-Length": str(metadata["bytes"]),
-        "Cache-Control": "private, max-age=3600",
-        "X-Content-Type-Options": "nosniff",
-    })
+    response = web.StreamResponse(
+        headers={
+            "Content-Type": metadata["content_type"],
+            "Content-Length": str(metadata["bytes"]),
+            "Cache-Control": "private, max-age=3600",
+            "X-Content-Type-Options": "nosniff",
+        }
+    )
     await response.prepare(request)
     await response.write(first)
     async for chunk in chunks:

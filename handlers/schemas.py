@@ -1,4 +1,5 @@
 """JSON Schemas shared by several handler modules (request parts and response bodies)."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -49,8 +50,12 @@ PAGE_QUERY: Schema = {
     "type": "object",
     "properties": {
         "limit": {"type": "integer", "minimum": 1, "maximum": 100, "default": 20},
-        "cursor": {"type": "string", "minLength": 1, "maxLength": 2048,
-                   "description": "`next_cursor` of the previous page"},
+        "cursor": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 2048,
+            "description": "`next_cursor` of the previous page",
+        },
     },
 }
 
@@ -62,7 +67,9 @@ def page_of(item: Schema) -> Schema:
         "additionalProperties": False,
         "properties": {
             "items": {"type": "array", "items": item},
-            "next_cursor": {"type": ["string", "null"],
-                            "description": "pass as `cursor` for the next page; null on the last"},
+            "next_cursor": {
+                "type": ["string", "null"],
+                "description": "pass as `cursor` for the next page; null on the last",
+            },
         },
     }

@@ -1,4 +1,5 @@
 """Transactions (settlements): one member paying another back. Each moves balances atomically."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -6,9 +7,9 @@ from typing import Any
 from aiohttp import web
 
 from domain import Invalid, Settlement
+from domain.clock import to_text, utc_now
 from domain.ids import new_id
 from handlers.access import membership, membership_with_member_ids, new_activity
-from handlers.api import Api, Reply, json_reply, json_text
 from handlers.balances import moves_json, with_moves
 from handlers.fields import AMOUNT, DATE, delete_current, parse_date, require_members
 from handlers.idempotency import HEADER_DOC, idempotency
@@ -17,7 +18,7 @@ from ledger import format_amount, negate, parse_amount, parse_currency, transfer
 from ledger.moves import balance_moves
 from realtime.events import publish_group_event
 from server.keys import STORE
-from store.timefmt import to_text, utc_now
+from server.routing import Api, Reply, json_reply, json_text
 
 api = Api("transactions")
 
@@ -37,8 +38,19 @@ NEW_TRANSACTION: Schema = {
 TRANSACTION: Schema = {
     "type": "object",
     "additionalProperties": False,
-    "required": ["id", "group_id", "from_user", "to_user", "amount", "currency", "date", "note",
-                 "created_by", "created_at", "version"],
+    "required": [
+        "id",
+        "group_id",
+        "from_user",
+        "to_user",
+        "amount",
+        "currency",
+        "date",
+        "note",
+        "created_by",
+        "created_at",
+        "version",
+    ],
     "properties": {
         "id": ID,
         "group_id": ID,
@@ -77,8 +89,10 @@ async def create_transaction(request: web.Request, body: dict[str, Any]) -> web.
         from_user = body.get("from_user", me.user_id)
         to_user = body["to_user"]
         if from_user == to_user:
-            raise Invalid("to_user: a member cannot pay themselves",
-                          details=[{"field": "to_user", "message": "must differ from from_user"}])
+            raise Invalid(
+                "to_user: a member cannot pay themselves",
+                details=[{"field": "to_user", "message": "must differ from from_user"}],
+            )
         require_members([from_user], member_ids, "from_user")
         require_members([to_user], member_ids, "to_user")
         settlement = Settlement(
@@ -100,12 +114,12 @@ async def create_transaction(request: web.Request, body: dict[str, Any]) -> web.
         await store.create_settlement(
             settlement,
             deltas=deltas,
-            activity=new_activity(request, group.id, "settlement.created", settlement.id,
-                                  _summary(settlement)),
+            activity=new_activity(
+                request, group.id, "settlement.created", settlement.id, _summary(settlement)
+            ),
             reply=slot.reply(201, payload, {"ETag": '"1"'}),
         )
-        publish_group_event(request, group.id, "transaction.created",
-                            with_moves(payload_json, deltas))
+        publish_group_event(request, group.id, "transaction.created", with_moves(payload_json, deltas))
     return json_reply(payload_json, status=201, headers={"ETag": '"1"'})
 
 
@@ -113,9 +127,11 @@ async def create_transaction(request: web.Request, body: dict[str, Any]) -> web.
     "/api/groups/{group_id}/transactions",
     summary="The group's transactions, newest first",
     query=PAGE_QUERY,
-    replies={200: Reply("one page of transactions", page_of(TRANSACTION)),
-             400: Reply("the cursor is not one this server issued", ERROR),
-             404: Reply("no such group, or the caller is not a member", ERROR)},
+    replies={
+        200: Reply("one page of transactions", page_of(TRANSACTION)),
+        400: Reply("the cursor is not one this server issued", ERROR),
+        404: Reply("no such group, or the caller is not a member", ERROR),
+    },
 )
 async def list_transactions(request: web.Request, query: dict[str, Any]) -> web.Response:
     group, _ = await membership(request)
@@ -134,20 +150,20 @@ async def list_transactions(request: web.Request, query: dict[str, Any]) -> web.
 )
 async def get_transaction(request: web.Request) -> web.Response:
     group, _ = await membership(request)
-    settlement = await request.app[STORE].get_settlement(
-        group.id, request.match_info["transaction_id"]
-    )
-    return web.json_response(transaction_json(settlement),
-                             headers={"ETag": f'"{settlement.version}"'})
+    settlement = await request.app[STORE].get_settlement(group.id, request.match_info["transaction_id"])
+    return web.json_response(transaction_json(settlement), headers={"ETag": f'"{settlement.version}"'})
 
 
 @api.delete(
     "/api/groups/{group_id}/transactions/{transaction_id}",
     summary="Delete a transaction; balances move back",
     headers={"If-Match": "optional: delete only if still at this version"},
-    replies={204: Reply("deleted"), 404: _NOT_FOUND,
-             409: Reply("someone it involves has left the group; invite them back first", ERROR),
-             412: Reply("the transaction changed since the version sent", ERROR)},
+    replies={
+        204: Reply("deleted"),
+        404: _NOT_FOUND,
+        409: Reply("someone it involves has left the group; invite them back first", ERROR),
+        412: Reply("the transaction changed since the version sent", ERROR),
+    },
 )
 async def delete_transaction(request: web.Request) -> web.Response:
     group, _ = await membership(request)
@@ -160,12 +176,14 @@ async def delete_transaction(request: web.Request) -> web.Response:
             current.id,
             expected_version=current.version,
             deltas=deltas,
-            activity=new_activity(request, group.id, "settlement.deleted", current.id,
-                                  _summary(current)),
+            activity=new_activity(request, group.id, "settlement.deleted", current.id, _summary(current)),
         )
-        publish_group_event(request, group.id, "transaction.deleted",
-                            {"id": current.id, "group_id": group.id,
-                             "balance_moves": moves_json(deltas)})
+        publish_group_event(
+            request,
+            group.id,
+            "transaction.deleted",
+            {"id": current.id, "group_id": group.id, "balance_moves": moves_json(deltas)},
+        )
 
     await delete_current(
         request, lambda: store.get_settlement(group.id, request.match_info["transaction_id"]), delete

@@ -1,14 +1,15 @@
 """The signed-in user: their profile, and signing out."""
+
 from __future__ import annotations
 
 from aiohttp import web
 
 from domain import NotFound, Unauthorized, User
-from handlers.api import Api, Reply
+from domain.clock import to_text
 from handlers.schemas import USER
 from realtime.hub import HUB
 from server.keys import CLAIMS, STORE
-from store.timefmt import to_text
+from server.routing import Api, Reply
 
 api = Api("auth")
 
@@ -25,7 +26,7 @@ async def current_user(request: web.Request) -> web.Response:
 @api.post(
     "/api/logout",
     summary="Revoke the caller's token on every instance until it would have expired, "
-            "and close the WebSockets it opened",
+    "and close the WebSockets it opened",
     replies={204: Reply("signed out")},
 )
 async def logout(request: web.Request) -> web.Response:

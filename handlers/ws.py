@@ -5,6 +5,7 @@ in the first frame, then sends JSON commands (`subscribe`, `unsubscribe`, `chat.
 `presence`, `ping`), each answered by a `reply` carrying the command's `id`. Events of the channels
 it subscribed to arrive in between, in order.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -18,7 +19,6 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from domain import DomainError, Forbidden, Invalid, Unauthorized
-from handlers.api import Api, Reply
 from handlers.chats import chat_message_json, post_message
 from handlers.schemas import ERROR, Schema
 from realtime.broker import BrokerUnavailable
@@ -33,6 +33,7 @@ from realtime.hub import (
 )
 from realtime.tickets import TICKET_TTL_SECONDS, TICKETS, Holder
 from server.keys import CLAIMS, CONFIG, STORE
+from server.routing import Api, Reply
 from server.tokens import decode_token
 from store import TokenStanding
 
@@ -76,13 +77,16 @@ TICKET: Schema = {
 @api.post(
     "/api/ws/ticket",
     summary="A single-use ticket that opens the realtime WebSocket (valid 30 s)",
-    replies={201: Reply("the ticket", TICKET),
-             503: Reply("tickets cannot be stored now (Redis unavailable)", ERROR)},
+    replies={
+        201: Reply("the ticket", TICKET),
+        503: Reply("tickets cannot be stored now (Redis unavailable)", ERROR),
+    },
 )
 async def create_ticket(request: web.Request) -> web.Response:
     claims = request[CLAIMS]
-    holder = Holder(user_id=claims.user_id, token_id=claims.token_id,
-                    expires_at=int(claims.expires_at.timestamp()))
+    holder = Holder(
+        user_id=claims.user_id, token_id=claims.token_id, expires_at=int(claims.expires_at.timestamp())
+    )
     ticket = await request.app[TICKETS].issue(holder)
     return web.json_response({"ticket": ticket, "expires_in": TICKET_TTL_SECONDS}, status=201)
 
@@ -92,21 +96,24 @@ async def create_ticket(request: web.Request) -> web.Response:
     summary="The realtime WebSocket (subscriptions, events, chat, typing, presence)",
     public=True,
     description="Authenticate with `?ticket=` (from `POST /api/ws/ticket`) or by sending "
-                "`{\"type\": \"auth\", \"token\": \"<jwt>\"}` as the first frame within 5 s. "
-                "The protocol is described in docs/realtime.md.",
-    replies={101: Reply("switching to the WebSocket protocol"),
-             400: Reply("not a WebSocket upgrade request", ERROR),
-             403: Reply("the Origin is not an allowed frontend origin (`origin_not_allowed`), or "
-                        "the ticket is unknown, used or expired (`invalid_ticket`)", ERROR)},
+    '`{"type": "auth", "token": "<jwt>"}` as the first frame within 5 s. '
+    "The protocol is described in docs/realtime.md.",
+    replies={
+        101: Reply("switching to the WebSocket protocol"),
+        400: Reply("not a WebSocket upgrade request", ERROR),
+        403: Reply(
+            "the Origin is not an allowed frontend origin (`origin_not_allowed`), or "
+            "the ticket is unknown, used or expired (`invalid_ticket`)",
+            ERROR,
+        ),
+    },
 )
 async def websocket(request: web.Request) -> web.WebSocketResponse:
     config = request.app[CONFIG]
     origin = request.headers.get("Origin")
     if origin is not None and origin.rstrip("/") not in config.cors_origins:
         raise Forbidden(f"origin {origin!r} is not allowed", code="origin_not_allowed")
-    ws = web.WebSocketResponse(
-        heartbeat=HEARTBEAT_SECONDS, max_msg_size=MAX_MESSAGE_BYTES, compress=False
-    )
+    ws = web.WebSocketResponse(heartbeat=HEARTBEAT_SECONDS, max_msg_size=MAX_MESSAGE_BYTES, compress=False)
     if not ws.can_prepare(request).ok:
         raise web.HTTPBadRequest(reason="expected a WebSocket upgrade")
     holder = None
@@ -143,7 +150,7 @@ async def _first_frame_auth(request: web.Request, ws: web.WebSocketResponse) -> 
     try:
         command = json.loads(message.data)
         if not isinstance(command, dict) or command.get("type") != "auth":
-            raise Unauthorized("send {\"type\": \"auth\", \"token\": ...} first")
+            raise Unauthorized('send {"type": "auth", "token": ...} first')
         token = command.get("token")
         if not isinstance(token, str):
             raise Unauthorized("auth needs a token")
@@ -154,8 +161,9 @@ async def _first_frame_auth(request: web.Request, ws: web.WebSocketResponse) -> 
         reason = exc.message if isinstance(exc, Unauthorized) else "not JSON"
         await ws.close(code=CLOSE_UNAUTHORIZED, message=reason[:120].encode())
         return None
-    return Holder(user_id=claims.user_id, token_id=claims.token_id,
-                  expires_at=int(claims.expires_at.timestamp()))
+    return Holder(
+        user_id=claims.user_id, token_id=claims.token_id, expires_at=int(claims.expires_at.timestamp())
+    )
 
 
 async def _check_standing(request: web.Request, user_id: str, token_id: str) -> None:
@@ -187,8 +195,7 @@ class _Socket:
         """Write the event's frame bytes (built once per event, unmasked and uncompressed, so the
         same for every client) straight to the transport, unless the client is behind."""
         transport = self._transport
-        if (transport is None or transport.is_closing() or self._ws.closed
-                or self._protocol.writing_paused):
+        if transport is None or transport.is_closing() or self._ws.closed or self._protocol.writing_paused:
             return False
         if frame.wire is None:
             frame.wire = _text_frame(frame.payload)
@@ -202,8 +209,7 @@ class _Socket:
 
     async def close(self, code: int, message: str) -> None:
         try:
-            await asyncio.wait_for(self._ws.close(code=code, message=message.encode()),
-                                   CLOSE_TIMEOUT_SECONDS)
+            await asyncio.wait_for(self._ws.close(code=code, message=message.encode()), CLOSE_TIMEOUT_SECONDS)
         except (asyncio.TimeoutError, ConnectionError, RuntimeError):
             if self._transport is not None:
                 self._transport.abort()
@@ -220,9 +226,12 @@ class Session:
         self._token_id = holder.token_id
         self._expires_at = holder.expires_at
         self._hub = request.app[HUB]
-        self._connection = Connection(holder.user_id, _Socket(request, ws),
-                                      queue_limit=request.app[CONFIG].ws_queue_size,
-                                      token_id=holder.token_id)
+        self._connection = Connection(
+            holder.user_id,
+            _Socket(request, ws),
+            queue_limit=request.app[CONFIG].ws_queue_size,
+            token_id=holder.token_id,
+        )
         self._present: set[str] = set()
         """Group channels where this connection said it is online or away."""
         self._allowance = COMMAND_BURST
@@ -237,11 +246,18 @@ class Session:
         watch = asyncio.get_running_loop().create_task(self._watch_token())
         expiry = asyncio.get_running_loop().call_later(
             max(0.0, self._expires_at - time.time()),
-            connection.finish, CLOSE_UNAUTHORIZED, "token expired",
+            connection.finish,
+            CLOSE_UNAUTHORIZED,
+            "token expired",
         )
-        connection.send_json({"type": "welcome", "user_id": self._user_id,
-                              "heartbeat_seconds": HEARTBEAT_SECONDS,
-                              "max_message_bytes": MAX_MESSAGE_BYTES})
+        connection.send_json(
+            {
+                "type": "welcome",
+                "user_id": self._user_id,
+                "heartbeat_seconds": HEARTBEAT_SECONDS,
+                "max_message_bytes": MAX_MESSAGE_BYTES,
+            }
+        )
         try:
             async for message in self._ws:
                 if connection.closing:
@@ -284,16 +300,21 @@ class Session:
             self._connection.send_json(_error(None, "bad_command", "a command is a JSON object"))
             return
         command_id = command.get("id")
-        if not (command_id is None or isinstance(command_id, int)
-                or isinstance(command_id, str) and len(command_id) <= 64):
+        if not (
+            command_id is None
+            or isinstance(command_id, int)
+            or isinstance(command_id, str)
+            and len(command_id) <= 64
+        ):
             command_id = None
         if not self._within_rate():
             self._strikes += 1
             if self._strikes > MAX_STRIKES:
                 self._connection.finish(CLOSE_POLICY, "too many commands")
                 return
-            self._connection.send_json(_error(command_id, "rate_limited",
-                                              f"at most {COMMAND_RATE:.0f} commands a second"))
+            self._connection.send_json(
+                _error(command_id, "rate_limited", f"at most {COMMAND_RATE:.0f} commands a second")
+            )
             return
         kind = command.get("type")
         handler = self._COMMANDS.get(kind) if isinstance(kind, str) else None
@@ -307,16 +328,16 @@ class Session:
             self._connection.send_json(_error(command_id, exc.code, exc.message))
             return
         except BrokerUnavailable:
-            self._connection.send_json(_error(command_id, "unavailable",
-                                              "realtime delivery is unavailable; retry shortly"))
+            self._connection.send_json(
+                _error(command_id, "unavailable", "realtime delivery is unavailable; retry shortly")
+            )
             return
         if result is not None and command_id is not None:
             self._connection.send_json({"type": "reply", "id": command_id, "ok": True, **result})
 
     def _within_rate(self) -> bool:
         now = time.monotonic()
-        self._allowance = min(COMMAND_BURST,
-                              self._allowance + (now - self._checked_at) * COMMAND_RATE)
+        self._allowance = min(COMMAND_BURST, self._allowance + (now - self._checked_at) * COMMAND_RATE)
         self._checked_at = now
         if self._allowance < 1:
             return False
@@ -332,13 +353,17 @@ class Session:
             raise Invalid("epoch must be a string")
         if seq is not None and (not isinstance(seq, int) or isinstance(seq, bool) or seq < 0):
             raise Invalid("seq must be a whole number")
-        if (len(self._connection.channels) >= MAX_SUBSCRIPTIONS
-                and channel not in self._connection.channels):
-            raise Invalid(f"at most {MAX_SUBSCRIPTIONS} subscriptions per connection",
-                          code="too_many_subscriptions")
+        if len(self._connection.channels) >= MAX_SUBSCRIPTIONS and channel not in self._connection.channels:
+            raise Invalid(
+                f"at most {MAX_SUBSCRIPTIONS} subscriptions per connection", code="too_many_subscriptions"
+            )
         await self._authorize(channel)
         await self._hub.subscribe(
-            self._connection, channel, epoch=epoch, seq=seq, command_id=command.get("id"),
+            self._connection,
+            channel,
+            epoch=epoch,
+            seq=seq,
+            command_id=command.get("id"),
             authorize=lambda: self._authorize(channel),
         )
 
@@ -357,10 +382,8 @@ class Session:
     async def _ephemeral(self, command: dict[str, Any]) -> dict[str, Any]:
         kind = command["type"]
         channel = _channel(command)
-        if not channel.startswith(GROUP_PREFIX) or not self._hub.subscribed(self._connection,
-                                                                            channel):
-            raise Forbidden(f"subscribe to {channel} before sending {kind} to it",
-                            code="not_subscribed")
+        if not channel.startswith(GROUP_PREFIX) or not self._hub.subscribed(self._connection, channel):
+            raise Forbidden(f"subscribe to {channel} before sending {kind} to it", code="not_subscribed")
         status = command.get("status", "online")
         if kind == "presence" and status not in PRESENCE_STATES:
             raise Invalid(f"status must be one of {', '.join(PRESENCE_STATES)}")
@@ -382,8 +405,11 @@ class Session:
             self._present.discard(channel)
         else:
             self._present.add(channel)
-        self._hub.broadcast(channel, "presence", {"user_id": self._user_id, "status": status,
-                                                  "connection": self._connection.id})
+        self._hub.broadcast(
+            channel,
+            "presence",
+            {"user_id": self._user_id, "status": status, "connection": self._connection.id},
+        )
 
     async def _ping(self, command: dict[str, Any]) -> dict[str, Any]:
         return {"pong": True}
@@ -394,9 +420,12 @@ class Session:
         if channel.startswith(GROUP_PREFIX):
             await self._app[STORE].get_group_as_member(_group_of(channel), self._user_id)
         elif channel != user_channel(self._user_id):
-            raise Forbidden("you may only subscribe to your own user channel"
-                            if channel.startswith(USER_PREFIX) else f"no such channel {channel!r}",
-                            code="forbidden")
+            raise Forbidden(
+                "you may only subscribe to your own user channel"
+                if channel.startswith(USER_PREFIX)
+                else f"no such channel {channel!r}",
+                code="forbidden",
+            )
 
     _COMMANDS = {
         "subscribe": _subscribe,
@@ -423,17 +452,15 @@ def _text_frame(payload: bytes) -> bytes:
 def _channel(command: dict[str, Any]) -> str:
     channel = command.get("channel")
     if not isinstance(channel, str) or not 1 <= len(channel) <= 100:
-        raise Invalid("channel must be a string like \"group:<id>\" or \"user:<id>\"",
-                      code="bad_channel")
+        raise Invalid('channel must be a string like "group:<id>" or "user:<id>"', code="bad_channel")
     return channel
 
 
 def _group_of(channel: str) -> str:
     if not channel.startswith(GROUP_PREFIX) or len(channel) == len(GROUP_PREFIX):
-        raise Invalid("expected a group channel, \"group:<id>\"", code="bad_channel")
-    return channel[len(GROUP_PREFIX):]
+        raise Invalid('expected a group channel, "group:<id>"', code="bad_channel")
+    return channel[len(GROUP_PREFIX) :]
 
 
 def _error(command_id: Any, code: str, message: str) -> dict[str, Any]:
-    return {"type": "reply", "id": command_id, "ok": False,
-            "error": {"code": code, "message": message}}
+    return {"type": "reply", "id": command_id, "ok": False, "error": {"code": code, "message": message}}

@@ -1,4 +1,5 @@
 """Pure money logic: currencies, amounts, splits, balances, settle-up. No I/O, no aiohttp."""
+
 from ledger.balances import Balances, diff, negate, transfer_net
 from ledger.currencies import CURRENCY_EXPONENTS, currency_exponent, is_currency
 from ledger.money import MAX_MINOR_UNITS, format_amount, parse_amount, parse_currency

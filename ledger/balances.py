@@ -5,6 +5,7 @@ negative one that they owe. An expense moves balances by its `SplitResult.net`; 
 `negate(net)`; editing it applies `diff(old_net, new_net)`; a settlement (someone paying someone
 back) applies `transfer_net(...)`. Every delta sums to zero, so every currency's balances always do.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping

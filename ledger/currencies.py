@@ -1,4 +1,5 @@
 """ISO 4217 active currency codes and their minor-unit exponents (digits after the decimal point)."""
+
 from __future__ import annotations
 
 _ZERO = "BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX UYI VND VUV XAF XOF XPF"

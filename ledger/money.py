@@ -4,6 +4,7 @@ Amounts cross the API as decimal strings ("12.34") and live everywhere else as `
 binary floating point ever touches money. `parse_amount` is the one way in and `format_amount` the
 one way out; for every amount `parse_amount(format_amount(x, c), c, ...) == x`.
 """
+
 from __future__ import annotations
 
 import re
@@ -27,10 +28,10 @@ def invalid(field: str, message: str) -> Invalid:
 def parse_currency(code: Any, *, field: str = "currency") -> str:
     """An active ISO 4217 code, exactly as written (upper case, no surrounding space)."""
     if not isinstance(code, str):
-        raise invalid(field, "must be an ISO 4217 currency code string, like \"EUR\"")
+        raise invalid(field, 'must be an ISO 4217 currency code string, like "EUR"')
     if code not in CURRENCY_EXPONENTS:
         shown = code if len(code) <= 8 else code[:8] + "..."
-        raise invalid(field, f"unknown currency {shown!r}; use an ISO 4217 code like \"EUR\"")
+        raise invalid(field, f'unknown currency {shown!r}; use an ISO 4217 code like "EUR"')
     return code
 
 
@@ -41,7 +42,7 @@ def parse_decimal(text: Any, places: int, *, field: str, what: str = "amounts") 
     (no '+', exponent, separator, whitespace or bare '.5'). Callers check the sign and the range.
     """
     if not isinstance(text, str):
-        raise invalid(field, f"send {what} as decimal strings, like \"12.34\", not as JSON numbers")
+        raise invalid(field, f'send {what} as decimal strings, like "12.34", not as JSON numbers')
     if len(text) > _MAX_TEXT_LENGTH:
         raise invalid(field, "is too long to be a number")
     match = _DECIMAL.fullmatch(text)

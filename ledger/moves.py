@@ -1,4 +1,5 @@
 """Turning per-currency net deltas into the (member, currency) moves a store applies atomically."""
+
 from __future__ import annotations
 
 from collections.abc import Mapping

@@ -19,6 +19,7 @@ used by Splitwise-like apps (`greedy_settle_up`). Either way a plan never has mo
 transfers, is never longer than `greedy_settle_up`'s, and is deterministic: ties go to the smaller
 member id and transfers come sorted by (from_user, to_user).
 """
+
 from __future__ import annotations
 
 import heapq

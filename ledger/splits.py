@@ -28,6 +28,7 @@ The API's JSON shape, parsed by `parse_payers` and `parse_split` (or both at onc
 Every rejection is an `Invalid` whose details name the offending field by path, such as
 `split.amounts.u2`, `split.members[1]` or `payers[1].amount`. A member may both pay and owe.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
@@ -194,7 +195,7 @@ def split_expense(
 def parse_payers(value: Any, currency: str, *, field: str = "payers") -> dict[str, int]:
     """`[{"user_id": ..., "amount": "12.34"}, ...]` -> {user_id: minor units}, in the order sent."""
     if not isinstance(value, list):
-        raise invalid(field, "must be a list of {\"user_id\", \"amount\"} objects")
+        raise invalid(field, 'must be a list of {"user_id", "amount"} objects')
     if not value:
         raise invalid(field, "must name at least one payer")
     if len(value) > MAX_PARTICIPANTS:
@@ -203,7 +204,7 @@ def parse_payers(value: Any, currency: str, *, field: str = "payers") -> dict[st
     for index, item in enumerate(value):
         where = f"{field}[{index}]"
         if not isinstance(item, dict):
-            raise invalid(where, "must be an object with \"user_id\" and \"amount\"")
+            raise invalid(where, 'must be an object with "user_id" and "amount"')
         _reject_unknown_keys(item, {"user_id", "amount"}, where, "a payer")
         for key in ("user_id", "amount"):
             if key not in item:
@@ -218,7 +219,7 @@ def parse_payers(value: Any, currency: str, *, field: str = "payers") -> dict[st
 def parse_split(value: Any, currency: str, *, field: str = "split") -> Split:
     """The `split` object of the API (see the module docstring) as a `Split`."""
     if not isinstance(value, dict):
-        raise invalid(field, "must be an object with a \"kind\"")
+        raise invalid(field, 'must be an object with a "kind"')
     kind = value.get("kind")
     if kind not in SPLIT_KINDS:
         if "kind" not in value:
@@ -234,10 +235,12 @@ def parse_split(value: Any, currency: str, *, field: str = "split") -> Split:
         return EqualSplit(members=_member_list(raw, where))
     entries = _member_object(raw, where)
     if kind == "exact":
-        return ExactSplit(amounts={
-            member: parse_amount(amount, currency, field=f"{where}.{member}", allow_zero=True)
-            for member, amount in entries
-        })
+        return ExactSplit(
+            amounts={
+                member: parse_amount(amount, currency, field=f"{where}.{member}", allow_zero=True)
+                for member, amount in entries
+            }
+        )
     if kind == "percent":
         percents = {member: _percent(text, f"{where}.{member}") for member, text in entries}
         if sum(percents.values()) != PERCENT_SCALE:

@@ -1,4 +1,5 @@
 """One person's position across groups: what they owe and are owed, and what they spent."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
@@ -34,9 +35,7 @@ def positions(balances_per_group: Iterable[Mapping[str, int]]) -> list[CurrencyP
     ]
 
 
-def spending_by(
-    spending: Mapping[tuple[str, str, str], int], axis: str
-) -> list[tuple[str, str, int]]:
+def spending_by(spending: Mapping[tuple[str, str, str], int], axis: str) -> list[tuple[str, str, int]]:
     """Totals of (month, category, currency) → amount along `axis` ("month" or "category"), as
     sorted (label, currency, amount) rows without zeros."""
     index = {"month": 0, "category": 1}[axis]

@@ -1,4 +1,5 @@
 """Finding the tesseract binary and its version, once at start-up."""
+
 from __future__ import annotations
 
 import asyncio

@@ -6,6 +6,7 @@ European layouts): keywords in several languages, `,` or `.` decimals, day-first
 dates, month names. Every field comes with a confidence in [0, 1]: how strong the rule that found
 it is, times how sure Tesseract was of the words it came from.
 """
+
 from __future__ import annotations
 
 import re
@@ -52,8 +53,7 @@ class Receipt:
             "subtotal": _money(self.subtotal),
             "tax": _money(self.tax),
             "items": [
-                {"description": i.description, "quantity": _number(i.quantity),
-                 "amount": _money(i.amount)}
+                {"description": i.description, "quantity": _number(i.quantity), "amount": _money(i.amount)}
                 for i in self.items
             ],
             "confidence": {name: round(value, 2) for name, value in self.confidence.items()},
@@ -79,9 +79,9 @@ def extract(lines: list[Line], *, today: date | None = None) -> Receipt:
     if receipt.currency is not None:
         receipt.confidence["currency"] = currency_confidence
     if receipt.items:
-        receipt.confidence["items"] = _mean(
-            [line.confidence for line in lines[: total_at or len(lines)]]
-        ) * 0.6
+        receipt.confidence["items"] = (
+            _mean([line.confidence for line in lines[: total_at or len(lines)]]) * 0.6
+        )
     return receipt
 
 
@@ -120,8 +120,7 @@ def _last_amount(text: str) -> Decimal | None:
 _TOTAL_KEYWORDS: tuple[tuple[str, float], ...] = (
     (r"\b(grand total|total due|amount due|balance due|total to pay|amount to pay|to pay)\b", 1.0),
     (r"\bzu zahlen\b|\bzahlbetrag\b|\bendbetrag\b|\bgesamtbetrag\b|\bgesamtsumme\b|\bendsumme\b", 1.0),
-    (r"\b(total|totaal|totale|totalt|summa|summe|gesamt|montant|importe|a pagar|net a payer)\b",
-     0.9),
+    (r"\b(total|totaal|totale|totalt|summa|summe|gesamt|montant|importe|a pagar|net a payer)\b", 0.9),
     (r"\b(amount|betrag|sum)\b", 0.6),
 )
 _PAYMENT_KEYWORDS = re.compile(
@@ -201,10 +200,15 @@ def _find_subtotal_and_tax(lines: list[Line], receipt: Receipt) -> None:
         if receipt.subtotal is None and re.search(r"sub.?total|zwischensumme|zw.?summe", text):
             receipt.subtotal = value
             receipt.confidence["subtotal"] = 0.8 * line.confidence
-        elif receipt.tax is None and re.search(
-            r"^\s*(sales tax|tax|vat|gst|hst|pst|mwst|ust|iva|tva)\b|\b(total tax|tax total|"
-            r"mwst.?betrag|enthaltene mwst|incl.? vat|inkl.? mwst)\b", text
-        ) and not re.search(r"\b(tax id|vat no|vat reg|ust.?id|steuer.?nr|tax invoice)\b", text):
+        elif (
+            receipt.tax is None
+            and re.search(
+                r"^\s*(sales tax|tax|vat|gst|hst|pst|mwst|ust|iva|tva)\b|\b(total tax|tax total|"
+                r"mwst.?betrag|enthaltene mwst|incl.? vat|inkl.? mwst)\b",
+                text,
+            )
+            and not re.search(r"\b(tax id|vat no|vat reg|ust.?id|steuer.?nr|tax invoice)\b", text)
+        ):
             receipt.tax = value
             receipt.confidence["tax"] = 0.6 * line.confidence
 
@@ -245,22 +249,81 @@ def _currency(lines: list[Line]) -> tuple[str | None, float]:
 
 _MONTHS = {
     # English, German, French, Spanish, Italian, Dutch: full names and the usual abbreviations
-    "jan": 1, "january": 1, "januar": 1, "janvier": 1, "enero": 1, "gennaio": 1, "januari": 1,
-    "jän": 1, "jaen": 1,
-    "feb": 2, "february": 2, "februar": 2, "fevrier": 2, "febrero": 2, "febbraio": 2,
+    "jan": 1,
+    "january": 1,
+    "januar": 1,
+    "janvier": 1,
+    "enero": 1,
+    "gennaio": 1,
+    "januari": 1,
+    "jän": 1,
+    "jaen": 1,
+    "feb": 2,
+    "february": 2,
+    "februar": 2,
+    "fevrier": 2,
+    "febrero": 2,
+    "febbraio": 2,
     "februari": 2,
-    "mar": 3, "march": 3, "märz": 3, "marz": 3, "maerz": 3, "mars": 3, "marzo": 3, "maart": 3,
+    "mar": 3,
+    "march": 3,
+    "märz": 3,
+    "marz": 3,
+    "maerz": 3,
+    "mars": 3,
+    "marzo": 3,
+    "maart": 3,
     "mrz": 3,
-    "apr": 4, "april": 4, "avril": 4, "abril": 4, "aprile": 4,
-    "may": 5, "mai": 5, "mayo": 5, "maggio": 5, "mei": 5,
-    "jun": 6, "june": 6, "juni": 6, "juin": 6, "junio": 6, "giugno": 6,
-    "jul": 7, "july": 7, "juli": 7, "juillet": 7, "julio": 7, "luglio": 7,
-    "aug": 8, "august": 8, "aout": 8, "agosto": 8, "augustus": 8,
-    "sep": 9, "sept": 9, "september": 9, "septembre": 9, "septiembre": 9, "settembre": 9,
-    "oct": 10, "october": 10, "okt": 10, "oktober": 10, "octobre": 10, "octubre": 10,
+    "apr": 4,
+    "april": 4,
+    "avril": 4,
+    "abril": 4,
+    "aprile": 4,
+    "may": 5,
+    "mai": 5,
+    "mayo": 5,
+    "maggio": 5,
+    "mei": 5,
+    "jun": 6,
+    "june": 6,
+    "juni": 6,
+    "juin": 6,
+    "junio": 6,
+    "giugno": 6,
+    "jul": 7,
+    "july": 7,
+    "juli": 7,
+    "juillet": 7,
+    "julio": 7,
+    "luglio": 7,
+    "aug": 8,
+    "august": 8,
+    "aout": 8,
+    "agosto": 8,
+    "augustus": 8,
+    "sep": 9,
+    "sept": 9,
+    "september": 9,
+    "septembre": 9,
+    "septiembre": 9,
+    "settembre": 9,
+    "oct": 10,
+    "october": 10,
+    "okt": 10,
+    "oktober": 10,
+    "octobre": 10,
+    "octubre": 10,
     "ottobre": 10,
-    "nov": 11, "november": 11, "novembre": 11, "noviembre": 11,
-    "dec": 12, "december": 12, "dez": 12, "dezember": 12, "decembre": 12, "diciembre": 12,
+    "nov": 11,
+    "november": 11,
+    "novembre": 11,
+    "noviembre": 11,
+    "dec": 12,
+    "december": 12,
+    "dez": 12,
+    "dezember": 12,
+    "decembre": 12,
+    "diciembre": 12,
     "dicembre": 12,
 }
 _MONTH_NAME = r"(?P<month_name>[a-zäéû]{3,9})\.?"
@@ -268,13 +331,14 @@ _NUMERIC_DATE = re.compile(
     r"(?<![\d.,/])(?P<a>\d{1,4})\s?(?P<sep>[./\-,])\s?(?P<b>\d{1,2})\s?(?P=sep)\s?(?P<c>\d{2,4})(?!\d)"
 )
 # The OCR misreads one of the two separators: 18.09,2020
-_MIXED_DATE = re.compile(
-    r"(?<![\d.,/])(?P<a>\d{1,2})[.,](?P<b>\d{1,2})[.,](?P<c>\d{4}|\d{2})(?![\d])"
-)
+_MIXED_DATE = re.compile(r"(?<![\d.,/])(?P<a>\d{1,2})[.,](?P<b>\d{1,2})[.,](?P<c>\d{4}|\d{2})(?![\d])")
 _NAMED_DATES = (
     # 18 April 2020, 18. Apr. 2020, 18-Apr-20
-    re.compile(r"(?<!\d)(?P<day>\d{1,2})(?:st|nd|rd|th)?\.?[\s\-/]*" + _MONTH_NAME
-               + r"[\s\-/,]*(?P<year>\d{4}|\d{2})(?!\d)"),
+    re.compile(
+        r"(?<!\d)(?P<day>\d{1,2})(?:st|nd|rd|th)?\.?[\s\-/]*"
+        + _MONTH_NAME
+        + r"[\s\-/,]*(?P<year>\d{4}|\d{2})(?!\d)"
+    ),
     # April 18, 2020 / Apr 18 2020
     re.compile(r"\b" + _MONTH_NAME + r"\s*(?P<day>\d{1,2})(?:st|nd|rd|th)?,?\s*(?P<year>\d{4})(?!\d)"),
 )
@@ -286,18 +350,28 @@ _NOT_DATE_LINE = re.compile(r"gultig|valid|expir|exp\b|best before|mhd|geburt|bi
 # common OCR slips for `:`.
 _TIME = re.compile(r"(?<![\d.,:])(?:[01]?\d|2[0-3])\s?[:;]\s?[0-5]\d(?![\d.,])")
 # Characters OCR confuses with digits, and what they stand for inside a group of digits.
-_DIGIT_LOOKALIKES = str.maketrans({"O": "0", "o": "0", "D": "0", "Q": "0", "l": "1", "I": "1",
-                                   "|": "1", "!": "1", "S": "5", "s": "5", "B": "8", "Z": "2",
-                                   "z": "2"})
+_DIGIT_LOOKALIKES = str.maketrans(
+    {
+        "O": "0",
+        "o": "0",
+        "D": "0",
+        "Q": "0",
+        "l": "1",
+        "I": "1",
+        "|": "1",
+        "!": "1",
+        "S": "5",
+        "s": "5",
+        "B": "8",
+        "Z": "2",
+        "z": "2",
+    }
+)
 _D = r"[\dOoDQlI|!SsBZz]"
 # A date-shaped group where some digits may have been read as look-alike letters: 3O.O4.2O2O
-_LOOSE_DATE = re.compile(
-    rf"(?<![\w.,/]){_D}{{1,4}}\s?[./\-,]\s?{_D}{{1,2}}\s?[./\-,]\s?{_D}{{2,4}}(?![\w])"
-)
+_LOOSE_DATE = re.compile(rf"(?<![\w.,/]){_D}{{1,4}}\s?[./\-,]\s?{_D}{{1,2}}\s?[./\-,]\s?{_D}{{2,4}}(?![\w])")
 # Parts of a date, for choosing lines worth a second OCR look: `30.04.` `.2020` `04/2020`
-_DATE_FRAGMENT = re.compile(
-    r"(?<!\d)\d{1,2}\s?[./\-]\s?\d{1,2}\s?[./\-,]|[./\-]\s?(?:19|20)\d{2}(?!\d)"
-)
+_DATE_FRAGMENT = re.compile(r"(?<!\d)\d{1,2}\s?[./\-]\s?\d{1,2}\s?[./\-,]|[./\-]\s?(?:19|20)\d{2}(?!\d)")
 _HINT_LIMIT = 4
 # A label that may head a column with the date in the row below (`Datum  Zeit  BonNr`).
 _DATE_LABEL = re.compile(r"\b(datum|date|fecha|datum/zeit)\b")
@@ -328,8 +402,12 @@ def extract_date(
         for found, strength in _dates_in(line.text, month_first=month_first):
             if not date(2000, 1, 1) <= found <= date(today.year + 1, 12, 31):
                 continue
-            score = (strength + (0.3 if labelled else 0.0) + (0.1 if timed else 0.0)
-                     - (0.5 if found > today else 0.0))
+            score = (
+                strength
+                + (0.3 if labelled else 0.0)
+                + (0.1 if timed else 0.0)
+                - (0.5 if found > today else 0.0)
+            )
             candidates.append((score, found, line.confidence))
     if not candidates:
         return None, 0.0
@@ -361,8 +439,11 @@ def date_line_hints(lines: list[Line]) -> list[int]:
             score += 1.5
         if _DATE_KEYWORDS.search(text):
             score += 1
-            if (index + 1 < len(lines) and _DATE_LABEL.search(text)
-                    and not _dates_in(line.text, month_first=False)):
+            if (
+                index + 1 < len(lines)
+                and _DATE_LABEL.search(text)
+                and not _dates_in(line.text, month_first=False)
+            ):
                 scored[index + 1] = scored.get(index + 1, 0.0) + 1
         if score:
             scored[index] = scored.get(index, 0.0) + score
@@ -381,8 +462,9 @@ def _dates_in(text: str, *, month_first: bool) -> list[tuple[date, float]]:
         repaired = _NUMERIC_DATE.fullmatch(group.translate(_DIGIT_LOOKALIKES))
         if repaired is None:
             continue
-        parsed = _numeric_date(repaired["a"], repaired["b"], repaired["c"], repaired["sep"],
-                               month_first, repaired["sep"] != ",")
+        parsed = _numeric_date(
+            repaired["a"], repaired["b"], repaired["c"], repaired["sep"], month_first, repaired["sep"] != ","
+        )
         if parsed is not None:
             found.append((parsed[0], parsed[1] - 0.15))
             seen_spans.append(match.span())
@@ -391,8 +473,14 @@ def _dates_in(text: str, *, month_first: bool) -> list[tuple[date, float]]:
             if any(s <= match.start() < e for s, e in seen_spans):
                 continue
             consistent = pattern is _NUMERIC_DATE and match["sep"] != ","
-            parsed = _numeric_date(match["a"], match["b"], match["c"],
-                                   match.groupdict().get("sep") or ".", month_first, consistent)
+            parsed = _numeric_date(
+                match["a"],
+                match["b"],
+                match["c"],
+                match.groupdict().get("sep") or ".",
+                month_first,
+                consistent,
+            )
             if parsed is not None:
                 found.append(parsed)
                 seen_spans.append(match.span())
@@ -456,16 +544,20 @@ _ADDRESS = re.compile(
     r"blvd|boulevard|lane|ln|drive|dr|suite|floor|highway|hwy|rue|via|calle|plaza)\b\.?|"
     r"(strasse|straße|str\.)"
 )
-_CONTACT = re.compile(r"\b(tel|phone|fon|fax|telefon|mobil|ph|www|http|email|e-mail|vat|ust|"
-                      r"steuer|tax|uid|hrb|kasse|terminal|filiale|store #|store no|open|"
-                      r"offnungszeiten|opening|hours|mo|di|mi|do|fr|sa|so|mon|tue|wed|thu|fri|"
-                      r"sat|sun|uhr)\b|\S@\S+\.\w")
+_CONTACT = re.compile(
+    r"\b(tel|phone|fon|fax|telefon|mobil|ph|www|http|email|e-mail|vat|ust|"
+    r"steuer|tax|uid|hrb|kasse|terminal|filiale|store #|store no|open|"
+    r"offnungszeiten|opening|hours|mo|di|mi|do|fr|sa|so|mon|tue|wed|thu|fri|"
+    r"sat|sun|uhr)\b|\S@\S+\.\w"
+)
 _LEGAL_FORM = re.compile(
     r"\b(gmbh|ag|kg|ohg|e\.k|ltd|limited|llc|inc|corp|plc|s\.a\.|sarl|s\.p\.a|spa|b\.v|"
     r"n\.v|sdn bhd|bhd|gesmbh|mbh)\b\.?"
 )
-_DOMAIN = re.compile(r"(?:www\.)?(?P<name>[a-z0-9][a-z0-9\-]{1,30})\.(?:de|com|co\.uk|uk|at|ch|fr|"
-                     r"nl|it|es|eu|net|org|us|ca|com\.au|com\.my|my|be|pl|se|dk|no)\b")
+_DOMAIN = re.compile(
+    r"(?:www\.)?(?P<name>[a-z0-9][a-z0-9\-]{1,30})\.(?:de|com|co\.uk|uk|at|ch|fr|"
+    r"nl|it|es|eu|net|org|us|ca|com\.au|com\.my|my|be|pl|se|dk|no)\b"
+)
 
 
 def _find_merchant(lines: list[Line], receipt: Receipt) -> None:
@@ -500,8 +592,21 @@ def _find_merchant(lines: list[Line], receipt: Receipt) -> None:
     receipt.confidence["merchant"] = max(0.0, min(1.0, score))
 
 
-_NOT_SHOP_DOMAINS = {"www", "http", "https", "payback", "deutschlandcard", "honestly", "facebook",
-                     "instagram", "twitter", "google", "paypal", "visa", "mastercard"}
+_NOT_SHOP_DOMAINS = {
+    "www",
+    "http",
+    "https",
+    "payback",
+    "deutschlandcard",
+    "honestly",
+    "facebook",
+    "instagram",
+    "twitter",
+    "google",
+    "paypal",
+    "visa",
+    "mastercard",
+}
 
 
 def _name_like(text: str) -> str | None:
@@ -573,6 +678,8 @@ def _quantity(match: re.Match[str]) -> Decimal | None:
         if side and side.isdigit():
             return Decimal(side)
     return _decimal(match["a"])
+
+
 _ITEM_EXCLUDE = re.compile(
     _NOT_TOTAL.pattern + r"|total|summe|zahlen|betrag|amount|bar\b|cash|karte|card|visa|"
     r"mastercard|girocard|gegeben|tendered|eur/kg|/kg|kg x|datum|date|uhr|tel|rabatt|coupon"
@@ -604,8 +711,9 @@ def _items(lines: list[Line], total_at: int | None) -> list[Item]:
             quantity = _quantity(quantity_match) or quantity
             description = description.replace(quantity_match.group(0), " ")
         description = re.sub(r"\s+\d+(?:[.,]\d+)?\s*$", "", description)
-        description = re.sub(r"[\s$€£¥]+$|\s+(?:eur|usd|gbp|chf)$", "", description.strip(),
-                             flags=re.IGNORECASE)
+        description = re.sub(
+            r"[\s$€£¥]+$|\s+(?:eur|usd|gbp|chf)$", "", description.strip(), flags=re.IGNORECASE
+        )
         description = " ".join(description.strip(" -_=*#|:;.,'\"").split())
         pending_quantity = None
         if sum(c.isalpha() for c in description) < 3:
@@ -622,6 +730,7 @@ def _decimal(text: str) -> Decimal | None:
 
 
 # --- text helpers -----------------------------------------------------------------------------
+
 
 def _clean(text: str) -> str:
     return " ".join(text.replace("\u00a0", " ").split())

@@ -4,6 +4,7 @@
 process refuses non-images and decompression bombs before any work is queued. `prepare` decodes
 and cleans the picture; it runs in a worker process, never on the event loop.
 """
+
 from __future__ import annotations
 
 import io
@@ -124,11 +125,9 @@ def prepare_with_gray(gray: Image.Image) -> tuple[Image.Image, Image.Image]:
     binary = binarise(paper)
     angle = skew_angle(binary)
     if abs(angle) >= 0.5:
-        binary = binary.rotate(angle, resample=Image.Resampling.BILINEAR, expand=True,
-                               fillcolor=255)
+        binary = binary.rotate(angle, resample=Image.Resampling.BILINEAR, expand=True, fillcolor=255)
         binary = binary.point(lambda v: 255 if v > 127 else 0)
-        paper = paper.rotate(angle, resample=Image.Resampling.BILINEAR, expand=True,
-                             fillcolor=255)
+        paper = paper.rotate(angle, resample=Image.Resampling.BILINEAR, expand=True, fillcolor=255)
     cleaned = suppress_barcodes(binary)
     if cleaned is not binary:
         paper = ImageChops.lighter(paper, ImageChops.subtract(cleaned, binary))
@@ -146,8 +145,12 @@ def crop_to_paper(gray: Image.Image) -> Image.Image:
     if (right - left) < 0.92 * len(columns):
         scale = gray.width / thumb.width
         margin = int(0.01 * gray.width)
-        box = (max(0, int(left * scale) - margin), 0,
-               min(gray.width, int(right * scale) + margin), gray.height)
+        box = (
+            max(0, int(left * scale) - margin),
+            0,
+            min(gray.width, int(right * scale) + margin),
+            gray.height,
+        )
         gray = gray.crop(box)
     return gray
 
@@ -217,9 +220,10 @@ def suppress_barcodes(binary: Image.Image) -> Image.Image:
     rows = list(bars.resize((1, height), Image.Resampling.BOX).tobytes())
     data = bars.tobytes()
     crossing = [
-        y for y in range(height)
+        y
+        for y in range(height)
         if rows[y] < 255
-        and len(re.findall(rb"\x00+", data[y * width:(y + 1) * width])) >= _BARCODE_MIN_BARS
+        and len(re.findall(rb"\x00+", data[y * width : (y + 1) * width])) >= _BARCODE_MIN_BARS
     ]
     if not crossing:
         return binary
@@ -240,6 +244,7 @@ def suppress_barcodes(binary: Image.Image) -> Image.Image:
 def _vertical_opening(binary: Image.Image, length: int) -> Image.Image:
     """Ink (0) only where the pixel belongs to a vertical run of ink at least `length` tall:
     an erosion then a dilation by a vertical line, each built from log2(length) shifted copies."""
+
     def shifted(image: Image.Image, by: int) -> Image.Image:
         moved = Image.new("L", image.size, 255)
         if by > 0:  # moved(y) = image(y + by)

@@ -8,6 +8,7 @@ worker is replaced in the background while the others carry on. Admission is bou
 `size + queue_size` jobs are running or waiting; past that `run` refuses at once with `PoolBusy`,
 which the API turns into 503 with `Retry-After`.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -80,11 +81,11 @@ class _Worker:
     async def spawn(cls) -> _Worker:
         env = dict(os.environ)
         env["OMP_THREAD_LIMIT"] = "1"
-        env["PYTHONPATH"] = os.pathsep.join(
-            p for p in (_PROJECT_ROOT, env.get("PYTHONPATH", "")) if p
-        )
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (_PROJECT_ROOT, env.get("PYTHONPATH", "")) if p)
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "ocr.worker",
+            sys.executable,
+            "-m",
+            "ocr.worker",
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             env=env,
@@ -169,8 +170,7 @@ class OcrPool:
 
     async def start(self) -> None:
         """Start every worker; returns once all are ready to take a job."""
-        workers = await asyncio.gather(*(_Worker.spawn() for _ in range(self.size)),
-                                       return_exceptions=True)
+        workers = await asyncio.gather(*(_Worker.spawn() for _ in range(self.size)), return_exceptions=True)
         failures = [w for w in workers if isinstance(w, BaseException)]
         for worker in workers:
             if isinstance(worker, _Worker):
@@ -185,8 +185,7 @@ class OcrPool:
         for task in list(self._spawning):
             task.cancel()
         await asyncio.gather(*self._spawning, return_exceptions=True)
-        await asyncio.gather(*(worker.stop() for worker in list(self._workers)),
-                             return_exceptions=True)
+        await asyncio.gather(*(worker.stop() for worker in list(self._workers)), return_exceptions=True)
         self._workers.clear()
 
     def status(self) -> PoolStatus:
@@ -244,8 +243,11 @@ class OcrPool:
             ) from None
         except (asyncio.IncompleteReadError, ConnectionError, BrokenPipeError, ValueError) as exc:
             self._replace(worker, f"crashed ({type(exc).__name__})")
-            raise PoolBusy("the OCR worker crashed while reading this image; it was replaced",
-                           retry_after=1, code="ocr_worker_crashed") from None
+            raise PoolBusy(
+                "the OCR worker crashed while reading this image; it was replaced",
+                retry_after=1,
+                code="ocr_worker_crashed",
+            ) from None
         except BaseException:
             # Cancelled mid-job (the client went away, the server stops): the worker's pipe may
             # hold half a frame, so it cannot be reused.
@@ -261,8 +263,9 @@ class OcrPool:
         error = _REMOTE_ERRORS.get(reply.get("error", ""))
         if error is not None:
             raise error(reply.get("message", "the image was refused"), code=reply.get("code"))
-        raise Unavailable(f"OCR failed: {reply.get('message', 'unknown error')}",
-                          code=reply.get("code") or "ocr_failed")
+        raise Unavailable(
+            f"OCR failed: {reply.get('message', 'unknown error')}", code=reply.get("code") or "ocr_failed"
+        )
 
     def _replace(self, worker: _Worker, why: str) -> None:
         log.warning("OCR worker %d %s; replacing it", worker.pid, why)
@@ -282,8 +285,13 @@ class OcrPool:
                 return
             try:
                 worker = await _Worker.spawn()
-            except (OSError, RuntimeError, asyncio.TimeoutError, asyncio.IncompleteReadError,
-                    ValueError) as exc:
+            except (
+                OSError,
+                RuntimeError,
+                asyncio.TimeoutError,
+                asyncio.IncompleteReadError,
+                ValueError,
+            ) as exc:
                 delay = RESPAWN_BACKOFF_SECONDS[min(attempt, len(RESPAWN_BACKOFF_SECONDS) - 1)]
                 log.error("starting an OCR worker failed (%r); retrying in %.1f s", exc, delay)
                 await asyncio.sleep(delay)

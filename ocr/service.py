@@ -1,5 +1,6 @@
 """The OCR resources of an application: the worker pool (when tesseract is there) and the receipt
 storage, opened and closed by `ocr_ctx`."""
+
 from __future__ import annotations
 
 import logging
@@ -58,8 +59,7 @@ async def ocr_ctx(app: web.Application) -> AsyncIterator[None]:
         )
         await pool.start()
     else:
-        log.warning("tesseract not found (%s): OCR endpoints will answer 503",
-                    config.tesseract_cmd)
+        log.warning("tesseract not found (%s): OCR endpoints will answer 503", config.tesseract_cmd)
     app[OCR] = OcrService(settings=config.ocr, tesseract=tesseract, pool=pool)
     try:
         async with open_receipt_storage(config.receipts) as storage:

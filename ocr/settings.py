@@ -1,4 +1,5 @@
 """The OCR pipeline's and receipt storage's settings (read from the environment by `server.config`)."""
+
 from __future__ import annotations
 
 import os

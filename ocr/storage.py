@@ -4,6 +4,7 @@ One contract, two backends: a local directory (default, under DATA_DIR) and S3 (
 bucket is configured. The metadata (uploader, content type, extracted fields) lives next to the
 image, so receipts need nothing from the expense store: an expense only carries `receipt_id`.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -24,8 +25,7 @@ _RECEIPT_ID = re.compile(r"[0-9a-f]{32}")
 
 
 class ReceiptStorage(Protocol):
-    async def put(self, receipt_id: str, image: bytes, extension: str,
-                  metadata: dict[str, Any]) -> None:
+    async def put(self, receipt_id: str, image: bytes, extension: str, metadata: dict[str, Any]) -> None:
         """Store the image, then its metadata (a receipt exists once its metadata does)."""
 
     async def metadata(self, receipt_id: str) -> dict[str, Any]:
@@ -50,14 +50,12 @@ class LocalReceiptStorage:
     def __init__(self, directory: Path, prefix: str) -> None:
         self._root = directory / prefix if prefix else directory
 
-    async def put(self, receipt_id: str, image: bytes, extension: str,
-                  metadata: dict[str, Any]) -> None:
+    async def put(self, receipt_id: str, image: bytes, extension: str, metadata: dict[str, Any]) -> None:
         receipt_id = _checked(receipt_id)
         image_name = f"{receipt_id}.{extension}"
         metadata = {**metadata, "image_key": image_name}
         await asyncio.to_thread(self._write, image_name, image)
-        await asyncio.to_thread(self._write, f"{receipt_id}.json",
-                                json.dumps(metadata).encode())
+        await asyncio.to_thread(self._write, f"{receipt_id}.json", json.dumps(metadata).encode())
 
     def _write(self, name: str, data: bytes) -> None:
         self._root.mkdir(parents=True, exist_ok=True)
@@ -117,16 +115,18 @@ class S3ReceiptStorage:
             )
             yield cls(client, settings.bucket, settings.prefix)
 
-    async def put(self, receipt_id: str, image: bytes, extension: str,
-                  metadata: dict[str, Any]) -> None:
+    async def put(self, receipt_id: str, image: bytes, extension: str, metadata: dict[str, Any]) -> None:
         receipt_id = _checked(receipt_id)
         image_key = f"{self._prefix}{receipt_id}.{extension}"
         metadata = {**metadata, "image_key": image_key}
-        await self._client.put_object(Bucket=self._bucket, Key=image_key, Body=image,
-                                      ContentType=metadata["content_type"])
         await self._client.put_object(
-            Bucket=self._bucket, Key=f"{self._prefix}{receipt_id}.json",
-            Body=json.dumps(metadata).encode(), ContentType="application/json",
+            Bucket=self._bucket, Key=image_key, Body=image, ContentType=metadata["content_type"]
+        )
+        await self._client.put_object(
+            Bucket=self._bucket,
+            Key=f"{self._prefix}{receipt_id}.json",
+            Body=json.dumps(metadata).encode(),
+            ContentType="application/json",
         )
 
     async def metadata(self, receipt_id: str) -> dict[str, Any]:
@@ -142,8 +142,7 @@ class S3ReceiptStorage:
 
     async def image(self, metadata: dict[str, Any]) -> AsyncIterator[bytes]:
         try:
-            response = await self._client.get_object(Bucket=self._bucket,
-                                                      Key=metadata["image_key"])
+            response = await self._client.get_object(Bucket=self._bucket, Key=metadata["image_key"])
         except self._client.exceptions.NoSuchKey:
             raise NotFound("the receipt's image is gone", code="receipt_not_found") from None
         body = response["Body"]

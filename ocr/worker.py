@@ -8,6 +8,7 @@ then per job it reads a JSON header frame (`languages`, `max_pixels`, `tesseract
 image frame, and answers one JSON frame: `{"ok": true, "result": {...}}` or
 `{"ok": false, "error": "<DomainError class>", "code": ..., "message": ...}`.
 """
+
 from __future__ import annotations
 
 import json
@@ -72,8 +73,9 @@ def recognise(data: bytes, options: dict[str, Any]) -> dict[str, Any]:
     extracted_at = time.perf_counter()
     second_look = 0
     if not plausible_date(receipt.date, today):
-        second_look = _second_look_at_date(receipt, lines, line_boxes(words), prepared,
-                                           aligned_gray, languages, today)
+        second_look = _second_look_at_date(
+            receipt, lines, line_boxes(words), prepared, aligned_gray, languages, today
+        )
     timings = {
         "prepare_ms": round((prepared_at - started) * 1000, 1),
         "tesseract_ms": round((recognised_at - prepared_at) * 1000, 1),
@@ -91,8 +93,13 @@ def recognise(data: bytes, options: dict[str, Any]) -> dict[str, Any]:
 
 
 def _second_look_at_date(
-    receipt: Receipt, lines: list[Line], boxes: list[tuple[int, int, int, int]],
-    binary: Image.Image, gray: Image.Image, languages: str, today: date,
+    receipt: Receipt,
+    lines: list[Line],
+    boxes: list[tuple[int, int, int, int]],
+    binary: Image.Image,
+    gray: Image.Image,
+    languages: str,
+    today: date,
 ) -> int:
     """When the page pass found no plausible date: OCR again, one strip at a time (`--psm 6`), the
     few strips where the date probably is (a time of day, a `Date` label, part of a date), first
@@ -108,11 +115,13 @@ def _second_look_at_date(
         pad = max(4, round(0.35 * (bottom - top)))
         box = (0, max(0, top - pad), binary.width, min(binary.height, bottom + pad))
         for picture in (binary, gray):
-            text = pytesseract.image_to_string(picture.crop(box), lang=languages,
-                                               config=LINE_CONFIG)
+            text = pytesseract.image_to_string(picture.crop(box), lang=languages, config=LINE_CONFIG)
             reads += 1
-            read = [Line(" ".join(raw.split()), lines[index].confidence)
-                    for raw in text.splitlines() if raw.strip()]
+            read = [
+                Line(" ".join(raw.split()), lines[index].confidence)
+                for raw in text.splitlines()
+                if raw.strip()
+            ]
             extra.extend(read)
             found, _ = extract_date(read, currency=receipt.currency, today=today)
             if plausible_date(found, today):
@@ -131,8 +140,12 @@ def lines_from_words(words: dict[str, list[Any]]) -> list[Line]:
     for index, text in enumerate(words["text"]):
         if not str(text).strip():
             continue
-        key = (words["page_num"][index], words["block_num"][index], words["par_num"][index],
-               words["line_num"][index])
+        key = (
+            words["page_num"][index],
+            words["block_num"][index],
+            words["par_num"][index],
+            words["line_num"][index],
+        )
         confidence = float(words["conf"][index])
         grouped.setdefault(key, []).append((str(text), max(0.0, confidence) / 100))
     return [
@@ -147,8 +160,12 @@ def line_boxes(words: dict[str, list[Any]]) -> list[tuple[int, int, int, int]]:
     for index, text in enumerate(words["text"]):
         if not str(text).strip():
             continue
-        key = (words["page_num"][index], words["block_num"][index], words["par_num"][index],
-               words["line_num"][index])
+        key = (
+            words["page_num"][index],
+            words["block_num"][index],
+            words["par_num"][index],
+            words["line_num"][index],
+        )
         left, top = int(words["left"][index]), int(words["top"][index])
         right, bottom = left + int(words["width"][index]), top + int(words["height"][index])
         if key in boxes:
@@ -179,15 +196,17 @@ def main() -> None:
         try:
             reply: dict[str, Any] = {"ok": True, "result": recognise(data, json.loads(header))}
         except DomainError as exc:
-            reply = {"ok": False, "error": type(exc).__name__, "code": exc.code,
-                     "message": exc.message}
+            reply = {"ok": False, "error": type(exc).__name__, "code": exc.code, "message": exc.message}
         except MemoryError:
             error = Invalid("the image needs more memory than a worker may use")
-            reply = {"ok": False, "error": "Invalid", "code": "image_too_complex",
-                     "message": error.message}
+            reply = {"ok": False, "error": "Invalid", "code": "image_too_complex", "message": error.message}
         except Exception as exc:  # tesseract failing on one image must not end the worker
-            reply = {"ok": False, "error": "Failed", "code": "ocr_failed",
-                     "message": f"{type(exc).__name__}: {exc}"[:500]}
+            reply = {
+                "ok": False,
+                "error": "Failed",
+                "code": "ocr_failed",
+                "message": f"{type(exc).__name__}: {exc}"[:500],
+            }
         write_frame(replies, json.dumps(reply).encode())
 
 

@@ -9,6 +9,7 @@ order, retrying while Redis is away (a script-side event-id key makes a retried 
 once). The listening side reconnects by itself, subscribes again to every channel, and asks the hub
 to recover what it missed.
 """
+
 from __future__ import annotations
 
 import abc
@@ -128,8 +129,9 @@ class InProcessBroker(Broker):
         self._channels.move_to_end(event.channel)
         log_.head += 1
         text = frame(event.channel, log_.head, log_.epoch, event.body)
-        envelope = Envelope(channel=event.channel, seq=log_.head, epoch=log_.epoch,
-                            type=event.type, text=text)
+        envelope = Envelope(
+            channel=event.channel, seq=log_.head, epoch=log_.epoch, type=event.type, text=text
+        )
         log_.events.append(envelope)
         self.sink(envelope)
 
@@ -252,8 +254,7 @@ class RedisBroker(Broker):
             lost = self._outbox.popleft()
             if lost.type != RESET_EVENT:
                 self._dropped.add(lost.channel)
-            log.error("publish queue full (Redis unavailable?): dropped %s on %s",
-                      lost.type, lost.channel)
+            log.error("publish queue full (Redis unavailable?): dropped %s on %s", lost.type, lost.channel)
         self._outbox.append(event)
         self._outbox_ready.set()
 
@@ -285,16 +286,21 @@ class RedisBroker(Broker):
                     for event in batch:
                         await self._publish_script(
                             keys=[*_keys(event.channel), f"rt:evt:{event.id}"],
-                            args=[uuid.uuid4().hex[:16], json.dumps(event.channel), event.body,
-                                  self._history, HISTORY_TTL_SECONDS, DEDUPE_TTL_SECONDS,
-                                  _pubsub_name(event.channel)],
+                            args=[
+                                uuid.uuid4().hex[:16],
+                                json.dumps(event.channel),
+                                event.body,
+                                self._history,
+                                HISTORY_TTL_SECONDS,
+                                DEDUPE_TTL_SECONDS,
+                                _pubsub_name(event.channel),
+                            ],
                             client=pipe,
                         )
                     await pipe.execute()
             except (RedisError, OSError) as exc:
                 if self._stopping:
-                    log.warning("Redis unavailable at shutdown: %d events not published",
-                                len(self._outbox))
+                    log.warning("Redis unavailable at shutdown: %d events not published", len(self._outbox))
                     return
                 log.warning("publishing failed (%s); retrying in %.1fs", exc, delay)
                 await asyncio.sleep(delay)
@@ -382,7 +388,7 @@ class RedisBroker(Broker):
             finally:
                 self._pubsub = None
                 try:
-                    await pubsub.aclose()
+                    await pubsub.aclose()  # type: ignore[no-untyped-call]
                 except Exception:  # closing a broken connection may fail in any way
                     pass
             first = False
@@ -404,8 +410,7 @@ class RedisBroker(Broker):
         try:
             reply = await self._since_script(
                 keys=_keys(channel),
-                args=[uuid.uuid4().hex[:16], HISTORY_TTL_SECONDS, epoch or "",
-                      "" if seq is None else seq],
+                args=[uuid.uuid4().hex[:16], HISTORY_TTL_SECONDS, epoch or "", "" if seq is None else seq],
             )
         except (RedisError, OSError) as exc:
             raise BrokerUnavailable(str(exc)) from exc
@@ -450,7 +455,8 @@ async def broker_ctx(app: web.Application) -> AsyncIterator[None]:
     config = app[CONFIG]
     client = app.get(REDIS)
     broker: Broker = (
-        RedisBroker(client, config.realtime_history) if client is not None
+        RedisBroker(client, config.realtime_history)
+        if client is not None
         else InProcessBroker(config.realtime_history)
     )
     app[BROKER] = broker
@@ -459,4 +465,3 @@ async def broker_ctx(app: web.Application) -> AsyncIterator[None]:
         yield
     finally:
         await broker.stop()
-

@@ -8,6 +8,7 @@ and every connection forwards that same text:
 epoch when the event was published. The broker assigns `seq` and `epoch` atomically with storing
 the event in the channel's history, so the two parts are joined there (`frame`).
 """
+
 from __future__ import annotations
 
 import json
@@ -40,8 +41,7 @@ class Pending:
 def pending_event(channel: str, type_: str, data: Any) -> Pending:
     event_id = new_id()
     data_json = data.text if isinstance(data, RawJSON) else json.dumps(data, separators=(",", ":"))
-    tail = (f'"type":{json.dumps(type_)},"id":"{event_id}","ts":{round(time.time(), 6)},'
-            f'"data":{data_json}}}')
+    tail = f'"type":{json.dumps(type_)},"id":"{event_id}","ts":{round(time.time(), 6)},"data":{data_json}}}'
     return Pending(channel=channel, type=type_, id=event_id, body=tail)
 
 
@@ -62,8 +62,9 @@ class Envelope:
 
     __slots__ = ("channel", "seq", "epoch", "type", "text", "_data")
 
-    def __init__(self, *, channel: str, seq: int, epoch: str, type: str, text: str,
-                 data: Any = _UNPARSED) -> None:
+    def __init__(
+        self, *, channel: str, seq: int, epoch: str, type: str, text: str, data: Any = _UNPARSED
+    ) -> None:
         self.channel = channel
         self.seq = seq
         self.epoch = epoch
@@ -98,5 +99,4 @@ class Envelope:
             raise ValueError("seq must be a positive integer, with an epoch (0 and none: ephemeral)")
         if isinstance(text, bytes):
             text = text.decode()
-        return cls(channel=channel, seq=seq, epoch=epoch, type=type_, data=value.get("data"),
-                   text=text)
+        return cls(channel=channel, seq=seq, epoch=epoch, type=type_, data=value.get("data"), text=text)

@@ -1,4 +1,5 @@
 """Channel names and the publish helpers the REST handlers call after each committed change."""
+
 from __future__ import annotations
 
 import logging

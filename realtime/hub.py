@@ -8,6 +8,7 @@ skips ahead (the instance lost its Redis connection for a moment, say) is preced
 ones read from the channel's history; when history cannot supply them, the channel's subscribers
 are asked to resubscribe, which tells them (`recovered: false`) to reload through REST.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -201,9 +202,14 @@ class Hub:
         """Close every connection that `token_id` opened, here now and on every other instance as
         soon as the broker delivers the news (logout)."""
         self._close_token(token_id)
-        text = json.dumps({"channel": SESSIONS_CHANNEL, "type": SESSION_REVOKED,
-                           "data": {"user_id": user_id, "token_id": token_id}},
-                          separators=(",", ":"))
+        text = json.dumps(
+            {
+                "channel": SESSIONS_CHANNEL,
+                "type": SESSION_REVOKED,
+                "data": {"user_id": user_id, "token_id": token_id},
+            },
+            separators=(",", ":"),
+        )
         self._broker.broadcast(SESSIONS_CHANNEL, text)
 
     def _close_token(self, token_id: str) -> None:
@@ -229,8 +235,9 @@ class Hub:
     def close_all(self, code: int = CLOSE_GOING_AWAY, reason: str = "server shutting down") -> None:
         """Tell every client to reconnect elsewhere (after a random delay), then close."""
         for connection in list(self._connections):
-            connection.send_json({"type": "shutdown",
-                                  "reconnect_after_ms": random.randint(*RECONNECT_AFTER_MS)})
+            connection.send_json(
+                {"type": "shutdown", "reconnect_after_ms": random.randint(*RECONNECT_AFTER_MS)}
+            )
             connection.finish(code, reason)
 
     # subscriptions
@@ -279,14 +286,21 @@ class Hub:
             state.head = max(state.head or 0, recovery.head)
 
         recovered = None if seq is None or epoch is None else recovery.missed is not None
-        connection.send_json({"type": "reply", "id": command_id, "ok": True, "channel": channel,
-                              "epoch": recovery.epoch, "seq": recovery.head,
-                              "recovered": recovered})
-        subscription.last = seq if recovered else recovery.head
+        connection.send_json(
+            {
+                "type": "reply",
+                "id": command_id,
+                "ok": True,
+                "channel": channel,
+                "epoch": recovery.epoch,
+                "seq": recovery.head,
+                "recovered": recovered,
+            }
+        )
+        subscription.last = seq if recovered and seq is not None else recovery.head
         buffered, subscription.buffer = subscription.buffer or [], None
         for envelope in [*(recovery.missed or []), *buffered]:
-            if envelope.seq and (envelope.epoch != recovery.epoch
-                                 or envelope.seq <= subscription.last):
+            if envelope.seq and (envelope.epoch != recovery.epoch or envelope.seq <= subscription.last):
                 continue
             frame = Outgoing(envelope.text.encode())
             if not self._forward(state, connection, subscription, envelope, frame):
@@ -334,8 +348,9 @@ class Hub:
         task = asyncio.get_running_loop().create_task(unlisten())
         self._unlistening[state.name] = task
         task.add_done_callback(
-            lambda done: self._unlistening.pop(state.name, None)
-            if self._unlistening.get(state.name) is done else None
+            lambda done: (
+                self._unlistening.pop(state.name, None) if self._unlistening.get(state.name) is done else None
+            )
         )
 
     # delivery
@@ -405,7 +420,8 @@ class Hub:
                 log.warning("cannot recover %s after reconnecting (%s); retrying", state.name, exc)
                 if self._resync_retry is None:
                     self._resync_retry = asyncio.get_running_loop().call_later(
-                        RESYNC_RETRY_SECONDS, self._inbox.put_nowait, _RESYNC)
+                        RESYNC_RETRY_SECONDS, self._inbox.put_nowait, _RESYNC
+                    )
                 return
             if recovery.missed is None:
                 self._ask_resubscribe(state, "history_lost", recovery.epoch, recovery.head)
@@ -426,8 +442,12 @@ class Hub:
             self._release(state)
 
     def _forward(
-        self, state: _Channel, connection: Connection, subscription: _Subscription,
-        envelope: Envelope, frame: Outgoing,
+        self,
+        state: _Channel,
+        connection: Connection,
+        subscription: _Subscription,
+        envelope: Envelope,
+        frame: Outgoing,
     ) -> bool:
         """Send one event to one subscriber; False when it ended the subscription."""
         if envelope.seq == 0:
@@ -438,8 +458,7 @@ class Hub:
         subscription.last = envelope.seq
         connection.send(frame)
         if _ends_subscription(envelope, connection.user_id):
-            connection.send_json({"type": "unsubscribed", "channel": state.name,
-                                  "reason": envelope.type})
+            connection.send_json({"type": "unsubscribed", "channel": state.name, "reason": envelope.type})
             self._remove(connection, state.name)
             return False
         return True
@@ -450,16 +469,18 @@ class Hub:
         state.epoch, state.head = epoch, head
         for connection, subscription in list(state.subscriptions.items()):
             if subscription.buffer is None:
-                connection.send_json({"type": "resubscribe", "channel": state.name,
-                                      "reason": reason})
+                connection.send_json({"type": "resubscribe", "channel": state.name, "reason": reason})
                 self._remove(connection, state.name)
 
 
 def _ends_subscription(envelope: Envelope, user_id: str) -> bool:
     if envelope.type == GROUP_DELETED:
         return True
-    return (envelope.type in ENDING_EVENTS and isinstance(envelope.data, dict)
-            and envelope.data.get("user_id") == user_id)
+    return (
+        envelope.type in ENDING_EVENTS
+        and isinstance(envelope.data, dict)
+        and envelope.data.get("user_id") == user_id
+    )
 
 
 def _log_failure(task: asyncio.Task[None]) -> None:

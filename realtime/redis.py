@@ -1,4 +1,5 @@
 """The shared Redis client, opened and closed with the application when REDIS_URL is set."""
+
 from __future__ import annotations
 
 import asyncio
@@ -18,9 +19,7 @@ async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
     if url is None:
         yield
         return
-    client = aioredis.from_url(
-        url, socket_connect_timeout=2, socket_timeout=5, health_check_interval=30
-    )
+    client = aioredis.from_url(url, socket_connect_timeout=2, socket_timeout=5, health_check_interval=30)
     app[REDIS] = client
     try:
         yield

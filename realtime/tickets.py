@@ -4,6 +4,7 @@ A ticket is 32 random bytes; only its hash is kept, with the user and token it w
 `TICKET_TTL_SECONDS`. Redeeming deletes it in the same step (GETDEL in Redis, so a ticket works once
 across every instance; a dict in memory otherwise).
 """
+
 from __future__ import annotations
 
 import abc

@@ -1,4 +1,5 @@
 """The application factory: routes, middlewares and every resource's lifetime."""
+
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
@@ -40,8 +41,22 @@ from store import Store
 
 MAX_JSON_BODY_BYTES = 1024 * 1024
 HANDLER_MODULES = (
-    health, docs, users, login, groups, invites, expenses, transactions, balances, activity, export,
-    dashboard, ocr, receipts, chats, ws,
+    health,
+    docs,
+    users,
+    login,
+    groups,
+    invites,
+    expenses,
+    transactions,
+    balances,
+    activity,
+    export,
+    dashboard,
+    ocr,
+    receipts,
+    chats,
+    ws,
 )
 EXPOSED_HEADERS = ("ETag", "X-Request-ID", "Retry-After", "Location")
 ALLOWED_HEADERS = ("Authorization", "Content-Type", "If-Match", "Idempotency-Key", "X-Request-ID")
@@ -63,7 +78,7 @@ def create_app(config: Config) -> web.Application:
     cors = aiohttp_cors.setup(
         app,
         defaults={
-            origin: aiohttp_cors.ResourceOptions(
+            origin: aiohttp_cors.ResourceOptions(  # type: ignore[no-untyped-call]
                 allow_credentials=True,
                 expose_headers=EXPOSED_HEADERS,
                 allow_headers=ALLOWED_HEADERS,
@@ -91,8 +106,11 @@ def create_app(config: Config) -> web.Application:
 def _take_over_cors_hook(app: web.Application, cors: aiohttp_cors.CorsConfig) -> None:
     """Replace aiohttp-cors's own on_response_prepare hook by ours, which calls it only for
     requests with an Origin header (see `response_headers`)."""
-    theirs = [hook for hook in app.on_response_prepare
-              if getattr(hook, "__self__", None) is getattr(cors, "_cors_impl", None)]
+    theirs = [
+        hook
+        for hook in app.on_response_prepare
+        if getattr(hook, "__self__", None) is getattr(cors, "_cors_impl", None)
+    ]
     if len(theirs) != 1:
         raise RuntimeError("aiohttp-cors no longer adds exactly one on_response_prepare hook")
     app.on_response_prepare.remove(theirs[0])

@@ -1,4 +1,5 @@
 """The `expense-tracker` command: serve, token, create-tables."""
+
 from __future__ import annotations
 
 import argparse
@@ -129,8 +130,10 @@ async def _verify_balances(config: Config, group_ids: list[str]) -> int:
             status = "ok" if not result.differences else f"{len(result.differences)} difference(s)"
             print(f"{group_id}: {result.expenses} expenses, {result.settlements} transactions: {status}")
             for (user_id, currency), (stored, recomputed) in result.differences.items():
-                print(f"  {user_id} {currency}: stored {format_amount(stored, currency)}, "
-                      f"history says {format_amount(recomputed, currency)}")
+                print(
+                    f"  {user_id} {currency}: stored {format_amount(stored, currency)}, "
+                    f"history says {format_amount(recomputed, currency)}"
+                )
             clean = clean and not result.differences
     return 0 if clean else 1
 

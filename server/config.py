@@ -2,6 +2,7 @@
 
 A bad value stops start-up with one line naming the variable (`ConfigError`), so nothing half-starts.
 """
+
 from __future__ import annotations
 
 import logging
@@ -75,9 +76,7 @@ class Config:
         return self.environment == "development"
 
 
-def load_config(
-    environ: Mapping[str, str] | None = None, *, read_dotenv: bool = True
-) -> Config:
+def load_config(environ: Mapping[str, str] | None = None, *, read_dotenv: bool = True) -> Config:
     """Build the configuration from `environ` (default: the process environment plus `.env`)."""
     if environ is None:
         if read_dotenv:
@@ -117,9 +116,7 @@ def load_config(
         google_client_secret=env.text("GOOGLE_CLIENT_SECRET", ""),
         oidc_issuer=_issuer(env.url("OIDC_ISSUER", GOOGLE_ISSUER), environment),
         oidc_timeout_seconds=env.integer("OIDC_TIMEOUT_SECONDS", 10, low=1, high=60),
-        backend_callback_url=env.url(
-            "BACKEND_CALLBACK_URL", f"http://localhost:{port}/api/callback"
-        ),
+        backend_callback_url=env.url("BACKEND_CALLBACK_URL", f"http://localhost:{port}/api/callback"),
         frontend_base_url=frontend,
         jwt_expiration_hours=env.integer("JWT_EXPIRATION_HOURS", 24, low=1, high=24 * 366),
         jwt_issuer=env.text("JWT_ISSUER", "expense-tracker"),
@@ -141,15 +138,11 @@ def load_config(
         ocr=OcrSettings(
             workers=env.integer("OCR_WORKERS", default_workers(), low=1, high=64),
             queue_size=env.integer("OCR_QUEUE_SIZE", DEFAULT_QUEUE_SIZE, low=0, high=10_000),
-            timeout_seconds=env.integer(
-                "OCR_TIMEOUT_SECONDS", DEFAULT_TIMEOUT_SECONDS, low=1, high=3600
-            ),
+            timeout_seconds=env.integer("OCR_TIMEOUT_SECONDS", DEFAULT_TIMEOUT_SECONDS, low=1, high=3600),
             max_upload_bytes=env.integer(
                 "OCR_MAX_UPLOAD_BYTES", DEFAULT_MAX_UPLOAD_BYTES, low=1024, high=200 * 1024**2
             ),
-            max_pixels=env.integer(
-                "OCR_MAX_PIXELS", DEFAULT_MAX_PIXELS, low=10_000, high=250_000_000
-            ),
+            max_pixels=env.integer("OCR_MAX_PIXELS", DEFAULT_MAX_PIXELS, low=10_000, high=250_000_000),
             languages=_languages(env.text("OCR_LANGUAGES", DEFAULT_LANGUAGES)),
         ),
         receipts=ReceiptStorageSettings(
@@ -170,9 +163,7 @@ class _Reader:
         value = self._environ.get(name)
         return default if value is None or value.strip() == "" else value.strip()
 
-    def choice(
-        self, name: str, options: tuple[str, ...], default: str, *, upper: bool = False
-    ) -> str:
+    def choice(self, name: str, options: tuple[str, ...], default: str, *, upper: bool = False) -> str:
         value = self.text(name, default)
         value = value.upper() if upper else value.lower()
         if value not in options:
@@ -196,9 +187,7 @@ class _Reader:
     def table(self, name: str, default: str) -> str:
         value = self.text(name, default)
         if not (3 <= len(value) <= 255) or not all(c.isalnum() or c in "_-." for c in value):
-            raise ConfigError(
-                name, f"must be 3-255 letters, digits, '_', '-' or '.', got {value!r}"
-            )
+            raise ConfigError(name, f"must be 3-255 letters, digits, '_', '-' or '.', got {value!r}")
         return value
 
 
@@ -236,9 +225,7 @@ def _languages(value: str) -> str:
     """Tesseract's `-l` argument: language codes joined by `+` (`eng+deu`, `chi_sim`)."""
     codes = [code.strip() for code in value.split("+")]
     if not codes or not all(_LANGUAGE.fullmatch(code) for code in codes):
-        raise ConfigError(
-            "OCR_LANGUAGES", f"must be tesseract language codes joined by '+', got {value!r}"
-        )
+        raise ConfigError("OCR_LANGUAGES", f"must be tesseract language codes joined by '+', got {value!r}")
     return "+".join(codes)
 
 

@@ -1,10 +1,11 @@
 """Typed keys for what the application and each request carry."""
+
 from __future__ import annotations
 
 from aiohttp import web
 
-from handlers.api import Operation
 from server.config import Config
+from server.routing import Operation
 from server.tokens import Claims
 from store import Store
 

@@ -1,4 +1,5 @@
 """Logging: the request id on every line, plain text or one JSON object per line."""
+
 from __future__ import annotations
 
 import contextvars

@@ -1,4 +1,5 @@
 """The cross-cutting layers every request passes: request id, error rendering, authentication."""
+
 from __future__ import annotations
 
 import asyncio
@@ -25,9 +26,9 @@ from domain import (
     Unavailable,
     UnsupportedMediaType,
 )
-from handlers.api import PUBLIC_ATTRIBUTE
 from server.keys import CLAIMS, CONFIG, STORE
 from server.logs import request_id_var
+from server.routing import PUBLIC_ATTRIBUTE
 from server.tokens import decode_token
 from store import TokenStanding
 
@@ -99,7 +100,9 @@ async def assign_request_id(request: web.Request, handler: Handler) -> web.Strea
 ResponseHook = Callable[[web.Request, web.StreamResponse], Awaitable[None]]
 
 
-def response_headers(cors_headers: ResponseHook) -> ResponseHook:
+def response_headers(
+    cors_headers: Callable[[web.Request, web.StreamResponse], Awaitable[object]],
+) -> ResponseHook:
     """The one on_response_prepare hook (so it covers streamed responses and aiohttp's own error
     pages too): stamp the request id, and let aiohttp-cors add its headers to cross-origin
     requests. Those always carry Origin, and aiohttp-cors adds nothing without one, so the route
@@ -147,8 +150,9 @@ async def authenticate(request: web.Request, handler: Handler) -> web.StreamResp
         return await handler(request)
     header = request.headers.get("Authorization", "")
     if not header:
-        raise Unauthorized("authentication required: send 'Authorization: Bearer <token>'",
-                           code="missing_token")
+        raise Unauthorized(
+            "authentication required: send 'Authorization: Bearer <token>'", code="missing_token"
+        )
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("Authorization header must be 'Bearer <token>'", code="invalid_token")

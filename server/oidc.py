@@ -12,6 +12,7 @@ What is checked, and why (OpenID Connect Core §3.1.3.7, RFC 9700, Google's ID-t
   `exp`/`iat` hold within a small clock skew, `nonce` is the one this attempt sent;
 - the e-mail address is present and verified by the provider, since accounts are linked by it.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -182,8 +183,7 @@ class OidcClient:
         return ProviderMetadata(
             issuer=self.issuer,
             token_endpoint_auth_method=auth_method,
-            iss_parameter_supported=document.get("authorization_response_iss_parameter_supported")
-            is True,
+            iss_parameter_supported=document.get("authorization_response_iss_parameter_supported") is True,
             **endpoints,
         )
 
@@ -233,7 +233,11 @@ class OidcClient:
             if self._client_secret:
                 form["client_secret"] = self._client_secret
         status, body, _ = await self._request_json(
-            "POST", metadata.token_endpoint, "token endpoint", data=form, headers=headers,
+            "POST",
+            metadata.token_endpoint,
+            "token endpoint",
+            data=form,
+            headers=headers,
             allow_redirects=False,
         )
         if status >= 500 or not isinstance(body, dict):
@@ -304,9 +308,7 @@ class OidcClient:
     async def _fetch_keys(self) -> _KeySet:
         metadata = await self.metadata()
         status, document, headers = await self._get_json(metadata.jwks_uri, "JWKS")
-        if status != 200 or not isinstance(document, dict) or not isinstance(
-            document.get("keys"), list
-        ):
+        if status != 200 or not isinstance(document, dict) or not isinstance(document.get("keys"), list):
             raise ProviderUnavailable(f"JWKS answered {status} without a key set")
         keys: dict[str, jwt.PyJWK] = {}
         for index, entry in enumerate(document["keys"]):
@@ -379,9 +381,7 @@ def _identity(claims: dict[str, Any], *, issuer: str, client_id: str, nonce: str
     if (len(audiences) > 1 or azp is not None) and azp != client_id:
         raise InvalidIdToken("ID token was issued to another party (azp)")
     claimed_nonce = claims.get("nonce")
-    if not isinstance(claimed_nonce, str) or not hmac.compare_digest(
-        claimed_nonce.encode(), nonce.encode()
-    ):
+    if not isinstance(claimed_nonce, str) or not hmac.compare_digest(claimed_nonce.encode(), nonce.encode()):
         raise InvalidIdToken("ID token nonce does not match this sign-in attempt")
     subject = claims["sub"]
     if not isinstance(subject, str) or not 0 < len(subject) <= 255:

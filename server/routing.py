@@ -5,6 +5,7 @@ responses. The same schemas validate every request (before the handler runs) and
 document (`handlers.docs`), so what is documented is what is enforced. Schemas are JSON Schema
 2020-12, which OpenAPI 3.1 uses as is.
 """
+
 from __future__ import annotations
 
 import json
@@ -110,9 +111,7 @@ def json_text(value: Any) -> str:
     return _compact(value)
 
 
-def json_reply(
-    text: str, *, status: int = 200, headers: dict[str, str] | None = None
-) -> web.Response:
+def json_reply(text: str, *, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
     """A JSON response whose body (`json_text`) is already encoded."""
     return web.Response(text=text, status=status, headers=headers, content_type="application/json")
 
@@ -189,9 +188,7 @@ def _parse_query(
     }
 
 
-async def _parse_body(
-    request: web.Request, schema: dict[str, Any], validator: _Validator | None
-) -> Any:
+async def _parse_body(request: web.Request, schema: dict[str, Any], validator: _Validator | None) -> Any:
     if request.content_type != "application/json":
         raise UnsupportedMediaType("request body must be JSON (Content-Type: application/json)")
     raw = await request.read()
@@ -212,8 +209,7 @@ def _trimmed(value: Any, schema: dict[str, Any]) -> Any:
     if isinstance(value, dict) and "properties" in schema:
         properties = schema["properties"]
         return {
-            key: _trimmed(item, properties[key]) if key in properties else item
-            for key, item in value.items()
+            key: _trimmed(item, properties[key]) if key in properties else item for key, item in value.items()
         }
     return value
 
@@ -235,7 +231,8 @@ def _describe(error: ValidationError) -> dict[str, str]:
             missing = error.message.split("'")[1] if "'" in error.message else ""
             return {"field": _join(field, missing), "message": "is required"}
         case "additionalProperties":
-            extras = sorted(set(error.instance) - set(schema.get("properties", {})))
+            instance: Any = error.instance
+            extras = sorted(set(instance) - set(schema.get("properties", {})))
             return {"field": _join(field, ",".join(extras)), "message": "is not a known field"}
         case "type":
             return {"field": field or "(body)", "message": f"must be of type {error.validator_value}"}
@@ -247,7 +244,8 @@ def _describe(error: ValidationError) -> dict[str, str]:
             low, high = schema.get("minimum"), schema.get("maximum")
             return {"field": field, "message": f"must be between {low} and {high}"}
         case "enum":
-            options = ", ".join(map(str, error.validator_value))
+            allowed: Any = error.validator_value
+            options = ", ".join(map(str, allowed))
             return {"field": field, "message": f"must be one of {options}"}
         case _:
             return {"field": field or "(body)", "message": schema.get("x-message", error.message)}

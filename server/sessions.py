@@ -4,6 +4,7 @@ It holds the attempt's state, nonce and PKCE verifier, so it is encrypted and au
 (Fernet), readable by no script (HttpOnly), sent on the provider's top-level redirect back to us but
 not on cross-site subrequests (SameSite=Lax), Secure outside development, and short-lived.
 """
+
 from __future__ import annotations
 
 import hashlib

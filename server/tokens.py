@@ -3,6 +3,7 @@
 Decoding pins the algorithm (so `alg: none` or an RS/HS confusion is refused), requires every claim
 we rely on, and checks issuer and audience, allowing a small clock skew.
 """
+
 from __future__ import annotations
 
 import functools

@@ -1,4 +1,5 @@
 """Recomputing a group's balances from its whole history, to check the incremental ones."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

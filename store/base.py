@@ -3,6 +3,7 @@
 Each method is a bounded number of round trips to the backend, whatever the size of the data:
 nothing here scans a table, and lists are pages behind an opaque cursor the backend produces.
 """
+
 from __future__ import annotations
 
 import abc
@@ -79,9 +80,7 @@ class Store(abc.ABC):
     async def find_user_by_email(self, email: str) -> User | None: ...
 
     @abc.abstractmethod
-    async def ensure_oidc_user(
-        self, subject: str, email: str, name: str, picture: str | None
-    ) -> User:
+    async def ensure_oidc_user(self, subject: str, email: str, name: str, picture: str | None) -> User:
         """The user who signs in as `subject` ("<issuer>|<sub>"): the one linked to it, else the
         existing user with this verified email (linked now), else a new one. Name and picture are
         refreshed from the provider each time. Raises Conflict (`account_conflict`) when the email
@@ -111,9 +110,7 @@ class Store(abc.ABC):
         """The group and the caller's membership in one read; NotFound unless both exist."""
 
     @abc.abstractmethod
-    async def get_group_with_member_ids(
-        self, group_id: str, user_id: str
-    ) -> tuple[Group, Member, list[str]]:
+    async def get_group_with_member_ids(self, group_id: str, user_id: str) -> tuple[Group, Member, list[str]]:
         """`get_group_as_member` plus every member's id (owner first, then by join time) in the
         same one read: what a write naming members (payers, participants) checks them against."""
 
@@ -152,9 +149,7 @@ class Store(abc.ABC):
         group, Conflict when the group is full."""
 
     @abc.abstractmethod
-    async def remove_member(
-        self, group_id: str, user_id: str, activity: ActivityEntry | None = None
-    ) -> None:
+    async def remove_member(self, group_id: str, user_id: str, activity: ActivityEntry | None = None) -> None:
         """Raises NotFound if the user is not a member, Conflict (code `balance_not_settled`) while
         they have a non-zero balance in any currency."""
 

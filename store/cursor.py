@@ -1,5 +1,7 @@
 """Opaque page cursors: a backend's resume position, base64url-encoded JSON, tagged by kind so a
-cursor from one listing is refused by another."""
+cursor from one listing is refused by another. Both backends encode the same positions, and check
+them here, so a cursor means the same, and is refused the same, whichever backend issued it."""
+
 from __future__ import annotations
 
 import base64
@@ -8,6 +10,11 @@ import json
 from typing import Any
 
 from domain import BadRequest
+from domain.clock import from_text
+
+
+def foreign_cursor() -> BadRequest:
+    return BadRequest("cursor is not one this server issued", code="invalid_cursor")
 
 
 def encode_cursor(kind: str, position: Any) -> str:
@@ -20,7 +27,42 @@ def decode_cursor(kind: str, cursor: str) -> Any:
         padded = cursor + "=" * (-len(cursor) % 4)
         data = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
     except (ValueError, binascii.Error, UnicodeEncodeError) as exc:
-        raise BadRequest("cursor is not one this server issued", code="invalid_cursor") from exc
+        raise foreign_cursor() from exc
     if not isinstance(data, dict) or data.get("k") != kind or "p" not in data:
-        raise BadRequest("cursor is not one this server issued", code="invalid_cursor")
+        raise foreign_cursor()
     return data["p"]
+
+
+def _parts(position: Any, count: int) -> list[str]:
+    """`position` as `count` non-empty strings, else the cursor was not ours."""
+    if not (
+        isinstance(position, list)
+        and len(position) == count
+        and all(isinstance(part, str) and part for part in position)
+    ):
+        raise foreign_cursor()
+    return position
+
+
+def cursor_pair(position: Any) -> tuple[str, str]:
+    first, second = _parts(position, 2)
+    return first, second
+
+
+def dated_position(position: Any) -> tuple[str, str, str]:
+    """A dated listing's [date, created_at, id] (expenses, settlements). Neither the date nor the
+    time may hold `#`, the separator of DynamoDB's sort keys."""
+    date, created_at, record_id = _parts(position, 3)
+    if "#" in date or "#" in created_at:
+        raise foreign_cursor()
+    return date, created_at, record_id
+
+
+def timed_pair(kind: str, cursor: str) -> tuple[str, str]:
+    """A [timestamp, id] cursor of `kind` (chat messages, a user's groups); the time must parse."""
+    moment, record_id = cursor_pair(decode_cursor(kind, cursor))
+    try:
+        from_text(moment)
+    except ValueError:
+        raise foreign_cursor() from None
+    return moment, record_id

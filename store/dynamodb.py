@@ -23,6 +23,7 @@ moves (conditioned on the membership existing), the META's `last_activity_at`, t
 and the idempotent reply. Reads of base tables and LSIs are strongly consistent; the `by_user` GSI
 (list_user_groups, dashboard) is eventually consistent.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -63,6 +64,7 @@ from domain import (
     Unavailable,
     User,
 )
+from domain.clock import from_text, to_text, utc_now
 from domain.ids import new_id
 from domain.models import MAX_GROUP_MEMBERS
 from store.base import (
@@ -77,7 +79,6 @@ from store.base import (
 from store.cursor import decode_cursor, encode_cursor
 from store.recent import latest_across_groups
 from store.settings import DynamoDBSettings
-from store.timefmt import from_text, to_text, utc_now
 
 USER_GROUPS_INDEX = "by_user"
 BY_DATE_INDEX = "by_date"
@@ -89,9 +90,7 @@ _DASHBOARD_PAGES = 5
 _ATTEMPTS = 5
 _LEDGER_ATTEMPTS = 10
 """Ledger writes all touch the group's busy membership items, so they may lose more races."""
-_CONFIG = AioConfig(
-    connect_timeout=5, read_timeout=10, retries={"max_attempts": 3, "mode": "standard"}
-)
+_CONFIG = AioConfig(connect_timeout=5, read_timeout=10, retries={"max_attempts": 3, "mode": "standard"})
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
@@ -329,9 +328,7 @@ class DynamoDBStore(Store):
         existing = await self.find_user_by_email(email)
         if existing is not None:
             return existing
-        user = User(
-            id=new_id(), email=email, name=name, picture=picture, created_at=utc_now()
-        )
+        user = User(id=new_id(), email=email, name=name, picture=picture, created_at=utc_now())
         profile = {
             "pk": f"USER#{user.id}",
             "id": user.id,
@@ -379,9 +376,7 @@ class DynamoDBStore(Store):
         item = await self._get(self._users, _key(f"USER#{pointer['user_id']}"))
         return None if item is None else _user(item)
 
-    async def ensure_oidc_user(
-        self, subject: str, email: str, name: str, picture: str | None
-    ) -> User:
+    async def ensure_oidc_user(self, subject: str, email: str, name: str, picture: str | None) -> User:
         email = email.strip().lower()
         for _ in range(_ATTEMPTS):
             pointer = await self._get(self._users, _key(f"SUB#{subject}"))
@@ -396,19 +391,14 @@ class DynamoDBStore(Store):
             except _Cancelled as exc:
                 if existing is not None and exc.failed(1):
                     raise Conflict(
-                        "this email belongs to an account already linked to another sign-in "
-                        "identity",
+                        "this email belongs to an account already linked to another sign-in identity",
                         code="account_conflict",
                     ) from None
                 # Lost a race with a concurrent first sign-in: read the winner's links again.
         raise Unavailable("sign-in kept racing with another; try again")
 
-    async def _create_oidc_user(
-        self, subject: str, email: str, name: str, picture: str | None
-    ) -> User:
-        user = User(
-            id=new_id(), email=email, name=name, picture=picture, created_at=utc_now()
-        )
+    async def _create_oidc_user(self, subject: str, email: str, name: str, picture: str | None) -> User:
+        user = User(id=new_id(), email=email, name=name, picture=picture, created_at=utc_now())
         profile = {
             "pk": f"USER#{user.id}",
             "id": user.id,
@@ -418,30 +408,56 @@ class DynamoDBStore(Store):
             "created_at": to_text(user.created_at),
             "oidc_subject": subject,
         }
-        await self._transact([
-            {"Put": {"TableName": self._users, "Item": _attrs(profile),
-                     "ConditionExpression": "attribute_not_exists(pk)"}},
-            {"Put": {"TableName": self._users,
-                     "Item": _attrs({"pk": f"EMAIL#{email}", "user_id": user.id}),
-                     "ConditionExpression": "attribute_not_exists(pk)"}},
-            {"Put": {"TableName": self._users,
-                     "Item": _attrs({"pk": f"SUB#{subject}", "user_id": user.id}),
-                     "ConditionExpression": "attribute_not_exists(pk)"}},
-        ])
+        await self._transact(
+            [
+                {
+                    "Put": {
+                        "TableName": self._users,
+                        "Item": _attrs(profile),
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                },
+                {
+                    "Put": {
+                        "TableName": self._users,
+                        "Item": _attrs({"pk": f"EMAIL#{email}", "user_id": user.id}),
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                },
+                {
+                    "Put": {
+                        "TableName": self._users,
+                        "Item": _attrs({"pk": f"SUB#{subject}", "user_id": user.id}),
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                },
+            ]
+        )
         return user
 
     async def _link_subject(self, user_id: str, subject: str) -> None:
         """Point `subject` at the user, if they are not linked to another subject yet (action 1)."""
-        await self._transact([
-            {"Put": {"TableName": self._users,
-                     "Item": _attrs({"pk": f"SUB#{subject}", "user_id": user_id}),
-                     "ConditionExpression": "attribute_not_exists(pk)"}},
-            {"Update": {"TableName": self._users, "Key": _key(f"USER#{user_id}"),
+        await self._transact(
+            [
+                {
+                    "Put": {
+                        "TableName": self._users,
+                        "Item": _attrs({"pk": f"SUB#{subject}", "user_id": user_id}),
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                },
+                {
+                    "Update": {
+                        "TableName": self._users,
+                        "Key": _key(f"USER#{user_id}"),
                         "UpdateExpression": "SET oidc_subject = :s",
                         "ConditionExpression": "attribute_exists(pk) AND "
-                                               "(attribute_not_exists(oidc_subject) OR oidc_subject = :s)",
-                        "ExpressionAttributeValues": _attrs({":s": subject})}},
-        ])
+                        "(attribute_not_exists(oidc_subject) OR oidc_subject = :s)",
+                        "ExpressionAttributeValues": _attrs({":s": subject}),
+                    }
+                },
+            ]
+        )
 
     async def _refresh_profile(self, user_id: str, name: str, picture: str | None) -> User:
         try:
@@ -477,9 +493,7 @@ class DynamoDBStore(Store):
     async def token_standing(self, user_id: str, jti: str) -> TokenStanding:
         found = {
             item["pk"]
-            for item in await self._batch_get(
-                self._users, [_key(f"USER#{user_id}"), _key(f"REVOKED#{jti}")]
-            )
+            for item in await self._batch_get(self._users, [_key(f"USER#{user_id}"), _key(f"REVOKED#{jti}")])
         }
         if f"USER#{user_id}" not in found:
             return TokenStanding.UNKNOWN_USER
@@ -555,9 +569,7 @@ class DynamoDBStore(Store):
             raise NotFound("group not found")
         return _group(meta), _member(membership)
 
-    async def get_group_with_member_ids(
-        self, group_id: str, user_id: str
-    ) -> tuple[Group, Member, list[str]]:
+    async def get_group_with_member_ids(self, group_id: str, user_id: str) -> tuple[Group, Member, list[str]]:
         items = await self._partition(group_id)
         meta = next((item for item in items if item["sk"] == "META"), None)
         memberships = [item for item in items if item["sk"].startswith("MEMBER#")]
@@ -683,8 +695,7 @@ class DynamoDBStore(Store):
                 raise NotFound("group not found") from None
             current = int(exc.item["version"])
             raise PreconditionFailed(
-                f"group was changed meanwhile: you sent version {expected_version}, "
-                f"it is now {current}",
+                f"group was changed meanwhile: you sent version {expected_version}, it is now {current}",
                 details={"current_version": current},
             ) from None
         return _group(_plain(response["Attributes"]))
@@ -790,13 +801,9 @@ class DynamoDBStore(Store):
             await _backoff(attempt)
         raise Unavailable("group kept changing while adding a member; try again")
 
-    async def remove_member(
-        self, group_id: str, user_id: str, activity: ActivityEntry | None = None
-    ) -> None:
+    async def remove_member(self, group_id: str, user_id: str, activity: ActivityEntry | None = None) -> None:
         for attempt in range(_ATTEMPTS):
-            membership = await self._get(
-                self._groups, _key(f"GROUP#{group_id}", f"MEMBER#{user_id}")
-            )
+            membership = await self._get(self._groups, _key(f"GROUP#{group_id}", f"MEMBER#{user_id}"))
             if membership is None:
                 raise NotFound("member not found")
             if _unsettled_balances(membership):
@@ -878,9 +885,7 @@ class DynamoDBStore(Store):
         item = await self._get(self._groups, _key(f"INVITE#{token_hash}", "INVITE"))
         # Invites live outside their group's partition, so delete_group leaves them to TTL; an
         # invite to a deleted group is as gone as SQLite's cascaded one.
-        if item is None or await self._get(
-            self._groups, _key(f"GROUP#{item['group_id']}", "META")
-        ) is None:
+        if item is None or await self._get(self._groups, _key(f"GROUP#{item['group_id']}", "META")) is None:
             raise NotFound("invite not found")
         return Invite(
             token_hash=item["token_hash"],
@@ -889,7 +894,6 @@ class DynamoDBStore(Store):
             created_at=from_text(item["created_at"]),
             expires_at=from_text(item["expires_at"]),
         )
-
 
     # activity (written inside other methods' transactions)
 
@@ -1034,8 +1038,7 @@ class DynamoDBStore(Store):
             raise _not_a_member([u for u in users if u not in current])
         actions = [record]
         actions += [
-            self._move(group_id, user_id, moves.get(user_id), spent.get(user_id))
-            for user_id in users
+            self._move(group_id, user_id, moves.get(user_id), spent.get(user_id)) for user_id in users
         ]
         meta_index = len(actions)
         actions.append(self._touch(group_id, activity))
@@ -1053,11 +1056,11 @@ class DynamoDBStore(Store):
                 old = exc.old_item(0)
                 if old is None:
                     raise NotFound(f"{what} not found") from None
-                current = int(old["version"])
+                current_version = int(old["version"])
                 raise PreconditionFailed(
                     f"it was changed meanwhile: you sent version {expected_version}, "
-                    f"it is now {current}",
-                    details={"current_version": current},
+                    f"it is now {current_version}",
+                    details={"current_version": current_version},
                 ) from None
             if exc.failed(meta_index):
                 raise NotFound("group not found") from None
@@ -1108,18 +1111,14 @@ class DynamoDBStore(Store):
             for number, (currency, delta) in enumerate(sorted(moves.items())):
                 names[f"#c{number}"] = currency
                 values[f":d{number}"] = delta
-                assignments.append(
-                    f"#b.#c{number} = if_not_exists(#b.#c{number}, :zero) + :d{number}"
-                )
+                assignments.append(f"#b.#c{number} = if_not_exists(#b.#c{number}, :zero) + :d{number}")
         if spent:
             # The map exists from the moment the membership does (_membership_item).
             names["#s"] = "spending"
             for number, (entry, delta) in enumerate(sorted(spent.items())):
                 names[f"#k{number}"] = entry
                 values[f":s{number}"] = delta
-                assignments.append(
-                    f"#s.#k{number} = if_not_exists(#s.#k{number}, :zero) + :s{number}"
-                )
+                assignments.append(f"#s.#k{number} = if_not_exists(#s.#k{number}, :zero) + :s{number}")
         return {
             "Update": {
                 "TableName": self._groups,
@@ -1230,7 +1229,11 @@ class DynamoDBStore(Store):
         spending: SpendingDeltas | None = None,
     ) -> None:
         record = self._versioned(
-            "Put", self._expenses, expense.group_id, f"EXP#{expense.id}", expected_version,
+            "Put",
+            self._expenses,
+            expense.group_id,
+            f"EXP#{expense.id}",
+            expected_version,
             _expense_item(expense),
         )
         await self._ledger_write(
@@ -1297,9 +1300,7 @@ class DynamoDBStore(Store):
         )
 
     async def get_settlement(self, group_id: str, settlement_id: str) -> Settlement:
-        item = await self._get(
-            self._transactions, _key(f"GROUP#{group_id}", f"TXN#{settlement_id}")
-        )
+        item = await self._get(self._transactions, _key(f"GROUP#{group_id}", f"TXN#{settlement_id}"))
         if item is None:
             raise NotFound("transaction not found")
         return _settlement(item)
@@ -1472,9 +1473,7 @@ class DynamoDBStore(Store):
                     {
                         "ConditionCheck": {
                             "TableName": self._groups,
-                            "Key": _key(
-                                f"GROUP#{message.group_id}", f"MEMBER#{message.author_id}"
-                            ),
+                            "Key": _key(f"GROUP#{message.group_id}", f"MEMBER#{message.author_id}"),
                             "ConditionExpression": "attribute_exists(pk)",
                         }
                     },
@@ -1492,9 +1491,7 @@ class DynamoDBStore(Store):
                 raise NotFound("group not found") from None
             if exc.failed(1):
                 raise _author_not_a_member(message.author_id) from None
-            raise Conflict(
-                "a chat message with this id exists", code="chat_message_exists"
-            ) from None
+            raise Conflict("a chat message with this id exists", code="chat_message_exists") from None
 
     async def list_chat_messages(
         self, group_id: str, *, limit: int, cursor: str | None = None
@@ -1510,9 +1507,7 @@ class DynamoDBStore(Store):
         }
         if cursor is not None:
             created_at, message_id = _chat_position(cursor)
-            params["ExclusiveStartKey"] = _key(
-                f"GROUP#{group_id}", f"MSG#{created_at}#{message_id}"
-            )
+            params["ExclusiveStartKey"] = _key(f"GROUP#{group_id}", f"MSG#{created_at}#{message_id}")
         response = await self._call("query", **params)
         messages = [_chat_message(_plain(item)) for item in response.get("Items", [])]
         page = messages[:limit]
@@ -1525,9 +1520,7 @@ class DynamoDBStore(Store):
             next_cursor = encode_cursor("chat", [to_text(last.created_at), last.id])
         return Page(items=page, next_cursor=next_cursor)
 
-    async def _newest_memberships(
-        self, user_id: str, limit: int
-    ) -> tuple[list[dict[str, Any]], bool]:
+    async def _newest_memberships(self, user_id: str, limit: int) -> tuple[list[dict[str, Any]], bool]:
         """Up to `limit` of the user's membership items from GSI `by_user`, newest joined first,
         and whether there are more. Normally one Query (Limit limit + 1); a page cut short by
         DynamoDB's 1 MB cap is followed, at most _DASHBOARD_PAGES times."""
@@ -1815,6 +1808,7 @@ def _in_progress() -> Conflict:
         code="idempotency_in_progress",
     )
 
+
 def _user_groups_position(cursor: str) -> tuple[str, str]:
     position = decode_cursor("user_groups", cursor)
     invalid = BadRequest("cursor is not one this server issued", code="invalid_cursor")
@@ -1923,9 +1917,7 @@ async def create_tables(settings: DynamoDBSettings) -> list[str]:
         for spec in specs:
             waiter = client.get_waiter("table_exists")
             try:
-                await waiter.wait(
-                    TableName=spec["TableName"], WaiterConfig={"Delay": 1, "MaxAttempts": 300}
-                )
+                await waiter.wait(TableName=spec["TableName"], WaiterConfig={"Delay": 1, "MaxAttempts": 300})
             except (BotoCoreError, ClientError) as exc:
                 raise Unavailable(f"table {spec['TableName']} did not become active") from exc
         for name in (settings.users_table, settings.groups_table):

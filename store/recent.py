@@ -1,11 +1,12 @@
 """The latest activity across several groups, reading as few of them as exactness allows."""
+
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
 
 from domain import ActivityEntry
-from store.timefmt import to_text
+from domain.clock import to_text
 
 BATCH = 5
 

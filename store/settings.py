@@ -1,4 +1,5 @@
 """Where the DynamoDB backend finds its tables: plain data, importable without loading boto."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

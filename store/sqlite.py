@@ -34,6 +34,7 @@ once the WAL holds `WAL_RESET_FRAMES`, new writes wait for the next checkpoint t
 pause: the checkpoints before it copied nearly everything already), and the first write after it
 rewinds the WAL.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -72,6 +73,7 @@ from domain import (
     Unavailable,
     User,
 )
+from domain.clock import from_text, to_text, utc_now
 from domain.ids import new_id
 from domain.models import MAX_GROUP_MEMBERS
 from store.base import (
@@ -85,7 +87,6 @@ from store.base import (
 )
 from store.cursor import decode_cursor, encode_cursor
 from store.recent import latest_across_groups
-from store.timefmt import from_text, to_text, utc_now
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -259,9 +260,8 @@ def _group(row: Any, offset: int = 0) -> Group:
 
 
 def _user(row: Any) -> User:
-    return User(
-        id=row[0], email=row[1], name=row[2], picture=row[3], created_at=from_text(row[4])
-    )
+    return User(id=row[0], email=row[1], name=row[2], picture=row[3], created_at=from_text(row[4]))
+
 
 Db = sqlite3.Connection
 
@@ -404,9 +404,7 @@ class SQLiteStore(Store):
             self._checkpointing = True
             if self._wal_frames >= WAL_RESET_FRAMES:
                 self._writable.clear()  # see the module docstring: lets the next write rewind it
-            done = asyncio.get_running_loop().run_in_executor(
-                self._waiter_thread, _checkpoint, self._waiter
-            )
+            done = asyncio.get_running_loop().run_in_executor(self._waiter_thread, _checkpoint, self._waiter)
             done.add_done_callback(self._checkpoint_done)
 
     def _checkpoint_done(self, done: asyncio.Future[int]) -> None:
@@ -468,10 +466,13 @@ class SQLiteStore(Store):
                 "ON CONFLICT (email) DO NOTHING",
                 (new_id(), email, name, picture, created),
             )
-            return _user(_fetchone(
-                db, "SELECT id, email, name, picture, created_at FROM users WHERE email = ?",
-                (email,),
-            ))
+            return _user(
+                _fetchone(
+                    db,
+                    "SELECT id, email, name, picture, created_at FROM users WHERE email = ?",
+                    (email,),
+                )
+            )
 
         return await self._write(work)
 
@@ -490,9 +491,7 @@ class SQLiteStore(Store):
         )
         return None if row is None else _user(row)
 
-    async def ensure_oidc_user(
-        self, subject: str, email: str, name: str, picture: str | None
-    ) -> User:
+    async def ensure_oidc_user(self, subject: str, email: str, name: str, picture: str | None) -> User:
         email = email.strip().lower()
         created = to_text(utc_now())
         columns = "id, email, name, picture, created_at"
@@ -500,9 +499,7 @@ class SQLiteStore(Store):
         def work(db: Db) -> User:
             linked = _fetchone(db, "SELECT id FROM users WHERE oidc_subject = ?", (subject,))
             if linked is None:
-                by_email = _fetchone(
-                    db, "SELECT id, oidc_subject FROM users WHERE email = ?", (email,)
-                )
+                by_email = _fetchone(db, "SELECT id, oidc_subject FROM users WHERE email = ?", (email,))
                 if by_email is None:
                     db.execute(
                         "INSERT INTO users (id, email, name, picture, created_at, oidc_subject) "
@@ -512,16 +509,12 @@ class SQLiteStore(Store):
                 elif by_email[1] is not None:
                     raise _linked_elsewhere()
                 else:
-                    db.execute(
-                        "UPDATE users SET oidc_subject = ? WHERE id = ?", (subject, by_email[0])
-                    )
+                    db.execute("UPDATE users SET oidc_subject = ? WHERE id = ?", (subject, by_email[0]))
             db.execute(
                 "UPDATE users SET name = ?, picture = ? WHERE oidc_subject = ?",
                 (name, picture, subject),
             )
-            return _user(_fetchone(
-                db, f"SELECT {columns} FROM users WHERE oidc_subject = ?", (subject,)
-            ))
+            return _user(_fetchone(db, f"SELECT {columns} FROM users WHERE oidc_subject = ?", (subject,)))
 
         return await self._write(work)
 
@@ -600,9 +593,7 @@ class SQLiteStore(Store):
         row = rows[0]
         return _group(row), Member(user_id=user_id, role=row[9], joined_at=from_text(row[10]))
 
-    async def get_group_with_member_ids(
-        self, group_id: str, user_id: str
-    ) -> tuple[Group, Member, list[str]]:
+    async def get_group_with_member_ids(self, group_id: str, user_id: str) -> tuple[Group, Member, list[str]]:
         rows = await self._all(_GROUP_WITH_MEMBERS, (group_id,))
         mine = next((row for row in rows if row[9] == user_id), None)
         if mine is None:
@@ -644,8 +635,7 @@ class SQLiteStore(Store):
             (*params, limit + 1),
         )
         items = [
-            GroupMembership(group=_group(r), role=r[9], joined_at=from_text(r[10]))
-            for r in rows[:limit]
+            GroupMembership(group=_group(r), role=r[9], joined_at=from_text(r[10])) for r in rows[:limit]
         ]
         next_cursor = None
         if len(rows) > limit:
@@ -672,13 +662,10 @@ class SQLiteStore(Store):
                 if row is None:
                     raise NotFound("group not found")
                 raise PreconditionFailed(
-                    f"group was changed meanwhile: you sent version {expected_version}, "
-                    f"it is now {row[0]}",
+                    f"group was changed meanwhile: you sent version {expected_version}, it is now {row[0]}",
                     details={"current_version": row[0]},
                 )
-            return _group(_fetchone(
-                db, f"SELECT {_GROUP_COLUMNS} FROM groups g WHERE g.id = ?", (group_id,)
-            ))
+            return _group(_fetchone(db, f"SELECT {_GROUP_COLUMNS} FROM groups g WHERE g.id = ?", (group_id,)))
 
         return await self._write(work)
 
@@ -718,30 +705,23 @@ class SQLiteStore(Store):
                 return Member(user_id=user_id, role=row[1], joined_at=from_text(row[2])), False
             _require_user(db, user_id)
             if row[0] >= MAX_GROUP_MEMBERS:
-                raise Conflict(
-                    f"group is full: at most {MAX_GROUP_MEMBERS} members", code="group_full"
-                )
+                raise Conflict(f"group is full: at most {MAX_GROUP_MEMBERS} members", code="group_full")
             db.execute(
                 "INSERT INTO memberships (group_id, user_id, role, joined_at) VALUES (?, ?, 'member', ?)",
                 (group_id, user_id, joined),
             )
-            db.execute(
-                "UPDATE groups SET member_count = member_count + 1 WHERE id = ?", (group_id,)
-            )
+            db.execute("UPDATE groups SET member_count = member_count + 1 WHERE id = ?", (group_id,))
             if activity is not None:
                 _log(db, _activity_row(activity))
             return Member(user_id=user_id, role="member", joined_at=joined_at), True
 
         return await self._write(work)
 
-    async def remove_member(
-        self, group_id: str, user_id: str, activity: ActivityEntry | None = None
-    ) -> None:
+    async def remove_member(self, group_id: str, user_id: str, activity: ActivityEntry | None = None) -> None:
         def work(db: Db) -> None:
             if _fetchone(
                 db,
-                "SELECT EXISTS (SELECT 1 FROM balances "
-                "WHERE group_id = ? AND user_id = ? AND amount != 0)",
+                "SELECT EXISTS (SELECT 1 FROM balances WHERE group_id = ? AND user_id = ? AND amount != 0)",
                 (group_id, user_id),
             )[0]:
                 raise _unsettled("this member still has an unsettled balance; settle up first")
@@ -750,15 +730,9 @@ class SQLiteStore(Store):
             )
             if result.rowcount == 0:
                 raise NotFound("member not found")
-            db.execute(
-                "DELETE FROM balances WHERE group_id = ? AND user_id = ?", (group_id, user_id)
-            )
-            db.execute(
-                "DELETE FROM spending WHERE group_id = ? AND user_id = ?", (group_id, user_id)
-            )
-            db.execute(
-                "UPDATE groups SET member_count = member_count - 1 WHERE id = ?", (group_id,)
-            )
+            db.execute("DELETE FROM balances WHERE group_id = ? AND user_id = ?", (group_id, user_id))
+            db.execute("DELETE FROM spending WHERE group_id = ? AND user_id = ?", (group_id, user_id))
+            db.execute("UPDATE groups SET member_count = member_count - 1 WHERE id = ?", (group_id,))
             if activity is not None:
                 _log(db, _activity_row(activity))
 
@@ -915,9 +889,7 @@ class SQLiteStore(Store):
                 "WHERE p.expense_id = expenses.id AND p.user_id = ?)"
             )
             params.append(filters.member)
-        rows = await self._page(
-            "expenses", _EXPENSE_COLUMNS, where, params, limit=limit, cursor=cursor
-        )
+        rows = await self._page("expenses", _EXPENSE_COLUMNS, where, params, limit=limit, cursor=cursor)
         return _paged([_expense(r) for r in rows], limit, "expenses")
 
     async def update_expense(
@@ -1012,8 +984,12 @@ class SQLiteStore(Store):
         self, group_id: str, *, limit: int, cursor: str | None = None
     ) -> Page[Settlement]:
         rows = await self._page(
-            "settlements", _SETTLEMENT_COLUMNS, ["group_id = ?"], [group_id],
-            limit=limit, cursor=cursor,
+            "settlements",
+            _SETTLEMENT_COLUMNS,
+            ["group_id = ?"],
+            [group_id],
+            limit=limit,
+            cursor=cursor,
         )
         return _paged([_settlement(r) for r in rows], limit, "settlements")
 
@@ -1041,8 +1017,7 @@ class SQLiteStore(Store):
 
     async def get_balances(self, group_id: str) -> list[Balance]:
         rows = await self._all(
-            "SELECT user_id, currency, amount FROM balances WHERE group_id = ? "
-            "ORDER BY user_id, currency",
+            "SELECT user_id, currency, amount FROM balances WHERE group_id = ? ORDER BY user_id, currency",
             (group_id,),
         )
         return [Balance(user_id=r[0], currency=r[1], amount=r[2]) for r in rows]
@@ -1062,8 +1037,7 @@ class SQLiteStore(Store):
             where += " AND (at, id) < (?, ?)"
             params += [at, entry_id]
         rows = await self._all(
-            f"SELECT {_ACTIVITY_COLUMNS} FROM activity "
-            f"WHERE {where} ORDER BY at DESC, id DESC LIMIT ?",
+            f"SELECT {_ACTIVITY_COLUMNS} FROM activity WHERE {where} ORDER BY at DESC, id DESC LIMIT ?",
             (*params, limit + 1),
         )
         entries = [_activity(r) for r in rows]
@@ -1113,9 +1087,7 @@ class SQLiteStore(Store):
         return Dashboard(
             groups=[
                 GroupStanding(
-                    membership=GroupMembership(
-                        group=_group(row), role=row[9], joined_at=from_text(row[10])
-                    ),
+                    membership=GroupMembership(group=_group(row), role=row[9], joined_at=from_text(row[10])),
                     balances=balances[row[0]],
                 )
                 for row in rows
@@ -1127,8 +1099,7 @@ class SQLiteStore(Store):
 
     async def _latest_activity(self, group_id: str, limit: int) -> list[ActivityEntry]:
         rows = await self._all(
-            f"SELECT {_ACTIVITY_COLUMNS} FROM activity WHERE group_id = ? "
-            "ORDER BY at DESC, id DESC LIMIT ?",
+            f"SELECT {_ACTIVITY_COLUMNS} FROM activity WHERE group_id = ? ORDER BY at DESC, id DESC LIMIT ?",
             (group_id, limit),
         )
         return [_activity(row) for row in rows]
@@ -1145,9 +1116,9 @@ class SQLiteStore(Store):
         )
 
         def work(db: Db) -> None:
-            group_exists, is_member = _fetchone(db, _GROUP_AND_MEMBERSHIP, (
-                message.group_id, message.group_id, message.author_id
-            ))
+            group_exists, is_member = _fetchone(
+                db, _GROUP_AND_MEMBERSHIP, (message.group_id, message.group_id, message.author_id)
+            )
             if not group_exists:
                 raise NotFound("group not found")
             if not is_member:
@@ -1339,8 +1310,7 @@ def _chat_message_exists() -> Conflict:
 
 
 _TOKEN_STANDING = (
-    "SELECT EXISTS (SELECT 1 FROM users WHERE id = ?), "
-    "EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = ?)"
+    "SELECT EXISTS (SELECT 1 FROM users WHERE id = ?), EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = ?)"
 )
 _GROUP_AS_MEMBER = (
     f"SELECT {_GROUP_COLUMNS}, m.role, m.joined_at FROM groups g "
@@ -1365,9 +1335,7 @@ _UPDATE_EXPENSE = (
     + " WHERE id = ?"
 )
 _INSERT_PARTICIPANT = "INSERT INTO expense_participants (expense_id, user_id) VALUES (?, ?)"
-_INSERT_SETTLEMENT = (
-    f"INSERT INTO settlements ({_SETTLEMENT_COLUMNS}) VALUES ({_marks(_SETTLEMENT_COLUMNS)})"
-)
+_INSERT_SETTLEMENT = f"INSERT INTO settlements ({_SETTLEMENT_COLUMNS}) VALUES ({_marks(_SETTLEMENT_COLUMNS)})"
 _INSERT_ACTIVITY = (
     "INSERT INTO activity (id, group_id, at, actor_id, action, subject_id, details) "
     "VALUES (?, ?, ?, ?, ?, ?, ?)"
@@ -1391,9 +1359,7 @@ def _fetchone(db: Db, sql: str, params: tuple[Any, ...] = ()) -> Any:
 
 
 def _check_version(db: Db, table: str, group_id: str, record_id: str, expected: int) -> None:
-    row = _fetchone(
-        db, f"SELECT version FROM {table} WHERE group_id = ? AND id = ?", (group_id, record_id)
-    )
+    row = _fetchone(db, f"SELECT version FROM {table} WHERE group_id = ? AND id = ?", (group_id, record_id))
     if row is None:
         raise NotFound(f"{'expense' if table == 'expenses' else 'transaction'} not found")
     if row[0] != expected:
@@ -1473,14 +1439,11 @@ class _Moves:
             (user, group_id, month, category, currency, delta)
             for (user, month, category, currency), delta in sorted((spending or {}).items())
         ]
-        self.users = sorted(
-            {user for user, _ in deltas} | {row[0] for row in self.spending} | set(involved)
-        )
+        self.users = sorted({user for user, _ in deltas} | {row[0] for row in self.spending} | set(involved))
         self.members_sql = _members_among(len(self.users))
         self.upserts = [
             (group_id, user, currency, delta) for (user, currency), delta in sorted(deltas.items())
         ]
-
 
 
 @functools.lru_cache(maxsize=64)
@@ -1496,9 +1459,7 @@ def _move_balances(db: Db, moves: _Moves) -> None:
     if not moves.users:
         _require_group(db, moves.group_id)
     else:
-        members = {
-            row[0] for row in db.execute(moves.members_sql, (moves.group_id, *moves.users))
-        }
+        members = {row[0] for row in db.execute(moves.members_sql, (moves.group_id, *moves.users))}
         outsiders = [user for user in moves.users if user not in members]
         if outsiders:
             _require_group(db, moves.group_id)
@@ -1552,9 +1513,7 @@ def _is_busy(exc: sqlite3.OperationalError) -> bool:
 
 
 def _busy_to_unavailable() -> Unavailable:
-    return Unavailable(
-        f"the database stayed locked by another process for {BUSY_TIMEOUT_MS} ms; try again"
-    )
+    return Unavailable(f"the database stayed locked by another process for {BUSY_TIMEOUT_MS} ms; try again")
 
 
 def _transaction(db: Db, work: Callable[[Db], T]) -> T:

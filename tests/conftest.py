@@ -1,4 +1,5 @@
 """Shared test infrastructure: real services started once per session, fresh tables per test."""
+
 from __future__ import annotations
 
 import uuid

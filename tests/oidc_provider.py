@@ -6,6 +6,7 @@ that checks the client secret, the redirect URI, single use of codes and the PKC
 test sets exactly the defect it is about: extra or changed claims, a key that is not published, a
 stalled endpoint, a wrong issuer in discovery.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -110,18 +111,20 @@ class DefectiveProvider:
 
     async def _discovery(self, request: web.Request) -> web.Response:
         await self._behave("discovery")
-        return web.json_response({
-            "issuer": self.discovery_issuer or self.issuer,
-            "authorization_endpoint": f"{self.issuer}/authorize",
-            "token_endpoint": f"{self.issuer}/token",
-            "jwks_uri": f"{self.issuer}/jwks",
-            "response_types_supported": ["code"],
-            "subject_types_supported": ["public"],
-            "id_token_signing_alg_values_supported": ["RS256"],
-            "code_challenge_methods_supported": ["S256"],
-            "token_endpoint_auth_methods_supported": ["client_secret_basic"],
-            "authorization_response_iss_parameter_supported": self.send_iss_parameter,
-        })
+        return web.json_response(
+            {
+                "issuer": self.discovery_issuer or self.issuer,
+                "authorization_endpoint": f"{self.issuer}/authorize",
+                "token_endpoint": f"{self.issuer}/token",
+                "jwks_uri": f"{self.issuer}/jwks",
+                "response_types_supported": ["code"],
+                "subject_types_supported": ["public"],
+                "id_token_signing_alg_values_supported": ["RS256"],
+                "code_challenge_methods_supported": ["S256"],
+                "token_endpoint_auth_methods_supported": ["client_secret_basic"],
+                "authorization_response_iss_parameter_supported": self.send_iss_parameter,
+            }
+        )
 
     async def _jwks(self, request: web.Request) -> web.Response:
         await self._behave("jwks")
@@ -131,7 +134,8 @@ class DefectiveProvider:
         await self._behave("authorize")
         query = request.query
         problems = [
-            name for name, ok in [
+            name
+            for name, ok in [
                 ("response_type", query.get("response_type") == "code"),
                 ("client_id", query.get("client_id") == self.client_id),
                 ("scope", "openid" in query.get("scope", "").split()),
@@ -140,7 +144,8 @@ class DefectiveProvider:
                 ("nonce", bool(query.get("nonce"))),
                 ("state", bool(query.get("state"))),
                 ("redirect_uri", bool(query.get("redirect_uri"))),
-            ] if not ok
+            ]
+            if not ok
         ]
         if problems:
             raise web.HTTPBadRequest(text=f"bad authorization request: {', '.join(problems)}")
@@ -149,8 +154,10 @@ class DefectiveProvider:
             raise web.HTTPFound(f"{query['redirect_uri']}?{urlencode(answer)}")
         code = secrets.token_urlsafe(24)
         self._grants[code] = _Grant(
-            client_id=query["client_id"], redirect_uri=query["redirect_uri"],
-            nonce=query["nonce"], challenge=query["code_challenge"],
+            client_id=query["client_id"],
+            redirect_uri=query["redirect_uri"],
+            nonce=query["nonce"],
+            challenge=query["code_challenge"],
         )
         answer = {"code": code, "state": query["state"]}
         if self.send_iss_parameter:
@@ -172,12 +179,14 @@ class DefectiveProvider:
         digest = hashlib.sha256(verifier.encode()).digest()
         if base64.urlsafe_b64encode(digest).rstrip(b"=").decode() != grant.challenge:
             return _oauth_error("invalid_grant")
-        return web.json_response({
-            "access_token": secrets.token_urlsafe(16),
-            "token_type": "Bearer",
-            "expires_in": 3600,
-            "id_token": self.id_token(nonce=grant.nonce),
-        })
+        return web.json_response(
+            {
+                "access_token": secrets.token_urlsafe(16),
+                "token_type": "Bearer",
+                "expires_in": 3600,
+                "id_token": self.id_token(nonce=grant.nonce),
+            }
+        )
 
     def id_token(self, *, nonce: str) -> str:
         now = int(time.time())
@@ -204,6 +213,7 @@ class DefectiveProvider:
 def _forged(claims: dict[str, Any], header: dict[str, Any], algorithm: str, key: SigningKey) -> str:
     """The classic forgeries: `alg: none`, or HS256 keyed with the published public key (which
     PyJWT rightly refuses to produce, hence done by hand)."""
+
     def part(data: dict[str, Any]) -> str:
         raw = json.dumps(data, separators=(",", ":")).encode()
         return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()

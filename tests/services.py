@@ -1,4 +1,5 @@
 """Real backing services for tests, each on a free loopback port, always stopped afterwards."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -27,9 +28,7 @@ def _binary(name: str) -> str:
         return str(beside_python)
     found = shutil.which(name)
     if found is None:
-        raise ServiceUnavailable(
-            f"{name} is not installed (looked beside {sys.executable} and on PATH)"
-        )
+        raise ServiceUnavailable(f"{name} is not installed (looked beside {sys.executable} and on PATH)")
     return found
 
 
@@ -40,9 +39,7 @@ def free_port() -> int:
 
 
 @contextmanager
-def _process(
-    name: str, args: list[str], ready: Callable[[], bool], cwd: str | None = None
-) -> Iterator[None]:
+def _process(name: str, args: list[str], ready: Callable[[], bool], cwd: str | None = None) -> Iterator[None]:
     """Run `args` until the block ends, once `ready()` holds; fail clearly if it never does.
 
     Output goes to a file, not a pipe: a chatty server would block once a pipe's buffer filled."""
@@ -142,7 +139,8 @@ def oidc_provider_mock() -> Iterator[str]:
     issuer = f"http://127.0.0.1:{port}"
     args = [binary, "--host", "127.0.0.1", "--port", str(port)]
     with _process(
-        "oidc-provider-mock", args,
+        "oidc-provider-mock",
+        args,
         lambda: _answers_http(f"{issuer}/.well-known/openid-configuration"),
     ):
         yield issuer

@@ -1,5 +1,6 @@
 """HTTP API test harness: the real app on each store backend, users with tokens, and a client that
 checks every JSON response against the app's own OpenAPI document."""
+
 from __future__ import annotations
 
 import json as jsonlib

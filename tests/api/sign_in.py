@@ -1,4 +1,5 @@
 """Driving the sign-in flow the way a browser would: our app, then the provider, then back."""
+
 from __future__ import annotations
 
 from typing import Any

@@ -1,4 +1,5 @@
 """Bearer tokens: every way a token can be wrong is a 401 with a challenge; logout revokes."""
+
 from __future__ import annotations
 
 import base64
@@ -22,8 +23,12 @@ def _b64(data: dict) -> str:
 def _claims(user_id: str, **overrides: object) -> dict[str, object]:
     now = int(time.time())
     claims: dict[str, object] = {
-        "sub": user_id, "iat": now, "exp": now + 3600, "iss": ISSUER,
-        "aud": AUDIENCE, "jti": uuid.uuid4().hex,
+        "sub": user_id,
+        "iat": now,
+        "exp": now + 3600,
+        "iss": ISSUER,
+        "aud": AUDIENCE,
+        "jti": uuid.uuid4().hex,
     }
     claims.update(overrides)
     return {key: value for key, value in claims.items() if value is not None}
@@ -71,8 +76,9 @@ async def test_garbage_token(api: Api) -> None:
 
 @store_agnostic
 async def test_expired_token(api: Api, alice: Actor) -> None:
-    expired = api.actor(alice.id, now=datetime.now(timezone.utc) - timedelta(days=2),
-                        lifetime=timedelta(hours=1))
+    expired = api.actor(
+        alice.id, now=datetime.now(timezone.utc) - timedelta(days=2), lifetime=timedelta(hours=1)
+    )
 
     challenge = await _unauthorized(api, expired.auth, "token_expired")
     assert 'error="invalid_token"' in challenge
@@ -83,8 +89,7 @@ async def test_tampered_payload(api: Api, alice: Actor, bob: Actor) -> None:
     header, _, signature = alice.token.split(".")
     forged = _b64({**jwt.decode(alice.token, options={"verify_signature": False}), "sub": bob.id})
 
-    await _unauthorized(api, {"Authorization": f"Bearer {header}.{forged}.{signature}"},
-                        "invalid_token")
+    await _unauthorized(api, {"Authorization": f"Bearer {header}.{forged}.{signature}"}, "invalid_token")
 
 
 @store_agnostic

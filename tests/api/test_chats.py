@@ -1,4 +1,5 @@
 """Group chat over REST: post, list and page, text limits, and who may take part."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -127,14 +128,13 @@ async def test_outsider_gets_404(api: Api, alice: Actor, carol: Actor) -> None:
 
     assert posted.status == listed.status == 404
     assert posted.error["code"] == listed.error["code"] == "not_found"
-    assert [m["text"] for m in (await api.get(chats(group), as_=alice)).json["items"]] == [
-        "members only"
-    ]
+    assert [m["text"] for m in (await api.get(chats(group), as_=alice)).json["items"]] == ["members only"]
 
 
 async def test_missing_group_is_404(api: Api, alice: Actor) -> None:
-    reply = await api.post("/api/groups/0123456789abcdef0123456789abcdef/chats", as_=alice,
-                           json={"text": "anyone?"})
+    reply = await api.post(
+        "/api/groups/0123456789abcdef0123456789abcdef/chats", as_=alice, json={"text": "anyone?"}
+    )
 
     assert reply.status == 404
 
@@ -154,20 +154,19 @@ async def test_a_member_who_left_can_no_longer_post(api: Api, alice: Actor, bob:
     with pytest.raises(Conflict) as refused:
         await post_message(api.app, group["id"], bob.id, "one more thing")
     assert refused.value.code == "not_a_member"
-    assert [m["text"] for m in (await api.get(chats(group), as_=alice)).json["items"]] == [
-        "bye all"
-    ]
+    assert [m["text"] for m in (await api.get(chats(group), as_=alice)).json["items"]] == ["bye all"]
 
 
 # --- the shared entry point ---------------------------------------------------------------------
 
 
 @store_agnostic
-@pytest.mark.parametrize("text", ["", "   ", "x" * (MAX_CHAT_MESSAGE_LENGTH + 1), None],
-                         ids=["empty", "whitespace-only", "one-too-long", "not-a-string"])
-async def test_post_message_validates_like_the_endpoint(
-    api: Api, alice: Actor, text: Any
-) -> None:
+@pytest.mark.parametrize(
+    "text",
+    ["", "   ", "x" * (MAX_CHAT_MESSAGE_LENGTH + 1), None],
+    ids=["empty", "whitespace-only", "one-too-long", "not-a-string"],
+)
+async def test_post_message_validates_like_the_endpoint(api: Api, alice: Actor, text: Any) -> None:
     group = await api.create_group(alice)
 
     with pytest.raises(Invalid) as refused:

@@ -1,4 +1,5 @@
 """The dashboard: what the caller owes and is owed, where their money went, what happened lately."""
+
 from __future__ import annotations
 
 from tests.api.test_expenses import trio
@@ -8,13 +9,28 @@ async def test_dashboard_sums_across_groups_without_netting_them(api, alice, bob
     trip = await trio(api, alice, bob, carol)
     flat = await api.create_group(bob, name="Flat", default_currency="EUR")
     await api.join(flat["id"], alice)
-    await api.post(f"/api/groups/{trip}/expenses", as_=alice, json={
-        "description": "Hotel", "amount": "90.00", "date": "2026-03-02", "category": "travel"})
-    await api.post(f"/api/groups/{flat['id']}/expenses", as_=bob, json={
-        "description": "Rent", "amount": "40.00", "date": "2026-04-01", "category": "home"})
-    await api.post(f"/api/groups/{trip}/expenses", as_=carol, json={
-        "description": "Ramen", "amount": "3000", "currency": "JPY", "date": "2026-03-03",
-        "category": "food", "split": {"kind": "equal", "members": [alice.id, carol.id]}})
+    await api.post(
+        f"/api/groups/{trip}/expenses",
+        as_=alice,
+        json={"description": "Hotel", "amount": "90.00", "date": "2026-03-02", "category": "travel"},
+    )
+    await api.post(
+        f"/api/groups/{flat['id']}/expenses",
+        as_=bob,
+        json={"description": "Rent", "amount": "40.00", "date": "2026-04-01", "category": "home"},
+    )
+    await api.post(
+        f"/api/groups/{trip}/expenses",
+        as_=carol,
+        json={
+            "description": "Ramen",
+            "amount": "3000",
+            "currency": "JPY",
+            "date": "2026-03-03",
+            "category": "food",
+            "split": {"kind": "equal", "members": [alice.id, carol.id]},
+        },
+    )
 
     reply = await api.get("/api/dashboard", as_=alice)
     assert reply.status == 200, reply.text
@@ -31,7 +47,10 @@ async def test_dashboard_sums_across_groups_without_netting_them(api, alice, bob
         {"month": "2026-04", "currency": "EUR", "amount": "20.00"},
     ]
     assert {(r["category"], r["currency"], r["amount"]) for r in board["spending"]["by_category"]} == {
-        ("travel", "EUR", "30.00"), ("home", "EUR", "20.00"), ("food", "JPY", "1500")}
+        ("travel", "EUR", "30.00"),
+        ("home", "EUR", "20.00"),
+        ("food", "JPY", "1500"),
+    }
     actions = [(e["action"], e["group_id"]) for e in board["recent_activity"]]
     assert actions[0] == ("expense.created", trip)
     assert ("expense.created", flat["id"]) in actions
@@ -39,10 +58,18 @@ async def test_dashboard_sums_across_groups_without_netting_them(api, alice, bob
 
 async def test_an_edit_moves_spending_between_months(api, alice, bob, carol):
     group_id = await trio(api, alice, bob, carol)
-    created = (await api.post(f"/api/groups/{group_id}/expenses", as_=alice, json={
-        "description": "Tickets", "amount": "30.00", "date": "2026-05-31"})).json
-    await api.put(f"/api/groups/{group_id}/expenses/{created['id']}", as_=alice,
-                  json={"date": "2026-06-01", "category": "fun", "version": 1})
+    created = (
+        await api.post(
+            f"/api/groups/{group_id}/expenses",
+            as_=alice,
+            json={"description": "Tickets", "amount": "30.00", "date": "2026-05-31"},
+        )
+    ).json
+    await api.put(
+        f"/api/groups/{group_id}/expenses/{created['id']}",
+        as_=alice,
+        json={"date": "2026-06-01", "category": "fun", "version": 1},
+    )
     board = (await api.get("/api/dashboard", as_=bob)).json
     assert board["spending"]["by_month"] == [{"month": "2026-06", "currency": "EUR", "amount": "10.00"}]
     assert board["spending"]["by_category"] == [{"category": "fun", "currency": "EUR", "amount": "10.00"}]
@@ -50,5 +77,10 @@ async def test_an_edit_moves_spending_between_months(api, alice, bob, carol):
 
 async def test_a_newcomer_has_an_empty_dashboard(api, alice):
     board = (await api.get("/api/dashboard", as_=alice)).json
-    assert board == {"totals": [], "groups": [], "groups_truncated": False,
-                     "spending": {"by_category": [], "by_month": []}, "recent_activity": []}
+    assert board == {
+        "totals": [],
+        "groups": [],
+        "groups_truncated": False,
+        "spending": {"by_category": [], "by_month": []},
+        "recent_activity": [],
+    }

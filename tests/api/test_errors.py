@@ -1,4 +1,5 @@
 """Every failure leaves as the same JSON error shape, with the request id that logged it."""
+
 from __future__ import annotations
 
 from aiohttp import web
@@ -30,7 +31,9 @@ async def test_wrong_method_is_a_json_405_with_allow(api: Api, alice: Actor) -> 
 
 async def test_malformed_json_is_400(api: Api, alice: Actor) -> None:
     reply = await api.post(
-        "/api/groups", as_=alice, data=b'{"name": "Trip"',
+        "/api/groups",
+        as_=alice,
+        data=b'{"name": "Trip"',
         headers={"Content-Type": "application/json"},
     )
 
@@ -50,9 +53,7 @@ async def test_wrong_content_type_is_415(api: Api, alice: Actor) -> None:
 async def test_body_over_one_mebibyte_is_a_json_413(api: Api, alice: Actor) -> None:
     body = b'{"name": "' + b"x" * (1024 * 1024) + b'"}'
 
-    reply = await api.post(
-        "/api/groups", as_=alice, data=body, headers={"Content-Type": "application/json"}
-    )
+    reply = await api.post("/api/groups", as_=alice, data=body, headers={"Content-Type": "application/json"})
 
     assert reply.status == 413
     assert reply.error["code"] == "payload_too_large"

@@ -1,4 +1,5 @@
 """Expenses over HTTP: exact money, atomic balances, versions, idempotency, membership."""
+
 from __future__ import annotations
 
 import asyncio
@@ -26,8 +27,9 @@ async def balances(api: Api, group_id: str, viewer: Actor) -> dict[tuple[str, st
 
 async def test_equal_split_by_default_and_balances_move(api, alice, bob, carol):
     group_id = await trio(api, alice, bob, carol)
-    reply = await api.post(f"/api/groups/{group_id}/expenses", as_=alice,
-                           json={"description": " Dinner ", "amount": "100.00"})
+    reply = await api.post(
+        f"/api/groups/{group_id}/expenses", as_=alice, json={"description": " Dinner ", "amount": "100.00"}
+    )
     assert reply.status == 201, reply.text
     expense = reply.json
     assert expense["description"] == "Dinner"
@@ -52,11 +54,16 @@ async def test_every_split_kind_and_several_payers(api, alice, bob, carol):
         {"kind": "equal", "members": [bob.id, carol.id]},
     ]
     for split in splits:
-        reply = await api.post(url, as_=alice, json={
-            "description": split["kind"], "amount": "60.00", "split": split,
-            "payers": [{"user_id": alice.id, "amount": "45.00"},
-                       {"user_id": bob.id, "amount": "15.00"}],
-        })
+        reply = await api.post(
+            url,
+            as_=alice,
+            json={
+                "description": split["kind"],
+                "amount": "60.00",
+                "split": split,
+                "payers": [{"user_id": alice.id, "amount": "45.00"}, {"user_id": bob.id, "amount": "15.00"}],
+            },
+        )
         assert reply.status == 201, reply.text
         assert sum(cents(s["amount"]) for s in reply.json["shares"]) == 6000
     assert sum(cents(v) for v in (await balances(api, group_id, alice)).values()) == 0
@@ -87,10 +94,15 @@ async def test_bad_expenses_get_422_naming_the_field(api, alice, body, field):
 
 async def test_exact_split_that_does_not_add_up_is_refused(api, alice, bob, carol):
     group_id = await trio(api, alice, bob, carol)
-    reply = await api.post(f"/api/groups/{group_id}/expenses", as_=alice, json={
-        "description": "x", "amount": "50.00",
-        "split": {"kind": "exact", "amounts": {alice.id: "20.00", bob.id: "20.00"}},
-    })
+    reply = await api.post(
+        f"/api/groups/{group_id}/expenses",
+        as_=alice,
+        json={
+            "description": "x",
+            "amount": "50.00",
+            "split": {"kind": "exact", "amounts": {alice.id: "20.00", bob.id: "20.00"}},
+        },
+    )
     assert reply.status == 422
     assert "split.amounts" in reply.error_fields()
     assert "10.00 short" in reply.error["message"]
@@ -100,18 +112,26 @@ async def test_exact_split_that_does_not_add_up_is_refused(api, alice, bob, caro
 async def test_participants_must_be_members(api, alice, bob, carol):
     group = await api.create_group(alice, default_currency="EUR")
     await api.join(group["id"], bob)
-    reply = await api.post(f"/api/groups/{group['id']}/expenses", as_=alice, json={
-        "description": "x", "amount": "30.00",
-        "split": {"kind": "equal", "members": [alice.id, carol.id]},
-    })
+    reply = await api.post(
+        f"/api/groups/{group['id']}/expenses",
+        as_=alice,
+        json={
+            "description": "x",
+            "amount": "30.00",
+            "split": {"kind": "equal", "members": [alice.id, carol.id]},
+        },
+    )
     assert reply.status == 422
     assert reply.error["code"] == "not_a_member"
 
 
 async def test_outsiders_see_nothing(api, alice, bob, carol):
     group_id = await trio(api, alice, bob, carol)
-    created = (await api.post(f"/api/groups/{group_id}/expenses", as_=alice,
-                              json={"description": "x", "amount": "3.00"})).json
+    created = (
+        await api.post(
+            f"/api/groups/{group_id}/expenses", as_=alice, json={"description": "x", "amount": "3.00"}
+        )
+    ).json
     outsider = await api.user("mallory")
     for method, path in [
         ("GET", f"/api/groups/{group_id}/expenses"),
@@ -124,8 +144,9 @@ async def test_outsiders_see_nothing(api, alice, bob, carol):
     ]:
         reply = await api.request(method, path, as_=outsider)
         assert reply.status == 404, (method, path)
-    reply = await api.post(f"/api/groups/{group_id}/expenses", as_=outsider,
-                           json={"description": "x", "amount": "1.00"})
+    reply = await api.post(
+        f"/api/groups/{group_id}/expenses", as_=outsider, json={"description": "x", "amount": "1.00"}
+    )
     assert reply.status == 404
 
 
@@ -215,11 +236,17 @@ async def test_list_filters_and_pages(api, alice, bob, carol):
     group_id = await trio(api, alice, bob, carol)
     url = f"/api/groups/{group_id}/expenses"
     for day in range(1, 13):
-        await api.post(url, as_=alice, json={
-            "description": f"day {day}", "amount": "3.00", "date": f"2026-03-{day:02d}",
-            "category": "food" if day % 2 else "travel",
-            "split": {"kind": "equal", "members": [alice.id, bob.id] if day % 3 else [carol.id]},
-        })
+        await api.post(
+            url,
+            as_=alice,
+            json={
+                "description": f"day {day}",
+                "amount": "3.00",
+                "date": f"2026-03-{day:02d}",
+                "category": "food" if day % 2 else "travel",
+                "split": {"kind": "equal", "members": [alice.id, bob.id] if day % 3 else [carol.id]},
+            },
+        )
     seen, cursor = [], None
     while True:
         params = {"limit": "5", **({"cursor": cursor} if cursor else {})}
@@ -249,7 +276,10 @@ async def test_list_filters_and_pages(api, alice, bob, carol):
 @store_agnostic
 async def test_only_a_receipt_you_scanned_can_be_attached(api, alice):
     group = await api.create_group(alice, default_currency="EUR")
-    reply = await api.post(f"/api/groups/{group['id']}/expenses", as_=alice,
-                           json={"description": "x", "amount": "1.00", "receipt_id": "not-mine"})
+    reply = await api.post(
+        f"/api/groups/{group['id']}/expenses",
+        as_=alice,
+        json={"description": "x", "amount": "1.00", "receipt_id": "not-mine"},
+    )
     assert reply.status == 422
     assert "receipt_id" in reply.error_fields()

@@ -1,4 +1,5 @@
 """Export streams every expense and transaction of a group."""
+
 from __future__ import annotations
 
 import csv
@@ -11,11 +12,15 @@ from tests.api.test_expenses import trio
 async def test_export_csv_and_json_hold_every_record(api, alice, bob, carol):
     group_id = await trio(api, alice, bob, carol)
     for number in range(130):
-        reply = await api.post(f"/api/groups/{group_id}/expenses", as_=alice,
-                               json={"description": f"item, \"{number}\"", "amount": "1.00"})
+        reply = await api.post(
+            f"/api/groups/{group_id}/expenses",
+            as_=alice,
+            json={"description": f'item, "{number}"', "amount": "1.00"},
+        )
         assert reply.status == 201
-    await api.post(f"/api/groups/{group_id}/transactions", as_=bob,
-                   json={"to_user": alice.id, "amount": "0.33"})
+    await api.post(
+        f"/api/groups/{group_id}/transactions", as_=bob, json={"to_user": alice.id, "amount": "0.33"}
+    )
 
     as_csv = await api.get(f"/api/groups/{group_id}/export", as_=carol, params={"format": "csv"})
     assert as_csv.status == 200

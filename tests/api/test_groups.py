@@ -1,4 +1,5 @@
 """Groups: create, list, read, change, delete, and membership changes, with their access rules."""
+
 from __future__ import annotations
 
 import pytest
@@ -27,8 +28,11 @@ async def test_create_group(api: Api, alice: Actor) -> None:
 
 
 async def test_create_group_with_every_field(api: Api, alice: Actor) -> None:
-    reply = await api.post("/api/groups", as_=alice, json={
-        "name": "Flat", "description": " rent and bills ", "default_currency": "EUR"})
+    reply = await api.post(
+        "/api/groups",
+        as_=alice,
+        json={"name": "Flat", "description": " rent and bills ", "default_currency": "EUR"},
+    )
 
     assert reply.status == 201
     assert reply.json["description"] == "rent and bills"
@@ -43,8 +47,7 @@ async def test_create_group_with_every_field(api: Api, alice: Actor) -> None:
         pytest.param({"name": "   "}, "name", id="whitespace-name"),
         pytest.param({"name": "x" * 101}, "name", id="101-char-name"),
         pytest.param({"name": "Trip", "colour": "red"}, "colour", id="unknown-field"),
-        pytest.param({"name": "Trip", "default_currency": "XYZ"}, "default_currency",
-                     id="bad-currency"),
+        pytest.param({"name": "Trip", "default_currency": "XYZ"}, "default_currency", id="bad-currency"),
         pytest.param({"name": 42}, "name", id="name-not-a-string"),
         pytest.param({}, "name", id="no-name"),
         pytest.param(["Trip"], "(body)", id="body-is-a-list"),
@@ -138,13 +141,13 @@ async def test_get_group_as_member(api: Api, alice: Actor, bob: Actor) -> None:
     assert reply.json["role"] == "member"
     assert reply.json["member_count"] == 2
     assert [(m["user_id"], m["role"]) for m in reply.json["members"]] == [
-        (alice.id, "owner"), (bob.id, "member")]
+        (alice.id, "owner"),
+        (bob.id, "member"),
+    ]
     assert reply.headers["ETag"] == '"1"'
 
 
-async def test_outsider_and_missing_group_look_the_same(
-    api: Api, alice: Actor, carol: Actor
-) -> None:
+async def test_outsider_and_missing_group_look_the_same(api: Api, alice: Actor, carol: Actor) -> None:
     group = await api.create_group(alice)
 
     hidden = await api.get(f"/api/groups/{group['id']}", as_=carol)
@@ -162,8 +165,12 @@ async def test_outsider_and_missing_group_look_the_same(
 async def test_owner_changes_group_with_if_match(api: Api, alice: Actor) -> None:
     group = await api.create_group(alice)
 
-    reply = await api.put(f"/api/groups/{group['id']}", as_=alice, headers={"If-Match": '"1"'},
-                          json={"name": " Renamed ", "default_currency": "GBP"})
+    reply = await api.put(
+        f"/api/groups/{group['id']}",
+        as_=alice,
+        headers={"If-Match": '"1"'},
+        json={"name": " Renamed ", "default_currency": "GBP"},
+    )
 
     assert reply.status == 200, reply.text
     assert reply.json["version"] == 2
@@ -176,8 +183,7 @@ async def test_owner_changes_group_with_if_match(api: Api, alice: Actor) -> None
 async def test_owner_changes_group_with_version_in_body(api: Api, alice: Actor) -> None:
     group = await api.create_group(alice)
 
-    reply = await api.put(f"/api/groups/{group['id']}", as_=alice,
-                          json={"description": "new", "version": 1})
+    reply = await api.put(f"/api/groups/{group['id']}", as_=alice, json={"description": "new", "version": 1})
 
     assert reply.status == 200, reply.text
     assert reply.json["version"] == 2
@@ -233,8 +239,7 @@ async def test_member_cannot_change_group(api: Api, alice: Actor, bob: Actor) ->
 async def test_outsider_cannot_change_group(api: Api, alice: Actor, carol: Actor) -> None:
     group = await api.create_group(alice)
 
-    reply = await api.put(f"/api/groups/{group['id']}", as_=carol,
-                          json={"name": "Carol's", "version": 1})
+    reply = await api.put(f"/api/groups/{group['id']}", as_=carol, json={"name": "Carol's", "version": 1})
 
     assert reply.status == 404
     assert (await api.group(group["id"], alice))["name"] == "Trip"
@@ -253,8 +258,7 @@ async def test_change_with_only_version_is_422(api: Api, alice: Actor) -> None:
 async def test_change_with_empty_body_is_422(api: Api, alice: Actor) -> None:
     group = await api.create_group(alice)
 
-    reply = await api.put(f"/api/groups/{group['id']}", as_=alice, headers={"If-Match": '"1"'},
-                          json={})
+    reply = await api.put(f"/api/groups/{group['id']}", as_=alice, headers={"If-Match": '"1"'}, json={})
 
     assert reply.status == 422
 
@@ -262,8 +266,9 @@ async def test_change_with_empty_body_is_422(api: Api, alice: Actor) -> None:
 async def test_change_with_garbage_if_match_is_422(api: Api, alice: Actor) -> None:
     group = await api.create_group(alice)
 
-    reply = await api.put(f"/api/groups/{group['id']}", as_=alice, headers={"If-Match": "nope"},
-                          json={"name": "New"})
+    reply = await api.put(
+        f"/api/groups/{group['id']}", as_=alice, headers={"If-Match": "nope"}, json={"name": "New"}
+    )
 
     assert reply.status == 422
     assert reply.error_fields() == {"If-Match"}
@@ -294,8 +299,7 @@ async def test_owner_deletes_group(api: Api, alice: Actor, bob: Actor) -> None:
         assert (await api.get(f"/api/groups/{group['id']}", as_=user)).status == 404
         listed = await api.get("/api/groups", as_=user)
         assert group["id"] not in [item["id"] for item in listed.json["items"]]
-    assert [item["id"] for item in (await api.get("/api/groups", as_=alice)).json["items"]] == [
-        keep["id"]]
+    assert [item["id"] for item in (await api.get("/api/groups", as_=alice)).json["items"]] == [keep["id"]]
 
 
 async def test_delete_with_current_if_match(api: Api, alice: Actor) -> None:
@@ -333,9 +337,7 @@ async def test_owner_removes_member(api: Api, alice: Actor, bob: Actor) -> None:
     assert (await api.get(f"/api/groups/{group['id']}", as_=bob)).status == 404
 
 
-async def test_member_cannot_remove_another(
-    api: Api, alice: Actor, bob: Actor, carol: Actor
-) -> None:
+async def test_member_cannot_remove_another(api: Api, alice: Actor, bob: Actor, carol: Actor) -> None:
     group = await api.create_group(alice)
     await api.join(group["id"], bob, carol)
 

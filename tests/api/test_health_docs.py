@@ -1,4 +1,5 @@
 """Health probes, the API description (complete, valid, self-hosted) and CORS."""
+
 from __future__ import annotations
 
 import re
@@ -6,7 +7,7 @@ import re
 import pytest
 from openapi_spec_validator import validate
 
-from handlers.api import PUBLIC_ATTRIBUTE
+from server.routing import PUBLIC_ATTRIBUTE
 from tests.api.conftest import FRONTEND, Api, OpenApi, Reply, store_agnostic
 
 
@@ -98,11 +99,15 @@ async def test_unknown_docs_asset_is_404(api: Api) -> None:
 
 @store_agnostic
 async def test_cors_preflight_from_the_frontend(api: Api) -> None:
-    reply = await api.request("OPTIONS", "/api/groups", headers={
-        "Origin": FRONTEND,
-        "Access-Control-Request-Method": "POST",
-        "Access-Control-Request-Headers": "Authorization, Content-Type",
-    })
+    reply = await api.request(
+        "OPTIONS",
+        "/api/groups",
+        headers={
+            "Origin": FRONTEND,
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "Authorization, Content-Type",
+        },
+    )
 
     assert reply.status == 200
     assert reply.headers["Access-Control-Allow-Origin"] == FRONTEND
@@ -113,10 +118,14 @@ async def test_cors_preflight_from_the_frontend(api: Api) -> None:
 
 @store_agnostic
 async def test_cors_preflight_from_another_origin(api: Api) -> None:
-    reply = await api.request("OPTIONS", "/api/groups", headers={
-        "Origin": "http://evil.example",
-        "Access-Control-Request-Method": "POST",
-    })
+    reply = await api.request(
+        "OPTIONS",
+        "/api/groups",
+        headers={
+            "Origin": "http://evil.example",
+            "Access-Control-Request-Method": "POST",
+        },
+    )
 
     assert "Access-Control-Allow-Origin" not in reply.headers
     assert reply.status >= 400
@@ -136,10 +145,25 @@ async def test_cors_headers_on_a_real_request(api: Api) -> None:
 
 _DOCUMENT = {
     "paths": {
-        "/things/{id}": {"get": {"operationId": "get_thing", "responses": {
-            "200": {"description": "ok", "content": {"application/json": {"schema": {
-                "type": "object", "required": ["id"], "properties": {"id": {"type": "string"}}}}}},
-        }}},
+        "/things/{id}": {
+            "get": {
+                "operationId": "get_thing",
+                "responses": {
+                    "200": {
+                        "description": "ok",
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "required": ["id"],
+                                    "properties": {"id": {"type": "string"}},
+                                }
+                            }
+                        },
+                    },
+                },
+            }
+        },
     },
     "components": {"schemas": {"Error": {"type": "object", "required": ["error"]}}},
 }

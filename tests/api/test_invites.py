@@ -1,4 +1,5 @@
 """Invite links: members make them, anyone signed in may preview and accept one."""
+
 from __future__ import annotations
 
 import hashlib
@@ -66,8 +67,7 @@ async def test_outsider_cannot_create_invite(api: Api, alice: Actor, carol: Acto
 async def test_invite_lifetime_out_of_range(api: Api, alice: Actor, hours: object) -> None:
     group = await api.create_group(alice)
 
-    reply = await api.post(f"/api/groups/{group['id']}/invites", as_=alice,
-                           json={"expires_in_hours": hours})
+    reply = await api.post(f"/api/groups/{group['id']}/invites", as_=alice, json={"expires_in_hours": hours})
 
     assert reply.status == 422
     assert reply.error_fields() == {"expires_in_hours"}
@@ -102,8 +102,7 @@ async def test_accept_invite_then_again(api: Api, alice: Actor, carol: Actor) ->
     assert again.status == 200
     assert again.json["member_count"] == 2
     assert (await api.group(group["id"], carol))["member_count"] == 2
-    assert [g["id"] for g in (await api.get("/api/groups", as_=carol)).json["items"]] == [
-        group["id"]]
+    assert [g["id"] for g in (await api.get("/api/groups", as_=carol)).json["items"]] == [group["id"]]
 
 
 async def test_owner_accepting_own_invite_stays_owner(api: Api, alice: Actor) -> None:
@@ -132,9 +131,15 @@ async def test_expired_invite_is_410(
     now = datetime.now(timezone.utc)
     # Stored while still valid (SQLite drops invites that are already expired when one is
     # stored), then the clock the handlers read moves past its expiry.
-    await api.store.create_invite(Invite(
-        token_hash=hashlib.sha256(token.encode()).hexdigest(), group_id=group["id"],
-        created_by=alice.id, created_at=now - timedelta(days=7), expires_at=now + timedelta(hours=1)))
+    await api.store.create_invite(
+        Invite(
+            token_hash=hashlib.sha256(token.encode()).hexdigest(),
+            group_id=group["id"],
+            created_by=alice.id,
+            created_at=now - timedelta(days=7),
+            expires_at=now + timedelta(hours=1),
+        )
+    )
     assert (await api.get(f"/api/invites/{token}", as_=carol)).status == 200
     monkeypatch.setattr(handlers.invites, "utc_now", lambda: now + timedelta(hours=1, seconds=1))
 

@@ -5,6 +5,7 @@ then our callback with whatever the provider redirected to. The mock signs whate
 given, so most defective ID tokens come from it too: a user whose claims override `aud`, `iss` or
 `exp` gets a properly signed token with exactly that defect.
 """
+
 from __future__ import annotations
 
 import time
@@ -145,9 +146,14 @@ async def test_signing_in_again_finds_the_same_user_and_refreshes_the_profile(
 ) -> None:
     subject = await provider.user(name="Old Name")
     first = await sign_in(api, provider, subject)
-    await provider.set_claims(subject, {
-        "email": f"{subject}@example.org", "email_verified": True, "name": "New Name",
-    })
+    await provider.set_claims(
+        subject,
+        {
+            "email": f"{subject}@example.org",
+            "email_verified": True,
+            "name": "New Name",
+        },
+    )
 
     second = await sign_in(api, provider, subject)
 
@@ -172,9 +178,7 @@ async def test_an_account_made_earlier_by_email_is_linked(api: Api, provider: Pr
 
 
 @store_agnostic
-async def test_the_post_login_path_is_where_the_frontend_lands(
-    api: Api, provider: Provider
-) -> None:
+async def test_the_post_login_path_is_where_the_frontend_lands(api: Api, provider: Provider) -> None:
     subject = await provider.user()
     redirect = await provider.consent(await begin(api, "/groups/g1?tab=balances"), subject)
 
@@ -201,9 +205,7 @@ async def test_the_post_login_path_is_where_the_frontend_lands(
         "/groups\r\nSet-Cookie: x=1",
     ],
 )
-async def test_a_post_login_path_outside_the_frontend_is_refused(
-    api: Api, next_path: str
-) -> None:
+async def test_a_post_login_path_outside_the_frontend_is_refused(api: Api, next_path: str) -> None:
     reply = await api.get("/api/login", params={"next": next_path})
 
     assert reply.status == 400
@@ -249,9 +251,7 @@ async def test_replayed_state(api: Api, provider: Provider) -> None:
 
 
 @store_agnostic
-async def test_state_from_another_browser(
-    api: Api, make_api: AppFactory, provider: Provider
-) -> None:
+async def test_state_from_another_browser(api: Api, make_api: AppFactory, provider: Provider) -> None:
     """Login CSRF: a victim's browser is sent to our callback with the attacker's code and state."""
     attacker_redirect = await provider.consent(await begin(api), await provider.user())
     victim = await make_api()
@@ -302,12 +302,16 @@ async def test_wrong_nonce(api: Api, provider: Provider) -> None:
         ({"exp": int(time.time()) - 3600, "iat": int(time.time()) - 7200}, "expired"),
         ({"iat": int(time.time()) + 3600, "exp": int(time.time()) + 7200}, "not yet valid"),
     ],
-    ids=["wrong-audience", "wrong-audience-list", "wrong-azp", "wrong-issuer", "expired",
-         "issued-in-the-future"],
+    ids=[
+        "wrong-audience",
+        "wrong-audience-list",
+        "wrong-azp",
+        "wrong-issuer",
+        "expired",
+        "issued-in-the-future",
+    ],
 )
-async def test_defective_id_token(
-    api: Api, provider: Provider, claims: dict[str, Any], reason: str
-) -> None:
+async def test_defective_id_token(api: Api, provider: Provider, claims: dict[str, Any], reason: str) -> None:
     subject = await provider.user(**claims)
 
     reply = await back_to_us(api, await provider.consent(await begin(api), subject))
@@ -345,9 +349,7 @@ async def test_user_and_logout_still_need_a_token(api: Api) -> None:
 
 
 @store_agnostic
-async def test_a_few_attempts_can_be_pending_side_by_side(
-    api: Api, provider: Provider
-) -> None:
+async def test_a_few_attempts_can_be_pending_side_by_side(api: Api, provider: Provider) -> None:
     """Two tabs signing in at once: both complete, each with its own landing page; the cookie
     stays small enough for a browser even with long `next` paths."""
     long_path = "/groups/" + "g" * 490

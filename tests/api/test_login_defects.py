@@ -2,6 +2,7 @@
 unpublished or rotated signing keys, refused algorithms, stalled or failing endpoints, a discovery
 document or authorization response that names another issuer. Real HTTP and real RSA signatures
 throughout; nothing of ours is replaced."""
+
 from __future__ import annotations
 
 import time
@@ -81,9 +82,7 @@ async def test_the_code_exchange_carries_the_verifier_and_the_client_secret(
     assert me.json["email"] == "subject-1@example.org"
 
 
-async def test_consent_denied(
-    api: Api, provider: DefectiveProvider, browser: aiohttp.ClientSession
-) -> None:
+async def test_consent_denied(api: Api, provider: DefectiveProvider, browser: aiohttp.ClientSession) -> None:
     provider.deny = True
 
     assert sign_in_error(await attempt(api, browser))[0] == "access_denied"
@@ -135,8 +134,12 @@ async def test_a_token_with_a_refused_algorithm(
     ids=["no-email", "no-email-verified", "no-nonce", "no-subject"],
 )
 async def test_a_token_missing_a_claim(
-    api: Api, provider: DefectiveProvider, browser: aiohttp.ClientSession,
-    claims: dict[str, Any], error: str, reason: str,
+    api: Api,
+    provider: DefectiveProvider,
+    browser: aiohttp.ClientSession,
+    claims: dict[str, Any],
+    error: str,
+    reason: str,
 ) -> None:
     provider.claims = claims
 

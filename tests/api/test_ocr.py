@@ -1,5 +1,6 @@
 """Receipt OCR over HTTP with the real tesseract: scanning, refusals, the pool under load, stored
 receipts and their expenses."""
+
 from __future__ import annotations
 
 import asyncio
@@ -43,8 +44,7 @@ def environ(environ: dict[str, str]) -> dict[str, str]:
     }
 
 
-def upload(data: bytes, *, filename: str = "receipt.jpg",
-           content_type: str = "image/jpeg") -> FormData:
+def upload(data: bytes, *, filename: str = "receipt.jpg", content_type: str = "image/jpeg") -> FormData:
     form = FormData()
     form.add_field("file", data, filename=filename, content_type=content_type)
     return form
@@ -69,8 +69,9 @@ async def test_scan_status_reports_tesseract_formats_limits_and_pool(api: Api, a
 
 @store_agnostic
 async def test_a_receipt_is_scanned_whatever_its_name_says(api: Api, alice: Actor) -> None:
-    reply = await scan(api, alice, rendered_receipt(fmt="PNG"), filename="scan.jpg",
-                       content_type="image/jpeg")
+    reply = await scan(
+        api, alice, rendered_receipt(fmt="PNG"), filename="scan.jpg", content_type="image/jpeg"
+    )
     assert reply.status == 201, reply.text
     body = reply.json
     assert body["total"] == "5.00"
@@ -82,36 +83,41 @@ async def test_a_receipt_is_scanned_whatever_its_name_says(api: Api, alice: Acto
     assert body["processing_ms"] > 0
     assert {i["description"] for i in body["items"]} >= {"Bread"}
     assert body["expense_draft"] == {
-        "receipt_id": body["receipt_id"], "description": body["merchant"], "amount": "5.00",
-        "currency": "GBP", "date": "2024-03-14",
+        "receipt_id": body["receipt_id"],
+        "description": body["merchant"],
+        "amount": "5.00",
+        "currency": "GBP",
+        "date": "2024-03-14",
     }
     assert reply.headers["Location"] == f"/api/receipts/{body['receipt_id']}"
 
 
 @store_agnostic
 async def test_webp_is_welcome(api: Api, alice: Actor) -> None:
-    reply = await scan(api, alice, rendered_receipt(fmt="WEBP"), filename="r.webp",
-                       content_type="image/webp")
+    reply = await scan(api, alice, rendered_receipt(fmt="WEBP"), filename="r.webp", content_type="image/webp")
     assert reply.status == 201 and reply.json["total"] == "5.00"
 
 
 @store_agnostic
 async def test_real_receipts_give_their_totals(api: Api, alice: Actor) -> None:
     sample = random.Random(6).sample(real_receipts()[:13], REAL_SAMPLE)
-    replies = await asyncio.gather(*(
-        api.post("/api/ocr/upload", as_=alice,
-                 data=upload((RECEIPTS / item["file"]).read_bytes()))
-        for item in sample[:2]
-    ))
-    replies += await asyncio.gather(*(
-        api.post("/api/ocr/upload", as_=alice,
-                 data=upload((RECEIPTS / item["file"]).read_bytes()))
-        for item in sample[2:]
-    ))
+    replies = await asyncio.gather(
+        *(
+            api.post("/api/ocr/upload", as_=alice, data=upload((RECEIPTS / item["file"]).read_bytes()))
+            for item in sample[:2]
+        )
+    )
+    replies += await asyncio.gather(
+        *(
+            api.post("/api/ocr/upload", as_=alice, data=upload((RECEIPTS / item["file"]).read_bytes()))
+            for item in sample[2:]
+        )
+    )
     right = [r.json["total"] == item["total"] for r, item in zip(replies, sample, strict=True)]
     assert all(r.status == 201 for r in replies)
-    assert sum(right) >= REAL_TOTAL_FLOOR, [(i["file"], r.json["total"]) for r, i in
-                                            zip(replies, sample, strict=True)]
+    assert sum(right) >= REAL_TOTAL_FLOOR, [
+        (i["file"], r.json["total"]) for r, i in zip(replies, sample, strict=True)
+    ]
 
 
 @store_agnostic
@@ -139,8 +145,9 @@ async def test_bad_uploads_get_their_status_and_leave_the_pool_healthy(
 
 @store_agnostic
 async def test_a_non_multipart_upload_is_refused(api: Api, alice: Actor) -> None:
-    reply = await api.post("/api/ocr/upload", as_=alice, data=rendered_receipt(),
-                           headers={"Content-Type": "image/png"})
+    reply = await api.post(
+        "/api/ocr/upload", as_=alice, data=rendered_receipt(), headers={"Content-Type": "image/png"}
+    )
     assert reply.status == 415
     empty = FormData(default_to_multipart=True)
     empty.add_field("note", "no file here")
@@ -149,9 +156,7 @@ async def test_a_non_multipart_upload_is_refused(api: Api, alice: Actor) -> None
 
 
 @store_agnostic
-async def test_healthz_answers_quickly_while_ocr_saturates_the_pool(
-    api: Api, alice: Actor
-) -> None:
+async def test_healthz_answers_quickly_while_ocr_saturates_the_pool(api: Api, alice: Actor) -> None:
     image = (RECEIPTS / "receipt_03.jpg").read_bytes()
     jobs = [asyncio.ensure_future(scan(api, alice, image)) for _ in range(4)]
     await asyncio.sleep(0.5)
@@ -197,21 +202,21 @@ async def test_a_receipt_attached_to_an_expense_is_served_to_the_group_only(
     assert (await api.get(f"/api/receipts/{receipt_id}/image", as_=alice)).status == 200
     assert (await api.get("/api/receipts/not-a-receipt", as_=alice)).status == 404
 
-    plain = await api.post(f"/api/groups/{group['id']}/expenses", as_=alice,
-                           json={"description": "Taxi", "amount": "9.00"})
+    plain = await api.post(
+        f"/api/groups/{group['id']}/expenses", as_=alice, json={"description": "Taxi", "amount": "9.00"}
+    )
     bare = f"/api/groups/{group['id']}/expenses/{plain.json['id']}/receipt"
     assert (await api.get(bare, as_=alice)).status == 404
 
 
 @store_agnostic
-async def test_receipts_can_live_in_s3(aiohttp_client: Any, environ: dict[str, str],
-                                       moto_url: str) -> None:
+async def test_receipts_can_live_in_s3(aiohttp_client: Any, environ: dict[str, str], moto_url: str) -> None:
     bucket = f"receipts-{random.randrange(10**9)}"
-    async with aioboto3.Session().client("s3", region_name="us-east-1",
-                                         endpoint_url=moto_url) as s3:
+    async with aioboto3.Session().client("s3", region_name="us-east-1", endpoint_url=moto_url) as s3:
         await s3.create_bucket(Bucket=bucket)
-        config = load_config({**environ, "RECEIPTS_BUCKET": bucket,
-                              "RECEIPTS_S3_ENDPOINT_URL": moto_url}, read_dotenv=False)
+        config = load_config(
+            {**environ, "RECEIPTS_BUCKET": bucket, "RECEIPTS_S3_ENDPOINT_URL": moto_url}, read_dotenv=False
+        )
         client = await aiohttp_client(create_app(config))
         async with client.get("/api/openapi.json") as response:
             api = Api(client, config, OpenApi(await response.json()))
@@ -231,8 +236,7 @@ async def test_receipts_can_live_in_s3(aiohttp_client: Any, environ: dict[str, s
 async def test_without_tesseract_ocr_answers_503_and_the_rest_works(
     aiohttp_client: Any, environ: dict[str, str], tmp_path: Any
 ) -> None:
-    config = load_config({**environ, "TESSERACT_CMD": str(tmp_path / "no-tesseract")},
-                         read_dotenv=False)
+    config = load_config({**environ, "TESSERACT_CMD": str(tmp_path / "no-tesseract")}, read_dotenv=False)
     client = await aiohttp_client(create_app(config))
     async with client.get("/api/openapi.json") as response:
         api = Api(client, config, OpenApi(await response.json()))

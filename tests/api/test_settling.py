@@ -1,4 +1,5 @@
 """Transactions, settle-up, activity, and what unsettled balances forbid."""
+
 from __future__ import annotations
 
 from tests.api.conftest import Actor, Api
@@ -9,10 +10,12 @@ async def test_transaction_moves_balances_and_can_be_deleted(
     api: Api, alice: Actor, bob: Actor, carol: Actor
 ) -> None:
     group_id = await trio(api, alice, bob, carol)
-    await api.post(f"/api/groups/{group_id}/expenses", as_=alice,
-                   json={"description": "Rent", "amount": "90.00"})
-    reply = await api.post(f"/api/groups/{group_id}/transactions", as_=bob,
-                           json={"to_user": alice.id, "amount": "30.00"})
+    await api.post(
+        f"/api/groups/{group_id}/expenses", as_=alice, json={"description": "Rent", "amount": "90.00"}
+    )
+    reply = await api.post(
+        f"/api/groups/{group_id}/transactions", as_=bob, json={"to_user": alice.id, "amount": "30.00"}
+    )
     assert reply.status == 201, reply.text
     assert (reply.json["from_user"], reply.json["currency"]) == (bob.id, "EUR")
     now = await balances(api, group_id, carol)
@@ -22,9 +25,7 @@ async def test_transaction_moves_balances_and_can_be_deleted(
     assert (await balances(api, group_id, carol))[(bob.id, "EUR")] == "-30.00"
 
 
-async def test_transaction_rules(
-    api: Api, alice: Actor, bob: Actor, carol: Actor
-) -> None:
+async def test_transaction_rules(api: Api, alice: Actor, bob: Actor, carol: Actor) -> None:
     group_id = await trio(api, alice, bob, carol)
     url = f"/api/groups/{group_id}/transactions"
     assert (await api.post(url, as_=bob, json={"to_user": bob.id, "amount": "1.00"})).status == 422
@@ -37,9 +38,7 @@ async def test_transaction_rules(
     assert len((await api.get(url, as_=alice)).json["items"]) == 1
 
 
-async def test_settle_up_zeroes_everything(
-    api: Api, alice: Actor, bob: Actor, carol: Actor
-) -> None:
+async def test_settle_up_zeroes_everything(api: Api, alice: Actor, bob: Actor, carol: Actor) -> None:
     group_id = await trio(api, alice, bob, carol)
     url = f"/api/groups/{group_id}/expenses"
     await api.post(url, as_=alice, json={"description": "a", "amount": "90.00"})
@@ -48,9 +47,16 @@ async def test_settle_up_zeroes_everything(
     assert plan["plans"] == {"EUR": "exact", "USD": "exact"}
     assert len(plan["transfers"]) == 4
     for transfer in plan["transfers"]:
-        reply = await api.post(f"/api/groups/{group_id}/transactions", as_=carol, json={
-            "from_user": transfer["from_user"], "to_user": transfer["to_user"],
-            "amount": transfer["amount"], "currency": transfer["currency"]})
+        reply = await api.post(
+            f"/api/groups/{group_id}/transactions",
+            as_=carol,
+            json={
+                "from_user": transfer["from_user"],
+                "to_user": transfer["to_user"],
+                "amount": transfer["amount"],
+                "currency": transfer["currency"],
+            },
+        )
         assert reply.status == 201, reply.text
     assert set((await balances(api, group_id, alice)).values()) == {"0.00"}
     assert (await api.get(f"/api/groups/{group_id}/settle-up", as_=carol)).json["transfers"] == []
@@ -60,34 +66,38 @@ async def test_unsettled_balances_block_leaving_removal_and_deletion(
     api: Api, alice: Actor, bob: Actor, carol: Actor
 ) -> None:
     group_id = await trio(api, alice, bob, carol)
-    await api.post(f"/api/groups/{group_id}/expenses", as_=alice, json={
-        "description": "x", "amount": "10.00", "split": {"kind": "equal", "members": [bob.id]}})
+    await api.post(
+        f"/api/groups/{group_id}/expenses",
+        as_=alice,
+        json={"description": "x", "amount": "10.00", "split": {"kind": "equal", "members": [bob.id]}},
+    )
     leave = await api.post(f"/api/groups/{group_id}/leave", as_=bob)
     assert (leave.status, leave.error["code"]) == (409, "balance_not_settled")
     remove = await api.delete(f"/api/groups/{group_id}/members/{bob.id}", as_=alice)
     assert remove.status == 409
     delete = await api.delete(f"/api/groups/{group_id}", as_=alice)
     assert (delete.status, delete.error["code"]) == (409, "balance_not_settled")
-    await api.post(f"/api/groups/{group_id}/transactions", as_=bob,
-                   json={"to_user": alice.id, "amount": "10.00"})
+    await api.post(
+        f"/api/groups/{group_id}/transactions", as_=bob, json={"to_user": alice.id, "amount": "10.00"}
+    )
     assert (await api.post(f"/api/groups/{group_id}/leave", as_=carol)).status == 204
     assert (await api.post(f"/api/groups/{group_id}/leave", as_=bob)).status == 204
     assert (await api.delete(f"/api/groups/{group_id}", as_=alice)).status == 204
 
 
-async def test_activity_records_who_did_what(
-    api: Api, alice: Actor, bob: Actor, carol: Actor
-) -> None:
+async def test_activity_records_who_did_what(api: Api, alice: Actor, bob: Actor, carol: Actor) -> None:
     group_id = await trio(api, alice, bob, carol)
     url = f"/api/groups/{group_id}/expenses"
     created = (await api.post(url, as_=alice, json={"description": "Taxi", "amount": "30.00"})).json
     await api.put(f"{url}/{created['id']}", as_=bob, json={"description": "Cab", "version": 1})
     await api.delete(f"{url}/{created['id']}", as_=carol)
-    feed = (await api.get(f"/api/groups/{group_id}/activity", as_=alice,
-                          params={"limit": "2"})).json
+    feed = (await api.get(f"/api/groups/{group_id}/activity", as_=alice, params={"limit": "2"})).json
     assert [(e["action"], e["actor_id"]) for e in feed["items"]] == [
-        ("expense.deleted", carol.id), ("expense.updated", bob.id)]
+        ("expense.deleted", carol.id),
+        ("expense.updated", bob.id),
+    ]
     assert feed["items"][1]["details"] == {"description": {"from": "Taxi", "to": "Cab"}}
-    rest = (await api.get(f"/api/groups/{group_id}/activity", as_=alice,
-                          params={"cursor": feed["next_cursor"]})).json
+    rest = (
+        await api.get(f"/api/groups/{group_id}/activity", as_=alice, params={"cursor": feed["next_cursor"]})
+    ).json
     assert [e["action"] for e in rest["items"]] == ["expense.created"]

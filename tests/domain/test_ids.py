@@ -1,4 +1,5 @@
 """Record ids: well-formed, unique, ordered by time, and never shared with a forked child."""
+
 from __future__ import annotations
 
 import os

@@ -1,5 +1,6 @@
 """Balances: every delta is zero-sum, so any history of expenses, edits, deletions and settlements
 leaves each currency summing to zero, and settling up brings everyone to zero."""
+
 from __future__ import annotations
 
 import pytest
@@ -70,8 +71,11 @@ expense_events = st.tuples(
     st.booleans(),
 )
 settlement_events = st.tuples(
-    st.just("settle"), st.sampled_from(CURRENCIES), st.integers(1, 10**6),
-    st.sampled_from(MEMBERS), st.sampled_from(MEMBERS),
+    st.just("settle"),
+    st.sampled_from(CURRENCIES),
+    st.integers(1, 10**6),
+    st.sampled_from(MEMBERS),
+    st.sampled_from(MEMBERS),
 )
 edit_events = st.tuples(st.sampled_from(["delete", "edit"]), st.integers(0, 100), st.integers(1, 10**7))
 
@@ -84,8 +88,11 @@ def test_any_history_keeps_every_currency_at_zero_and_settles_to_zero(events: li
     for event in events:
         match event:
             case ("expense", currency, total, payer, members, weighted):
-                split = (SharesSplit({m: i + 1 for i, m in enumerate(members)}) if weighted
-                         else EqualSplit(tuple(members)))
+                split = (
+                    SharesSplit({m: i + 1 for i, m in enumerate(members)})
+                    if weighted
+                    else EqualSplit(tuple(members))
+                )
                 net = compute_split(total, currency, {payer: total}, split).net
                 balances.apply(currency, net)
                 recorded.append((currency, net))

@@ -1,4 +1,5 @@
 """Amounts: parsing is strict, formatting is canonical, and the two round-trip for every exponent."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -41,8 +42,15 @@ def test_parses_decimal_strings_into_minor_units(text: str, currency: str, minor
 
 @pytest.mark.parametrize(
     ("minor", "currency", "text"),
-    [(1230, "EUR", "12.30"), (-5, "USD", "-0.05"), (1000, "JPY", "1000"), (1, "KWD", "0.001"),
-     (0, "EUR", "0.00"), (-1000, "JPY", "-1000"), (100, "BHD", "0.100")],
+    [
+        (1230, "EUR", "12.30"),
+        (-5, "USD", "-0.05"),
+        (1000, "JPY", "1000"),
+        (1, "KWD", "0.001"),
+        (0, "EUR", "0.00"),
+        (-1000, "JPY", "-1000"),
+        (100, "BHD", "0.100"),
+    ],
 )
 def test_formats_canonically(minor: int, currency: str, text: str) -> None:
     assert format_amount(minor, currency) == text
@@ -58,8 +66,31 @@ def test_rejects_json_numbers_and_other_non_strings(value: Any) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["", "abc", "1e3", "1E3", "1,000", "1 000", "1_000", "+1", " 1", "1 ", "1\n", "\t1", ".5", "5.", "1..2",
-     "--1", "1-", "٣", "１", "0x10", "NaN", "inf", "1" * 50],
+    [
+        "",
+        "abc",
+        "1e3",
+        "1E3",
+        "1,000",
+        "1 000",
+        "1_000",
+        "+1",
+        " 1",
+        "1 ",
+        "1\n",
+        "\t1",
+        ".5",
+        "5.",
+        "1..2",
+        "--1",
+        "1-",
+        "٣",
+        "１",
+        "0x10",
+        "NaN",
+        "inf",
+        "1" * 50,
+    ],
 )
 def test_rejects_malformed_text(text: str) -> None:
     with pytest.raises(Invalid) as caught:

@@ -1,4 +1,5 @@
 """From per-currency nets to the (member, currency) moves a store applies, and back."""
+
 from __future__ import annotations
 
 import pytest

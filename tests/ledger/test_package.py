@@ -1,4 +1,5 @@
 """The ledger stays pure: importing it pulls in no web framework, storage or network client."""
+
 from __future__ import annotations
 
 import subprocess

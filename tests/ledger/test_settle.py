@@ -1,5 +1,6 @@
 """Settle-up: plans are valid, never longer than greedy or n - 1, and optimal (checked against an
 independent brute-force search) whenever the exact path applies."""
+
 from __future__ import annotations
 
 import random
@@ -50,13 +51,14 @@ def zero_sum_balances(draw: st.DrawFn, max_members: int, amounts: st.SearchStrat
     values = draw(st.lists(amounts, min_size=max(count - 1, 0), max_size=max(count - 1, 0)))
     if count:
         values.append(-sum(values))
-    names = draw(st.lists(st.text("abcdefghij", min_size=1, max_size=3), min_size=count, max_size=count,
-                          unique=True))
+    names = draw(
+        st.lists(st.text("abcdefghij", min_size=1, max_size=3), min_size=count, max_size=count, unique=True)
+    )
     return dict(zip(names, values, strict=True))
 
 
 small_amounts = st.integers(-12, 12)
-any_amounts = st.one_of(small_amounts, st.integers(-10**6, 10**6))
+any_amounts = st.one_of(small_amounts, st.integers(-(10**6), 10**6))
 
 
 def nonzero(balances: dict[str, int]) -> int:
@@ -120,8 +122,12 @@ def test_examples() -> None:
     # zero-sum groups, so 4 suffice
     balances = {"a": -2, "b": -5, "c": 7, "d": 3, "e": -9, "f": 6}
     assert len(greedy_settle_up(balances)) == 5
-    assert settle_up(balances) == [Transfer("a", "c", 2), Transfer("b", "c", 5), Transfer("e", "d", 3),
-                                   Transfer("e", "f", 6)]
+    assert settle_up(balances) == [
+        Transfer("a", "c", 2),
+        Transfer("b", "c", 5),
+        Transfer("e", "d", 3),
+        Transfer("e", "f", 6),
+    ]
     # ties: equal creditors and debtors are paired by member id
     assert settle_up({"b": 3, "a": 3, "d": -3, "c": -3}) == [Transfer("c", "a", 3), Transfer("d", "b", 3)]
 
@@ -136,7 +142,7 @@ def test_rejects_balances_that_do_not_sum_to_zero() -> None:
 def test_large_groups_fall_back_to_greedy_and_stay_valid() -> None:
     rng = random.Random(7)
     for _ in range(20):
-        values = [rng.randint(-10**5, 10**5) or 1 for _ in range(39)]
+        values = [rng.randint(-(10**5), 10**5) or 1 for _ in range(39)]
         balances = {f"m{i:02d}": value for i, value in enumerate([*values, -sum(values)])}
         plan = settle_up(balances)
         assert applied(balances, plan) == {}

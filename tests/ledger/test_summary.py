@@ -16,6 +16,12 @@ def test_spending_rolls_up_by_month_or_category():
         ("2026-05", "food", "EUR"): 0,
     }
     assert spending_by(spending, "month") == [
-        ("2026-03", "EUR", 150), ("2026-04", "EUR", 25), ("2026-04", "JPY", 1000)]
+        ("2026-03", "EUR", 150),
+        ("2026-04", "EUR", 25),
+        ("2026-04", "JPY", 1000),
+    ]
     assert spending_by(spending, "category") == [
-        ("food", "EUR", 125), ("food", "JPY", 1000), ("travel", "EUR", 50)]
+        ("food", "EUR", 125),
+        ("food", "JPY", 1000),
+        ("travel", "EUR", 50),
+    ]

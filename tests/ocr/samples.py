@@ -1,4 +1,5 @@
 """Images for OCR tests: a rendered English receipt, the shared real receipts, and hostile files."""
+
 from __future__ import annotations
 
 import io
@@ -43,17 +44,21 @@ def rendered_receipt(text: str = ENGLISH_RECEIPT, *, fmt: str = "PNG", scale: in
 def png_bomb(width: int = 40_000, height: int = 40_000) -> bytes:
     """A valid, tiny PNG that would inflate to width × height pixels (1 bit each here, but
     Pillow's pixel count is what matters): a decompression bomb."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return (struct.pack(">I", len(data)) + kind + data
-                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+        return (
+            struct.pack(">I", len(data))
+            + kind
+            + data
+            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        )
 
     row = b"\x00" + b"\x00" * ((width + 7) // 8)
     compressor = zlib.compressobj(9)
     body = b"".join(compressor.compress(row) for _ in range(min(height, 2000)))
     body += compressor.flush()
     header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", body)
-            + chunk(b"IEND", b""))
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", body) + chunk(b"IEND", b"")
 
 
 def truncated_jpeg() -> bytes:

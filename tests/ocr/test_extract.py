@@ -1,4 +1,5 @@
 """Text → fields, on receipts written out as text (English, German and others)."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -109,7 +110,10 @@ def test_uk_receipt_reads_slashes_day_first_and_prefers_total_due() -> None:
     assert found["subtotal"] == "9.20"
     flat_white = found["items"][0]
     assert (flat_white["description"], flat_white["quantity"], flat_white["amount"]) == (
-        "Flat White", "2", "6.40")
+        "Flat White",
+        "2",
+        "6.40",
+    )
 
 
 def test_restaurant_with_month_name_and_tip_after_the_amount_due() -> None:
@@ -221,8 +225,12 @@ def test_merchant_from_the_header(header: str, merchant: str) -> None:
 
 
 def test_a_company_line_names_the_merchant_when_the_header_is_a_logo() -> None:
-    lines = [Line("~ ® |", 0.2), Line("Pohlweg 110", 0.9), Line("Total 8,83", 0.9),
-             Line("Aldi GmbH & Co. KG, Schloß Holte", 0.9)]
+    lines = [
+        Line("~ ® |", 0.2),
+        Line("Pohlweg 110", 0.9),
+        Line("Total 8,83", 0.9),
+        Line("Aldi GmbH & Co. KG, Schloß Holte", 0.9),
+    ]
     assert extract(lines, today=TODAY).merchant == "Aldi GmbH & Co. KG"
 
 
@@ -250,6 +258,7 @@ def test_fold_name_compares_names_loosely() -> None:
 
 
 # --- dates the OCR garbled --------------------------------------------------------------------
+
 
 @pytest.mark.parametrize(
     ("text", "expected"),
@@ -299,12 +308,12 @@ def test_lines_worth_a_second_look_for_the_date() -> None:
     from ocr.extract import date_line_hints
 
     lines = lines_of(
-        "CORNER GROCERY\n"          # 0
-        "Milk 1.45\n"               # 1
-        "Date Time Till\n"          # 2: a column header with no date ...
-        "Ha 03. 2024 10: 21 3\n"    # 3: ... over the garbled date and time
+        "CORNER GROCERY\n"  # 0
+        "Milk 1.45\n"  # 1
+        "Date Time Till\n"  # 2: a column header with no date ...
+        "Ha 03. 2024 10: 21 3\n"  # 3: ... over the garbled date and time
         "Valid until 31.12.2024\n"  # 4: a validity line, never
-        "TOTAL 1.45\n"              # 5
+        "TOTAL 1.45\n"  # 5
     )
     hints = date_line_hints(lines)
     assert hints[0] == 3 and 2 in hints
@@ -315,7 +324,6 @@ def test_lines_worth_a_second_look_for_the_date() -> None:
 def test_extract_date_alone() -> None:
     from ocr.extract import extract_date
 
-    found, confidence = extract_date(lines_of("Shop\nDate: 03/04/2024 9:15"), currency="USD",
-                                     today=TODAY)
+    found, confidence = extract_date(lines_of("Shop\nDate: 03/04/2024 9:15"), currency="USD", today=TODAY)
     assert found == date(2024, 3, 4) and 0 < confidence <= 1
     assert extract_date(lines_of("Shop\nTotal 1.00"), today=TODAY) == (None, 0.0)

@@ -1,4 +1,5 @@
 """Checking uploads from their bytes, and preparing pictures for Tesseract."""
+
 from __future__ import annotations
 
 import io

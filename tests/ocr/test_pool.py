@@ -1,4 +1,5 @@
 """The worker pool with the real tesseract: results, refusals, timeouts, crashes, back-pressure."""
+
 from __future__ import annotations
 
 import asyncio

@@ -1,5 +1,6 @@
 """The HTTP API harness (real app, users with tokens, OpenAPI-checked replies), shared with
 tests/api."""
+
 from tests.api.conftest import (  # noqa: F401  (fixtures, found by name)
     alice,
     api,

@@ -1,5 +1,6 @@
 """The hub over the embedded broker, in process: ordering, recovery, gap filling, removal, slow
 consumers, and malformed messages."""
+
 from __future__ import annotations
 
 import asyncio
@@ -46,8 +47,9 @@ class Harness:
         self.hub = Hub(self.broker)
         self.writers: list[asyncio.Task[None]] = []
 
-    def connect(self, user: str = "u1", *, stalled: bool = False,
-                queue: int = 100) -> tuple[Connection, FakeSocket]:
+    def connect(
+        self, user: str = "u1", *, stalled: bool = False, queue: int = 100
+    ) -> tuple[Connection, FakeSocket]:
         socket = FakeSocket(stalled)
         connection = Connection(user, socket, queue_limit=queue)
         self.hub.attach(connection)
@@ -186,8 +188,11 @@ async def test_a_member_removed_stops_receiving_the_group(harness: Harness) -> N
     await harness.settle()
 
     assert [e["type"] for e in removed_socket.events()] == ["member.removed"]
-    assert removed_socket.frames[-1] == {"type": "unsubscribed", "channel": "group:g",
-                                         "reason": "member.removed"}
+    assert removed_socket.frames[-1] == {
+        "type": "unsubscribed",
+        "channel": "group:g",
+        "reason": "member.removed",
+    }
     assert [e["seq"] for e in stays_socket.events()] == [1, 2]
 
 
@@ -220,8 +225,7 @@ async def test_ephemeral_messages_skip_their_sender(harness: Harness) -> None:
         await harness.hub.subscribe(connection, "group:g", epoch=None, seq=None, command_id=1)
     harness.hub.broadcast("group:g", "typing", {"user_id": "alice"})
     await harness.settle()
-    assert bob_socket.frames[-1] == {"channel": "group:g", "type": "typing",
-                                     "data": {"user_id": "alice"}}
+    assert bob_socket.frames[-1] == {"channel": "group:g", "type": "typing", "data": {"user_id": "alice"}}
     assert alice_socket.frames[-1]["type"] == "reply"
 
 
@@ -232,8 +236,12 @@ async def test_a_malformed_channel_message_is_skipped_not_fatal() -> None:
     broker = RedisBroker(client, 10)
     got: list[Envelope] = []
     broker.sink = got.append
-    for raw in (b"not json", b"[]", b'{"channel": "group:g", "seq": "x"}',
-                b'{"channel": "group:g", "seq": 3, "epoch": "e", "type": "t", "data": {}}'):
+    for raw in (
+        b"not json",
+        b"[]",
+        b'{"channel": "group:g", "seq": "x"}',
+        b'{"channel": "group:g", "seq": 3, "epoch": "e", "type": "t", "data": {}}',
+    ):
         broker._deliver(raw)
     assert [e.seq for e in got] == [3]
     await client.aclose()

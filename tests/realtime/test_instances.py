@@ -1,6 +1,7 @@
 """Two real server processes sharing a store and a real redis-server, as behind a load balancer:
 delivery across instances, recovery after a disconnect, trimmed history, a slow consumer, a Redis
 outage, and shutdown."""
+
 from __future__ import annotations
 
 import asyncio
@@ -53,50 +54,61 @@ class Session:
     cluster: Cluster
     http: aiohttp.ClientSession
 
-    async def call(self, instance: Instance, method: str, path: str, user: str,
-                   body: Any = None) -> tuple[int, Any]:
+    async def call(
+        self, instance: Instance, method: str, path: str, user: str, body: Any = None
+    ) -> tuple[int, Any]:
         headers = {"Authorization": f"Bearer {self.cluster.tokens[user]}"}
-        async with self.http.request(method, instance.url + path, json=body,
-                                     headers=headers) as reply:
+        async with self.http.request(method, instance.url + path, json=body, headers=headers) as reply:
             text = await reply.text()
             return reply.status, json.loads(text) if text else None
 
     async def group(self, owner: str, *members: str) -> str:
-        status, group = await self.call(self.cluster.a, "POST", "/api/groups", owner,
-                                        {"name": "Trip"})
+        status, group = await self.call(self.cluster.a, "POST", "/api/groups", owner, {"name": "Trip"})
         assert status == 201, group
         for member in members:
-            status, invite = await self.call(self.cluster.a, "POST",
-                                             f"/api/groups/{group['id']}/invites", owner, {})
+            status, invite = await self.call(
+                self.cluster.a, "POST", f"/api/groups/{group['id']}/invites", owner, {}
+            )
             assert status == 201
-            status, _ = await self.call(self.cluster.a, "POST",
-                                        f"/api/invites/{invite['token']}/accept", member)
+            status, _ = await self.call(
+                self.cluster.a, "POST", f"/api/invites/{invite['token']}/accept", member
+            )
             assert status == 201
         return group["id"]
 
-    async def expense(self, instance: Instance, group_id: str, user: str, notes: str = "",
-                      amount: str = "10.00") -> dict[str, Any]:
-        status, expense = await self.call(instance, "POST", f"/api/groups/{group_id}/expenses",
-                                          user, {"description": "Taxi", "amount": amount,
-                                                 "notes": notes})
+    async def expense(
+        self, instance: Instance, group_id: str, user: str, notes: str = "", amount: str = "10.00"
+    ) -> dict[str, Any]:
+        status, expense = await self.call(
+            instance,
+            "POST",
+            f"/api/groups/{group_id}/expenses",
+            user,
+            {"description": "Taxi", "amount": amount, "notes": notes},
+        )
         assert status == 201, expense
         return expense
 
     async def connect(self, instance: Instance, user: str, **kwargs: Any) -> WsClient:
         status, ticket = await self.call(instance, "POST", "/api/ws/ticket", user)
         assert status == 201, ticket
-        ws = await self.http.ws_connect(f"{instance.url}/api/ws?ticket={ticket['ticket']}",
-                                        **kwargs)
+        ws = await self.http.ws_connect(f"{instance.url}/api/ws?ticket={ticket['ticket']}", **kwargs)
         client = WsClient(ws)
         assert (await client.receive())["type"] == "welcome"
         return client
 
 
 def start_cluster(stack: ExitStack, tmp: Path, redis_url: str) -> Cluster:
-    env = command_env(tmp / "data", SECRET_KEY=SECRET_KEY, REDIS_URL=redis_url,
-                      FRONTEND_BASE_URL=FRONTEND, REALTIME_HISTORY=str(HISTORY),
-                      WS_QUEUE_SIZE=str(QUEUE), TESSERACT_CMD=str(tmp / "no-tesseract"),
-                      OCR_WORKERS="1")
+    env = command_env(
+        tmp / "data",
+        SECRET_KEY=SECRET_KEY,
+        REDIS_URL=redis_url,
+        FRONTEND_BASE_URL=FRONTEND,
+        REALTIME_HISTORY=str(HISTORY),
+        WS_QUEUE_SIZE=str(QUEUE),
+        TESSERACT_CMD=str(tmp / "no-tesseract"),
+        OCR_WORKERS="1",
+    )
     tokens, ids = {}, {}
     for name in ("alice", "bob", "carol", "dave"):  # dave's token is revoked by a test
         run = run_command("token", f"{name}@example.com", env=env, cwd=tmp)
@@ -185,8 +197,9 @@ async def test_history_trimmed_past_the_position_is_not_recovered(session: Sessi
     await client.close()
 
     for _ in range(HISTORY + 2):
-        status, _ = await session.call(cluster.a, "POST", f"/api/groups/{group_id}/chats",
-                                       "alice", {"text": "hi"})
+        status, _ = await session.call(
+            cluster.a, "POST", f"/api/groups/{group_id}/chats", "alice", {"text": "hi"}
+        )
         assert status == 201
 
     client = await session.connect(cluster.b, "bob")
@@ -227,8 +240,9 @@ async def test_a_slow_consumer_is_cut_off_while_a_fast_one_keeps_receiving(
     posted: list[str] = []
     received: list[str] = []
     for _ in range(120):  # ~500 KB: more than the socket buffers and the queue of 16 hold
-        status, message = await session.call(cluster.a, "POST", f"/api/groups/{group_id}/chats",
-                                             "alice", {"text": text})
+        status, message = await session.call(
+            cluster.a, "POST", f"/api/groups/{group_id}/chats", "alice", {"text": text}
+        )
         assert status == 201
         posted.append(message["id"])
         received.append((await fast.next_event())["data"]["id"])
@@ -247,8 +261,7 @@ class RawSlowClient:
         self.close_code: int | None = None
 
     @classmethod
-    async def open(cls, session: Session, instance: Instance, user: str,
-                   channel: str) -> RawSlowClient:
+    async def open(cls, session: Session, instance: Instance, user: str, channel: str) -> RawSlowClient:
         _, ticket = await session.call(instance, "POST", "/api/ws/ticket", user)
         sock = socket.socket()
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
@@ -257,15 +270,17 @@ class RawSlowClient:
         sock.sendall(
             f"GET /api/ws?ticket={ticket['ticket']} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
             f"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
-            "Sec-WebSocket-Version: 13\r\n\r\n".encode())
+            "Sec-WebSocket-Version: 13\r\n\r\n".encode()
+        )
         head = b""
         while b"\r\n\r\n" not in head:
             head += sock.recv(1)
         assert head.startswith(b"HTTP/1.1 101"), head
         payload = json.dumps({"id": 1, "type": "subscribe", "channel": channel}).encode()
         mask = os.urandom(4)
-        sock.sendall(bytes([0x81, 0x80 | len(payload)]) + mask
-                     + bytes(b ^ mask[i % 4] for i, b in enumerate(payload)))
+        sock.sendall(
+            bytes([0x81, 0x80 | len(payload)]) + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+        )
         await asyncio.sleep(0.2)
         return cls(sock)
 
@@ -285,13 +300,14 @@ class RawSlowClient:
             return True
         marker = data.rfind(b"\x88\x02")
         if marker >= 0 and marker + 4 <= len(data):
-            self.close_code = struct.unpack("!H", data[marker + 2:marker + 4])[0]
+            self.close_code = struct.unpack("!H", data[marker + 2 : marker + 4])[0]
             return self.close_code == 4008
         return False
 
 
 async def test_redis_outage_rest_keeps_working_and_delivery_resumes(
-    tmp_path: Path, session: Session,
+    tmp_path: Path,
+    session: Session,
 ) -> None:
     port = free_port()
     with ExitStack() as stack:
@@ -309,14 +325,12 @@ async def test_redis_outage_rest_keeps_working_and_delivery_resumes(
         redis.close()  # Redis goes away
         for instance in (cluster.a, cluster.b):
             await session.expense(instance, group_id, "alice")
-            status, _ = await session.call(instance, "GET", f"/api/groups/{group_id}/balances",
-                                           "bob")
+            status, _ = await session.call(instance, "GET", f"/api/groups/{group_id}/balances", "bob")
             assert status == 200
 
         with redis_server(port):  # and comes back, empty
             notice = await client.receive(timeout=15)
-            assert notice == {"type": "resubscribe", "channel": channel,
-                              "reason": notice["reason"]}
+            assert notice == {"type": "resubscribe", "channel": channel, "reason": notice["reason"]}
             reply = await client.subscribe(channel, epoch=last["epoch"], seq=last["seq"])
             assert reply["ok"] and reply["recovered"] is False  # reload through REST
             expense = await session.expense(cluster.a, group_id, "alice")

@@ -1,4 +1,5 @@
 """The shared Redis connection: opened with the app when REDIS_URL is set, reported by /readyz."""
+
 from __future__ import annotations
 
 from server.app import create_app
@@ -7,9 +8,7 @@ from tests.services import redis_server
 
 
 def app_config(tmp_path, **extra):
-    return load_config(
-        {"DATA_DIR": str(tmp_path), "SECRET_KEY": "r" * 40, **extra}, read_dotenv=False
-    )
+    return load_config({"DATA_DIR": str(tmp_path), "SECRET_KEY": "r" * 40, **extra}, read_dotenv=False)
 
 
 async def test_readyz_reports_redis_and_survives_its_outage(tmp_path, aiohttp_client):

@@ -1,5 +1,6 @@
 """The WebSocket edge on one app with the embedded broker: authentication, origin, limits,
 subscriptions, events from REST writes, chat and ephemeral messages."""
+
 from __future__ import annotations
 
 import json
@@ -27,10 +28,14 @@ async def connect(api: Api, actor: Actor, **kwargs: Any) -> WsClient:
     return client
 
 
-async def add_expense(api: Api, group: dict[str, Any], actor: Actor, amount: str = "10.00",
-                      **fields: Any) -> dict[str, Any]:
-    reply = await api.post(f"/api/groups/{group['id']}/expenses", as_=actor,
-                           json={"description": "Pizza", "amount": amount, **fields})
+async def add_expense(
+    api: Api, group: dict[str, Any], actor: Actor, amount: str = "10.00", **fields: Any
+) -> dict[str, Any]:
+    reply = await api.post(
+        f"/api/groups/{group['id']}/expenses",
+        as_=actor,
+        json={"description": "Pizza", "amount": amount, **fields},
+    )
     assert reply.status == 201, reply.text
     return reply.json
 
@@ -48,12 +53,12 @@ async def test_expense_created_reaches_a_subscriber_with_the_rest_payload(
 
     event = await client.next_event()
     assert event["type"] == "expense.created"
-    assert (event["channel"], event["seq"], event["epoch"]) == (
-        f"group:{group['id']}", 1, reply["epoch"])
+    assert (event["channel"], event["seq"], event["epoch"]) == (f"group:{group['id']}", 1, reply["epoch"])
     moves = event["data"].pop("balance_moves")
     assert event["data"] == expense
     assert sorted((m["user_id"], m["amount"]) for m in moves) == sorted(
-        [(alice.id, "5.00"), (bob.id, "-5.00")])
+        [(alice.id, "5.00"), (bob.id, "-5.00")]
+    )
     assert isinstance(event["id"], str) and isinstance(event["ts"], float)
 
 
@@ -70,8 +75,12 @@ async def test_token_in_the_first_frame(api: Api, alice: Actor) -> None:
     ws = await api.client.ws_connect("/api/ws")
     await ws.send_json({"type": "auth", "token": alice.token})
     welcome = json.loads((await ws.receive(timeout=TIMEOUT)).data)
-    assert welcome == {"type": "welcome", "user_id": alice.id, "heartbeat_seconds": 25.0,
-                       "max_message_bytes": 65536}
+    assert welcome == {
+        "type": "welcome",
+        "user_id": alice.id,
+        "heartbeat_seconds": 25.0,
+        "max_message_bytes": 65536,
+    }
     await ws.close()
 
 
@@ -152,15 +161,12 @@ async def test_removal_ends_the_subscription(api: Api, alice: Actor, bob: Actor)
     by_type = {frame["type"]: frame for frame in frames}
     assert by_type["member.removed"]["data"]["user_id"] == bob.id
     assert by_type["unsubscribed"]["channel"] == f"group:{group['id']}"
-    assert by_type["group.removed"]["data"] == {"group_id": group["id"],
-                                                "reason": "member.removed"}
+    assert by_type["group.removed"]["data"] == {"group_id": group["id"], "reason": "member.removed"}
     await add_expense(api, group, alice)
     assert (await client.command("ping"))["ok"], "nothing more from the group arrives"
 
 
-async def test_chat_over_the_socket_is_stored_then_published(
-    api: Api, alice: Actor, bob: Actor
-) -> None:
+async def test_chat_over_the_socket_is_stored_then_published(api: Api, alice: Actor, bob: Actor) -> None:
     group = await api.create_group(alice)
     await api.join(group["id"], bob)
     channel = f"group:{group['id']}"
@@ -222,7 +228,6 @@ async def test_shutdown_closes_with_1001_and_a_reconnect_hint(api: Api, alice: A
     assert message.type == aiohttp.WSMsgType.CLOSE and message.data == 1001
 
 
-
 async def test_logout_closes_the_sockets_its_token_opened(api: Api, alice: Actor) -> None:
     elsewhere = api.actor(alice.id)
     doomed, kept = await connect(api, alice), await connect(api, elsewhere)
@@ -248,14 +253,11 @@ async def test_a_token_revoked_behind_the_hubs_back_is_caught_by_the_periodic_ch
     assert message.type == aiohttp.WSMsgType.CLOSE and message.data == 4001
 
 
-async def test_presence_is_per_connection_and_ends_with_it(
-    api: Api, alice: Actor, bob: Actor
-) -> None:
+async def test_presence_is_per_connection_and_ends_with_it(api: Api, alice: Actor, bob: Actor) -> None:
     group = await api.create_group(alice)
     await api.join(group["id"], bob)
     channel = f"group:{group['id']}"
-    phone, laptop, watcher = (await connect(api, alice), await connect(api, alice),
-                              await connect(api, bob))
+    phone, laptop, watcher = (await connect(api, alice), await connect(api, alice), await connect(api, bob))
     for client in (phone, laptop, watcher):
         await client.subscribe(channel)
 
@@ -263,14 +265,23 @@ async def test_presence_is_per_connection_and_ends_with_it(
     assert (await laptop.command("presence", channel=channel, status="away"))["dropped"] is False
     first, second = await watcher.receive(), await watcher.receive()
     assert {(f["data"]["user_id"], f["data"]["status"]) for f in (first, second)} == {
-        (alice.id, "online"), (alice.id, "away")}
-    phone_id = first["data"]["connection"] if first["data"]["status"] == "online" else \
-        second["data"]["connection"]
+        (alice.id, "online"),
+        (alice.id, "away"),
+    }
+    phone_id = (
+        first["data"]["connection"] if first["data"]["status"] == "online" else second["data"]["connection"]
+    )
     laptop_id = ({first["data"]["connection"], second["data"]["connection"]} - {phone_id}).pop()
 
     await laptop.command("unsubscribe", channel=channel)
-    assert await watcher.receive() == {"channel": channel, "type": "presence", "data": {
-        "user_id": alice.id, "status": "offline", "connection": laptop_id}}
+    assert await watcher.receive() == {
+        "channel": channel,
+        "type": "presence",
+        "data": {"user_id": alice.id, "status": "offline", "connection": laptop_id},
+    }
     await phone.ws.close()
-    assert await watcher.receive() == {"channel": channel, "type": "presence", "data": {
-        "user_id": alice.id, "status": "offline", "connection": phone_id}}
+    assert await watcher.receive() == {
+        "channel": channel,
+        "type": "presence",
+        "data": {"user_id": alice.id, "status": "offline", "connection": phone_id},
+    }

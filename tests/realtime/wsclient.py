@@ -1,4 +1,5 @@
 """A small protocol client for tests: commands with ids, replies and events kept apart."""
+
 from __future__ import annotations
 
 import json

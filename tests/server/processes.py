@@ -1,4 +1,5 @@
 """Running the real `expense-tracker` command as a separate process."""
+
 from __future__ import annotations
 
 import os
@@ -24,9 +25,7 @@ def command_env(data_dir: Path, **extra: str) -> dict[str, str]:
 
 
 def run_command(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [COMMAND, *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=60
-    )
+    return subprocess.run([COMMAND, *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=60)
 
 
 @contextmanager

@@ -1,4 +1,5 @@
 """Two server processes sharing one store, hammered at once: nothing lost, nothing doubled."""
+
 from __future__ import annotations
 
 import asyncio
@@ -22,8 +23,12 @@ def shared_store_env(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str
     if request.param == "dynamodb":
         prefix = f"c{uuid.uuid4().hex[:10]}"
         extra["DYNAMODB_ENDPOINT_URL"] = request.getfixturevalue("moto_url")
-        extra.update({f"DYNAMODB_{name}_TABLE": f"{prefix}-{name.lower()}"
-                      for name in ("USERS", "GROUPS", "EXPENSES", "TRANSACTIONS", "CHATS")})
+        extra.update(
+            {
+                f"DYNAMODB_{name}_TABLE": f"{prefix}-{name.lower()}"
+                for name in ("USERS", "GROUPS", "EXPENSES", "TRANSACTIONS", "CHATS")
+            }
+        )
     env = command_env(tmp_path / "data", **extra)
     if request.param == "dynamodb":
         assert run_command("create-tables", env=env, cwd=tmp_path).returncode == 0
@@ -42,15 +47,16 @@ def two_instances(env: dict[str, str], cwd: Path) -> Iterator[list[str]]:
 
 
 async def _json(session: aiohttp.ClientSession, method: str, url: str, token: str, **kwargs):
-    async with session.request(method, url, headers={"Authorization": f"Bearer {token}"},
-                               **kwargs) as reply:
+    async with session.request(method, url, headers={"Authorization": f"Bearer {token}"}, **kwargs) as reply:
         return reply.status, await reply.json()
 
 
 def test_two_instances_sharing_a_store_lose_and_double_nothing(shared_store_env, tmp_path):
     env = shared_store_env
-    tokens = [run_command("token", f"{name}@example.com", env=env, cwd=tmp_path).stdout.strip()
-              for name in ("ann", "ben", "cat")]
+    tokens = [
+        run_command("token", f"{name}@example.com", env=env, cwd=tmp_path).stdout.strip()
+        for name in ("ann", "ben", "cat")
+    ]
     with two_instances(env, tmp_path) as (first, second):
         group_id = asyncio.run(_hammer(first, second, tokens))
     verified = run_command("verify-balances", group_id, env=env, cwd=tmp_path)
@@ -63,21 +69,25 @@ async def _hammer(first: str, second: str, tokens: list[str]) -> str:
     owner, *friends = tokens
     timeout = aiohttp.ClientTimeout(total=120)
     async with aiohttp.ClientSession(timeout=timeout) as session:
-        _, group = await _json(session, "POST", f"{first}/api/groups", owner,
-                               json={"name": "Shared", "default_currency": "EUR"})
+        _, group = await _json(
+            session, "POST", f"{first}/api/groups", owner, json={"name": "Shared", "default_currency": "EUR"}
+        )
         group_url = f"/api/groups/{group['id']}"
         for friend in friends:
             _, invite = await _json(session, "POST", f"{first}{group_url}/invites", owner, json={})
-            status, _ = await _json(session, "POST", f"{second}/api/invites/{invite['token']}/accept",
-                                    friend)
+            status, _ = await _json(session, "POST", f"{second}/api/invites/{invite['token']}/accept", friend)
             assert status == 201
 
         async def create(number: int) -> tuple[int, dict]:
             base = first if number % 2 else second
             token = tokens[number % 3]
-            return await _json(session, "POST", f"{base}{group_url}/expenses", token,
-                               json={"description": f"expense {number}",
-                                     "amount": f"{number % 17 + 1}.{number % 100:02d}"})
+            return await _json(
+                session,
+                "POST",
+                f"{base}{group_url}/expenses",
+                token,
+                json={"description": f"expense {number}", "amount": f"{number % 17 + 1}.{number % 100:02d}"},
+            )
 
         results = await asyncio.gather(*(create(n) for n in range(CREATIONS)))
         assert [status for status, _ in results] == [201] * CREATIONS, results[:3]
@@ -87,8 +97,7 @@ async def _hammer(first: str, second: str, tokens: list[str]) -> str:
         listed, cursor = set(), None
         while True:
             params = {"limit": "100", **({"cursor": cursor} if cursor else {})}
-            _, page = await _json(session, "GET", f"{second}{group_url}/expenses", owner,
-                                  params=params)
+            _, page = await _json(session, "GET", f"{second}{group_url}/expenses", owner, params=params)
             listed |= {item["id"] for item in page["items"]}
             if (cursor := page["next_cursor"]) is None:
                 break
@@ -110,10 +119,20 @@ async def _hammer(first: str, second: str, tokens: list[str]) -> str:
 
         target = next(iter(created_ids))
         edits = await asyncio.gather(
-            _json(session, "PUT", f"{first}{group_url}/expenses/{target}", owner,
-                  json={"amount": "50.00", "version": 1}),
-            _json(session, "PUT", f"{second}{group_url}/expenses/{target}", owner,
-                  json={"amount": "70.00", "version": 1}),
+            _json(
+                session,
+                "PUT",
+                f"{first}{group_url}/expenses/{target}",
+                owner,
+                json={"amount": "50.00", "version": 1},
+            ),
+            _json(
+                session,
+                "PUT",
+                f"{second}{group_url}/expenses/{target}",
+                owner,
+                json={"amount": "70.00", "version": 1},
+            ),
         )
         assert sorted(status for status, _ in edits) == [200, 412]
         return group["id"]

@@ -48,9 +48,7 @@ def test_seed_variables_keep_their_meaning(tmp_path):
 
 
 def test_an_endpoint_url_selects_dynamodb(tmp_path):
-    config = config_from(
-        tmp_path, SECRET_KEY=GOOD_SECRET, DYNAMODB_ENDPOINT_URL="http://127.0.0.1:8000"
-    )
+    config = config_from(tmp_path, SECRET_KEY=GOOD_SECRET, DYNAMODB_ENDPOINT_URL="http://127.0.0.1:8000")
     assert config.store_backend == "dynamodb"
     assert config.dynamodb.endpoint_url == "http://127.0.0.1:8000"
 
@@ -115,7 +113,9 @@ def test_sign_in_defaults_to_google(tmp_path):
 
 def test_any_openid_provider_can_be_the_issuer(tmp_path):
     config = config_from(
-        tmp_path, SECRET_KEY=GOOD_SECRET, OIDC_ISSUER="https://login.example.com/realms/main/",
+        tmp_path,
+        SECRET_KEY=GOOD_SECRET,
+        OIDC_ISSUER="https://login.example.com/realms/main/",
         OIDC_TIMEOUT_SECONDS="3",
     )
     assert config.oidc_issuer == "https://login.example.com/realms/main/"
@@ -125,8 +125,9 @@ def test_any_openid_provider_can_be_the_issuer(tmp_path):
 def test_a_plain_http_issuer_is_for_development_only(tmp_path):
     assert config_from(tmp_path, OIDC_ISSUER="http://127.0.0.1:9400").oidc_issuer
     with pytest.raises(ConfigError, match="^OIDC_ISSUER: must be an https URL"):
-        config_from(tmp_path, APP_ENV="production", SECRET_KEY=GOOD_SECRET,
-                    OIDC_ISSUER="http://127.0.0.1:9400")
+        config_from(
+            tmp_path, APP_ENV="production", SECRET_KEY=GOOD_SECRET, OIDC_ISSUER="http://127.0.0.1:9400"
+        )
 
 
 def test_ocr_and_receipt_settings_have_defaults(tmp_path):
@@ -140,10 +141,17 @@ def test_ocr_and_receipt_settings_have_defaults(tmp_path):
 
 def test_ocr_and_receipt_settings_are_read(tmp_path):
     config = config_from(
-        tmp_path, SECRET_KEY=GOOD_SECRET, OCR_WORKERS="3", OCR_QUEUE_SIZE="0",
-        OCR_TIMEOUT_SECONDS="5", OCR_MAX_UPLOAD_BYTES="2048", OCR_MAX_PIXELS="1000000",
-        OCR_LANGUAGES="deu+eng+chi_sim", RECEIPTS_BUCKET="my-receipts",
-        RECEIPTS_PREFIX="/scans/", RECEIPTS_S3_ENDPOINT_URL="http://127.0.0.1:9000",
+        tmp_path,
+        SECRET_KEY=GOOD_SECRET,
+        OCR_WORKERS="3",
+        OCR_QUEUE_SIZE="0",
+        OCR_TIMEOUT_SECONDS="5",
+        OCR_MAX_UPLOAD_BYTES="2048",
+        OCR_MAX_PIXELS="1000000",
+        OCR_LANGUAGES="deu+eng+chi_sim",
+        RECEIPTS_BUCKET="my-receipts",
+        RECEIPTS_PREFIX="/scans/",
+        RECEIPTS_S3_ENDPOINT_URL="http://127.0.0.1:9000",
     )
     assert (config.ocr.workers, config.ocr.queue_size, config.ocr.timeout_seconds) == (3, 0, 5)
     assert (config.ocr.max_upload_bytes, config.ocr.max_pixels) == (2048, 1_000_000)

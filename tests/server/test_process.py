@@ -1,4 +1,5 @@
 """The real command, as an operator runs it: serve, token, restart, SIGTERM."""
+
 from __future__ import annotations
 
 import json
@@ -117,8 +118,10 @@ def test_dynamodb_mode_end_to_end(tmp_path, moto_url):
         tmp_path / "data",
         DYNAMODB_ENDPOINT_URL=moto_url,
         SECRET_KEY="k" * 40,
-        **{f"DYNAMODB_{name}_TABLE": f"{prefix}-{name.lower()}"
-           for name in ("USERS", "GROUPS", "EXPENSES", "TRANSACTIONS", "CHATS")},
+        **{
+            f"DYNAMODB_{name}_TABLE": f"{prefix}-{name.lower()}"
+            for name in ("USERS", "GROUPS", "EXPENSES", "TRANSACTIONS", "CHATS")
+        },
     )
     first = run_command("create-tables", env=env, cwd=tmp_path)
     assert first.returncode == 0, first.stderr

@@ -1,4 +1,5 @@
 """The sign-in cookie's protections, which differ between development and production."""
+
 from __future__ import annotations
 
 from pathlib import Path

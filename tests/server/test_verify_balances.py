@@ -1,4 +1,5 @@
 """`expense-tracker verify-balances` recomputes balances from history and reports drift."""
+
 from __future__ import annotations
 
 import signal
@@ -19,8 +20,13 @@ def test_verify_balances_reports_ok_then_a_tampered_balance(tmp_path):
         _, invite, _ = call(port, "POST", f"/api/groups/{group['id']}/invites", token, {})
         call(port, "POST", f"/api/invites/{invite['token']}/accept", other)
         for amount in ("1000", "333", "1"):
-            status, _, _ = call(port, "POST", f"/api/groups/{group['id']}/expenses", token,
-                                {"description": "ink", "amount": amount})
+            status, _, _ = call(
+                port,
+                "POST",
+                f"/api/groups/{group['id']}/expenses",
+                token,
+                {"description": "ink", "amount": amount},
+            )
             assert status == 201
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)

@@ -1,4 +1,5 @@
 """The `Store` contract, run against every backend: SQLite on a temp file, DynamoDB on moto."""
+
 from __future__ import annotations
 
 import asyncio
@@ -118,9 +119,7 @@ async def test_ensure_user_is_idempotent_and_normalises_email(store: Store) -> N
 
 
 async def test_concurrent_ensure_user_creates_one_user(store: Store) -> None:
-    created = await asyncio.gather(
-        *(store.ensure_user("race@example.com", "Race") for _ in range(8))
-    )
+    created = await asyncio.gather(*(store.ensure_user("race@example.com", "Race") for _ in range(8)))
     assert len({u.id for u in created}) == 1
     assert await store.find_user_by_email("race@example.com") == created[0]
 
@@ -145,8 +144,7 @@ async def test_token_of_an_unknown_user(store: Store) -> None:
 
 
 async def test_unknown_users_cannot_own_or_join_groups(store: Store) -> None:
-    ghost = User(id="no-such-user", email="ghost@example.com", name="Ghost", picture=None,
-                 created_at=T0)
+    ghost = User(id="no-such-user", email="ghost@example.com", name="Ghost", picture=None, created_at=T0)
     with pytest.raises(NotFound):
         await group(store, ghost)
     real = await group(store, await user(store, "real-owner"))
@@ -310,9 +308,7 @@ async def test_update_group_bumps_version_and_refuses_stale_versions(store: Stor
     assert await store.get_group(created.id) == updated
 
     with pytest.raises(PreconditionFailed) as caught:
-        await store.update_group(
-            created.id, expected_version=1, changes={"name": "Lost"}, updated_at=at(6)
-        )
+        await store.update_group(created.id, expected_version=1, changes={"name": "Lost"}, updated_at=at(6))
     assert caught.value.details == {"current_version": 2}
     assert await store.get_group(created.id) == updated
 
@@ -447,8 +443,13 @@ async def test_an_expired_invite_is_still_there_to_be_judged(store: Store) -> No
     now = datetime.now(timezone.utc)
 
     def invite(token_hash: str, expires_at: datetime) -> Invite:
-        return Invite(token_hash=token_hash, group_id=created.id, created_by=owner.id,
-                      created_at=now - timedelta(days=2), expires_at=expires_at)
+        return Invite(
+            token_hash=token_hash,
+            group_id=created.id,
+            created_by=owner.id,
+            created_at=now - timedelta(days=2),
+            expires_at=expires_at,
+        )
 
     await store.create_invite(invite("expired-yesterday", now - timedelta(days=1)))
     await store.create_invite(invite("fresh", now + timedelta(days=1)))
@@ -607,7 +608,9 @@ async def test_idempotency_claim_complete_and_replay(store: Store) -> None:
     spent = expense(created.id, {a.id: 1000}, {a.id: 500, b.id: 500})
     reply = IdempotentReply(user_id=a.id, key="k-1", status=201, body='{"id": "x"}')
     await store.create_expense(
-        spent, deltas=moves(spent), activity=activity(created.id, "expense.created", spent.id),
+        spent,
+        deltas=moves(spent),
+        activity=activity(created.id, "expense.created", spent.id),
         reply=reply,
     )
     later = now + timedelta(seconds=5)
@@ -650,7 +653,9 @@ async def test_a_reply_without_a_pending_claim_cancels_the_write(store: Store) -
     spent = expense(created.id, {a.id: 1000}, {b.id: 1000})
     with pytest.raises(Conflict) as refused:
         await store.create_expense(
-            spent, deltas=moves(spent), activity=activity(created.id, "expense.created", spent.id),
+            spent,
+            deltas=moves(spent),
+            activity=activity(created.id, "expense.created", spent.id),
             reply=IdempotentReply(user_id=a.id, key="never-claimed", status=201, body="{}"),
         )
     assert refused.value.code == "idempotency_in_progress"
@@ -673,8 +678,9 @@ async def test_create_expense_moves_balances_and_logs(store: Store) -> None:
     assert balances == as_balances({(a.id, "EUR"): 2000, (b.id, "EUR"): -1000, (c.id, "EUR"): -1000})
     assert sum(b.amount for b in balances) == 0
 
-    taxi = expense(created.id, {b.id: 900, c.id: 300}, {a.id: 600, c.id: 600}, currency="USD",
-                   created_at=at(1))
+    taxi = expense(
+        created.id, {b.id: 900, c.id: 300}, {a.id: 600, c.id: 600}, currency="USD", created_at=at(1)
+    )
     taxi_logged = activity(created.id, "expense.created", taxi.id)
     await store.create_expense(taxi, deltas=moves(taxi), activity=taxi_logged)
     balances = await store.get_balances(created.id)
@@ -693,14 +699,13 @@ async def test_balances_for_a_member_only(store: Store) -> None:
     outsider = await user(store, "outsider")
     assert await store.get_balances_for_member(created.id, a.id) == []
     spent = expense(created.id, {a.id: 3000}, {a.id: 1000, b.id: 1000, c.id: 1000})
-    await store.create_expense(spent, deltas=moves(spent),
-                               activity=activity(created.id, "expense.created", spent.id))
+    await store.create_expense(
+        spent, deltas=moves(spent), activity=activity(created.id, "expense.created", spent.id)
+    )
     assert await store.get_balances_for_member(created.id, b.id) == as_balances(
         {(a.id, "EUR"): 2000, (b.id, "EUR"): -1000, (c.id, "EUR"): -1000}
     )
-    assert await store.get_balances_for_member(created.id, c.id) == await store.get_balances(
-        created.id
-    )
+    assert await store.get_balances_for_member(created.id, c.id) == await store.get_balances(created.id)
     with pytest.raises(NotFound):
         await store.get_balances_for_member(created.id, outsider.id)
     with pytest.raises(NotFound):
@@ -710,19 +715,30 @@ async def test_balances_for_a_member_only(store: Store) -> None:
 async def test_update_expense_moves_by_the_difference_and_bumps_the_version(store: Store) -> None:
     created, a, b, c = await trio(store)
     original = expense(created.id, {a.id: 3000}, {a.id: 1000, b.id: 1000, c.id: 1000})
-    await store.create_expense(original, deltas=moves(original),
-                               activity=activity(created.id, "expense.created", original.id))
+    await store.create_expense(
+        original, deltas=moves(original), activity=activity(created.id, "expense.created", original.id)
+    )
     # Another currency and other people: the old currency moves back, the new one moves.
-    edited = expense(created.id, {b.id: 5000}, {b.id: 2500, c.id: 2500}, currency="GBP",
-                     expense_id=original.id, version=2, category="travel")
+    edited = expense(
+        created.id,
+        {b.id: 5000},
+        {b.id: 2500, c.id: 2500},
+        currency="GBP",
+        expense_id=original.id,
+        version=2,
+        category="travel",
+    )
     change = combine(moves(original, -1), moves(edited))
     logged = activity(created.id, "expense.updated", original.id)
     await store.update_expense(edited, expected_version=1, deltas=change, activity=logged)
     assert await store.get_expense(created.id, original.id) == edited
     assert await store.get_balances(created.id) == as_balances(
         {
-            (a.id, "EUR"): 0, (b.id, "EUR"): 0, (c.id, "EUR"): 0,
-            (b.id, "GBP"): 2500, (c.id, "GBP"): -2500,
+            (a.id, "EUR"): 0,
+            (b.id, "EUR"): 0,
+            (c.id, "EUR"): 0,
+            (b.id, "GBP"): 2500,
+            (c.id, "GBP"): -2500,
         }
     )
     assert (await all_activity(store, created.id))[0] == logged
@@ -731,24 +747,35 @@ async def test_update_expense_moves_by_the_difference_and_bumps_the_version(stor
 async def test_a_stale_write_changes_nothing(store: Store) -> None:
     created, a, b, c = await trio(store)
     original = expense(created.id, {a.id: 3000}, {b.id: 3000})
-    await store.create_expense(original, deltas=moves(original),
-                               activity=activity(created.id, "expense.created", original.id))
+    await store.create_expense(
+        original, deltas=moves(original), activity=activity(created.id, "expense.created", original.id)
+    )
     edited = expense(created.id, {a.id: 600}, {c.id: 600}, expense_id=original.id, version=2)
-    await store.update_expense(edited, expected_version=1,
-                               deltas=combine(moves(original, -1), moves(edited)),
-                               activity=activity(created.id, "expense.updated", original.id))
+    await store.update_expense(
+        edited,
+        expected_version=1,
+        deltas=combine(moves(original, -1), moves(edited)),
+        activity=activity(created.id, "expense.updated", original.id),
+    )
     balances, log = await store.get_balances(created.id), await all_activity(store, created.id)
 
     stale = expense(created.id, {a.id: 999}, {b.id: 999}, expense_id=original.id, version=2)
     with pytest.raises(PreconditionFailed) as refused:
-        await store.update_expense(stale, expected_version=1,
-                                   deltas=combine(moves(original, -1), moves(stale)),
-                                   activity=activity(created.id, "expense.updated", original.id))
+        await store.update_expense(
+            stale,
+            expected_version=1,
+            deltas=combine(moves(original, -1), moves(stale)),
+            activity=activity(created.id, "expense.updated", original.id),
+        )
     assert refused.value.details == {"current_version": 2}
     with pytest.raises(PreconditionFailed) as refused:
-        await store.delete_expense(created.id, original.id, expected_version=1,
-                                   deltas=moves(original, -1),
-                                   activity=activity(created.id, "expense.deleted", original.id))
+        await store.delete_expense(
+            created.id,
+            original.id,
+            expected_version=1,
+            deltas=moves(original, -1),
+            activity=activity(created.id, "expense.deleted", original.id),
+        )
     assert refused.value.details == {"current_version": 2}
     assert await store.get_expense(created.id, original.id) == edited
     assert await store.get_balances(created.id) == balances
@@ -756,11 +783,20 @@ async def test_a_stale_write_changes_nothing(store: Store) -> None:
 
     missing = expense(created.id, {a.id: 1}, {b.id: 1}, version=2)
     with pytest.raises(NotFound):
-        await store.update_expense(missing, expected_version=1, deltas=moves(missing),
-                                   activity=activity(created.id, "expense.updated", missing.id))
+        await store.update_expense(
+            missing,
+            expected_version=1,
+            deltas=moves(missing),
+            activity=activity(created.id, "expense.updated", missing.id),
+        )
     with pytest.raises(NotFound):
-        await store.delete_expense(created.id, missing.id, expected_version=1, deltas={},
-                                   activity=activity(created.id, "expense.deleted", missing.id))
+        await store.delete_expense(
+            created.id,
+            missing.id,
+            expected_version=1,
+            deltas={},
+            activity=activity(created.id, "expense.deleted", missing.id),
+        )
     assert await store.get_balances(created.id) == balances
     assert await all_activity(store, created.id) == log
 
@@ -768,11 +804,13 @@ async def test_a_stale_write_changes_nothing(store: Store) -> None:
 async def test_delete_expense_reverses_and_keeps_zero_balances(store: Store) -> None:
     created, a, b, c = await trio(store)
     spent = expense(created.id, {a.id: 1200}, {b.id: 600, c.id: 600}, currency="JPY")
-    await store.create_expense(spent, deltas=moves(spent),
-                               activity=activity(created.id, "expense.created", spent.id))
+    await store.create_expense(
+        spent, deltas=moves(spent), activity=activity(created.id, "expense.created", spent.id)
+    )
     logged = activity(created.id, "expense.deleted", spent.id)
-    await store.delete_expense(created.id, spent.id, expected_version=1,
-                               deltas=moves(spent, -1), activity=logged)
+    await store.delete_expense(
+        created.id, spent.id, expected_version=1, deltas=moves(spent, -1), activity=logged
+    )
     with pytest.raises(NotFound):
         await store.get_expense(created.id, spent.id)
     assert await store.get_balances(created.id) == as_balances(
@@ -781,9 +819,13 @@ async def test_delete_expense_reverses_and_keeps_zero_balances(store: Store) -> 
     assert (await all_activity(store, created.id))[0] == logged
     assert (await store.list_expenses(created.id, limit=10)).items == []
     with pytest.raises(NotFound):
-        await store.delete_expense(created.id, spent.id, expected_version=1,
-                                   deltas=moves(spent, -1),
-                                   activity=activity(created.id, "expense.deleted", spent.id))
+        await store.delete_expense(
+            created.id,
+            spent.id,
+            expected_version=1,
+            deltas=moves(spent, -1),
+            activity=activity(created.id, "expense.deleted", spent.id),
+        )
 
 
 async def test_expense_with_an_outsider_is_refused_and_writes_nothing(store: Store) -> None:
@@ -791,8 +833,9 @@ async def test_expense_with_an_outsider_is_refused_and_writes_nothing(store: Sto
     outsider = await user(store, f"outsider{uuid.uuid4().hex[:6]}")
     spent = expense(created.id, {a.id: 1000}, {b.id: 500, outsider.id: 500})
     with pytest.raises(Conflict) as refused:
-        await store.create_expense(spent, deltas=moves(spent),
-                                   activity=activity(created.id, "expense.created", spent.id))
+        await store.create_expense(
+            spent, deltas=moves(spent), activity=activity(created.id, "expense.created", spent.id)
+        )
     assert refused.value.code == "not_a_member"
     assert refused.value.details == {"user_ids": [outsider.id]}
     with pytest.raises(NotFound):
@@ -801,14 +844,18 @@ async def test_expense_with_an_outsider_is_refused_and_writes_nothing(store: Sto
     assert await all_activity(store, created.id) == []
 
     fine = expense(created.id, {a.id: 1000}, {b.id: 1000})
-    await store.create_expense(fine, deltas=moves(fine),
-                               activity=activity(created.id, "expense.created", fine.id))
+    await store.create_expense(
+        fine, deltas=moves(fine), activity=activity(created.id, "expense.created", fine.id)
+    )
     balances, log = await store.get_balances(created.id), await all_activity(store, created.id)
     widened = expense(created.id, {a.id: 1000}, {outsider.id: 1000}, expense_id=fine.id, version=2)
     with pytest.raises(Conflict) as refused:
-        await store.update_expense(widened, expected_version=1,
-                                   deltas=combine(moves(fine, -1), moves(widened)),
-                                   activity=activity(created.id, "expense.updated", fine.id))
+        await store.update_expense(
+            widened,
+            expected_version=1,
+            deltas=combine(moves(fine, -1), moves(widened)),
+            activity=activity(created.id, "expense.updated", fine.id),
+        )
     assert refused.value.code == "not_a_member"
     assert await store.get_expense(created.id, fine.id) == fine
     assert await store.get_balances(created.id) == balances
@@ -816,8 +863,9 @@ async def test_expense_with_an_outsider_is_refused_and_writes_nothing(store: Sto
 
     elsewhere = expense("no-such-group", {a.id: 1000}, {b.id: 1000})
     with pytest.raises(NotFound):
-        await store.create_expense(elsewhere, deltas=moves(elsewhere),
-                                   activity=activity("no-such-group", "expense.created", "x"))
+        await store.create_expense(
+            elsewhere, deltas=moves(elsewhere), activity=activity("no-such-group", "expense.created", "x")
+        )
 
 
 async def test_list_expenses_newest_first_pages_without_gaps(store: Store) -> None:
@@ -825,12 +873,18 @@ async def test_list_expenses_newest_first_pages_without_gaps(store: Store) -> No
     made: list[Expense] = []
     for i in range(25):
         # Several expenses share a date, and a few a creation time too: ties go by id.
-        spent = expense(created.id, {a.id: 100 + i}, {b.id: 100 + i},
-                        date=f"2024-03-{1 + (i * 7) % 10:02d}", created_at=at(i % 4))
+        spent = expense(
+            created.id,
+            {a.id: 100 + i},
+            {b.id: 100 + i},
+            date=f"2024-03-{1 + (i * 7) % 10:02d}",
+            created_at=at(i % 4),
+        )
         made.append(spent)
     for spent in made:
-        await store.create_expense(spent, deltas=moves(spent),
-                                   activity=activity(created.id, "expense.created", spent.id))
+        await store.create_expense(
+            spent, deltas=moves(spent), activity=activity(created.id, "expense.created", spent.id)
+        )
     expected = sorted(made, key=lambda e: (e.date, e.created_at, e.id), reverse=True)
     for limit in (1, 4, 25, 30):
         seen = await collect(
@@ -848,11 +902,18 @@ async def test_list_expenses_filters(store: Store) -> None:
     made: list[Expense] = []
     for i in range(24):
         owed = {b.id: 100} if i % 2 else {c.id: 100}
-        spent = expense(created.id, {a.id: 100}, owed, date=f"2024-04-{1 + i:02d}",
-                        category="food" if i % 3 == 0 else "travel", created_at=at(i))
+        spent = expense(
+            created.id,
+            {a.id: 100},
+            owed,
+            date=f"2024-04-{1 + i:02d}",
+            category="food" if i % 3 == 0 else "travel",
+            created_at=at(i),
+        )
         made.append(spent)
-        await store.create_expense(spent, deltas=moves(spent),
-                                   activity=activity(created.id, "expense.created", spent.id))
+        await store.create_expense(
+            spent, deltas=moves(spent), activity=activity(created.id, "expense.created", spent.id)
+        )
     newest_first = sorted(made, key=lambda e: (e.date, e.created_at, e.id), reverse=True)
 
     async def listed(filters: ExpenseFilter, limit: int = 3) -> list[str]:
@@ -865,15 +926,19 @@ async def test_list_expenses_filters(store: Store) -> None:
         return [e.id for e in seen]
 
     cases = [
-        (ExpenseFilter(date_from="2024-04-05", date_to="2024-04-10"),
-         lambda e: "2024-04-05" <= e.date <= "2024-04-10"),
+        (
+            ExpenseFilter(date_from="2024-04-05", date_to="2024-04-10"),
+            lambda e: "2024-04-05" <= e.date <= "2024-04-10",
+        ),
         (ExpenseFilter(date_from="2024-04-20"), lambda e: e.date >= "2024-04-20"),
         (ExpenseFilter(date_to="2024-04-03"), lambda e: e.date <= "2024-04-03"),
         (ExpenseFilter(category="food"), lambda e: e.category == "food"),
         (ExpenseFilter(member=b.id), lambda e: b.id in e.participants),
         (ExpenseFilter(member=a.id), lambda e: True),
-        (ExpenseFilter(category="food", member=c.id, date_from="2024-04-02"),
-         lambda e: e.category == "food" and c.id in e.participants and e.date >= "2024-04-02"),
+        (
+            ExpenseFilter(category="food", member=c.id, date_from="2024-04-02"),
+            lambda e: e.category == "food" and c.id in e.participants and e.date >= "2024-04-02",
+        ),
         (ExpenseFilter(category="nothing"), lambda e: False),
         (ExpenseFilter(date_from="2025-01-01"), lambda e: False),
     ]
@@ -903,11 +968,13 @@ async def test_list_cursors_are_checked(store: Store) -> None:
     created, a, b, _ = await trio(store)
     for i in range(3):
         spent = expense(created.id, {a.id: 100}, {b.id: 100}, created_at=at(i))
-        await store.create_expense(spent, deltas=moves(spent),
-                                   activity=activity(created.id, "expense.created", spent.id))
+        await store.create_expense(
+            spent, deltas=moves(spent), activity=activity(created.id, "expense.created", spent.id)
+        )
         paid = settlement(created.id, b.id, a.id, 100, created_at=at(i))
-        await store.create_settlement(paid, deltas=moves(paid),
-                                      activity=activity(created.id, "settlement.created", paid.id))
+        await store.create_settlement(
+            paid, deltas=moves(paid), activity=activity(created.id, "settlement.created", paid.id)
+        )
     listings = {
         "expenses": lambda cursor: store.list_expenses(created.id, limit=1, cursor=cursor),
         "settlements": lambda cursor: store.list_settlements(created.id, limit=1, cursor=cursor),
@@ -930,8 +997,9 @@ async def test_list_cursors_are_checked(store: Store) -> None:
 async def test_settlements(store: Store) -> None:
     created, a, b, c = await trio(store)
     dinner = expense(created.id, {a.id: 3000}, {a.id: 1000, b.id: 1000, c.id: 1000})
-    await store.create_expense(dinner, deltas=moves(dinner),
-                               activity=activity(created.id, "expense.created", dinner.id))
+    await store.create_expense(
+        dinner, deltas=moves(dinner), activity=activity(created.id, "expense.created", dinner.id)
+    )
     paid = settlement(created.id, b.id, a.id, 1000, created_at=at(5))
     logged = activity(created.id, "settlement.created", paid.id)
     await store.create_settlement(paid, deltas=moves(paid), activity=logged)
@@ -941,26 +1009,40 @@ async def test_settlements(store: Store) -> None:
         {(a.id, "EUR"): 1000, (b.id, "EUR"): 0, (c.id, "EUR"): -1000}
     )
     with pytest.raises(PreconditionFailed) as stale:
-        await store.delete_settlement(created.id, paid.id, expected_version=7,
-                                      deltas=moves(paid, -1),
-                                      activity=activity(created.id, "settlement.deleted", paid.id))
+        await store.delete_settlement(
+            created.id,
+            paid.id,
+            expected_version=7,
+            deltas=moves(paid, -1),
+            activity=activity(created.id, "settlement.deleted", paid.id),
+        )
     assert stale.value.details == {"current_version": 1}
     assert (await all_activity(store, created.id))[0] == logged
-    await store.delete_settlement(created.id, paid.id, expected_version=1, deltas=moves(paid, -1),
-                                  activity=activity(created.id, "settlement.deleted", paid.id))
+    await store.delete_settlement(
+        created.id,
+        paid.id,
+        expected_version=1,
+        deltas=moves(paid, -1),
+        activity=activity(created.id, "settlement.deleted", paid.id),
+    )
     with pytest.raises(NotFound):
         await store.get_settlement(created.id, paid.id)
     with pytest.raises(NotFound):
-        await store.delete_settlement(created.id, paid.id, expected_version=1,
-                                      deltas=moves(paid, -1),
-                                      activity=activity(created.id, "settlement.deleted", paid.id))
+        await store.delete_settlement(
+            created.id,
+            paid.id,
+            expected_version=1,
+            deltas=moves(paid, -1),
+            activity=activity(created.id, "settlement.deleted", paid.id),
+        )
     assert await store.get_balances(created.id) == as_balances(moves(dinner))
 
     outsider = await user(store, f"outsider{uuid.uuid4().hex[:6]}")
     foreign = settlement(created.id, outsider.id, a.id, 500)
     with pytest.raises(Conflict) as refused:
-        await store.create_settlement(foreign, deltas=moves(foreign),
-                                      activity=activity(created.id, "settlement.created", "x"))
+        await store.create_settlement(
+            foreign, deltas=moves(foreign), activity=activity(created.id, "settlement.created", "x")
+        )
     assert refused.value.code == "not_a_member"
     with pytest.raises(NotFound):
         await store.get_settlement(created.id, foreign.id)
@@ -970,13 +1052,20 @@ async def test_settlements(store: Store) -> None:
 async def test_list_settlements_newest_first_pages_without_gaps(store: Store) -> None:
     created, a, b, c = await trio(store)
     made = [
-        settlement(created.id, b.id if i % 2 else c.id, a.id, 10 + i,
-                   date=f"2024-05-{1 + (i * 3) % 7:02d}", created_at=at(i % 3))
+        settlement(
+            created.id,
+            b.id if i % 2 else c.id,
+            a.id,
+            10 + i,
+            date=f"2024-05-{1 + (i * 3) % 7:02d}",
+            created_at=at(i % 3),
+        )
         for i in range(22)
     ]
     for paid in made:
-        await store.create_settlement(paid, deltas=moves(paid),
-                                      activity=activity(created.id, "settlement.created", paid.id))
+        await store.create_settlement(
+            paid, deltas=moves(paid), activity=activity(created.id, "settlement.created", paid.id)
+        )
     expected = sorted(made, key=lambda s: (s.date, s.created_at, s.id), reverse=True)
     for limit in (1, 5, 22, 40):
         seen = await collect(
@@ -1026,41 +1115,45 @@ async def test_membership_changes_are_logged(store: Store) -> None:
     assert is_new
     assert await all_activity(store, created.id) == [joined]
     # Joining again logs nothing.
-    _, is_new = await store.add_member(created.id, joiner.id, at(2),
-                                       activity(created.id, "member.joined", joiner.id))
+    _, is_new = await store.add_member(
+        created.id, joiner.id, at(2), activity(created.id, "member.joined", joiner.id)
+    )
     assert not is_new
     assert await all_activity(store, created.id) == [joined]
     left = activity(created.id, "member.left", joiner.id, joiner.id)
     await store.remove_member(created.id, joiner.id, left)
     assert await all_activity(store, created.id) == [left, joined]
     with pytest.raises(NotFound):
-        await store.remove_member(created.id, joiner.id,
-                                  activity(created.id, "member.left", joiner.id))
+        await store.remove_member(created.id, joiner.id, activity(created.id, "member.left", joiner.id))
     assert await all_activity(store, created.id) == [left, joined]
 
 
 async def test_members_and_groups_with_open_balances_cannot_go(store: Store) -> None:
     created, a, b, c = await trio(store)
     spent = expense(created.id, {a.id: 1000}, {b.id: 1000})
-    await store.create_expense(spent, deltas=moves(spent),
-                               activity=activity(created.id, "expense.created", spent.id))
+    await store.create_expense(
+        spent, deltas=moves(spent), activity=activity(created.id, "expense.created", spent.id)
+    )
     usd = expense(created.id, {c.id: 400}, {a.id: 400}, currency="USD")
-    await store.create_expense(usd, deltas=moves(usd),
-                               activity=activity(created.id, "expense.created", usd.id))
+    await store.create_expense(
+        usd, deltas=moves(usd), activity=activity(created.id, "expense.created", usd.id)
+    )
     for leaver in (a, b, c):
         with pytest.raises(Conflict) as refused:
-            await store.remove_member(created.id, leaver.id,
-                                      activity(created.id, "member.left", leaver.id))
+            await store.remove_member(created.id, leaver.id, activity(created.id, "member.left", leaver.id))
         assert refused.value.code == "balance_not_settled"
     with pytest.raises(Conflict) as refused:
         await store.delete_group(created.id)
     assert refused.value.code == "balance_not_settled"
     assert (await store.get_group(created.id)).member_count == 3
 
-    for paid in (settlement(created.id, b.id, a.id, 1000),
-                 settlement(created.id, a.id, c.id, 400, currency="USD")):
-        await store.create_settlement(paid, deltas=moves(paid),
-                                      activity=activity(created.id, "settlement.created", paid.id))
+    for paid in (
+        settlement(created.id, b.id, a.id, 1000),
+        settlement(created.id, a.id, c.id, 400, currency="USD"),
+    ):
+        await store.create_settlement(
+            paid, deltas=moves(paid), activity=activity(created.id, "settlement.created", paid.id)
+        )
     assert all(balance.amount == 0 for balance in await store.get_balances(created.id))
     removed = activity(created.id, "member.removed", b.id, a.id)
     await store.remove_member(created.id, b.id, removed)
@@ -1077,23 +1170,33 @@ async def test_members_and_groups_with_open_balances_cannot_go(store: Store) -> 
 async def test_concurrent_expenses_lose_no_update(store: Store) -> None:
     created, a, b, c = await trio(store)
     made = [
-        expense(created.id, {(a, b, c)[i % 3].id: 300 + i},
-                {a.id: 100, b.id: 100, c.id: 100 + i}, created_at=at(i))
+        expense(
+            created.id,
+            {(a, b, c)[i % 3].id: 300 + i},
+            {a.id: 100, b.id: 100, c.id: 100 + i},
+            created_at=at(i),
+        )
         for i in range(20)
     ]
     await asyncio.gather(
         *(
-            store.create_expense(spent, deltas=moves(spent),
-                                 activity=activity(created.id, "expense.created", spent.id))
+            store.create_expense(
+                spent, deltas=moves(spent), activity=activity(created.id, "expense.created", spent.id)
+            )
             for spent in made
         )
     )
     balances = await store.get_balances(created.id)
     assert balances == as_balances(combine(*map(moves, made)))
     assert sum(balance.amount for balance in balances) == 0
-    assert len(await collect(
-        lambda limit, cursor: store.list_expenses(created.id, limit=limit, cursor=cursor), 7
-    )) == 20
+    assert (
+        len(
+            await collect(
+                lambda limit, cursor: store.list_expenses(created.id, limit=limit, cursor=cursor), 7
+            )
+        )
+        == 20
+    )
     assert len(await all_activity(store, created.id)) == 20
 
 
@@ -1113,42 +1216,60 @@ def net_moves(record: Expense, sign: int = 1) -> BalanceDeltas:
 
 async def spend(store: Store, record: Expense, actor: str = "actor") -> ActivityEntry:
     logged = activity(record.group_id, "expense.created", record.id, actor)
-    await store.create_expense(record, deltas=net_moves(record), activity=logged,
-                               spending=spending_moves(as_spent(record)))
+    await store.create_expense(
+        record, deltas=net_moves(record), activity=logged, spending=spending_moves(as_spent(record))
+    )
     return logged
 
 
-async def overview(store: Store, member: User, group_limit: int = 10,
-                   recent_limit: int = 10) -> Dashboard:
+async def overview(store: Store, member: User, group_limit: int = 10, recent_limit: int = 10) -> Dashboard:
     return await store.dashboard(member.id, group_limit=group_limit, recent_limit=recent_limit)
 
 
 async def test_spending_moves_with_expense_writes(store: Store) -> None:
     created, a, b, c = await trio(store)
-    dinner = expense(created.id, {a.id: 3000}, {a.id: 1000, b.id: 1000, c.id: 1000},
-                     date="2024-03-05", category="food")
+    dinner = expense(
+        created.id, {a.id: 3000}, {a.id: 1000, b.id: 1000, c.id: 1000}, date="2024-03-05", category="food"
+    )
     await spend(store, dinner)
     for member in (a, b, c):
         assert (await overview(store, member)).spending == {("2024-03", "food", "EUR"): 1000}
 
     # Another month, category and currency, and other shares: the old entry goes back to nothing.
-    edited = expense(created.id, {a.id: 3000}, {b.id: 2000, c.id: 1000}, currency="USD",
-                     date="2024-04-30", category="travel", expense_id=dinner.id, version=2)
+    edited = expense(
+        created.id,
+        {a.id: 3000},
+        {b.id: 2000, c.id: 1000},
+        currency="USD",
+        date="2024-04-30",
+        category="travel",
+        expense_id=dinner.id,
+        version=2,
+    )
     change: SpendingDeltas = spending_moves(as_spent(dinner, -1), as_spent(edited))
     assert (a.id, "2024-03", "food", "EUR") in change
     await store.update_expense(
-        edited, expected_version=1,
-        deltas=balance_moves(("EUR", negate(net_of(dinner.paid, dinner.owed))),
-                             ("USD", net_of(edited.paid, edited.owed))),
-        activity=activity(created.id, "expense.updated", dinner.id), spending=change,
+        edited,
+        expected_version=1,
+        deltas=balance_moves(
+            ("EUR", negate(net_of(dinner.paid, dinner.owed))), ("USD", net_of(edited.paid, edited.owed))
+        ),
+        activity=activity(created.id, "expense.updated", dinner.id),
+        spending=change,
     )
     assert (await overview(store, a)).spending == {}
     assert (await overview(store, b)).spending == {("2024-04", "travel", "USD"): 2000}
     assert (await overview(store, c)).spending == {("2024-04", "travel", "USD"): 1000}
 
     # Someone whose balance does not move (paid what they owe) still has their share counted.
-    even = expense(created.id, {a.id: 1000, b.id: 500}, {a.id: 1000, b.id: 250, c.id: 250},
-                   date="2024-04-02", category="travel", currency="USD")
+    even = expense(
+        created.id,
+        {a.id: 1000, b.id: 500},
+        {a.id: 1000, b.id: 250, c.id: 250},
+        date="2024-04-02",
+        category="travel",
+        currency="USD",
+    )
     assert (a.id, "USD") not in net_moves(even)
     await spend(store, even)
     assert (await overview(store, a)).spending == {("2024-04", "travel", "USD"): 1000}
@@ -1156,7 +1277,10 @@ async def test_spending_moves_with_expense_writes(store: Store) -> None:
 
     for gone in (edited, even):
         await store.delete_expense(
-            created.id, gone.id, expected_version=gone.version, deltas=net_moves(gone, -1),
+            created.id,
+            gone.id,
+            expected_version=gone.version,
+            deltas=net_moves(gone, -1),
             activity=activity(created.id, "expense.deleted", gone.id),
             spending=spending_moves(as_spent(gone, -1)),
         )
@@ -1177,8 +1301,7 @@ async def test_a_refused_expense_moves_no_spending(store: Store) -> None:
 
 async def test_dashboard_of_a_user_without_groups_is_empty(store: Store) -> None:
     loner = await user(store, f"loner{uuid.uuid4().hex[:6]}")
-    assert await overview(store, loner) == Dashboard(groups=[], more_groups=False, spending={},
-                                                     recent=[])
+    assert await overview(store, loner) == Dashboard(groups=[], more_groups=False, spending={}, recent=[])
     assert await store.dashboard("no-such-user", group_limit=5, recent_limit=5) == Dashboard(
         groups=[], more_groups=False, spending={}, recent=[]
     )
@@ -1216,20 +1339,27 @@ async def test_dashboard_balances_per_group_and_spending_summed(store: Store) ->
     await store.add_member(trip.id, me.id, at(4))
     elsewhere = await group(store, x, created_at=at(5), name="Elsewhere")  # not mine
 
-    await spend(store, expense(home.id, {me.id: 3000}, {me.id: 1500, x.id: 1500},
-                               date="2024-03-02", category="food"))
-    await spend(store, expense(home.id, {x.id: 800}, {me.id: 400, x.id: 400},
-                               date="2024-04-01", category="food", currency="USD"))
-    await spend(store, expense(trip.id, {y.id: 1000}, {me.id: 500, y.id: 500},
-                               date="2024-03-20", category="food"))
-    await spend(store, expense(trip.id, {me.id: 600}, {me.id: 300, y.id: 300},
-                               date="2024-03-21", category="taxi"))
-    await spend(store, expense(elsewhere.id, {x.id: 999}, {x.id: 999},
-                               date="2024-03-02", category="food"))
+    await spend(
+        store, expense(home.id, {me.id: 3000}, {me.id: 1500, x.id: 1500}, date="2024-03-02", category="food")
+    )
+    await spend(
+        store,
+        expense(
+            home.id, {x.id: 800}, {me.id: 400, x.id: 400}, date="2024-04-01", category="food", currency="USD"
+        ),
+    )
+    await spend(
+        store, expense(trip.id, {y.id: 1000}, {me.id: 500, y.id: 500}, date="2024-03-20", category="food")
+    )
+    await spend(
+        store, expense(trip.id, {me.id: 600}, {me.id: 300, y.id: 300}, date="2024-03-21", category="taxi")
+    )
+    await spend(store, expense(elsewhere.id, {x.id: 999}, {x.id: 999}, date="2024-03-02", category="food"))
     # Settled to zero in one currency: the zero is dropped from the group's balances.
     back = settlement(trip.id, me.id, y.id, 200)
-    await store.create_settlement(back, deltas=moves(back),
-                                  activity=activity(trip.id, "settlement.created", back.id))
+    await store.create_settlement(
+        back, deltas=moves(back), activity=activity(trip.id, "settlement.created", back.id)
+    )
 
     standing = await overview(store, me)
     assert [(s.membership.group.name, s.balances) for s in standing.groups] == [
@@ -1259,8 +1389,9 @@ async def test_dashboard_recent_activity_newest_first_across_groups(store: Store
     entries = []
     for order in (range(7), reversed(range(7))):
         for i in order:
-            entries.append(await spend(store, expense(groups[i].id, {other.id: 100},
-                                                      {me.id: 100}, created_at=at(i))))
+            entries.append(
+                await spend(store, expense(groups[i].id, {other.id: 100}, {me.id: 100}, created_at=at(i)))
+            )
     newest = entries[::-1]
     assert (await overview(store, me, recent_limit=3)).recent == newest[:3]
     assert newest[0].group_id == groups[0].id
@@ -1276,9 +1407,7 @@ async def test_dashboard_recent_activity_newest_first_across_groups(store: Store
     await store.remove_member(groups[3].id, newcomer.id, left)
     recent = (await overview(store, me, recent_limit=4)).recent
     assert recent == [left, paid_logged, joined, newest[0]]
-    assert [entry.group_id for entry in recent] == [
-        groups[3].id, groups[5].id, groups[3].id, groups[0].id
-    ]
+    assert [entry.group_id for entry in recent] == [groups[3].id, groups[5].id, groups[3].id, groups[0].id]
     # A limit of groups limits whose activity shows.
     latest_two = await overview(store, me, group_limit=2, recent_limit=3)
     assert {entry.group_id for entry in latest_two.recent} <= {groups[6].id, groups[5].id}
@@ -1288,11 +1417,11 @@ async def test_dashboard_recent_activity_newest_first_across_groups(store: Store
 async def test_dashboard_lists_a_group_where_the_user_takes_no_part(store: Store) -> None:
     created, a, b, c = await trio(store)
     quiet = await group(store, c, created_at=at(9), name="Quiet")  # no activity at all
-    logged = await spend(store, expense(created.id, {a.id: 1000}, {b.id: 1000},
-                                        category="rent"))
+    logged = await spend(store, expense(created.id, {a.id: 1000}, {b.id: 1000}, category="rent"))
     standing = await overview(store, c)
     assert [(s.membership.group.id, s.balances) for s in standing.groups] == [
-        (quiet.id, {}), (created.id, {})
+        (quiet.id, {}),
+        (created.id, {}),
     ]
     assert standing.spending == {}
     assert standing.recent == [logged]
@@ -1303,7 +1432,10 @@ async def test_dashboard_lists_a_group_where_the_user_takes_no_part(store: Store
 
 
 def chat(
-    group_id: str, author_id: str, created_at: datetime, text: str = "hello",
+    group_id: str,
+    author_id: str,
+    created_at: datetime,
+    text: str = "hello",
     message_id: str | None = None,
 ) -> ChatMessage:
     return ChatMessage(
@@ -1386,17 +1518,23 @@ async def test_chat_cursors_are_checked(store: Store) -> None:
     created, a, b, _ = await trio(store)
     for i in range(3):
         await store.create_chat_message(chat(created.id, a.id, at(i)))
-    await store.add_member(created.id, (await user(store, "late")).id, at(9),
-                           activity(created.id, "member.joined", "late"))
+    await store.add_member(
+        created.id, (await user(store, "late")).id, at(9), activity(created.id, "member.joined", "late")
+    )
     await store.remove_member(created.id, b.id, activity(created.id, "member.left", b.id))
     cursor = (await store.list_chat_messages(created.id, limit=1)).next_cursor
     assert cursor is not None
     assert len((await store.list_chat_messages(created.id, limit=1, cursor=cursor)).items) == 1
     foreign = (await store.list_activity(created.id, limit=1)).next_cursor
     assert foreign is not None
-    for bad in ["garbage!", encode_cursor("chat", 7), encode_cursor("chat", ["a"]),
-                encode_cursor("chat", ["not a time", "x"]), encode_cursor("chat", [1, 2]),
-                foreign]:
+    for bad in [
+        "garbage!",
+        encode_cursor("chat", 7),
+        encode_cursor("chat", ["a"]),
+        encode_cursor("chat", ["not a time", "x"]),
+        encode_cursor("chat", [1, 2]),
+        foreign,
+    ]:
         with pytest.raises(BadRequest) as refused:
             await store.list_chat_messages(created.id, limit=1, cursor=bad)
         assert refused.value.code == "invalid_cursor"
@@ -1468,8 +1606,9 @@ async def test_settling_checks_are_race_free(dynamodb_settings: DynamoDBSettings
         )
         stale_partition = await store._partition(created.id)  # type: ignore[attr-defined]
         spent = expense(created.id, {a.id: 1000}, {b.id: 1000})
-        await store.create_expense(spent, deltas=moves(spent),
-                                   activity=activity(created.id, "expense.created", spent.id))
+        await store.create_expense(
+            spent, deltas=moves(spent), activity=activity(created.id, "expense.created", spent.id)
+        )
 
         real_get, real_partition = store._get, store._partition  # type: ignore[attr-defined]
         stale_reads = {"get": 1, "partition": 1}

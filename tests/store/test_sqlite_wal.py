@@ -1,4 +1,5 @@
 """The embedded store under a steady stream of writes: its WAL starts over instead of growing."""
+
 from __future__ import annotations
 
 import asyncio
@@ -10,11 +11,11 @@ import pytest
 
 import store.sqlite as sqlite_backend
 from domain import ActivityEntry, Expense
+from domain.clock import utc_now
 from domain.ids import new_id
 from ledger.moves import balance_moves, net_of
 from store.base import NewGroup
 from store.sqlite import SQLiteStore
-from store.timefmt import utc_now
 
 WRITERS = 32
 WRITES = 3_000
@@ -33,26 +34,51 @@ async def test_the_wal_stays_bounded_under_continuous_writes(
     async with SQLiteStore.open(sqlite_path) as store:
         owner = await store.ensure_user("wal@example.com", "Wal")
         group_id = new_id()
-        await store.create_group(NewGroup(id=group_id, name="g", description="",
-                                          default_currency="EUR", owner_id=owner.id,
-                                          created_at=utc_now()))
+        await store.create_group(
+            NewGroup(
+                id=group_id,
+                name="g",
+                description="",
+                default_currency="EUR",
+                owner_id=owner.id,
+                created_at=utc_now(),
+            )
+        )
         remaining = iter(range(WRITES))
 
         async def writer() -> None:
             nonlocal largest
             for _ in remaining:
                 spent = Expense(
-                    id=new_id(), group_id=group_id, description="tea", amount=300,
-                    currency="EUR", date="2026-11-30", category="general",
-                    paid={owner.id: 300}, owed={owner.id: 300},
-                    split={"kind": "equal", "members": [owner.id]}, notes="", receipt_id=None,
-                    created_by=owner.id, created_at=utc_now(), updated_at=utc_now(), version=1,
+                    id=new_id(),
+                    group_id=group_id,
+                    description="tea",
+                    amount=300,
+                    currency="EUR",
+                    date="2026-11-30",
+                    category="general",
+                    paid={owner.id: 300},
+                    owed={owner.id: 300},
+                    split={"kind": "equal", "members": [owner.id]},
+                    notes="",
+                    receipt_id=None,
+                    created_by=owner.id,
+                    created_at=utc_now(),
+                    updated_at=utc_now(),
+                    version=1,
                 )
                 await store.create_expense(
-                    spent, deltas=balance_moves(("EUR", net_of(spent.paid, spent.owed))),
-                    activity=ActivityEntry(id=new_id(), group_id=group_id, at=utc_now(),
-                                           actor_id=owner.id, action="expense.created",
-                                           subject_id=spent.id, details={}),
+                    spent,
+                    deltas=balance_moves(("EUR", net_of(spent.paid, spent.owed))),
+                    activity=ActivityEntry(
+                        id=new_id(),
+                        group_id=group_id,
+                        at=utc_now(),
+                        actor_id=owner.id,
+                        action="expense.created",
+                        subject_id=spent.id,
+                        details={},
+                    ),
                 )
                 largest = max(largest, wal.stat().st_size)
 

@@ -1,0 +1,68 @@
+"""The errors every backend raises for the same broken rule, made in one place so that both answer a
+client with the same code, message and details."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from domain import Conflict, Invalid, NotFound
+
+
+def group_not_found() -> NotFound:
+    return NotFound("group not found")
+
+
+def user_not_found() -> NotFound:
+    return NotFound("user not found")
+
+
+def record_not_found(kind: str) -> NotFound:
+    """`kind` is "expense" or "transaction" (settlements keep their wire name in messages)."""
+    return NotFound(f"{kind} not found")
+
+
+def not_a_member(outsiders: Iterable[str]) -> Conflict:
+    """A payer or participant of a balance-moving write is not (or no longer) a member."""
+    return Conflict(
+        "every payer and participant must be a member of the group",
+        code="not_a_member",
+        details={"user_ids": sorted(outsiders)},
+    )
+
+
+def author_not_a_member(author_id: str) -> Conflict:
+    return Conflict(
+        "only a member of the group can post to its chat",
+        code="not_a_member",
+        details={"user_ids": [author_id]},
+    )
+
+
+def chat_message_exists() -> Conflict:
+    return Conflict("a chat message with this id exists", code="chat_message_exists")
+
+
+def unsettled(message: str) -> Conflict:
+    """Leaving, removing or deleting while a balance involved is not zero."""
+    return Conflict(message, code="balance_not_settled")
+
+
+def key_reused() -> Invalid:
+    return Invalid(
+        "this Idempotency-Key was already used for a different request",
+        code="idempotency_key_reused",
+    )
+
+
+def in_progress() -> Conflict:
+    return Conflict(
+        "a request with this Idempotency-Key is still being processed; retry shortly",
+        code="idempotency_in_progress",
+    )
+
+
+def linked_elsewhere() -> Conflict:
+    return Conflict(
+        "this email belongs to an account already linked to another sign-in identity",
+        code="account_conflict",
+    )
