@@ -1,14 +1,10 @@
-"""Who the caller is to the group in the URL, and the activity entries their changes leave."""
+"""Who the caller is to the group in the URL, and what their role lets them do."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from aiohttp import web
 
-from domain import ActivityEntry, Forbidden, Group, Member
-from domain.clock import utc_now
-from domain.ids import new_id
+from domain import Forbidden, Group, Member
 from server.keys import CLAIMS, STORE
 
 
@@ -30,17 +26,3 @@ async def membership_with_member_ids(request: web.Request) -> tuple[Group, Membe
 def require_owner(member: Member) -> None:
     if member.role != "owner":
         raise Forbidden("only the group's owner may do this", code="owner_only")
-
-
-def new_activity(
-    request: web.Request, group_id: str, action: str, subject_id: str, details: dict[str, Any]
-) -> ActivityEntry:
-    return ActivityEntry(
-        id=new_id(),
-        group_id=group_id,
-        at=utc_now(),
-        actor_id=request[CLAIMS].user_id,
-        action=action,
-        subject_id=subject_id,
-        details=details,
-    )

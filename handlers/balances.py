@@ -12,10 +12,8 @@ from domain import Balance
 from handlers.fields import AMOUNT
 from handlers.schemas import ERROR, ID, Schema
 from ledger import EXACT_LIMIT, Transfer, format_amount, settle_up
-from realtime.envelope import RawJSON
 from server.keys import CLAIMS, STORE
-from server.routing import Api, Reply, json_text
-from store.base import BalanceDeltas
+from server.routing import Api, Reply
 
 api = Api("balances")
 
@@ -111,20 +109,6 @@ async def get_settle_up(request: web.Request) -> web.Response:
             for t in plan
         ]
     return web.json_response({"transfers": transfers, "plans": plans})
-
-
-def moves_json(deltas: BalanceDeltas) -> list[dict[str, str]]:
-    """How a write moved balances, as events carry it: signed amounts per member and currency."""
-    return [
-        {"user_id": user_id, "currency": currency, "amount": format_amount(amount, currency)}
-        for (user_id, currency), amount in sorted(deltas.items())
-    ]
-
-
-def with_moves(payload_json: str, deltas: BalanceDeltas) -> RawJSON:
-    """An expense or transaction event's data: the REST reply plus `balance_moves`, made from the
-    reply's already encoded JSON (`payload_json`, a JSON object) instead of encoding it again."""
-    return RawJSON(f'{payload_json[:-1]},"balance_moves":{json_text(moves_json(deltas))}}}')
 
 
 async def _balances_as_member(request: web.Request) -> list[Balance]:

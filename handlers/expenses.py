@@ -2,46 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from aiohttp import web
 
-from domain import Expense, ExpenseFilter, Group
-from domain.clock import to_text, utc_now
-from domain.ids import new_id
-from handlers.access import membership, membership_with_member_ids, new_activity
-from handlers.balances import moves_json, with_moves
-from handlers.fields import (
-    AMOUNT,
-    DATE,
-    VERSION,
-    based_on_version,
-    check_version,
-    delete_current,
-    parse_date,
-    require_members,
-)
+from domain import ExpenseFilter
+from handlers.access import membership, membership_with_member_ids
+from handlers.fields import AMOUNT, DATE, VERSION, based_on_version, if_match
 from handlers.idempotency import HEADER_DOC, idempotency
 from handlers.receipts import check_attachable
 from handlers.schemas import CURRENCY, ERROR, ID, PAGE_QUERY, TIMESTAMP, Schema, page_of
-from ledger import (
-    SPLIT_KINDS,
-    compute_split,
-    format_amount,
-    negate,
-    parse_amount,
-    parse_currency,
-    parse_payers,
-    parse_split,
-    payers_to_json,
-    split_to_json,
-)
-from ledger.money import invalid
-from ledger.moves import balance_moves, net_of, spending_moves
-from realtime.events import publish_group_event
-from server.keys import STORE
-from server.routing import Api, Reply, json_reply, json_text
+from ledger import SPLIT_KINDS
+from server.keys import SERVICES, STORE
+from server.routing import Api, Reply, json_reply
+from services.expenses import etag
+from services.payloads import expense_json
+from services.records import parse_date
 
 api = Api("expenses")
 
@@ -154,7 +130,6 @@ LIST_QUERY: Schema = {
         "member": {**ID, "description": "only expenses this member paid or shares"},
     },
 }
-DEFAULT_CATEGORY = "general"
 
 _NOT_FOUND = Reply("no such group or expense, or the caller is not a member", ERROR)
 _VERSION_REPLIES = {
@@ -176,32 +151,12 @@ _VERSION_REPLIES = {
 )
 async def create_expense(request: web.Request, body: dict[str, Any]) -> web.Response:
     group, me, member_ids = await membership_with_member_ids(request)
-    store = request.app[STORE]
     async with idempotency(request, body) as slot:
         if slot.replay is not None:
             return slot.replay
         await check_attachable(request, body.get("receipt_id"))
-        expense = _build_expense(
-            body,
-            group=group,
-            member_ids=member_ids,
-            expense_id=new_id(),
-            created_by=me.user_id,
-            created_at=utc_now(),
-            version=1,
-        )
-        payload = expense_json(expense)
-        payload_json = json_text(payload)
-        deltas = balance_moves((expense.currency, net_of(expense.paid, expense.owed)))
-        await store.create_expense(
-            expense,
-            deltas=deltas,
-            spending=spending_moves(_spent(1, expense)),
-            activity=new_activity(request, group.id, "expense.created", expense.id, _summary(expense)),
-            reply=slot.reply(201, payload, _etag(expense)),
-        )
-        publish_group_event(request, group.id, "expense.created", with_moves(payload_json, deltas))
-    return json_reply(payload_json, status=201, headers=_etag(expense))
+        written = await request.app[SERVICES].expenses.create(group, me.user_id, member_ids, body, slot)
+    return json_reply(written.payload_json, status=201, headers=etag(written.record))
 
 
 @api.get(
@@ -238,7 +193,7 @@ async def list_expenses(request: web.Request, query: dict[str, Any]) -> web.Resp
 async def get_expense(request: web.Request) -> web.Response:
     group, _ = await membership(request)
     expense = await request.app[STORE].get_expense(group.id, request.match_info["expense_id"])
-    return web.json_response(expense_json(expense), headers=_etag(expense))
+    return web.json_response(expense_json(expense), headers=etag(expense))
 
 
 @api.put(
@@ -254,38 +209,17 @@ async def get_expense(request: web.Request) -> web.Response:
     },
 )
 async def update_expense(request: web.Request, body: dict[str, Any]) -> web.Response:
-    group, _, member_ids = await membership_with_member_ids(request)
-    store = request.app[STORE]
-    expected = based_on_version(request, body)
-    current = await store.get_expense(group.id, request.match_info["expense_id"])
-    check_version(expected, current.version)
-    if body.get("receipt_id") != current.receipt_id:
-        await check_attachable(request, body.get("receipt_id"))
-    edited = _build_expense(
-        _merged(current, body),
-        group=group,
-        member_ids=member_ids,
-        expense_id=current.id,
-        created_by=current.created_by,
-        created_at=current.created_at,
-        version=current.version + 1,
+    group, me, member_ids = await membership_with_member_ids(request)
+    written = await request.app[SERVICES].expenses.update(
+        group,
+        me.user_id,
+        member_ids,
+        request.match_info["expense_id"],
+        body,
+        expected_version=based_on_version(request, body),
+        check_receipt=lambda receipt_id: check_attachable(request, receipt_id),
     )
-    changes = _changes(current, edited)
-    deltas = balance_moves(
-        (current.currency, negate(net_of(current.paid, current.owed))),
-        (edited.currency, net_of(edited.paid, edited.owed)),
-    )
-    await store.update_expense(
-        edited,
-        expected_version=current.version,
-        deltas=deltas,
-        spending=spending_moves(_spent(-1, current), _spent(1, edited)),
-        activity=new_activity(request, group.id, "expense.updated", edited.id, changes),
-    )
-    payload = expense_json(edited)
-    payload_json = json_text(payload)
-    publish_group_event(request, group.id, "expense.updated", with_moves(payload_json, deltas))
-    return json_reply(payload_json, headers=_etag(edited))
+    return json_reply(written.payload_json, headers=etag(written.record))
 
 
 @api.delete(
@@ -300,147 +234,8 @@ async def update_expense(request: web.Request, body: dict[str, Any]) -> web.Resp
     },
 )
 async def delete_expense(request: web.Request) -> web.Response:
-    group, _ = await membership(request)
-    store = request.app[STORE]
-
-    async def delete(current: Expense) -> None:
-        deltas = balance_moves((current.currency, negate(net_of(current.paid, current.owed))))
-        await store.delete_expense(
-            group.id,
-            current.id,
-            expected_version=current.version,
-            deltas=deltas,
-            spending=spending_moves(_spent(-1, current)),
-            activity=new_activity(request, group.id, "expense.deleted", current.id, _summary(current)),
-        )
-        publish_group_event(
-            request,
-            group.id,
-            "expense.deleted",
-            {"id": current.id, "group_id": group.id, "balance_moves": moves_json(deltas)},
-        )
-
-    await delete_current(
-        request, lambda: store.get_expense(group.id, request.match_info["expense_id"]), delete
+    group, me = await membership(request)
+    await request.app[SERVICES].expenses.delete(
+        group, me.user_id, request.match_info["expense_id"], if_match(request)
     )
     return web.Response(status=204)
-
-
-def _build_expense(
-    body: dict[str, Any],
-    *,
-    group: Group,
-    member_ids: list[str],
-    expense_id: str,
-    created_by: str,
-    created_at: datetime,
-    version: int,
-) -> Expense:
-    """Parse and compute: amounts in minor units, who paid, who owes, checked against members."""
-    currency = parse_currency(body.get("currency", group.default_currency))
-    total = parse_amount(body["amount"], currency, field="amount")
-    payers = parse_payers(body["payers"], currency) if "payers" in body else {created_by: total}
-    split_body = body.get("split") or {"kind": "equal", "members": member_ids}
-    split = parse_split(split_body, currency)
-    result = compute_split(total, currency, payers, split)
-    require_members(result.paid, member_ids, "payers")
-    require_members(result.owed, member_ids, "split")
-    return Expense(
-        id=expense_id,
-        group_id=group.id,
-        description=body["description"],
-        amount=total,
-        currency=currency,
-        date=parse_date(body["date"], "date") if "date" in body else utc_now().date().isoformat(),
-        category=body.get("category", DEFAULT_CATEGORY),
-        paid=result.paid,
-        owed=result.owed,
-        split=split_to_json(split, currency),
-        notes=body.get("notes", ""),
-        receipt_id=body.get("receipt_id"),
-        created_by=created_by,
-        created_at=created_at,
-        updated_at=utc_now(),
-        version=version,
-    )
-
-
-def _merged(current: Expense, changes: dict[str, Any]) -> dict[str, Any]:
-    """The edited expense as a creation body: the current one overlaid with the changes."""
-    body: dict[str, Any] = {
-        "description": current.description,
-        "amount": format_amount(current.amount, current.currency),
-        "currency": current.currency,
-        "date": current.date,
-        "category": current.category,
-        "payers": payers_to_json(current.paid, current.currency),
-        "split": current.split,
-        "notes": current.notes,
-        "receipt_id": current.receipt_id,
-    }
-    body.update({key: value for key, value in changes.items() if key != "version"})
-    total_changed = "amount" in changes or "currency" in changes
-    if total_changed and "payers" not in changes:
-        if len(current.paid) > 1:
-            raise invalid(
-                "payers",
-                "send the payers again when changing the total of an expense that several people paid",
-            )
-        body["payers"] = [{"user_id": next(iter(current.paid)), "amount": body["amount"]}]
-    return body
-
-
-def _changes(before: Expense, after: Expense) -> dict[str, Any]:
-    """Field → {from, to} for every field an edit changed, as the activity feed shows it."""
-    old, new = expense_json(before), expense_json(after)
-    fields = (
-        "description",
-        "amount",
-        "currency",
-        "date",
-        "category",
-        "payers",
-        "split",
-        "shares",
-        "notes",
-        "receipt_id",
-    )
-    return {f: {"from": old[f], "to": new[f]} for f in fields if old[f] != new[f]}
-
-
-def _spent(sign: int, expense: Expense) -> tuple[int, str, str, str, dict[str, int]]:
-    """The expense's shares as one (sign, date, category, currency, owed) change of spending."""
-    return (sign, expense.date, expense.category, expense.currency, expense.owed)
-
-
-def _summary(expense: Expense) -> dict[str, Any]:
-    return {
-        "description": expense.description,
-        "amount": format_amount(expense.amount, expense.currency),
-        "currency": expense.currency,
-    }
-
-
-def _etag(expense: Expense) -> dict[str, str]:
-    return {"ETag": f'"{expense.version}"'}
-
-
-def expense_json(expense: Expense) -> dict[str, Any]:
-    return {
-        "id": expense.id,
-        "group_id": expense.group_id,
-        "description": expense.description,
-        "amount": format_amount(expense.amount, expense.currency),
-        "currency": expense.currency,
-        "date": expense.date,
-        "category": expense.category,
-        "payers": payers_to_json(expense.paid, expense.currency),
-        "split": expense.split,
-        "shares": payers_to_json(expense.owed, expense.currency),
-        "notes": expense.notes,
-        "receipt_id": expense.receipt_id,
-        "created_by": expense.created_by,
-        "created_at": to_text(expense.created_at),
-        "updated_at": to_text(expense.updated_at),
-        "version": expense.version,
-    }

@@ -12,12 +12,11 @@ from aiohttp import web
 
 from domain import Expense, Page, Settlement
 from handlers.access import membership
-from handlers.expenses import expense_json
 from handlers.schemas import ERROR, Schema
-from handlers.transactions import transaction_json
 from ledger import format_amount
 from server.keys import STORE
 from server.routing import Api, Reply
+from services.payloads import expense_json, settlement_json
 from store import Store
 
 api = Api("export")
@@ -76,7 +75,7 @@ async def export_group(request: web.Request, query: dict[str, Any]) -> web.Strea
         await response.write(b'{"group_id": ' + json.dumps(group.id).encode() + b', "expenses": [')
         await _write_json_items(response, (expense_json(e) async for e in _expenses(store, group.id)))
         await response.write(b'], "transactions": [')
-        await _write_json_items(response, (transaction_json(s) async for s in _settlements(store, group.id)))
+        await _write_json_items(response, (settlement_json(s) async for s in _settlements(store, group.id)))
         await response.write(b"]}")
     await response.write_eof()
     return response

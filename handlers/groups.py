@@ -6,22 +6,14 @@ from typing import Any
 
 from aiohttp import web
 
-from domain import (
-    Conflict,
-    Group,
-    GroupMembership,
-    Invalid,
-    Member,
-)
-from domain.clock import to_text, utc_now
-from domain.ids import new_id
-from handlers.access import membership, new_activity, require_owner
-from handlers.fields import VERSION, based_on_version, check_version, if_match
+from domain import Group, GroupMembership, Invalid, Member
+from domain.clock import to_text
+from handlers.access import membership, require_owner
+from handlers.fields import VERSION, based_on_version, if_match
 from handlers.schemas import CURRENCY, ERROR, ID, PAGE_QUERY, TIMESTAMP, Schema, page_of
-from realtime.events import publish_group_event, publish_user_event
-from server.keys import CLAIMS, STORE
+from server.keys import CLAIMS, SERVICES, STORE
 from server.routing import Api, Reply
-from store import NewGroup
+from services.payloads import group_json, member_json
 
 api = Api("groups")
 
@@ -102,20 +94,7 @@ _FORBIDDEN = Reply("only the group's owner may do this", ERROR)
     replies={201: Reply("the new group; its ETag is its version", GROUP, ("ETag",))},
 )
 async def create_group(request: web.Request, body: dict[str, Any]) -> web.Response:
-    claims = request[CLAIMS]
-    store = request.app[STORE]
-    group = await store.create_group(
-        NewGroup(
-            id=new_id(),
-            name=body["name"],
-            description=body.get("description", ""),
-            default_currency=body.get("default_currency", "USD"),
-            owner_id=claims.user_id,
-            created_at=utc_now(),
-        )
-    )
-    members = await store.list_members(group.id)
-    publish_user_event(request, claims.user_id, "group.joined", group_event(group, members))
+    group, members = await request.app[SERVICES].groups.create(request[CLAIMS].user_id, body)
     return group_response(group, "owner", members, status=201)
 
 
@@ -171,12 +150,7 @@ async def update_group(request: web.Request, body: dict[str, Any]) -> web.Respon
             "send at least one field to change",
             details=[{"field": "(body)", "message": "send name, description or default_currency"}],
         )
-    store = request.app[STORE]
-    updated = await store.update_group(
-        group.id, expected_version=expected, changes=changes, updated_at=utc_now()
-    )
-    members = await store.list_members(group.id)
-    publish_group_event(request, group.id, "group.updated", group_event(updated, members))
+    updated, members = await request.app[SERVICES].groups.update(group, expected, changes)
     return group_response(updated, me.role, members)
 
 
@@ -196,14 +170,7 @@ async def update_group(request: web.Request, body: dict[str, Any]) -> web.Respon
 async def delete_group(request: web.Request) -> web.Response:
     group, me = await membership(request)
     require_owner(me)
-    check_version(if_match(request), group.version)
-    members = await request.app[STORE].list_members(group.id)
-    await request.app[STORE].delete_group(group.id)
-    publish_group_event(request, group.id, "group.deleted", {"id": group.id})
-    for member in members:
-        publish_user_event(
-            request, member.user_id, "group.removed", {"group_id": group.id, "reason": "group.deleted"}
-        )
+    await request.app[SERVICES].groups.delete(group, if_match(request))
     return web.Response(status=204)
 
 
@@ -222,13 +189,7 @@ async def remove_member(request: web.Request) -> web.Response:
     target = request.match_info["user_id"]
     if target != me.user_id:
         require_owner(me)
-    if target == group.owner_id:
-        raise _owner_cannot_leave()
-    action = "member.left" if target == me.user_id else "member.removed"
-    await request.app[STORE].remove_member(
-        group.id, target, new_activity(request, group.id, action, target, {})
-    )
-    publish_member_gone(request, group.id, target, action)
+    await request.app[SERVICES].groups.remove(group, me.user_id, target)
     return web.Response(status=204)
 
 
@@ -243,64 +204,14 @@ async def remove_member(request: web.Request) -> web.Response:
 )
 async def leave_group(request: web.Request) -> web.Response:
     group, me = await membership(request)
-    if me.role == "owner":
-        raise _owner_cannot_leave()
-    await request.app[STORE].remove_member(
-        group.id, me.user_id, new_activity(request, group.id, "member.left", me.user_id, {})
-    )
-    publish_member_gone(request, group.id, me.user_id, "member.left")
+    await request.app[SERVICES].groups.remove(group, me.user_id, me.user_id)
     return web.Response(status=204)
 
 
-def publish_member_gone(request: web.Request, group_id: str, user_id: str, action: str) -> None:
-    """Tell the group (which ends the member's subscription to it) and the member's own channel."""
-    publish_group_event(request, group_id, action, {"group_id": group_id, "user_id": user_id})
-    publish_user_event(request, user_id, "group.removed", {"group_id": group_id, "reason": action})
-
-
-def _owner_cannot_leave() -> Conflict:
-    return Conflict(
-        "the owner cannot leave or be removed; delete the group instead", code="owner_cannot_leave"
-    )
-
-
-def _group_json(group: Group, role: str) -> dict[str, Any]:
-    return {
-        "id": group.id,
-        "name": group.name,
-        "description": group.description,
-        "default_currency": group.default_currency,
-        "owner_id": group.owner_id,
-        "member_count": group.member_count,
-        "version": group.version,
-        "created_at": to_text(group.created_at),
-        "updated_at": to_text(group.updated_at),
-        "role": role,
-    }
+def group_response(group: Group, role: str, members: list[Member], status: int = 200) -> web.Response:
+    body = {**group_json(group, role), "members": [member_json(m) for m in members]}
+    return web.json_response(body, status=status, headers={"ETag": f'"{group.version}"'})
 
 
 def _summary_json(item: GroupMembership) -> dict[str, Any]:
-    return {**_group_json(item.group, item.role), "joined_at": to_text(item.joined_at)}
-
-
-def member_json(member: Member) -> dict[str, Any]:
-    return {
-        "user_id": member.user_id,
-        "role": member.role,
-        "joined_at": to_text(member.joined_at),
-        "email": member.email,
-        "name": member.name,
-        "picture": member.picture,
-    }
-
-
-def group_event(group: Group, members: list[Member]) -> dict[str, Any]:
-    """The group as events carry it: as GET returns it, without the caller-specific `role`."""
-    body = {**_group_json(group, ""), "members": [member_json(m) for m in members]}
-    del body["role"]
-    return body
-
-
-def group_response(group: Group, role: str, members: list[Member], status: int = 200) -> web.Response:
-    body = {**_group_json(group, role), "members": [member_json(m) for m in members]}
-    return web.json_response(body, status=status, headers={"ETag": f'"{group.version}"'})
+    return {**group_json(item.group, item.role), "joined_at": to_text(item.joined_at)}

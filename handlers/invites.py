@@ -11,11 +11,10 @@ from aiohttp import web
 
 from domain import Gone, Invite
 from domain.clock import to_text, utc_now
-from handlers.access import membership, new_activity
-from handlers.groups import GROUP, group_event, group_response, member_json
+from handlers.access import membership
+from handlers.groups import GROUP, group_response
 from handlers.schemas import ERROR, ID, TIMESTAMP, Schema
-from realtime.events import publish_group_event, publish_user_event
-from server.keys import CLAIMS, CONFIG, STORE
+from server.keys import CLAIMS, CONFIG, SERVICES, STORE
 from server.routing import Api, Reply
 
 api = Api("invites")
@@ -128,19 +127,8 @@ async def preview_invite(request: web.Request) -> web.Response:
     },
 )
 async def accept_invite(request: web.Request) -> web.Response:
-    store = request.app[STORE]
     invite = await _live_invite(request)
-    user_id = request[CLAIMS].user_id
-    joined_activity = new_activity(
-        request, invite.group_id, "member.joined", user_id, {"invited_by": invite.created_by}
-    )
-    member, joined = await store.add_member(invite.group_id, user_id, utc_now(), joined_activity)
-    group = await store.get_group(invite.group_id)
-    members = await store.list_members(group.id)
-    if joined:
-        joiner = next((m for m in members if m.user_id == user_id), member)
-        publish_group_event(request, group.id, "member.joined", member_json(joiner))
-        publish_user_event(request, user_id, "group.joined", group_event(group, members))
+    group, member, members, joined = await request.app[SERVICES].groups.join(invite, request[CLAIMS].user_id)
     return group_response(group, member.role, members, status=201 if joined else 200)
 
 

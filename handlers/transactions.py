@@ -6,19 +6,14 @@ from typing import Any
 
 from aiohttp import web
 
-from domain import Invalid, Settlement
-from domain.clock import to_text, utc_now
-from domain.ids import new_id
-from handlers.access import membership, membership_with_member_ids, new_activity
-from handlers.balances import moves_json, with_moves
-from handlers.fields import AMOUNT, DATE, delete_current, parse_date, require_members
+from handlers.access import membership, membership_with_member_ids
+from handlers.fields import AMOUNT, DATE, if_match
 from handlers.idempotency import HEADER_DOC, idempotency
 from handlers.schemas import CURRENCY, ERROR, ID, PAGE_QUERY, TIMESTAMP, Schema, page_of
-from ledger import format_amount, negate, parse_amount, parse_currency, transfer_net
-from ledger.moves import balance_moves
-from realtime.events import publish_group_event
-from server.keys import STORE
-from server.routing import Api, Reply, json_reply, json_text
+from server.keys import SERVICES, STORE
+from server.routing import Api, Reply, json_reply
+from services.payloads import settlement_json
+from services.settlements import etag
 
 api = Api("transactions")
 
@@ -81,46 +76,11 @@ _NOT_FOUND = Reply("no such group or transaction, or the caller is not a member"
 )
 async def create_transaction(request: web.Request, body: dict[str, Any]) -> web.Response:
     group, me, member_ids = await membership_with_member_ids(request)
-    store = request.app[STORE]
     async with idempotency(request, body) as slot:
         if slot.replay is not None:
             return slot.replay
-        currency = parse_currency(body.get("currency", group.default_currency))
-        from_user = body.get("from_user", me.user_id)
-        to_user = body["to_user"]
-        if from_user == to_user:
-            raise Invalid(
-                "to_user: a member cannot pay themselves",
-                details=[{"field": "to_user", "message": "must differ from from_user"}],
-            )
-        require_members([from_user], member_ids, "from_user")
-        require_members([to_user], member_ids, "to_user")
-        settlement = Settlement(
-            id=new_id(),
-            group_id=group.id,
-            from_user=from_user,
-            to_user=to_user,
-            amount=parse_amount(body["amount"], currency, field="amount"),
-            currency=currency,
-            date=parse_date(body["date"], "date") if "date" in body else utc_now().date().isoformat(),
-            note=body.get("note", ""),
-            created_by=me.user_id,
-            created_at=utc_now(),
-            version=1,
-        )
-        payload = transaction_json(settlement)
-        payload_json = json_text(payload)
-        deltas = balance_moves((currency, _net(settlement)))
-        await store.create_settlement(
-            settlement,
-            deltas=deltas,
-            activity=new_activity(
-                request, group.id, "settlement.created", settlement.id, _summary(settlement)
-            ),
-            reply=slot.reply(201, payload, {"ETag": '"1"'}),
-        )
-        publish_group_event(request, group.id, "transaction.created", with_moves(payload_json, deltas))
-    return json_reply(payload_json, status=201, headers={"ETag": '"1"'})
+        written = await request.app[SERVICES].settlements.create(group, me.user_id, member_ids, body, slot)
+    return json_reply(written.payload_json, status=201, headers=etag(written.record))
 
 
 @api.get(
@@ -139,7 +99,7 @@ async def list_transactions(request: web.Request, query: dict[str, Any]) -> web.
         group.id, limit=query["limit"], cursor=query.get("cursor")
     )
     return web.json_response(
-        {"items": [transaction_json(s) for s in page.items], "next_cursor": page.next_cursor}
+        {"items": [settlement_json(s) for s in page.items], "next_cursor": page.next_cursor}
     )
 
 
@@ -151,7 +111,7 @@ async def list_transactions(request: web.Request, query: dict[str, Any]) -> web.
 async def get_transaction(request: web.Request) -> web.Response:
     group, _ = await membership(request)
     settlement = await request.app[STORE].get_settlement(group.id, request.match_info["transaction_id"])
-    return web.json_response(transaction_json(settlement), headers={"ETag": f'"{settlement.version}"'})
+    return web.json_response(settlement_json(settlement), headers=etag(settlement))
 
 
 @api.delete(
@@ -166,55 +126,8 @@ async def get_transaction(request: web.Request) -> web.Response:
     },
 )
 async def delete_transaction(request: web.Request) -> web.Response:
-    group, _ = await membership(request)
-    store = request.app[STORE]
-
-    async def delete(current: Settlement) -> None:
-        deltas = balance_moves((current.currency, negate(_net(current))))
-        await store.delete_settlement(
-            group.id,
-            current.id,
-            expected_version=current.version,
-            deltas=deltas,
-            activity=new_activity(request, group.id, "settlement.deleted", current.id, _summary(current)),
-        )
-        publish_group_event(
-            request,
-            group.id,
-            "transaction.deleted",
-            {"id": current.id, "group_id": group.id, "balance_moves": moves_json(deltas)},
-        )
-
-    await delete_current(
-        request, lambda: store.get_settlement(group.id, request.match_info["transaction_id"]), delete
+    group, me = await membership(request)
+    await request.app[SERVICES].settlements.delete(
+        group, me.user_id, request.match_info["transaction_id"], if_match(request)
     )
     return web.Response(status=204)
-
-
-def _net(settlement: Settlement) -> dict[str, int]:
-    return transfer_net(settlement.from_user, settlement.to_user, settlement.amount)
-
-
-def _summary(settlement: Settlement) -> dict[str, Any]:
-    return {
-        "from_user": settlement.from_user,
-        "to_user": settlement.to_user,
-        "amount": format_amount(settlement.amount, settlement.currency),
-        "currency": settlement.currency,
-    }
-
-
-def transaction_json(settlement: Settlement) -> dict[str, Any]:
-    return {
-        "id": settlement.id,
-        "group_id": settlement.group_id,
-        "from_user": settlement.from_user,
-        "to_user": settlement.to_user,
-        "amount": format_amount(settlement.amount, settlement.currency),
-        "currency": settlement.currency,
-        "date": settlement.date,
-        "note": settlement.note,
-        "created_by": settlement.created_by,
-        "created_at": to_text(settlement.created_at),
-        "version": settlement.version,
-    }

@@ -19,7 +19,6 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from domain import DomainError, Forbidden, Invalid, Unauthorized
-from handlers.chats import chat_message_json, post_message
 from handlers.schemas import ERROR, Schema
 from realtime.broker import BrokerUnavailable
 from realtime.events import GROUP_PREFIX, USER_PREFIX, user_channel
@@ -32,9 +31,10 @@ from realtime.hub import (
     SubscriptionEnded,
 )
 from realtime.tickets import TICKET_TTL_SECONDS, TICKETS, Holder
-from server.keys import CLAIMS, CONFIG, STORE
+from server.keys import CLAIMS, CONFIG, SERVICES, STORE
 from server.routing import Api, Reply
 from server.tokens import decode_token
+from services.payloads import chat_message_json
 from store import TokenStanding
 
 log = logging.getLogger(__name__)
@@ -376,7 +376,7 @@ class Session:
 
     async def _send_chat(self, command: dict[str, Any]) -> dict[str, Any]:
         group_id = _group_of(_channel(command))
-        message = await post_message(self._app, group_id, self._user_id, command.get("text"))
+        message = await self._app[SERVICES].chats.post(group_id, self._user_id, command.get("text"))
         return {"message": chat_message_json(message)}
 
     async def _ephemeral(self, command: dict[str, Any]) -> dict[str, Any]:

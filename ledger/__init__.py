@@ -2,6 +2,7 @@
 
 from ledger.balances import Balances, diff, negate, transfer_net
 from ledger.currencies import CURRENCY_EXPONENTS, currency_exponent, is_currency
+from ledger.effects import Effects, effects, net_effect
 from ledger.money import MAX_MINOR_UNITS, format_amount, parse_amount, parse_currency
 from ledger.settle import EXACT_LIMIT, Transfer, greedy_settle_up, settle_up
 from ledger.splits import (
@@ -29,6 +30,7 @@ __all__ = [
     "MAX_PARTICIPANTS",
     "SPLIT_KINDS",
     "Balances",
+    "Effects",
     "EqualSplit",
     "ExactSplit",
     "PercentSplit",
@@ -40,10 +42,12 @@ __all__ = [
     "compute_split",
     "currency_exponent",
     "diff",
+    "effects",
     "format_amount",
     "greedy_settle_up",
     "is_currency",
     "negate",
+    "net_effect",
     "parse_amount",
     "parse_currency",
     "parse_payers",

@@ -8,20 +8,12 @@ from typing import Any
 from aiohttp import web
 
 from realtime.broker import BROKER
+from realtime.channels import GROUP_PREFIX, USER_PREFIX, group_channel, user_channel
 from realtime.envelope import pending_event
 
 log = logging.getLogger(__name__)
 
-GROUP_PREFIX = "group:"
-USER_PREFIX = "user:"
-
-
-def group_channel(group_id: str) -> str:
-    return f"{GROUP_PREFIX}{group_id}"
-
-
-def user_channel(user_id: str) -> str:
-    return f"{USER_PREFIX}{user_id}"
+__all__ = ["GROUP_PREFIX", "USER_PREFIX", "group_channel", "publish", "user_channel"]
 
 
 def publish(app: web.Application, channel: str, type_: str, data: Any) -> None:

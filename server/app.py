@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -29,14 +30,16 @@ from handlers import (
 from ocr.engine import tesseract_ctx
 from ocr.service import ocr_ctx
 from realtime.broker import broker_ctx
+from realtime.events import publish
 from realtime.hub import close_connections, hub_ctx
 from realtime.redis import redis_ctx
 from realtime.tickets import tickets_ctx
 from server.config import Config
-from server.keys import CONFIG, OPERATIONS, STORE
+from server.keys import CONFIG, OPERATIONS, SERVICES, STORE
 from server.middleware import assign_request_id, authenticate, render_errors, response_headers
 from server.oidc import oidc_ctx
 from server.sessions import SIGN_IN_COOKIES, sign_in_cookie_storage
+from services import Services
 from store import Store
 
 MAX_JSON_BODY_BYTES = 1024 * 1024
@@ -70,7 +73,17 @@ def create_app(config: Config) -> web.Application:
     app[CONFIG] = config
     app[SIGN_IN_COOKIES] = sign_in_cookie_storage(config)
     app.cleanup_ctx.extend(
-        [store_ctx, redis_ctx, broker_ctx, hub_ctx, tickets_ctx, tesseract_ctx, oidc_ctx, ocr_ctx]
+        [
+            store_ctx,
+            services_ctx,
+            redis_ctx,
+            broker_ctx,
+            hub_ctx,
+            tickets_ctx,
+            tesseract_ctx,
+            oidc_ctx,
+            ocr_ctx,
+        ]
     )
     app.on_shutdown.append(close_connections)
 
@@ -137,3 +150,9 @@ async def store_ctx(app: web.Application) -> AsyncIterator[None]:
     async with open_store(app[CONFIG]) as store:
         app[STORE] = store
         yield
+
+
+async def services_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The use cases, on the open store, publishing through this app's broker."""
+    app[SERVICES] = Services.build(app[STORE], functools.partial(publish, app))
+    yield

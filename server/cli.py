@@ -115,7 +115,7 @@ async def _verify_balances(config: Config, group_ids: list[str]) -> int:
     from domain import NotFound
     from ledger import format_amount
     from server.app import open_store
-    from server.verify import verify_group
+    from services.verify import verify_group
 
     clean = True
     async with open_store(config) as store:

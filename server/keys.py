@@ -7,10 +7,12 @@ from aiohttp import web
 from server.config import Config
 from server.routing import Operation
 from server.tokens import Claims
+from services import Services
 from store import Store
 
 CONFIG = web.AppKey("config", Config)
 STORE = web.AppKey("store", Store)
+SERVICES = web.AppKey("services", Services)
 OPERATIONS = web.AppKey("operations", list[Operation])
 OPENAPI = web.AppKey("openapi", dict)
 

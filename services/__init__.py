@@ -1,1 +1,48 @@
-"""Use cases between the handlers and the ledger, store and realtime layers; no aiohttp here."""
+"""Use cases between the handlers and the ledger, store and realtime layers; no aiohttp here.
+
+A handler parses and authorizes, then makes one call here. A write use case builds the record, asks
+`ledger.effects` what it moves, makes the one atomic store write and publishes after it commits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from domain.clock import Clock, utc_now
+from services.chats import Chats
+from services.common import ReplyRecorder, Written
+from services.events import Events, Publish
+from services.expenses import Expenses
+from services.groups import Groups
+from services.settlements import Settlements
+from store import Store
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    expenses: Expenses
+    settlements: Settlements
+    chats: Chats
+    groups: Groups
+
+    @classmethod
+    def build(cls, store: Store, publish: Publish, clock: Clock = utc_now) -> Services:
+        events = Events(publish)
+        return cls(
+            expenses=Expenses(store, events, clock),
+            settlements=Settlements(store, events, clock),
+            chats=Chats(store, events, clock),
+            groups=Groups(store, events, clock),
+        )
+
+
+__all__ = [
+    "Chats",
+    "Events",
+    "Expenses",
+    "Groups",
+    "Publish",
+    "ReplyRecorder",
+    "Services",
+    "Settlements",
+    "Written",
+]

@@ -8,7 +8,7 @@ import pytest
 
 from domain import Conflict, Invalid
 from domain.models import MAX_CHAT_MESSAGE_LENGTH
-from handlers.chats import post_message
+from server.keys import SERVICES
 from tests.api.conftest import Actor, Api, store_agnostic
 
 
@@ -152,7 +152,7 @@ async def test_a_member_who_left_can_no_longer_post(api: Api, alice: Actor, bob:
     # The write itself checks membership, so a caller past the access check (a WebSocket that was
     # open before they left) is refused too.
     with pytest.raises(Conflict) as refused:
-        await post_message(api.app, group["id"], bob.id, "one more thing")
+        await api.app[SERVICES].chats.post(group["id"], bob.id, "one more thing")
     assert refused.value.code == "not_a_member"
     assert [m["text"] for m in (await api.get(chats(group), as_=alice)).json["items"]] == ["bye all"]
 
@@ -170,7 +170,7 @@ async def test_post_message_validates_like_the_endpoint(api: Api, alice: Actor, 
     group = await api.create_group(alice)
 
     with pytest.raises(Invalid) as refused:
-        await post_message(api.app, group["id"], alice.id, text)
+        await api.app[SERVICES].chats.post(group["id"], alice.id, text)
 
     assert [problem["field"] for problem in refused.value.details] == ["text"]
     assert (await api.get(chats(group), as_=alice)).json["items"] == []
@@ -179,7 +179,7 @@ async def test_post_message_validates_like_the_endpoint(api: Api, alice: Actor, 
 async def test_post_message_trims_and_stores(api: Api, alice: Actor) -> None:
     group = await api.create_group(alice)
 
-    message = await post_message(api.app, group["id"], alice.id, "  over the socket ")
+    message = await api.app[SERVICES].chats.post(group["id"], alice.id, "  over the socket ")
 
     assert message.text == "over the socket"
     listed = (await api.get(chats(group), as_=alice)).json["items"]

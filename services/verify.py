@@ -1,11 +1,12 @@
-"""Recomputing a group's balances from its whole history, to check the incremental ones."""
+"""Recomputing a group's balances from its whole history, to check the incremental ones. The
+recomputation sums the same `ledger.effects` that every write applied."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ledger import transfer_net
-from ledger.moves import balance_moves, differences, net_of
+from ledger import effects
+from ledger.moves import differences
 from store import Store
 
 PAGE_SIZE = 200
@@ -32,14 +33,14 @@ async def verify_group(store: Store, group_id: str) -> Verification:
     while True:
         page = await store.list_expenses(group_id, limit=PAGE_SIZE, cursor=cursor)
         for expense in page.items:
-            add(balance_moves((expense.currency, net_of(expense.paid, expense.owed))))
+            add(effects(None, expense).balances)
         expenses += len(page.items)
         if (cursor := page.next_cursor) is None:
             break
     while True:
         settlement_page = await store.list_settlements(group_id, limit=PAGE_SIZE, cursor=cursor)
-        for s in settlement_page.items:
-            add(balance_moves((s.currency, transfer_net(s.from_user, s.to_user, s.amount))))
+        for settlement in settlement_page.items:
+            add(effects(None, settlement).balances)
         settlements += len(settlement_page.items)
         if (cursor := settlement_page.next_cursor) is None:
             break

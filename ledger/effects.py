@@ -1,0 +1,51 @@
+"""What a change to an expense or settlement does to balances and spending: one pure function that
+every write path (create, edit, delete) and the recomputation of balances from history share.
+
+A change is a pair (before, after): (None, record) creates, (record, edited) edits, (record, None)
+deletes. Its effect is the effect of `after` minus the effect of `before`, so every write path is
+the same subtraction and verify-balances is the sum of (None, record) over history.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from domain import Expense, Settlement
+from ledger.balances import Net, negate, transfer_net
+from ledger.moves import balance_moves, net_of, spending_moves
+
+Record = Expense | Settlement
+BalanceMoves = dict[tuple[str, str], int]
+"""(member, currency) → signed minor units; never a zero."""
+SpendingMoves = dict[tuple[str, str, str, str], int]
+"""(member, month, category, currency) → signed minor units of their share of spending."""
+
+
+@dataclass(frozen=True, slots=True)
+class Effects:
+    balances: BalanceMoves
+    spending: SpendingMoves
+
+
+def effects(before: Record | None, after: Record | None) -> Effects:
+    """The moves that take the ledger from `before` standing to `after` standing. Each currency's
+    balance moves sum to zero. Settlements move balances only; expenses also move spending."""
+    if before is None and after is None:
+        raise ValueError("a change needs a record before or after it")
+    nets: list[tuple[str, Net]] = []
+    spent: list[tuple[int, str, str, str, dict[str, int]]] = []
+    for sign, record in ((-1, before), (1, after)):
+        if record is None:
+            continue
+        net = net_effect(record)
+        nets.append((record.currency, net if sign > 0 else negate(net)))
+        if isinstance(record, Expense):
+            spent.append((sign, record.date, record.category, record.currency, record.owed))
+    return Effects(balances=balance_moves(*nets), spending=spending_moves(*spent))
+
+
+def net_effect(record: Record) -> dict[str, int]:
+    """Per member, what `record` as it stands adds to their balance in its currency."""
+    if isinstance(record, Expense):
+        return net_of(record.paid, record.owed)
+    return transfer_net(record.from_user, record.to_user, record.amount)

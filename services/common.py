@@ -1,0 +1,55 @@
+"""What every use case is handed and hands back: the store, the event sink and the clock in; the
+record and its already encoded JSON out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Generic, Protocol, TypeVar
+
+from domain import ActivityEntry, IdempotentReply
+from domain.clock import Clock
+from domain.ids import new_id
+from services.events import Events
+from store import Store
+
+R = TypeVar("R")
+
+
+@dataclass(frozen=True, slots=True)
+class Written(Generic[R]):
+    """A committed record and its JSON text, as the reply and the event both carry it."""
+
+    record: R
+    payload_json: str
+
+
+class ReplyRecorder(Protocol):
+    """Turns the answer to a creating request into the `IdempotentReply` the store writes in the
+    same atomic write as the change (None when the request carried no Idempotency-Key)."""
+
+    def reply(
+        self, status: int, payload: Any, headers: dict[str, str] | None = None
+    ) -> IdempotentReply | None: ...
+
+
+class Service:
+    """A use case's dependencies, injected so tests can hand in their own clock."""
+
+    def __init__(self, store: Store, events: Events, clock: Clock) -> None:
+        self.store = store
+        self.events = events
+        self.clock = clock
+
+    def activity(
+        self, group_id: str, actor_id: str, action: str, subject_id: str, details: dict[str, Any]
+    ) -> ActivityEntry:
+        """The activity-log entry a change leaves, written in the change's own atomic write."""
+        return ActivityEntry(
+            id=new_id(),
+            group_id=group_id,
+            at=self.clock(),
+            actor_id=actor_id,
+            action=action,
+            subject_id=subject_id,
+            details=details,
+        )

@@ -1,0 +1,209 @@
+"""Expenses: create, edit, delete. Each builds the record, asks the ledger for its effect, makes one
+atomic store write (the expense, the balances and spending it moves, its activity entry and, on
+create, the idempotent reply) and then publishes the change."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime
+from typing import Any
+
+from domain import Expense, Group
+from domain.ids import new_id
+from ledger import (
+    compute_split,
+    effects,
+    format_amount,
+    parse_amount,
+    parse_currency,
+    parse_payers,
+    parse_split,
+    payers_to_json,
+    split_to_json,
+)
+from ledger.money import invalid
+from services.common import ReplyRecorder, Service, Written
+from services.payloads import expense_json, json_text, moves_json, with_moves
+from services.records import check_version, delete_as_meant, parse_date, require_members
+
+DEFAULT_CATEGORY = "general"
+
+ReceiptCheck = Callable[[str | None], Awaitable[None]]
+"""Refuses (422) a `receipt_id` the caller may not attach; a no-op for None."""
+
+
+class Expenses(Service):
+    async def create(
+        self,
+        group: Group,
+        actor_id: str,
+        member_ids: list[str],
+        body: Mapping[str, Any],
+        recorder: ReplyRecorder,
+    ) -> Written[Expense]:
+        """Log an expense of `actor_id` (a member, as are all `member_ids`) from a creation body."""
+        now = self.clock()
+        expense = self._build(
+            body, group, member_ids, expense_id=new_id(), created_by=actor_id, created_at=now, version=1
+        )
+        payload = expense_json(expense)
+        payload_json = json_text(payload)
+        effect = effects(None, expense)
+        await self.store.create_expense(
+            expense,
+            deltas=effect.balances,
+            spending=effect.spending,
+            activity=self.activity(group.id, actor_id, "expense.created", expense.id, _summary(expense)),
+            reply=recorder.reply(201, payload, etag(expense)),
+        )
+        self.events.to_group(group.id, "expense.created", with_moves(payload_json, effect.balances))
+        return Written(expense, payload_json)
+
+    async def update(
+        self,
+        group: Group,
+        actor_id: str,
+        member_ids: list[str],
+        expense_id: str,
+        changes: Mapping[str, Any],
+        expected_version: int,
+        check_receipt: ReceiptCheck,
+    ) -> Written[Expense]:
+        """Edit what `changes` names, if the expense is still at `expected_version` (else 412);
+        balances and spending move by the difference between the old and the new expense."""
+        current = await self.store.get_expense(group.id, expense_id)
+        check_version(expected_version, current.version)
+        if changes.get("receipt_id") != current.receipt_id:
+            await check_receipt(changes.get("receipt_id"))
+        edited = self._build(
+            _merged(current, changes),
+            group,
+            member_ids,
+            expense_id=current.id,
+            created_by=current.created_by,
+            created_at=current.created_at,
+            version=current.version + 1,
+        )
+        effect = effects(current, edited)
+        await self.store.update_expense(
+            edited,
+            expected_version=current.version,
+            deltas=effect.balances,
+            spending=effect.spending,
+            activity=self.activity(
+                group.id, actor_id, "expense.updated", edited.id, _changes(current, edited)
+            ),
+        )
+        payload_json = json_text(expense_json(edited))
+        self.events.to_group(group.id, "expense.updated", with_moves(payload_json, effect.balances))
+        return Written(edited, payload_json)
+
+    async def delete(
+        self, group: Group, actor_id: str, expense_id: str, expected_version: int | None
+    ) -> None:
+        """Delete the expense (only at `expected_version` when given); balances move back."""
+
+        async def delete(current: Expense) -> None:
+            effect = effects(current, None)
+            await self.store.delete_expense(
+                group.id,
+                current.id,
+                expected_version=current.version,
+                deltas=effect.balances,
+                spending=effect.spending,
+                activity=self.activity(group.id, actor_id, "expense.deleted", current.id, _summary(current)),
+            )
+            self.events.to_group(
+                group.id,
+                "expense.deleted",
+                {"id": current.id, "group_id": group.id, "balance_moves": moves_json(effect.balances)},
+            )
+
+        await delete_as_meant(expected_version, lambda: self.store.get_expense(group.id, expense_id), delete)
+
+    def _build(
+        self,
+        body: Mapping[str, Any],
+        group: Group,
+        member_ids: list[str],
+        *,
+        expense_id: str,
+        created_by: str,
+        created_at: datetime,
+        version: int,
+    ) -> Expense:
+        """Parse and compute: amounts in minor units, who paid, who owes, checked against members."""
+        now = self.clock()
+        currency = parse_currency(body.get("currency", group.default_currency))
+        total = parse_amount(body["amount"], currency, field="amount")
+        payers = parse_payers(body["payers"], currency) if "payers" in body else {created_by: total}
+        split_body = body.get("split") or {"kind": "equal", "members": member_ids}
+        split = parse_split(split_body, currency)
+        result = compute_split(total, currency, payers, split)
+        require_members(result.paid, member_ids, "payers")
+        require_members(result.owed, member_ids, "split")
+        return Expense(
+            id=expense_id,
+            group_id=group.id,
+            description=body["description"],
+            amount=total,
+            currency=currency,
+            date=parse_date(body["date"], "date") if "date" in body else now.date().isoformat(),
+            category=body.get("category", DEFAULT_CATEGORY),
+            paid=result.paid,
+            owed=result.owed,
+            split=split_to_json(split, currency),
+            notes=body.get("notes", ""),
+            receipt_id=body.get("receipt_id"),
+            created_by=created_by,
+            created_at=created_at,
+            updated_at=now,
+            version=version,
+        )
+
+
+def etag(expense: Expense) -> dict[str, str]:
+    return {"ETag": f'"{expense.version}"'}
+
+
+def _merged(current: Expense, changes: Mapping[str, Any]) -> dict[str, Any]:
+    """The edited expense as a creation body: the current one overlaid with the changes."""
+    body: dict[str, Any] = {
+        "description": current.description,
+        "amount": format_amount(current.amount, current.currency),
+        "currency": current.currency,
+        "date": current.date,
+        "category": current.category,
+        "payers": payers_to_json(current.paid, current.currency),
+        "split": current.split,
+        "notes": current.notes,
+        "receipt_id": current.receipt_id,
+    }
+    body.update({key: value for key, value in changes.items() if key != "version"})
+    total_changed = "amount" in changes or "currency" in changes
+    if total_changed and "payers" not in changes:
+        if len(current.paid) > 1:
+            raise invalid(
+                "payers",
+                "send the payers again when changing the total of an expense that several people paid",
+            )
+        body["payers"] = [{"user_id": next(iter(current.paid)), "amount": body["amount"]}]
+    return body
+
+
+def _changes(before: Expense, after: Expense) -> dict[str, Any]:
+    """Field → {from, to} for every field an edit changed, as the activity feed shows it."""
+    old, new = expense_json(before), expense_json(after)
+    fields = (
+        "description", "amount", "currency", "date", "category", "payers", "split", "shares", "notes",
+        "receipt_id",
+    )  # fmt: skip
+    return {f: {"from": old[f], "to": new[f]} for f in fields if old[f] != new[f]}
+
+
+def _summary(expense: Expense) -> dict[str, Any]:
+    return {
+        "description": expense.description,
+        "amount": format_amount(expense.amount, expense.currency),
+        "currency": expense.currency,
+    }

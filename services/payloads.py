@@ -1,0 +1,116 @@
+"""The JSON shapes of records as clients see them: a REST reply and the realtime event of the same
+change carry the same object, so both are made here, once."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from domain import ChatMessage, Expense, Group, Member, Settlement
+from domain.clock import to_text
+from ledger import format_amount, payers_to_json
+from ledger.effects import BalanceMoves
+from realtime.envelope import RawJSON
+
+_compact = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
+
+def json_text(value: Any) -> str:
+    """`value` as compact JSON text: what a reply sends, encoded once when an event sends it too."""
+    return _compact(value)
+
+
+def expense_json(expense: Expense) -> dict[str, Any]:
+    return {
+        "id": expense.id,
+        "group_id": expense.group_id,
+        "description": expense.description,
+        "amount": format_amount(expense.amount, expense.currency),
+        "currency": expense.currency,
+        "date": expense.date,
+        "category": expense.category,
+        "payers": payers_to_json(expense.paid, expense.currency),
+        "split": expense.split,
+        "shares": payers_to_json(expense.owed, expense.currency),
+        "notes": expense.notes,
+        "receipt_id": expense.receipt_id,
+        "created_by": expense.created_by,
+        "created_at": to_text(expense.created_at),
+        "updated_at": to_text(expense.updated_at),
+        "version": expense.version,
+    }
+
+
+def settlement_json(settlement: Settlement) -> dict[str, Any]:
+    """A settlement as the API shows it (the wire calls settlements "transactions")."""
+    return {
+        "id": settlement.id,
+        "group_id": settlement.group_id,
+        "from_user": settlement.from_user,
+        "to_user": settlement.to_user,
+        "amount": format_amount(settlement.amount, settlement.currency),
+        "currency": settlement.currency,
+        "date": settlement.date,
+        "note": settlement.note,
+        "created_by": settlement.created_by,
+        "created_at": to_text(settlement.created_at),
+        "version": settlement.version,
+    }
+
+
+def moves_json(moves: BalanceMoves) -> list[dict[str, str]]:
+    """How a write moved balances, as events carry it: signed amounts per member and currency."""
+    return [
+        {"user_id": user_id, "currency": currency, "amount": format_amount(amount, currency)}
+        for (user_id, currency), amount in sorted(moves.items())
+    ]
+
+
+def with_moves(payload_json: str, moves: BalanceMoves) -> RawJSON:
+    """An expense or settlement event's data: the REST reply plus `balance_moves`, made from the
+    reply's already encoded JSON (`payload_json`, a JSON object) instead of encoding it again."""
+    return RawJSON(f'{payload_json[:-1]},"balance_moves":{json_text(moves_json(moves))}}}')
+
+
+def chat_message_json(message: ChatMessage) -> dict[str, Any]:
+    return {
+        "id": message.id,
+        "group_id": message.group_id,
+        "author_id": message.author_id,
+        "text": message.text,
+        "created_at": to_text(message.created_at),
+    }
+
+
+def group_json(group: Group, role: str) -> dict[str, Any]:
+    """A group as its member `role` sees it."""
+    return {
+        "id": group.id,
+        "name": group.name,
+        "description": group.description,
+        "default_currency": group.default_currency,
+        "owner_id": group.owner_id,
+        "member_count": group.member_count,
+        "version": group.version,
+        "created_at": to_text(group.created_at),
+        "updated_at": to_text(group.updated_at),
+        "role": role,
+    }
+
+
+def member_json(member: Member) -> dict[str, Any]:
+    return {
+        "user_id": member.user_id,
+        "role": member.role,
+        "joined_at": to_text(member.joined_at),
+        "email": member.email,
+        "name": member.name,
+        "picture": member.picture,
+    }
+
+
+def group_event(group: Group, members: list[Member]) -> dict[str, Any]:
+    """The group as events carry it: as GET returns it, without the caller-specific `role`."""
+    body = {**group_json(group, ""), "members": [member_json(m) for m in members]}
+    del body["role"]
+    return body
