@@ -51,7 +51,6 @@ from typing import Any, TypeVar
 
 from domain import (
     ActivityEntry,
-    BadRequest,
     Balance,
     ChatMessage,
     Conflict,
@@ -62,7 +61,6 @@ from domain import (
     GroupMembership,
     GroupStanding,
     IdempotentReply,
-    Invalid,
     Invite,
     Member,
     NotFound,
@@ -85,7 +83,19 @@ from store.base import (
     Store,
     TokenStanding,
 )
-from store.cursor import decode_cursor, encode_cursor
+from store.cursor import cursor_pair, dated_position, decode_cursor, encode_cursor, timed_pair
+from store.errors import (
+    author_not_a_member,
+    chat_message_exists,
+    group_not_found,
+    in_progress,
+    key_reused,
+    linked_elsewhere,
+    not_a_member,
+    record_not_found,
+    unsettled,
+    user_not_found,
+)
 from store.recent import latest_across_groups
 
 T = TypeVar("T")
@@ -481,7 +491,7 @@ class SQLiteStore(Store):
             "SELECT id, email, name, picture, created_at FROM users WHERE id = ?", (user_id,)
         )
         if row is None:
-            raise NotFound("user not found")
+            raise user_not_found()
         return _user(row)
 
     async def find_user_by_email(self, email: str) -> User | None:
@@ -507,7 +517,7 @@ class SQLiteStore(Store):
                         (new_id(), email, name, picture, created, subject),
                     )
                 elif by_email[1] is not None:
-                    raise _linked_elsewhere()
+                    raise linked_elsewhere()
                 else:
                     db.execute("UPDATE users SET oidc_subject = ? WHERE id = ?", (subject, by_email[0]))
             db.execute(
@@ -582,14 +592,14 @@ class SQLiteStore(Store):
     async def get_group(self, group_id: str) -> Group:
         row = await self._one(f"SELECT {_GROUP_COLUMNS} FROM groups g WHERE g.id = ?", (group_id,))
         if row is None:
-            raise NotFound("group not found")
+            raise group_not_found()
         return _group(row)
 
     async def get_group_as_member(self, group_id: str, user_id: str) -> tuple[Group, Member]:
         # Every group-scoped request asks: one statement on the event loop's thread.
         rows = await self._all(_GROUP_AS_MEMBER, (user_id, group_id))
         if not rows:
-            raise NotFound("group not found")
+            raise group_not_found()
         row = rows[0]
         return _group(row), Member(user_id=user_id, role=row[9], joined_at=from_text(row[10]))
 
@@ -597,7 +607,7 @@ class SQLiteStore(Store):
         rows = await self._all(_GROUP_WITH_MEMBERS, (group_id,))
         mine = next((row for row in rows if row[9] == user_id), None)
         if mine is None:
-            raise NotFound("group not found")
+            raise group_not_found()
         me = Member(user_id=user_id, role=mine[10], joined_at=from_text(mine[11]))
         return _group(mine), me, [row[9] for row in rows]
 
@@ -625,7 +635,7 @@ class SQLiteStore(Store):
     ) -> Page[GroupMembership]:
         where, params = "m.user_id = ?", [user_id]
         if cursor is not None:
-            joined_at, group_id = _pair(decode_cursor("user_groups", cursor))
+            joined_at, group_id = cursor_pair(decode_cursor("user_groups", cursor))
             where += " AND (m.joined_at, m.group_id) < (?, ?)"
             params += [joined_at, group_id]
         rows = await self._all(
@@ -660,7 +670,7 @@ class SQLiteStore(Store):
             if result.rowcount == 0:
                 row = _fetchone(db, "SELECT version FROM groups WHERE id = ?", (group_id,))
                 if row is None:
-                    raise NotFound("group not found")
+                    raise group_not_found()
                 raise PreconditionFailed(
                     f"group was changed meanwhile: you sent version {expected_version}, it is now {row[0]}",
                     details={"current_version": row[0]},
@@ -676,9 +686,9 @@ class SQLiteStore(Store):
                 "SELECT EXISTS (SELECT 1 FROM balances WHERE group_id = ? AND amount != 0)",
                 (group_id,),
             )[0]:
-                raise _unsettled("the group still has unsettled balances; settle up first")
+                raise unsettled("the group still has unsettled balances; settle up first")
             if db.execute("DELETE FROM groups WHERE id = ?", (group_id,)).rowcount == 0:
-                raise NotFound("group not found")
+                raise group_not_found()
 
         # Cascades over the group's whole history: too long to hold the event loop for.
         await self._write(work, inline=False)
@@ -700,7 +710,7 @@ class SQLiteStore(Store):
                 (user_id, group_id),
             )
             if row is None:
-                raise NotFound("group not found")
+                raise group_not_found()
             if row[1] is not None:
                 return Member(user_id=user_id, role=row[1], joined_at=from_text(row[2])), False
             _require_user(db, user_id)
@@ -724,7 +734,7 @@ class SQLiteStore(Store):
                 "SELECT EXISTS (SELECT 1 FROM balances WHERE group_id = ? AND user_id = ? AND amount != 0)",
                 (group_id, user_id),
             )[0]:
-                raise _unsettled("this member still has an unsettled balance; settle up first")
+                raise unsettled("this member still has an unsettled balance; settle up first")
             result = db.execute(
                 "DELETE FROM memberships WHERE group_id = ? AND user_id = ?", (group_id, user_id)
             )
@@ -805,11 +815,11 @@ class SQLiteStore(Store):
             if row is not None:
                 stored_fingerprint, state, status, body, claimed_at = row
                 if stored_fingerprint != fingerprint:
-                    raise _key_reused()
+                    raise key_reused()
                 if state == "done":
                     return StoredReply(status=status, body=body)
                 if from_text(claimed_at) > lease_start:
-                    raise _in_progress()
+                    raise in_progress()
             db.execute(
                 "INSERT INTO idempotency_keys (user_id, key, fingerprint, state, claimed_at, "
                 "expires_at) VALUES (?, ?, ?, 'pending', ?, ?) ON CONFLICT (user_id, key) DO UPDATE "
@@ -862,7 +872,7 @@ class SQLiteStore(Store):
             (group_id, expense_id),
         )
         if row is None:
-            raise NotFound("expense not found")
+            raise record_not_found("expense")
         return _expense(row)
 
     async def list_expenses(
@@ -977,7 +987,7 @@ class SQLiteStore(Store):
             (group_id, settlement_id),
         )
         if row is None:
-            raise NotFound("transaction not found")
+            raise record_not_found("transaction")
         return _settlement(row)
 
     async def list_settlements(
@@ -1025,7 +1035,7 @@ class SQLiteStore(Store):
     async def get_balances_for_member(self, group_id: str, user_id: str) -> list[Balance]:
         rows = await self._all(_BALANCES_FOR_MEMBER, (group_id, user_id))
         if not rows:
-            raise NotFound("group not found")
+            raise group_not_found()
         return [Balance(user_id=r[0], currency=r[1], amount=r[2]) for r in rows if r[0] is not None]
 
     async def list_activity(
@@ -1033,7 +1043,7 @@ class SQLiteStore(Store):
     ) -> Page[ActivityEntry]:
         where, params = "group_id = ?", [group_id]
         if cursor is not None:
-            at, entry_id = _pair(decode_cursor("activity", cursor))
+            at, entry_id = cursor_pair(decode_cursor("activity", cursor))
             where += " AND (at, id) < (?, ?)"
             params += [at, entry_id]
         rows = await self._all(
@@ -1120,13 +1130,13 @@ class SQLiteStore(Store):
                 db, _GROUP_AND_MEMBERSHIP, (message.group_id, message.group_id, message.author_id)
             )
             if not group_exists:
-                raise NotFound("group not found")
+                raise group_not_found()
             if not is_member:
-                raise _author_not_a_member(message.author_id)
+                raise author_not_a_member(message.author_id)
             try:
                 db.execute(_INSERT_CHAT_MESSAGE, row)
             except sqlite3.IntegrityError as exc:
-                raise _chat_message_exists() from exc
+                raise chat_message_exists() from exc
 
         await self._write(work)
 
@@ -1135,7 +1145,7 @@ class SQLiteStore(Store):
     ) -> Page[ChatMessage]:
         where, params = "group_id = ?", [group_id]
         if cursor is not None:
-            created_at, message_id = _chat_position(cursor)
+            created_at, message_id = timed_pair("chat", cursor)
             where += " AND (created_at, id) < (?, ?)"
             params += [created_at, message_id]
         rows = await self._all(
@@ -1162,7 +1172,7 @@ class SQLiteStore(Store):
     ) -> list[Any]:
         """One page of a dated history table, newest first by (date, created_at, id)."""
         if cursor is not None:
-            date, created_at, record_id = _triple(decode_cursor(table, cursor))
+            date, created_at, record_id = dated_position(decode_cursor(table, cursor))
             where = [*where, "(date, created_at, id) < (?, ?, ?)"]
             params = [*params, date, created_at, record_id]
         return await self._all(
@@ -1257,32 +1267,6 @@ def _paged(items: list[Any], limit: int, kind: str) -> Page[Any]:
     return Page(items=items[:limit], next_cursor=next_cursor)
 
 
-def _pair(position: Any) -> tuple[str, str]:
-    if not (isinstance(position, list) and len(position) == 2 and all(isinstance(p, str) for p in position)):
-        raise _foreign_cursor()
-    return position[0], position[1]
-
-
-def _triple(position: Any) -> tuple[str, str, str]:
-    if not (isinstance(position, list) and len(position) == 3 and all(isinstance(p, str) for p in position)):
-        raise _foreign_cursor()
-    return position[0], position[1], position[2]
-
-
-def _foreign_cursor() -> BadRequest:
-    return BadRequest("cursor is not one this server issued", code="invalid_cursor")
-
-
-def _chat_position(cursor: str) -> tuple[str, str]:
-    """A chat cursor's [created_at, id], the same on both backends; the time must parse."""
-    created_at, message_id = _pair(decode_cursor("chat", cursor))
-    try:
-        from_text(created_at)
-    except ValueError:
-        raise _foreign_cursor() from None
-    return created_at, message_id
-
-
 _CHAT_COLUMNS = "id, group_id, author_id, text, created_at"
 _INSERT_CHAT_MESSAGE = f"INSERT INTO chat_messages ({_CHAT_COLUMNS}) VALUES (?, ?, ?, ?, ?)"
 _GROUP_AND_MEMBERSHIP = (
@@ -1295,18 +1279,6 @@ def _chat_message(row: Any) -> ChatMessage:
     return ChatMessage(
         id=row[0], group_id=row[1], author_id=row[2], text=row[3], created_at=from_text(row[4])
     )
-
-
-def _author_not_a_member(author_id: str) -> Conflict:
-    return Conflict(
-        "only a member of the group can post to its chat",
-        code="not_a_member",
-        details={"user_ids": [author_id]},
-    )
-
-
-def _chat_message_exists() -> Conflict:
-    return Conflict("a chat message with this id exists", code="chat_message_exists")
 
 
 _TOKEN_STANDING = (
@@ -1361,30 +1333,12 @@ def _fetchone(db: Db, sql: str, params: tuple[Any, ...] = ()) -> Any:
 def _check_version(db: Db, table: str, group_id: str, record_id: str, expected: int) -> None:
     row = _fetchone(db, f"SELECT version FROM {table} WHERE group_id = ? AND id = ?", (group_id, record_id))
     if row is None:
-        raise NotFound(f"{'expense' if table == 'expenses' else 'transaction'} not found")
+        raise record_not_found("expense" if table == "expenses" else "transaction")
     if row[0] != expected:
         raise PreconditionFailed(
             f"it was changed meanwhile: you sent version {expected}, it is now {row[0]}",
             details={"current_version": row[0]},
         )
-
-
-def _key_reused() -> Invalid:
-    return Invalid(
-        "this Idempotency-Key was already used for a different request",
-        code="idempotency_key_reused",
-    )
-
-
-def _linked_elsewhere() -> Conflict:
-    return Conflict(
-        "this email belongs to an account already linked to another sign-in identity",
-        code="account_conflict",
-    )
-
-
-def _unsettled(message: str) -> Conflict:
-    return Conflict(message, code="balance_not_settled")
 
 
 def _activity_row(entry: ActivityEntry) -> tuple[Any, ...]:
@@ -1463,18 +1417,14 @@ def _move_balances(db: Db, moves: _Moves) -> None:
         outsiders = [user for user in moves.users if user not in members]
         if outsiders:
             _require_group(db, moves.group_id)
-            raise Conflict(
-                "every payer and participant must be a member of the group",
-                code="not_a_member",
-                details={"user_ids": outsiders},
-            )
+            raise not_a_member(outsiders)
     db.executemany(_UPSERT_BALANCE, moves.upserts)
     db.executemany(_UPSERT_SPENDING, moves.spending)
 
 
 def _require_group(db: Db, group_id: str) -> None:
     if _fetchone(db, "SELECT 1 FROM groups WHERE id = ?", (group_id,)) is None:
-        raise NotFound("group not found")
+        raise group_not_found()
 
 
 def _record_reply(db: Db, reply: IdempotentReply | None) -> None:
@@ -1486,19 +1436,12 @@ def _record_reply(db: Db, reply: IdempotentReply | None) -> None:
         (reply.status, reply.body, reply.user_id, reply.key),
     )
     if result.rowcount == 0:
-        raise _in_progress()
-
-
-def _in_progress() -> Conflict:
-    return Conflict(
-        "a request with this Idempotency-Key is still being processed; retry shortly",
-        code="idempotency_in_progress",
-    )
+        raise in_progress()
 
 
 def _require_user(db: Db, user_id: str) -> None:
     if _fetchone(db, "SELECT 1 FROM users WHERE id = ?", (user_id,)) is None:
-        raise NotFound("user not found")
+        raise user_not_found()
 
 
 # connections and threads
