@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-import store.sqlite as sqlite_backend
+import store.sqlite.engine as sqlite_backend
 from domain import ActivityEntry, Expense
 from domain.clock import utc_now
 from domain.ids import new_id

@@ -1,0 +1,20 @@
+"""`SQLiteStore`: the `Store` contract on the embedded engine, assembled from one class of methods
+per concern. Each of those derives from `_Engine` and reaches the database only through it."""
+
+from __future__ import annotations
+
+from store.base import Store
+from store.sqlite.balances import _Balances
+from store.sqlite.feeds import _Feeds
+from store.sqlite.groups import _Groups
+from store.sqlite.history import _History
+from store.sqlite.idempotency import _Idempotency
+from store.sqlite.invites import _Invites
+from store.sqlite.users import _Users
+
+
+class SQLiteStore(_Users, _Groups, _Invites, _Idempotency, _History, _Balances, _Feeds, Store):
+    """The embedded backend; open one with `SQLiteStore.open(path)`."""
+
+    async def ping(self) -> None:
+        await self._one("SELECT 1")

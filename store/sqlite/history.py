@@ -1,0 +1,238 @@
+"""The dated ledger history: expenses and settlements, written together with the balance moves
+and the activity entry they cause, and read newest first by (date, created_at, id)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from domain import ActivityEntry, Expense, ExpenseFilter, IdempotentReply, Page, Settlement
+from domain.clock import to_text
+from store.base import BalanceDeltas, SpendingDeltas
+from store.cursor import dated_position, decode_cursor, encode_cursor
+from store.errors import record_not_found
+from store.sqlite.balances import _move_balances, _Moves
+from store.sqlite.engine import Db, _Engine
+from store.sqlite.idempotency import _record_reply
+from store.sqlite.rows import (
+    _EXPENSE_COLUMNS,
+    _SETTLEMENT_COLUMNS,
+    _activity_row,
+    _expense,
+    _expense_row,
+    _marks,
+    _settlement,
+    _settlement_row,
+)
+from store.sqlite.writes import _check_version, _log
+
+_INSERT_EXPENSE = f"INSERT INTO expenses ({_EXPENSE_COLUMNS}) VALUES ({_marks(_EXPENSE_COLUMNS)})"
+_UPDATE_EXPENSE = (
+    "UPDATE expenses SET "
+    + ", ".join(f"{c.strip()} = ?" for c in _EXPENSE_COLUMNS.split(","))
+    + " WHERE id = ?"
+)
+_INSERT_PARTICIPANT = "INSERT INTO expense_participants (expense_id, user_id) VALUES (?, ?)"
+_INSERT_SETTLEMENT = f"INSERT INTO settlements ({_SETTLEMENT_COLUMNS}) VALUES ({_marks(_SETTLEMENT_COLUMNS)})"
+
+
+class _History(_Engine):
+    """The expense and settlement methods of `SQLiteStore`: the dated ledger history, whose writes
+    move balances."""
+
+    async def create_expense(
+        self,
+        expense: Expense,
+        *,
+        deltas: BalanceDeltas,
+        activity: ActivityEntry,
+        reply: IdempotentReply | None = None,
+        spending: SpendingDeltas | None = None,
+    ) -> None:
+        # Everything that needs no database is prepared here, before the transaction, so that the
+        # write lock (the one resource every write shares) is held only for the statements.
+        row = _expense_row(expense)
+        participants = [(expense.id, user) for user in expense.participants]
+        moves = _Moves(expense.group_id, deltas, spending, expense.participants)
+        logged = _activity_row(activity)
+
+        def work(db: Db) -> None:
+            _move_balances(db, moves)
+            db.execute(_INSERT_EXPENSE, row)
+            db.executemany(_INSERT_PARTICIPANT, participants)
+            _log(db, logged)
+            _record_reply(db, reply)
+
+        await self._write(work)
+
+    async def get_expense(self, group_id: str, expense_id: str) -> Expense:
+        row = await self._one(
+            f"SELECT {_EXPENSE_COLUMNS} FROM expenses WHERE group_id = ? AND id = ?",
+            (group_id, expense_id),
+        )
+        if row is None:
+            raise record_not_found("expense")
+        return _expense(row)
+
+    async def list_expenses(
+        self,
+        group_id: str,
+        *,
+        limit: int,
+        cursor: str | None = None,
+        filters: ExpenseFilter = ExpenseFilter(),
+    ) -> Page[Expense]:
+        where, params = ["group_id = ?"], [group_id]
+        if filters.date_from is not None:
+            where.append("date >= ?")
+            params.append(filters.date_from)
+        if filters.date_to is not None:
+            where.append("date <= ?")
+            params.append(filters.date_to)
+        if filters.category is not None:
+            where.append("category = ?")
+            params.append(filters.category)
+        if filters.member is not None:
+            where.append(
+                "EXISTS (SELECT 1 FROM expense_participants p "
+                "WHERE p.expense_id = expenses.id AND p.user_id = ?)"
+            )
+            params.append(filters.member)
+        rows = await self._page("expenses", _EXPENSE_COLUMNS, where, params, limit=limit, cursor=cursor)
+        return _paged([_expense(r) for r in rows], limit, "expenses")
+
+    async def update_expense(
+        self,
+        expense: Expense,
+        *,
+        expected_version: int,
+        deltas: BalanceDeltas,
+        activity: ActivityEntry,
+        spending: SpendingDeltas | None = None,
+    ) -> None:
+        row = (*_expense_row(expense), expense.id)
+        participants = [(expense.id, user) for user in expense.participants]
+        moves = _Moves(expense.group_id, deltas, spending, expense.participants)
+        logged = _activity_row(activity)
+
+        def work(db: Db) -> None:
+            _check_version(db, "expenses", expense.group_id, expense.id, expected_version)
+            _move_balances(db, moves)
+            db.execute(_UPDATE_EXPENSE, row)
+            db.execute("DELETE FROM expense_participants WHERE expense_id = ?", (expense.id,))
+            db.executemany(_INSERT_PARTICIPANT, participants)
+            _log(db, logged)
+
+        await self._write(work)
+
+    async def delete_expense(
+        self,
+        group_id: str,
+        expense_id: str,
+        *,
+        expected_version: int,
+        deltas: BalanceDeltas,
+        activity: ActivityEntry,
+        spending: SpendingDeltas | None = None,
+    ) -> None:
+        moves = _Moves(group_id, deltas, spending)
+        logged = _activity_row(activity)
+
+        def work(db: Db) -> None:
+            _check_version(db, "expenses", group_id, expense_id, expected_version)
+            _move_balances(db, moves)
+            db.execute("DELETE FROM expenses WHERE id = ?", (expense_id,))
+            _log(db, logged)
+
+        await self._write(work)
+
+    async def create_settlement(
+        self,
+        settlement: Settlement,
+        *,
+        deltas: BalanceDeltas,
+        activity: ActivityEntry,
+        reply: IdempotentReply | None = None,
+    ) -> None:
+        row = _settlement_row(settlement)
+        moves = _Moves(settlement.group_id, deltas)
+        logged = _activity_row(activity)
+
+        def work(db: Db) -> None:
+            _move_balances(db, moves)
+            db.execute(_INSERT_SETTLEMENT, row)
+            _log(db, logged)
+            _record_reply(db, reply)
+
+        await self._write(work)
+
+    async def get_settlement(self, group_id: str, settlement_id: str) -> Settlement:
+        row = await self._one(
+            f"SELECT {_SETTLEMENT_COLUMNS} FROM settlements WHERE group_id = ? AND id = ?",
+            (group_id, settlement_id),
+        )
+        if row is None:
+            raise record_not_found("transaction")
+        return _settlement(row)
+
+    async def list_settlements(
+        self, group_id: str, *, limit: int, cursor: str | None = None
+    ) -> Page[Settlement]:
+        rows = await self._page(
+            "settlements",
+            _SETTLEMENT_COLUMNS,
+            ["group_id = ?"],
+            [group_id],
+            limit=limit,
+            cursor=cursor,
+        )
+        return _paged([_settlement(r) for r in rows], limit, "settlements")
+
+    async def delete_settlement(
+        self,
+        group_id: str,
+        settlement_id: str,
+        *,
+        expected_version: int,
+        deltas: BalanceDeltas,
+        activity: ActivityEntry,
+    ) -> None:
+        moves = _Moves(group_id, deltas)
+        logged = _activity_row(activity)
+
+        def work(db: Db) -> None:
+            _check_version(db, "settlements", group_id, settlement_id, expected_version)
+            _move_balances(db, moves)
+            db.execute("DELETE FROM settlements WHERE id = ?", (settlement_id,))
+            _log(db, logged)
+
+        await self._write(work)
+
+    async def _page(
+        self,
+        table: str,
+        columns: str,
+        where: list[str],
+        params: list[Any],
+        *,
+        limit: int,
+        cursor: str | None,
+    ) -> list[Any]:
+        """One page of a dated history table, newest first by (date, created_at, id)."""
+        if cursor is not None:
+            date, created_at, record_id = dated_position(decode_cursor(table, cursor))
+            where = [*where, "(date, created_at, id) < (?, ?, ?)"]
+            params = [*params, date, created_at, record_id]
+        return await self._all(
+            f"SELECT {columns} FROM {table} WHERE {' AND '.join(where)} "
+            "ORDER BY date DESC, created_at DESC, id DESC LIMIT ?",
+            (*params, limit + 1),
+        )
+
+
+def _paged(items: list[Any], limit: int, kind: str) -> Page[Any]:
+    """A page of dated records fetched with limit + 1, and the cursor after its last item."""
+    next_cursor = None
+    if len(items) > limit:
+        last = items[limit - 1]
+        next_cursor = encode_cursor(kind, [last.date, to_text(last.created_at), last.id])
+    return Page(items=items[:limit], next_cursor=next_cursor)

@@ -1,0 +1,182 @@
+"""The embedded store's schema: the migrations that build it, and how a connection to the file is
+opened and brought up to date."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+_MIGRATIONS: list[str] = [
+    """
+    CREATE TABLE users (
+        id TEXT PRIMARY KEY,
+        email TEXT NOT NULL UNIQUE,
+        name TEXT NOT NULL,
+        picture TEXT,
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE revoked_tokens (
+        jti TEXT PRIMARY KEY,
+        expires_at TEXT NOT NULL
+    );
+    CREATE INDEX revoked_tokens_by_expiry ON revoked_tokens (expires_at);
+    CREATE TABLE groups (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        description TEXT NOT NULL,
+        default_currency TEXT NOT NULL,
+        owner_id TEXT NOT NULL REFERENCES users (id),
+        member_count INTEGER NOT NULL,
+        version INTEGER NOT NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    CREATE TABLE memberships (
+        group_id TEXT NOT NULL REFERENCES groups (id) ON DELETE CASCADE,
+        user_id TEXT NOT NULL REFERENCES users (id),
+        role TEXT NOT NULL,
+        joined_at TEXT NOT NULL,
+        PRIMARY KEY (group_id, user_id)
+    );
+    CREATE INDEX memberships_by_user ON memberships (user_id, joined_at, group_id);
+    CREATE TABLE invites (
+        token_hash TEXT PRIMARY KEY,
+        group_id TEXT NOT NULL REFERENCES groups (id) ON DELETE CASCADE,
+        created_by TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL
+    );
+    CREATE INDEX invites_by_group ON invites (group_id);
+    """,
+    """
+    CREATE TABLE balances (
+        group_id TEXT NOT NULL REFERENCES groups (id) ON DELETE CASCADE,
+        user_id TEXT NOT NULL,
+        currency TEXT NOT NULL,
+        amount INTEGER NOT NULL,
+        PRIMARY KEY (group_id, user_id, currency)
+    );
+    CREATE TABLE expenses (
+        id TEXT PRIMARY KEY,
+        group_id TEXT NOT NULL REFERENCES groups (id) ON DELETE CASCADE,
+        description TEXT NOT NULL,
+        amount INTEGER NOT NULL,
+        currency TEXT NOT NULL,
+        date TEXT NOT NULL,
+        category TEXT NOT NULL,
+        paid TEXT NOT NULL,
+        owed TEXT NOT NULL,
+        split TEXT NOT NULL,
+        notes TEXT NOT NULL,
+        receipt_id TEXT,
+        created_by TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        version INTEGER NOT NULL
+    );
+    CREATE INDEX expenses_by_date ON expenses (group_id, date, created_at, id);
+    CREATE TABLE expense_participants (
+        expense_id TEXT NOT NULL REFERENCES expenses (id) ON DELETE CASCADE,
+        user_id TEXT NOT NULL,
+        PRIMARY KEY (expense_id, user_id)
+    );
+    CREATE TABLE settlements (
+        id TEXT PRIMARY KEY,
+        group_id TEXT NOT NULL REFERENCES groups (id) ON DELETE CASCADE,
+        from_user TEXT NOT NULL,
+        to_user TEXT NOT NULL,
+        amount INTEGER NOT NULL,
+        currency TEXT NOT NULL,
+        date TEXT NOT NULL,
+        note TEXT NOT NULL,
+        created_by TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        version INTEGER NOT NULL
+    );
+    CREATE INDEX settlements_by_date ON settlements (group_id, date, created_at, id);
+    CREATE TABLE activity (
+        id TEXT PRIMARY KEY,
+        group_id TEXT NOT NULL REFERENCES groups (id) ON DELETE CASCADE,
+        at TEXT NOT NULL,
+        actor_id TEXT NOT NULL,
+        action TEXT NOT NULL,
+        subject_id TEXT NOT NULL,
+        details TEXT NOT NULL
+    );
+    CREATE INDEX activity_by_time ON activity (group_id, at, id);
+    CREATE TABLE idempotency_keys (
+        user_id TEXT NOT NULL,
+        key TEXT NOT NULL,
+        fingerprint TEXT NOT NULL,
+        state TEXT NOT NULL,
+        status INTEGER,
+        body TEXT,
+        claimed_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL,
+        PRIMARY KEY (user_id, key)
+    );
+    CREATE INDEX idempotency_keys_by_expiry ON idempotency_keys (expires_at);
+    """,
+    """
+    ALTER TABLE groups ADD COLUMN last_activity_at TEXT;
+    CREATE TABLE spending (
+        user_id TEXT NOT NULL,
+        group_id TEXT NOT NULL REFERENCES groups (id) ON DELETE CASCADE,
+        month TEXT NOT NULL,
+        category TEXT NOT NULL,
+        currency TEXT NOT NULL,
+        amount INTEGER NOT NULL,
+        PRIMARY KEY (user_id, group_id, month, category, currency)
+    );
+    ALTER TABLE users ADD COLUMN oidc_subject TEXT;
+    CREATE UNIQUE INDEX users_by_oidc_subject ON users (oidc_subject);
+    """,
+    """
+    CREATE TABLE chat_messages (
+        id TEXT PRIMARY KEY,
+        group_id TEXT NOT NULL REFERENCES groups (id) ON DELETE CASCADE,
+        author_id TEXT NOT NULL,
+        text TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    CREATE INDEX chat_messages_by_time ON chat_messages (group_id, created_at, id);
+    """,
+]
+"""Applied in order and never edited once released: a file's `PRAGMA user_version` counts how many
+of them it has, so a new change is always a new entry at the end."""
+
+
+def _connect(path: Path, busy_timeout_ms: int, open_timeout_ms: int) -> sqlite3.Connection:
+    """A connection whose busy timeout is `busy_timeout_ms` once open (opening itself may wait up to
+    `open_timeout_ms`)."""
+    db = sqlite3.connect(
+        path,
+        timeout=open_timeout_ms / 1000,
+        isolation_level=None,  # autocommit: transactions are the engine's explicit BEGIN … COMMIT
+        check_same_thread=False,  # each connection is used by one thread at a time, by design
+        cached_statements=256,
+    )
+    try:
+        db.execute("PRAGMA journal_mode = WAL")
+        db.execute("PRAGMA foreign_keys = ON")
+        db.execute("PRAGMA synchronous = NORMAL")
+        db.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+    except BaseException:
+        db.close()
+        raise
+    return db
+
+
+def _migrate(db: sqlite3.Connection) -> None:
+    """Apply the migrations this file does not have yet, in one transaction."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        (applied,) = db.execute("PRAGMA user_version").fetchall()[0]
+        for number, script in enumerate(_MIGRATIONS[applied:], start=applied + 1):
+            for statement in filter(str.strip, script.split(";")):
+                db.execute(statement)
+            db.execute(f"PRAGMA user_version = {number}")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
