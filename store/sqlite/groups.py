@@ -18,7 +18,7 @@ from domain import (
 from domain.clock import from_text, to_text
 from domain.models import MAX_GROUP_MEMBERS
 from store.base import NewGroup
-from store.cursor import cursor_pair, decode_cursor, encode_cursor
+from store.cursor import encode_cursor, timed_pair
 from store.errors import group_not_found, unsettled
 from store.sqlite.engine import Db, _Engine, _fetchone
 from store.sqlite.rows import _GROUP_COLUMNS, _activity_row, _group
@@ -122,7 +122,7 @@ class _Groups(_Engine):
     ) -> Page[GroupMembership]:
         where, params = "m.user_id = ?", [user_id]
         if cursor is not None:
-            joined_at, group_id = cursor_pair(decode_cursor("user_groups", cursor))
+            joined_at, group_id = timed_pair("user_groups", cursor)
             where += " AND (m.joined_at, m.group_id) < (?, ?)"
             params += [joined_at, group_id]
         rows = await self._all(
