@@ -1,25 +1,22 @@
-"""Invite links: a member creates one; whoever holds the unguessable token may preview and join."""
+"""Invite links: a member creates one; whoever holds the unguessable token may preview and join
+(`services.invites`)."""
 
 from __future__ import annotations
 
-import hashlib
-import secrets
-from datetime import timedelta
 from typing import Any
 
 from aiohttp import web
 
-from domain import Gone, Invite
-from domain.clock import to_text, utc_now
+from domain.clock import to_text
 from handlers.access import membership
 from handlers.groups import GROUP, group_response
 from handlers.schemas import ERROR, ID, TIMESTAMP, Schema
-from server.keys import CLAIMS, CONFIG, SERVICES, STORE
+from server.keys import CLAIMS, CONFIG, SERVICES
 from server.routing import Api, Reply
+from services.invites import DEFAULT_LIFETIME_HOURS
 
 api = Api("invites")
 
-DEFAULT_LIFETIME_HOURS = 7 * 24
 
 NEW_INVITE: Schema = {
     "type": "object",
@@ -73,17 +70,10 @@ _EXPIRED = Reply("the invite has expired", ERROR)
     },
 )
 async def create_invite(request: web.Request, body: dict[str, Any]) -> web.Response:
-    group, _ = await membership(request)
-    token = secrets.token_urlsafe(32)
-    now = utc_now()
-    invite = Invite(
-        token_hash=_hash(token),
-        group_id=group.id,
-        created_by=request[CLAIMS].user_id,
-        created_at=now,
-        expires_at=now + timedelta(hours=body.get("expires_in_hours", DEFAULT_LIFETIME_HOURS)),
+    group, me = await membership(request)
+    invite, token = await request.app[SERVICES].invites.create(
+        group, me.user_id, body.get("expires_in_hours", DEFAULT_LIFETIME_HOURS)
     )
-    await request.app[STORE].create_invite(invite)
     frontend = request.app[CONFIG].frontend_base_url
     return web.json_response(
         {
@@ -102,10 +92,7 @@ async def create_invite(request: web.Request, body: dict[str, Any]) -> web.Respo
     replies={200: Reply("the invite", INVITE_PREVIEW), 404: _UNKNOWN, 410: _EXPIRED},
 )
 async def preview_invite(request: web.Request) -> web.Response:
-    store = request.app[STORE]
-    invite = await _live_invite(request)
-    group = await store.get_group(invite.group_id)
-    inviter = await store.get_user(invite.created_by)
+    invite, group, inviter = await request.app[SERVICES].invites.preview(request.match_info["token"])
     return web.json_response(
         {
             "group": {"id": group.id, "name": group.name, "member_count": group.member_count},
@@ -127,18 +114,7 @@ async def preview_invite(request: web.Request) -> web.Response:
     },
 )
 async def accept_invite(request: web.Request) -> web.Response:
-    invite = await _live_invite(request)
-    group, member, members, joined = await request.app[SERVICES].groups.join(invite, request[CLAIMS].user_id)
+    group, member, members, joined = await request.app[SERVICES].invites.accept(
+        request.match_info["token"], request[CLAIMS].user_id
+    )
     return group_response(group, member.role, members, status=201 if joined else 200)
-
-
-async def _live_invite(request: web.Request) -> Invite:
-    invite = await request.app[STORE].get_invite(_hash(request.match_info["token"]))
-    if invite.expires_at <= utc_now():
-        raise Gone("this invite has expired; ask for a new one", code="invite_expired")
-    return invite
-
-
-def _hash(token: str) -> str:
-    """Only a hash is stored, so a leaked database does not hand out working invite links."""
-    return hashlib.sha256(token.encode()).hexdigest()

@@ -13,6 +13,7 @@ from services.common import ReplyRecorder, Written
 from services.events import Events, Publish
 from services.expenses import Expenses
 from services.groups import Groups
+from services.invites import Invites
 from services.settlements import Settlements
 from store import Store
 
@@ -23,6 +24,7 @@ class Services:
     settlements: Settlements
     chats: Chats
     groups: Groups
+    invites: Invites
 
     @classmethod
     def build(cls, store: Store, publish: Publish, clock: Clock = utc_now) -> Services:
@@ -32,6 +34,7 @@ class Services:
             settlements=Settlements(store, events, clock),
             chats=Chats(store, events, clock),
             groups=Groups(store, events, clock),
+            invites=Invites(store, events, clock),
         )
 
 

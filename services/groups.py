@@ -1,5 +1,5 @@
-"""Groups and membership changes: create, change, delete a group; join through an invite, leave,
-be removed. Each is one store write (membership changes with their activity entry), then the
+"""Groups and membership changes: create, change, delete a group; leave or be removed (joining
+is `services.invites`). Each is one store write (membership changes with their activity entry), then the
 events that tell the group and the people concerned."""
 
 from __future__ import annotations
@@ -7,10 +7,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from domain import Conflict, Group, Invite, Member
+from domain import Conflict, Group, Member
 from domain.ids import new_id
 from services.common import Service
-from services.payloads import group_event, member_json
+from services.payloads import group_event
 from services.records import check_version
 from store import NewGroup
 
@@ -53,21 +53,6 @@ class Groups(Service):
             self.events.to_user(
                 member.user_id, "group.removed", {"group_id": group.id, "reason": "group.deleted"}
             )
-
-    async def join(self, invite: Invite, user_id: str) -> tuple[Group, Member, list[Member], bool]:
-        """Add `user_id` through `invite` (a no-op for a member already): the group, their
-        membership, the roster, and whether they joined just now."""
-        joined_activity = self.activity(
-            invite.group_id, user_id, "member.joined", user_id, {"invited_by": invite.created_by}
-        )
-        member, joined = await self.store.add_member(invite.group_id, user_id, self.clock(), joined_activity)
-        group = await self.store.get_group(invite.group_id)
-        members = await self.store.list_members(group.id)
-        if joined:
-            joiner = next((m for m in members if m.user_id == user_id), member)
-            self.events.to_group(group.id, "member.joined", member_json(joiner))
-            self.events.to_user(user_id, "group.joined", group_event(group, members))
-        return group, member, members, joined
 
     async def remove(self, group: Group, actor_id: str, user_id: str) -> None:
         """`actor_id` removes `user_id` (or themselves: leaving). The owner cannot go, and nobody

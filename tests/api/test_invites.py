@@ -7,9 +7,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-import handlers.invites
 from domain import Invite
 from domain.models import MAX_GROUP_MEMBERS
+from server.keys import SERVICES
 from tests.api.conftest import FRONTEND, Actor, Api, store_agnostic
 
 
@@ -141,7 +141,7 @@ async def test_expired_invite_is_410(
         )
     )
     assert (await api.get(f"/api/invites/{token}", as_=carol)).status == 200
-    monkeypatch.setattr(handlers.invites, "utc_now", lambda: now + timedelta(hours=1, seconds=1))
+    monkeypatch.setattr(api.app[SERVICES].invites, "clock", lambda: now + timedelta(hours=1, seconds=1))
 
     preview = await api.get(f"/api/invites/{token}", as_=carol)
     accept = await api.post(f"/api/invites/{token}/accept", as_=carol)
