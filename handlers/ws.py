@@ -229,7 +229,7 @@ class Session:
         self._connection = Connection(
             holder.user_id,
             _Socket(request, ws),
-            queue_limit=request.app[CONFIG].ws_queue_size,
+            queue_limit=request.app[CONFIG].realtime.ws_queue_size,
             token_id=holder.token_id,
         )
         self._present: set[str] = set()

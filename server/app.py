@@ -70,7 +70,16 @@ def create_app(config: Config) -> web.Application:
     app[CONFIG] = config
     app[SIGN_IN_COOKIES] = sign_in_cookie_storage(config)
     app.cleanup_ctx.extend(
-        [store_ctx, redis_ctx, broker_ctx, hub_ctx, tickets_ctx, tesseract_ctx, oidc_ctx, ocr_ctx]
+        [
+            store_ctx,
+            redis_ctx(config.realtime),
+            broker_ctx(config.realtime),
+            hub_ctx,
+            tickets_ctx,
+            tesseract_ctx(config.ocr),
+            oidc_ctx,
+            ocr_ctx(config.ocr, config.receipts),
+        ]
     )
     app.on_shutdown.append(close_connections)
 
