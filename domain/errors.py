@@ -6,17 +6,29 @@ the JSON error shape. Each carries a stable machine-readable `code` for clients 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 
 class DomainError(Exception):
+    """`headers` are extra HTTP headers for the error response (`Retry-After` on a 503, say),
+    so that whoever raises the error can say everything its response needs."""
+
     default_code = "error"
 
-    def __init__(self, message: str, *, code: str | None = None, details: Any = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        details: Any = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.code = code or self.default_code
         self.details = details
+        self.headers: dict[str, str] = dict(headers or {})
 
 
 class BadRequest(DomainError):

@@ -8,7 +8,7 @@ from typing import Any
 
 from aiohttp import BodyPartReader, web
 
-from domain import BadRequest, PayloadTooLarge, UnsupportedMediaType
+from domain import BadRequest, PayloadTooLarge, Unavailable, UnsupportedMediaType
 from domain.clock import to_text, utc_now
 from domain.ids import new_id
 from handlers.schemas import ERROR, ID, TIMESTAMP, Schema
@@ -16,7 +16,6 @@ from ocr.imaging import EXTENSIONS, FORMATS, inspect
 from ocr.pool import PoolBusy
 from ocr.service import OCR, RECEIPTS
 from server.keys import CLAIMS
-from server.middleware import error_response
 from server.routing import Api, Reply
 
 api = Api("ocr")
@@ -202,9 +201,7 @@ async def upload_receipt(request: web.Request) -> web.StreamResponse:
     try:
         result = await pool.run(data)
     except PoolBusy as exc:
-        return error_response(
-            request, 503, exc.code, exc.message, headers={"Retry-After": str(exc.retry_after)}
-        )
+        raise Unavailable(exc.message, code=exc.code, headers={"Retry-After": str(exc.retry_after)}) from None
     receipt_id = new_id()
     uploaded_at = utc_now()
     extracted = {name: result[name] for name in EXTRACTED["required"]}

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
 from aiohttp import web
 
-from server.keys import CONFIG
+from ocr.settings import OcrSettings
 
 PROBE_TIMEOUT_SECONDS = 10
 
@@ -43,6 +43,11 @@ async def probe_tesseract(command: str) -> TesseractInfo:
     return TesseractInfo(path=path, version=version or None)
 
 
-async def tesseract_ctx(app: web.Application) -> AsyncIterator[None]:
-    app[TESSERACT] = await probe_tesseract(app[CONFIG].tesseract_cmd)
-    yield
+def tesseract_ctx(settings: OcrSettings) -> Callable[[web.Application], AsyncIterator[None]]:
+    """The cleanup context that probes `settings.tesseract_cmd` once and sets `app[TESSERACT]`."""
+
+    async def probe(app: web.Application) -> AsyncIterator[None]:
+        app[TESSERACT] = await probe_tesseract(settings.tesseract_cmd)
+        yield
+
+    return probe

@@ -4,7 +4,7 @@ storage, opened and closed by `ocr_ctx`."""
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
 from aiohttp import web
@@ -12,9 +12,8 @@ from aiohttp import web
 from domain import Unavailable
 from ocr.engine import TESSERACT, TesseractInfo
 from ocr.pool import OcrPool
-from ocr.settings import OcrSettings
+from ocr.settings import OcrSettings, ReceiptStorageSettings
 from ocr.storage import ReceiptStorage, open_receipt_storage
-from server.keys import CONFIG
 
 log = logging.getLogger(__name__)
 
@@ -40,31 +39,37 @@ OCR = web.AppKey("ocr", OcrService)
 RECEIPTS = web.AppKey("receipts", ReceiptStorage)
 
 
-async def ocr_ctx(app: web.Application) -> AsyncIterator[None]:
-    """Start the worker pool if tesseract was found (`tesseract_ctx` runs first), and open the
-    receipt storage. Without tesseract the rest of the server works and OCR answers 503."""
-    config = app[CONFIG]
-    tesseract = app[TESSERACT]
-    pool: OcrPool | None = None
-    if tesseract.available:
-        pool = OcrPool(
-            size=config.ocr.workers,
-            queue_size=config.ocr.queue_size,
-            timeout=config.ocr.timeout_seconds,
-            options={
-                "languages": config.ocr.languages,
-                "max_pixels": config.ocr.max_pixels,
-                "tesseract_cmd": tesseract.path,
-            },
-        )
-        await pool.start()
-    else:
-        log.warning("tesseract not found (%s): OCR endpoints will answer 503", config.tesseract_cmd)
-    app[OCR] = OcrService(settings=config.ocr, tesseract=tesseract, pool=pool)
-    try:
-        async with open_receipt_storage(config.receipts) as storage:
-            app[RECEIPTS] = storage
-            yield
-    finally:
-        if pool is not None:
-            await pool.close()
+def ocr_ctx(
+    settings: OcrSettings, receipts: ReceiptStorageSettings
+) -> Callable[[web.Application], AsyncIterator[None]]:
+    """The cleanup context that sets `app[OCR]` and `app[RECEIPTS]`: it starts the worker pool if
+    tesseract was found (`tesseract_ctx` runs first), and opens the receipt storage. Without
+    tesseract the rest of the server works and OCR answers 503."""
+
+    async def run_ocr(app: web.Application) -> AsyncIterator[None]:
+        tesseract = app[TESSERACT]
+        pool: OcrPool | None = None
+        if tesseract.available:
+            pool = OcrPool(
+                size=settings.workers,
+                queue_size=settings.queue_size,
+                timeout=settings.timeout_seconds,
+                options={
+                    "languages": settings.languages,
+                    "max_pixels": settings.max_pixels,
+                    "tesseract_cmd": tesseract.path,
+                },
+            )
+            await pool.start()
+        else:
+            log.warning("tesseract not found (%s): OCR endpoints will answer 503", settings.tesseract_cmd)
+        app[OCR] = OcrService(settings=settings, tesseract=tesseract, pool=pool)
+        try:
+            async with open_receipt_storage(receipts) as storage:
+                app[RECEIPTS] = storage
+                yield
+        finally:
+            if pool is not None:
+                await pool.close()
+
+    return run_ocr

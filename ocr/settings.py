@@ -11,6 +11,7 @@ DEFAULT_MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 DEFAULT_MAX_PIXELS = 40_000_000
 DEFAULT_TIMEOUT_SECONDS = 60
 DEFAULT_QUEUE_SIZE = 8
+DEFAULT_TESSERACT_CMD = "tesseract"
 
 
 def default_workers() -> int:
@@ -25,6 +26,8 @@ class OcrSettings:
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
     max_pixels: int = DEFAULT_MAX_PIXELS
     languages: str = DEFAULT_LANGUAGES
+    tesseract_cmd: str = DEFAULT_TESSERACT_CMD
+    """The tesseract binary, as a name looked up on PATH or a path."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,7 +27,7 @@ from redis.exceptions import RedisError
 
 from realtime.envelope import Envelope, Pending, frame, pending_event
 from realtime.redis import REDIS
-from server.keys import CONFIG
+from realtime.settings import RealtimeSettings
 
 log = logging.getLogger(__name__)
 
@@ -450,18 +450,20 @@ def _log_failure(task: asyncio.Task[None]) -> None:
         log.error("realtime task failed", exc_info=task.exception())
 
 
-async def broker_ctx(app: web.Application) -> AsyncIterator[None]:
-    """The Redis broker when Redis is configured (after `redis_ctx`), else the in-process one."""
-    config = app[CONFIG]
-    client = app.get(REDIS)
-    broker: Broker = (
-        RedisBroker(client, config.realtime_history)
-        if client is not None
-        else InProcessBroker(config.realtime_history)
-    )
-    app[BROKER] = broker
-    await broker.start()
-    try:
-        yield
-    finally:
-        await broker.stop()
+def broker_ctx(settings: RealtimeSettings) -> Callable[[web.Application], AsyncIterator[None]]:
+    """The cleanup context that sets `app[BROKER]`: the Redis broker when Redis is configured
+    (after `redis_ctx`), else the in-process one, each keeping `settings.history` events a channel."""
+
+    async def run_broker(app: web.Application) -> AsyncIterator[None]:
+        client = app.get(REDIS)
+        broker: Broker = (
+            RedisBroker(client, settings.history) if client is not None else InProcessBroker(settings.history)
+        )
+        app[BROKER] = broker
+        await broker.start()
+        try:
+            yield
+        finally:
+            await broker.stop()
+
+    return run_broker

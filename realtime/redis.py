@@ -3,28 +3,34 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import redis.asyncio as aioredis
 from aiohttp import web
 
-from server.keys import CONFIG
+from realtime.settings import RealtimeSettings
 
 REDIS = web.AppKey("redis", aioredis.Redis)
 PING_TIMEOUT_SECONDS = 1.0
 
 
-async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
-    url = app[CONFIG].redis_url
-    if url is None:
-        yield
-        return
-    client = aioredis.from_url(url, socket_connect_timeout=2, socket_timeout=5, health_check_interval=30)
-    app[REDIS] = client
-    try:
-        yield
-    finally:
-        await client.aclose()
+def redis_ctx(settings: RealtimeSettings) -> Callable[[web.Application], AsyncIterator[None]]:
+    """The cleanup context that opens the client at `settings.redis_url` as `app[REDIS]`, or sets
+    nothing when no URL is configured (single instance, everything in memory)."""
+
+    async def open_redis(app: web.Application) -> AsyncIterator[None]:
+        url = settings.redis_url
+        if url is None:
+            yield
+            return
+        client = aioredis.from_url(url, socket_connect_timeout=2, socket_timeout=5, health_check_interval=30)
+        app[REDIS] = client
+        try:
+            yield
+        finally:
+            await client.aclose()
+
+    return open_redis
 
 
 async def redis_status(app: web.Application) -> str | None:

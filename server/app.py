@@ -37,7 +37,7 @@ from realtime.tickets import tickets_ctx
 from server.config import Config
 from server.keys import CONFIG, OPERATIONS, SERVICES, STORE
 from server.middleware import assign_request_id, authenticate, render_errors, response_headers
-from server.oidc import oidc_ctx
+from server.oidc import OidcSettings, oidc_ctx
 from server.sessions import SIGN_IN_COOKIES, sign_in_cookie_storage
 from services import Services
 from store import Store
@@ -76,13 +76,13 @@ def create_app(config: Config) -> web.Application:
         [
             store_ctx,
             services_ctx,
-            redis_ctx,
-            broker_ctx,
+            redis_ctx(config.realtime),
+            broker_ctx(config.realtime),
             hub_ctx,
             tickets_ctx,
-            tesseract_ctx,
-            oidc_ctx,
-            ocr_ctx,
+            tesseract_ctx(config.ocr),
+            oidc_ctx(_oidc_settings(config)),
+            ocr_ctx(config.ocr, config.receipts),
         ]
     )
     app.on_shutdown.append(close_connections)
@@ -156,3 +156,15 @@ async def services_ctx(app: web.Application) -> AsyncIterator[None]:
     """The use cases, on the open store, publishing through this app's broker."""
     app[SERVICES] = Services.build(app[STORE], functools.partial(publish, app))
     yield
+
+
+def _oidc_settings(config: Config) -> OidcSettings | None:
+    if not config.google_client_id:
+        return None
+    return OidcSettings(
+        issuer=config.oidc_issuer,
+        client_id=config.google_client_id,
+        client_secret=config.google_client_secret,
+        redirect_uri=config.backend_callback_url,
+        timeout_seconds=config.oidc_timeout_seconds,
+    )

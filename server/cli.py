@@ -72,7 +72,7 @@ def _serve(config: Config, *, host: str, port: int) -> int:
         )
     print(
         f"expense-tracker: serving on http://{host}:{port} "
-        f"(store: {config.store_backend}, broker: {'redis' if config.redis_url else 'in-process'})",
+        f"(store: {config.store_backend}, broker: {'redis' if config.realtime.redis_url else 'in-process'})",
         flush=True,
     )
     app = create_app(config)

@@ -20,11 +20,13 @@ from ocr.settings import (
     DEFAULT_MAX_PIXELS,
     DEFAULT_MAX_UPLOAD_BYTES,
     DEFAULT_QUEUE_SIZE,
+    DEFAULT_TESSERACT_CMD,
     DEFAULT_TIMEOUT_SECONDS,
     OcrSettings,
     ReceiptStorageSettings,
     default_workers,
 )
+from realtime.settings import DEFAULT_HISTORY, DEFAULT_WS_QUEUE_SIZE, RealtimeSettings
 from store.settings import DynamoDBSettings
 
 log = logging.getLogger(__name__)
@@ -59,21 +61,23 @@ class Config:
     data_dir: Path
     sqlite_path: Path
     dynamodb: DynamoDBSettings
-    redis_url: str | None
-    realtime_history: int
-    ws_queue_size: int
+    realtime: RealtimeSettings
     host: str
     port: int
     log_level: str
     log_format: Literal["text", "json"]
     cors_origins: tuple[str, ...]
-    tesseract_cmd: str
     ocr: OcrSettings
     receipts: ReceiptStorageSettings
 
     @property
     def is_development(self) -> bool:
         return self.environment == "development"
+
+    @property
+    def redis_url(self) -> str | None:
+        """Where Redis is, when events and tickets go through it (short for `realtime.redis_url`)."""
+        return self.realtime.redis_url
 
 
 def load_config(environ: Mapping[str, str] | None = None, *, read_dotenv: bool = True) -> Config:
@@ -124,9 +128,11 @@ def load_config(environ: Mapping[str, str] | None = None, *, read_dotenv: bool =
         data_dir=data_dir,
         sqlite_path=Path(env.text("SQLITE_PATH", str(data_dir / "expense-tracker.sqlite3"))),
         dynamodb=dynamodb,
-        redis_url=_redis_url(env.text("REDIS_URL", "")),
-        realtime_history=env.integer("REALTIME_HISTORY", 1000, low=1, high=100_000),
-        ws_queue_size=env.integer("WS_QUEUE_SIZE", 1024, low=4, high=100_000),
+        realtime=RealtimeSettings(
+            redis_url=_redis_url(env.text("REDIS_URL", "")),
+            history=env.integer("REALTIME_HISTORY", DEFAULT_HISTORY, low=1, high=100_000),
+            ws_queue_size=env.integer("WS_QUEUE_SIZE", DEFAULT_WS_QUEUE_SIZE, low=4, high=100_000),
+        ),
         host=env.text("HOST", "0.0.0.0"),
         port=port,
         log_level=env.choice(
@@ -134,8 +140,8 @@ def load_config(environ: Mapping[str, str] | None = None, *, read_dotenv: bool =
         ),
         log_format=env.choice("LOG_FORMAT", ("text", "json"), "text"),  # type: ignore[arg-type]
         cors_origins=cors_origins,
-        tesseract_cmd=env.text("TESSERACT_CMD", "tesseract"),
         ocr=OcrSettings(
+            tesseract_cmd=env.text("TESSERACT_CMD", DEFAULT_TESSERACT_CMD),
             workers=env.integer("OCR_WORKERS", default_workers(), low=1, high=64),
             queue_size=env.integer("OCR_QUEUE_SIZE", DEFAULT_QUEUE_SIZE, low=0, high=10_000),
             timeout_seconds=env.integer("OCR_TIMEOUT_SECONDS", DEFAULT_TIMEOUT_SECONDS, low=1, high=3600),

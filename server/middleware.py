@@ -71,7 +71,7 @@ _HTTP_CODES = {
 }
 
 
-def error_response(
+def _error_response(
     request: web.Request,
     status: int,
     code: str,
@@ -79,6 +79,7 @@ def error_response(
     details: Any = None,
     headers: dict[str, str] | None = None,
 ) -> web.Response:
+    """The one JSON error shape, `{"error": {"code", "message", ["details",] "request_id"}}`."""
     error: dict[str, Any] = {"code": code, "message": message}
     if details is not None:
         error["details"] = details
@@ -123,19 +124,21 @@ async def render_errors(request: web.Request, handler: Handler) -> web.StreamRes
         return await handler(request)
     except DomainError as exc:
         status = next(_STATUS[cls] for cls in type(exc).__mro__ if cls in _STATUS)
-        headers = {"WWW-Authenticate": _challenge(exc)} if status == 401 else None
-        return error_response(request, status, exc.code, exc.message, exc.details, headers)
+        headers = dict(exc.headers)
+        if status == 401:
+            headers["WWW-Authenticate"] = _challenge(exc)
+        return _error_response(request, status, exc.code, exc.message, exc.details, headers)
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
         headers = {k: v for k, v in exc.headers.items() if k.lower() in ("allow", "retry-after")}
         code = _HTTP_CODES.get(exc.status, "error" if exc.status < 500 else "internal_error")
-        return error_response(request, exc.status, code, _describe_http(request, exc), None, headers)
+        return _error_response(request, exc.status, code, _describe_http(request, exc), None, headers)
     except asyncio.CancelledError:
         raise
     except Exception:
         log.exception("unhandled error in %s %s", request.method, request.path)
-        return error_response(request, 500, "internal_error", "internal server error")
+        return _error_response(request, 500, "internal_error", "internal server error")
 
 
 @web.middleware

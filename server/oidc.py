@@ -23,7 +23,7 @@ import logging
 import re
 import time
 from base64 import b64encode, urlsafe_b64encode
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote_plus, urlencode, urlsplit
@@ -31,8 +31,6 @@ from urllib.parse import quote_plus, urlencode, urlsplit
 import aiohttp
 import jwt
 from aiohttp import web
-
-from server.keys import CONFIG
 
 log = logging.getLogger(__name__)
 
@@ -407,19 +405,36 @@ def _identity(claims: dict[str, Any], *, issuer: str, client_id: str, nonce: str
 OIDC = web.AppKey("oidc", OidcClient)
 
 
-async def oidc_ctx(app: web.Application) -> AsyncIterator[None]:
-    """The provider client, when sign-in is configured (GOOGLE_CLIENT_ID)."""
-    config = app[CONFIG]
-    if not config.google_client_id:
-        yield
-        return
-    async with aiohttp.ClientSession(headers={"User-Agent": "expense-tracker"}) as session:
-        app[OIDC] = OidcClient(
-            session,
-            issuer=config.oidc_issuer,
-            client_id=config.google_client_id,
-            client_secret=config.google_client_secret,
-            redirect_uri=config.backend_callback_url,
-            timeout_seconds=config.oidc_timeout_seconds,
-        )
-        yield
+@dataclass(frozen=True, slots=True)
+class OidcSettings:
+    """The OAuth client registered with the provider, and how long each call to it may take."""
+
+    issuer: str
+    client_id: str
+    client_secret: str
+    redirect_uri: str
+    timeout_seconds: float
+
+
+CleanupContext = Callable[[web.Application], AsyncIterator[None]]
+
+
+def oidc_ctx(settings: OidcSettings | None) -> CleanupContext:
+    """The provider client's lifetime; none when sign-in is not configured (no GOOGLE_CLIENT_ID)."""
+
+    async def provider_client(app: web.Application) -> AsyncIterator[None]:
+        if settings is None:
+            yield
+            return
+        async with aiohttp.ClientSession(headers={"User-Agent": "expense-tracker"}) as session:
+            app[OIDC] = OidcClient(
+                session,
+                issuer=settings.issuer,
+                client_id=settings.client_id,
+                client_secret=settings.client_secret,
+                redirect_uri=settings.redirect_uri,
+                timeout_seconds=settings.timeout_seconds,
+            )
+            yield
+
+    return provider_client

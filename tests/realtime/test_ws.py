@@ -10,7 +10,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from handlers import ws as ws_handlers
+from realtime import session as ws_handlers
 from server.keys import STORE
 from tests.api.conftest import FRONTEND, Actor, Api, store_agnostic
 from tests.realtime.wsclient import TIMEOUT, WsClient
