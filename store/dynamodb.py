@@ -42,7 +42,6 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from domain import (
     ActivityEntry,
-    BadRequest,
     Balance,
     ChatMessage,
     Conflict,
@@ -53,7 +52,6 @@ from domain import (
     GroupMembership,
     GroupStanding,
     IdempotentReply,
-    Invalid,
     Invite,
     Member,
     NotFound,
@@ -76,7 +74,19 @@ from store.base import (
     Store,
     TokenStanding,
 )
-from store.cursor import decode_cursor, encode_cursor
+from store.cursor import cursor_pair, dated_position, decode_cursor, encode_cursor, timed_pair
+from store.errors import (
+    author_not_a_member,
+    chat_message_exists,
+    group_not_found,
+    in_progress,
+    key_reused,
+    linked_elsewhere,
+    not_a_member,
+    record_not_found,
+    unsettled,
+    user_not_found,
+)
 from store.recent import latest_across_groups
 from store.settings import DynamoDBSettings
 
@@ -366,7 +376,7 @@ class DynamoDBStore(Store):
     async def get_user(self, user_id: str) -> User:
         item = await self._get(self._users, _key(f"USER#{user_id}"))
         if item is None:
-            raise NotFound("user not found")
+            raise user_not_found()
         return _user(item)
 
     async def find_user_by_email(self, email: str) -> User | None:
@@ -390,10 +400,7 @@ class DynamoDBStore(Store):
                 return await self._refresh_profile(existing["user_id"], name, picture)
             except _Cancelled as exc:
                 if existing is not None and exc.failed(1):
-                    raise Conflict(
-                        "this email belongs to an account already linked to another sign-in identity",
-                        code="account_conflict",
-                    ) from None
+                    raise linked_elsewhere() from None
                 # Lost a race with a concurrent first sign-in: read the winner's links again.
         raise Unavailable("sign-in kept racing with another; try again")
 
@@ -472,7 +479,7 @@ class DynamoDBStore(Store):
                 ReturnValues="ALL_NEW",
             )
         except _ConditionFailed:
-            raise NotFound("user not found") from None
+            raise user_not_found() from None
         return _user(_plain(response["Attributes"]))
 
     # token revocation
@@ -543,14 +550,14 @@ class DynamoDBStore(Store):
             )
         except _Cancelled as exc:
             if exc.failed(0):
-                raise NotFound("user not found") from None
+                raise user_not_found() from None
             raise Conflict("group already exists", code="group_exists") from None
         return _group(meta)
 
     async def get_group(self, group_id: str) -> Group:
         item = await self._get(self._groups, _key(f"GROUP#{group_id}", "META"))
         if item is None:
-            raise NotFound("group not found")
+            raise group_not_found()
         return _group(item)
 
     async def _meta_and_membership(
@@ -566,7 +573,7 @@ class DynamoDBStore(Store):
     async def get_group_as_member(self, group_id: str, user_id: str) -> tuple[Group, Member]:
         meta, membership = await self._meta_and_membership(group_id, user_id)
         if meta is None or membership is None:
-            raise NotFound("group not found")
+            raise group_not_found()
         return _group(meta), _member(membership)
 
     async def get_group_with_member_ids(self, group_id: str, user_id: str) -> tuple[Group, Member, list[str]]:
@@ -575,7 +582,7 @@ class DynamoDBStore(Store):
         memberships = [item for item in items if item["sk"].startswith("MEMBER#")]
         mine = next((m for m in memberships if m["user_id"] == user_id), None)
         if meta is None or mine is None:
-            raise NotFound("group not found")
+            raise group_not_found()
         memberships.sort(key=_member_order)
         return _group(meta), _member(mine), [m["user_id"] for m in memberships]
 
@@ -628,7 +635,7 @@ class DynamoDBStore(Store):
             "Limit": limit + 1,
         }
         if cursor is not None:
-            joined_at, group_id = _user_groups_position(cursor)
+            joined_at, group_id = timed_pair("user_groups", cursor)
             params["ExclusiveStartKey"] = _attrs(
                 {
                     "gsi1pk": f"USER#{user_id}",
@@ -692,7 +699,7 @@ class DynamoDBStore(Store):
             )
         except _ConditionFailed as exc:
             if exc.item is None:
-                raise NotFound("group not found") from None
+                raise group_not_found() from None
             current = int(exc.item["version"])
             raise PreconditionFailed(
                 f"group was changed meanwhile: you sent version {expected_version}, it is now {current}",
@@ -706,9 +713,9 @@ class DynamoDBStore(Store):
             meta = next((item for item in items if item["sk"] == "META"), None)
             members = [item for item in items if item["sk"].startswith("MEMBER#")]
             if any(_unsettled_balances(m) for m in members):
-                raise _unsettled("the group still has unsettled balances; settle up first")
+                raise unsettled("the group still has unsettled balances; settle up first")
             if meta is None:
-                raise NotFound("group not found")
+                raise group_not_found()
             # The count pins the roster: a membership added since the Query fails the META
             # condition, and one removed fails its own; each membership's condition also pins its
             # balances at the zeros just read, so an expense written in between cancels the
@@ -788,7 +795,7 @@ class DynamoDBStore(Store):
             except _Cancelled as exc:
                 meta, membership = await self._meta_and_membership(group_id, user_id)
                 if meta is None:
-                    raise NotFound("group not found") from None
+                    raise group_not_found() from None
                 if membership is not None:
                     return _member(membership), False
                 if int(meta["member_count"]) >= MAX_GROUP_MEMBERS:
@@ -796,7 +803,7 @@ class DynamoDBStore(Store):
                         f"group is full: at most {MAX_GROUP_MEMBERS} members", code="group_full"
                     ) from None
                 if exc.failed(2):
-                    raise NotFound("user not found") from None
+                    raise user_not_found() from None
             # The state that failed the transaction is gone (say, a member left); try again.
             await _backoff(attempt)
         raise Unavailable("group kept changing while adding a member; try again")
@@ -807,7 +814,7 @@ class DynamoDBStore(Store):
             if membership is None:
                 raise NotFound("member not found")
             if _unsettled_balances(membership):
-                raise _unsettled("this member still has an unsettled balance; settle up first")
+                raise unsettled("this member still has an unsettled balance; settle up first")
             meta_values: dict[str, Any] = {":one": 1}
             meta_update = "SET member_count = member_count - :one"
             if activity is not None:
@@ -839,7 +846,7 @@ class DynamoDBStore(Store):
                 return
             except _Cancelled as exc:
                 if exc.failed(1):
-                    raise NotFound("group not found") from None
+                    raise group_not_found() from None
             # The membership changed since it was read (or left meanwhile); judge it again.
             await _backoff(attempt)
         raise Unavailable("membership kept changing while being removed; try again")
@@ -878,7 +885,7 @@ class DynamoDBStore(Store):
             )
         except _Cancelled as exc:
             if exc.failed(0):
-                raise NotFound("group not found") from None
+                raise group_not_found() from None
             raise Conflict("invite already exists", code="invite_exists") from None
 
     async def get_invite(self, token_hash: str) -> Invite:
@@ -965,10 +972,10 @@ class DynamoDBStore(Store):
             if stored is None:
                 continue  # released or expired in between: claim again
             if stored["fingerprint"] != fingerprint:
-                raise _key_reused()
+                raise key_reused()
             if stored["state"] == "done":
                 return StoredReply(status=int(stored["status"]), body=stored["body"])
-            raise _in_progress()
+            raise in_progress()
         raise Unavailable("idempotency key kept changing while being claimed; try again")
 
     async def release_idempotency_key(self, user_id: str, key: str) -> None:
@@ -1035,7 +1042,7 @@ class DynamoDBStore(Store):
         users = moving + sorted(set(members) - set(moving))
         if len(users) > MAX_GROUP_MEMBERS:
             current = {m["user_id"] for m in await self._partition(group_id, "MEMBER#")}
-            raise _not_a_member([u for u in users if u not in current])
+            raise not_a_member([u for u in users if u not in current])
         actions = [record]
         actions += [
             self._move(group_id, user_id, moves.get(user_id), spent.get(user_id)) for user_id in users
@@ -1055,7 +1062,7 @@ class DynamoDBStore(Store):
                 # stored item back, or nothing when there is none.
                 old = exc.old_item(0)
                 if old is None:
-                    raise NotFound(f"{what} not found") from None
+                    raise record_not_found(what) from None
                 current_version = int(old["version"])
                 raise PreconditionFailed(
                     f"it was changed meanwhile: you sent version {expected_version}, "
@@ -1063,12 +1070,12 @@ class DynamoDBStore(Store):
                     details={"current_version": current_version},
                 ) from None
             if exc.failed(meta_index):
-                raise NotFound("group not found") from None
+                raise group_not_found() from None
             if reply is not None and exc.failed(len(actions) - 1):
-                raise _in_progress() from None
+                raise in_progress() from None
             outsiders = [u for i, u in enumerate(users, start=1) if exc.failed(i)]
             if outsiders:
-                raise _not_a_member(outsiders) from None
+                raise not_a_member(outsiders) from None
             raise Unavailable(f"DynamoDB transaction cancelled: {exc.reasons}") from None
 
     def _touch(self, group_id: str, activity: ActivityEntry) -> dict[str, Any]:
@@ -1186,7 +1193,7 @@ class DynamoDBStore(Store):
     async def get_expense(self, group_id: str, expense_id: str) -> Expense:
         item = await self._get(self._expenses, _key(f"GROUP#{group_id}", f"EXP#{expense_id}"))
         if item is None:
-            raise NotFound("expense not found")
+            raise record_not_found("expense")
         return _expense(item)
 
     async def list_expenses(
@@ -1302,7 +1309,7 @@ class DynamoDBStore(Store):
     async def get_settlement(self, group_id: str, settlement_id: str) -> Settlement:
         item = await self._get(self._transactions, _key(f"GROUP#{group_id}", f"TXN#{settlement_id}"))
         if item is None:
-            raise NotFound("transaction not found")
+            raise record_not_found("transaction")
         return _settlement(item)
 
     async def list_settlements(
@@ -1378,7 +1385,7 @@ class DynamoDBStore(Store):
         if filter_expression:
             params["FilterExpression"] = filter_expression
         if cursor is not None:
-            date, created_at, record_id = _triple(decode_cursor(kind, cursor))
+            date, created_at, record_id = dated_position(decode_cursor(kind, cursor))
             position = f"{date}#{created_at}#{record_id}"
             if low is not None and position <= low:
                 return [], None  # nothing in the range lies before the cursor
@@ -1410,7 +1417,7 @@ class DynamoDBStore(Store):
     async def get_balances_for_member(self, group_id: str, user_id: str) -> list[Balance]:
         memberships = await self._partition(group_id, "MEMBER#")
         if not any(m["user_id"] == user_id for m in memberships):
-            raise NotFound("group not found")
+            raise group_not_found()
         return _balances(memberships)
 
     async def list_activity(
@@ -1425,7 +1432,7 @@ class DynamoDBStore(Store):
             "Limit": limit + 1,
         }
         if cursor is not None:
-            at, entry_id = _pair(decode_cursor("activity", cursor))
+            at, entry_id = cursor_pair(decode_cursor("activity", cursor))
             params["ExclusiveStartKey"] = _key(f"GROUP#{group_id}", f"ACT#{at}#{entry_id}")
         response = await self._call("query", **params)
         entries = [_activity(_plain(item)) for item in response.get("Items", [])]
@@ -1488,10 +1495,10 @@ class DynamoDBStore(Store):
             )
         except _Cancelled as exc:
             if exc.failed(0):
-                raise NotFound("group not found") from None
+                raise group_not_found() from None
             if exc.failed(1):
-                raise _author_not_a_member(message.author_id) from None
-            raise Conflict("a chat message with this id exists", code="chat_message_exists") from None
+                raise author_not_a_member(message.author_id) from None
+            raise chat_message_exists() from None
 
     async def list_chat_messages(
         self, group_id: str, *, limit: int, cursor: str | None = None
@@ -1506,7 +1513,7 @@ class DynamoDBStore(Store):
             "Limit": limit + 1,
         }
         if cursor is not None:
-            created_at, message_id = _chat_position(cursor)
+            created_at, message_id = timed_pair("chat", cursor)
             params["ExclusiveStartKey"] = _key(f"GROUP#{group_id}", f"MSG#{created_at}#{message_id}")
         response = await self._call("query", **params)
         messages = [_chat_message(_plain(item)) for item in response.get("Items", [])]
@@ -1704,43 +1711,6 @@ def _dated_position(item: dict[str, Any]) -> list[str]:
     return [date, created_at, record_id]
 
 
-def _triple(position: Any) -> tuple[str, str, str]:
-    if not (
-        isinstance(position, list)
-        and len(position) == 3
-        and all(isinstance(part, str) and part for part in position)
-        and "#" not in position[0]
-        and "#" not in position[1]
-    ):
-        raise _foreign_cursor()
-    return position[0], position[1], position[2]
-
-
-def _pair(position: Any) -> tuple[str, str]:
-    if not (
-        isinstance(position, list)
-        and len(position) == 2
-        and all(isinstance(part, str) and part for part in position)
-    ):
-        raise _foreign_cursor()
-    return position[0], position[1]
-
-
-def _foreign_cursor() -> BadRequest:
-    return BadRequest("cursor is not one this server issued", code="invalid_cursor")
-
-
-def _chat_position(cursor: str) -> tuple[str, str]:
-    """A chat cursor's [created_at, id], the same on both backends; the time must parse, so the
-    start key is always a message key of the group's partition."""
-    created_at, message_id = _pair(decode_cursor("chat", cursor))
-    try:
-        from_text(created_at)
-    except ValueError:
-        raise _foreign_cursor() from None
-    return created_at, message_id
-
-
 def _chat_message(a: dict[str, Any]) -> ChatMessage:
     return ChatMessage(
         id=a["id"],
@@ -1748,14 +1718,6 @@ def _chat_message(a: dict[str, Any]) -> ChatMessage:
         author_id=a["author_id"],
         text=a["text"],
         created_at=from_text(a["created_at"]),
-    )
-
-
-def _author_not_a_member(author_id: str) -> Conflict:
-    return Conflict(
-        "only a member of the group can post to its chat",
-        code="not_a_member",
-        details={"user_ids": [author_id]},
     )
 
 
@@ -1781,48 +1743,6 @@ def _settled_condition(membership: dict[str, Any]) -> dict[str, Any]:
         "ExpressionAttributeNames": names,
         "ExpressionAttributeValues": _attrs(values),
     }
-
-
-def _not_a_member(outsiders: list[str]) -> Conflict:
-    return Conflict(
-        "every payer and participant must be a member of the group",
-        code="not_a_member",
-        details={"user_ids": sorted(outsiders)},
-    )
-
-
-def _unsettled(message: str) -> Conflict:
-    return Conflict(message, code="balance_not_settled")
-
-
-def _key_reused() -> Invalid:
-    return Invalid(
-        "this Idempotency-Key was already used for a different request",
-        code="idempotency_key_reused",
-    )
-
-
-def _in_progress() -> Conflict:
-    return Conflict(
-        "a request with this Idempotency-Key is still being processed; retry shortly",
-        code="idempotency_in_progress",
-    )
-
-
-def _user_groups_position(cursor: str) -> tuple[str, str]:
-    position = decode_cursor("user_groups", cursor)
-    invalid = BadRequest("cursor is not one this server issued", code="invalid_cursor")
-    if not (
-        isinstance(position, list)
-        and len(position) == 2
-        and all(isinstance(part, str) and part for part in position)
-    ):
-        raise invalid
-    try:
-        from_text(position[0])
-    except ValueError:
-        raise invalid from None
-    return position[0], position[1]
 
 
 # tables
