@@ -24,9 +24,11 @@ class _Connection(Store):
         self._chats = settings.chats_table
 
     async def _call(self, operation: str, **params: Any) -> dict[str, Any]:
+        """One request on this store's client (see `client._call` for the errors it raises)."""
         return await _call(self._client, operation, **params)
 
     async def _get(self, table: str, key: dict[str, Any]) -> dict[str, Any] | None:
+        """The item at `key`, read consistently, or None."""
         response = await self._call("get_item", TableName=table, Key=key, ConsistentRead=True)
         item = response.get("Item")
         return _plain(item) if item else None
@@ -66,6 +68,8 @@ class _Connection(Store):
     async def _meta_and_membership(
         self, group_id: str, user_id: str
     ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+        """A group's META and one user's membership item (each None if missing), in one
+        BatchGetItem."""
         items = await self._batch_get(
             self._groups,
             [_key(f"GROUP#{group_id}", "META"), _key(f"GROUP#{group_id}", f"MEMBER#{user_id}")],
