@@ -139,7 +139,7 @@ async def _verify_balances(config: Config, group_ids: list[str]) -> int:
 
 
 async def _create_tables(config: Config) -> int:
-    from store.dynamodb import create_tables
+    from store.dynamodb.tables import create_tables
 
     created = await create_tables(config.dynamodb)
     print("created: " + ", ".join(created) if created else "all tables already exist")

@@ -1,0 +1,49 @@
+"""`DynamoDBStore`: the `Store` contract on DynamoDB, assembled from one class of methods per
+concern. Each derives from `_Connection` and reaches DynamoDB only through it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from store.base import Store
+from store.dynamodb.activity import _Activity
+from store.dynamodb.balances import _Balances
+from store.dynamodb.chat import _Chat
+from store.dynamodb.client import _client
+from store.dynamodb.dashboard import _Dashboard
+from store.dynamodb.expenses import _Expenses
+from store.dynamodb.groups import _Groups
+from store.dynamodb.idempotency import _Idempotency
+from store.dynamodb.invites import _Invites
+from store.dynamodb.items import _key
+from store.dynamodb.members import _Members
+from store.dynamodb.settlements import _Settlements
+from store.dynamodb.users import _Users
+from store.settings import DynamoDBSettings
+
+
+class DynamoDBStore(
+    _Users,
+    _Groups,
+    _Members,
+    _Invites,
+    _Idempotency,
+    _Expenses,
+    _Settlements,
+    _Balances,
+    _Activity,
+    _Chat,
+    _Dashboard,
+    Store,
+):
+    """The cloud backend; open one with `DynamoDBStore.open(settings)`."""
+
+    @classmethod
+    @asynccontextmanager
+    async def open(cls, settings: DynamoDBSettings) -> AsyncIterator[DynamoDBStore]:
+        async with _client(settings) as client:
+            yield cls(client, settings)
+
+    async def ping(self) -> None:
+        await self._call("get_item", TableName=self._users, Key=_key("PING"))

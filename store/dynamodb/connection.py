@@ -1,0 +1,82 @@
+"""`_Connection`: the client and table names through which each concern of the store reaches
+DynamoDB, with the reads and transaction actions that several concerns share."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from domain import ActivityEntry, Unavailable
+from store.base import Store
+from store.dynamodb.client import _ATTEMPTS, _batch_get, _call, _transact
+from store.dynamodb.items import _activity_item, _attrs, _key, _plain
+from store.settings import DynamoDBSettings
+
+
+class _Connection(Store):
+    """State and shared requests of `DynamoDBStore`; the concern classes derive from it."""
+
+    def __init__(self, client: Any, settings: DynamoDBSettings) -> None:
+        self._client = client
+        self._users = settings.users_table
+        self._groups = settings.groups_table
+        self._expenses = settings.expenses_table
+        self._transactions = settings.transactions_table
+        self._chats = settings.chats_table
+
+    async def _call(self, operation: str, **params: Any) -> dict[str, Any]:
+        """One request on this store's client (see `client._call` for the errors it raises)."""
+        return await _call(self._client, operation, **params)
+
+    async def _get(self, table: str, key: dict[str, Any]) -> dict[str, Any] | None:
+        """The item at `key`, read consistently, or None."""
+        response = await self._call("get_item", TableName=table, Key=key, ConsistentRead=True)
+        item = response.get("Item")
+        return _plain(item) if item else None
+
+    async def _batch_get(self, table: str, keys: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Every item of `keys` that exists (consistent reads), in no particular order."""
+        return await _batch_get(self._client, table, keys)
+
+    async def _transact(self, actions: list[dict[str, Any]], attempts: int = _ATTEMPTS) -> None:
+        """One TransactWriteItems (see `client._transact`); raises _Cancelled when a condition
+        failed, for the caller to interpret."""
+        await _transact(self._client, actions, attempts)
+
+    async def _partition(self, group_id: str, sk_prefix: str | None = None) -> list[dict[str, Any]]:
+        """Every item of a group's partition (META and at most MAX_GROUP_MEMBERS memberships, far
+        below the 1 MB page size, so in practice one Query)."""
+        condition = "pk = :pk"
+        values: dict[str, Any] = {":pk": f"GROUP#{group_id}"}
+        if sk_prefix is not None:
+            condition += " AND begins_with(sk, :prefix)"
+            values[":prefix"] = sk_prefix
+        params: dict[str, Any] = {
+            "TableName": self._groups,
+            "KeyConditionExpression": condition,
+            "ExpressionAttributeValues": _attrs(values),
+            "ConsistentRead": True,
+        }
+        items: list[dict[str, Any]] = []
+        for _ in range(_ATTEMPTS):
+            response = await self._call("query", **params)
+            items += [_plain(item) for item in response.get("Items", [])]
+            if "LastEvaluatedKey" not in response:
+                return items
+            params["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        raise Unavailable("group partition is larger than it can be")
+
+    async def _meta_and_membership(
+        self, group_id: str, user_id: str
+    ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+        """A group's META and one user's membership item (each None if missing), in one
+        BatchGetItem."""
+        items = await self._batch_get(
+            self._groups,
+            [_key(f"GROUP#{group_id}", "META"), _key(f"GROUP#{group_id}", f"MEMBER#{user_id}")],
+        )
+        by_sk = {item["sk"]: item for item in items}
+        return by_sk.get("META"), by_sk.get(f"MEMBER#{user_id}")
+
+    def _log(self, entry: ActivityEntry) -> dict[str, Any]:
+        """The Put that records `entry` as one action of the change's transaction."""
+        return {"Put": {"TableName": self._expenses, "Item": _attrs(_activity_item(entry))}}

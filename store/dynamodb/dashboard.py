@@ -1,0 +1,106 @@
+"""The dashboard: a user's newest groups with their balances and spending (from GSI `by_user`),
+and the latest activity across them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from domain import ActivityEntry, Dashboard, GroupMembership, GroupStanding
+from domain.clock import from_text
+from store.dynamodb.connection import _Connection
+from store.dynamodb.items import _activity, _attrs, _group, _key, _plain, _spending_entry
+from store.dynamodb.tables import USER_GROUPS_INDEX
+from store.recent import latest_across_groups
+
+_DASHBOARD_PAGES = 5
+"""Bound on the `by_user` pages the dashboard follows (a page stops at 1 MB)."""
+
+
+class _Dashboard(_Connection):
+    """The dashboard part of the contract."""
+
+    async def _latest_activity(self, group_id: str, limit: int) -> list[ActivityEntry]:
+        response = await self._call(
+            "query",
+            TableName=self._expenses,
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
+            ExpressionAttributeValues=_attrs({":pk": f"GROUP#{group_id}", ":prefix": "ACT#"}),
+            ScanIndexForward=False,
+            ConsistentRead=True,
+            Limit=limit,
+        )
+        return [_activity(_plain(item)) for item in response.get("Items", [])]
+
+    async def _newest_memberships(self, user_id: str, limit: int) -> tuple[list[dict[str, Any]], bool]:
+        """Up to `limit` of the user's membership items from GSI `by_user`, newest joined first,
+        and whether there are more. Normally one Query (Limit limit + 1); a page cut short by
+        DynamoDB's 1 MB cap is followed, at most _DASHBOARD_PAGES times."""
+        params: dict[str, Any] = {
+            "TableName": self._groups,
+            "IndexName": USER_GROUPS_INDEX,
+            "KeyConditionExpression": "gsi1pk = :user",
+            "ExpressionAttributeValues": _attrs({":user": f"USER#{user_id}"}),
+            "ScanIndexForward": False,
+        }
+        found: list[dict[str, Any]] = []
+        for _ in range(_DASHBOARD_PAGES):
+            params["Limit"] = limit + 1 - len(found)
+            response = await self._call("query", **params)
+            found += [_plain(item) for item in response.get("Items", [])]
+            evaluated = response.get("LastEvaluatedKey")
+            if len(found) > limit:
+                return found[:limit], True
+            if evaluated is None:
+                return found, False
+            params["ExclusiveStartKey"] = evaluated
+        return found, True
+
+    async def dashboard(self, user_id: str, *, group_limit: int, recent_limit: int) -> Dashboard:
+        memberships, more_groups = await self._newest_memberships(user_id, max(group_limit, 0))
+        metas = {
+            item["id"]: item
+            for item in await self._batch_get(
+                self._groups, [_key(f"GROUP#{m['group_id']}", "META") for m in memberships]
+            )
+        }
+        groups: list[GroupStanding] = []
+        spending: dict[tuple[str, str, str], int] = {}
+        for m in memberships:
+            meta = metas.get(m["group_id"])
+            if meta is None:  # deleted since the (eventually consistent) index was read
+                continue
+            groups.append(
+                GroupStanding(
+                    membership=GroupMembership(
+                        group=_group(meta), role=m["role"], joined_at=from_text(m["joined_at"])
+                    ),
+                    balances={
+                        currency: int(amount)
+                        for currency, amount in sorted((m.get("balances") or {}).items())
+                        if int(amount)
+                    },
+                )
+            )
+            for entry, amount in (m.get("spending") or {}).items():
+                key = _spending_entry(entry)
+                spending[key] = spending.get(key, 0) + int(amount)
+        active = sorted(
+            (
+                (meta["id"], meta["last_activity_at"])
+                for meta in (metas[m["group_id"]] for m in memberships if m["group_id"] in metas)
+                if meta.get("last_activity_at")
+            ),
+            key=lambda group: (group[1], group[0]),
+            reverse=True,
+        )
+        recent = (
+            await latest_across_groups(active, recent_limit, self._latest_activity)
+            if recent_limit > 0
+            else []
+        )
+        return Dashboard(
+            groups=groups,
+            more_groups=more_groups,
+            spending={key: amount for key, amount in sorted(spending.items()) if amount},
+            recent=recent,
+        )

@@ -1,0 +1,226 @@
+"""Groups: their META item, a member's view of them, the groups of a user (GSI `by_user`), edits
+and deletion."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from domain import Conflict, Group, GroupMembership, Member, Page, PreconditionFailed, Unavailable
+from domain.clock import from_text, to_text
+from store.base import NewGroup
+from store.cursor import encode_cursor, timed_pair
+from store.dynamodb.client import _ATTEMPTS, _backoff, _Cancelled, _ConditionFailed
+from store.dynamodb.connection import _Connection
+from store.dynamodb.items import (
+    _attrs,
+    _group,
+    _key,
+    _member,
+    _member_order,
+    _membership_item,
+    _plain,
+    _settled_condition,
+    _unsettled_balances,
+)
+from store.dynamodb.tables import USER_GROUPS_INDEX
+from store.errors import group_not_found, unsettled, user_not_found
+
+_EDITABLE = ("name", "description", "default_currency")
+
+
+class _Groups(_Connection):
+    """The groups part of the contract."""
+
+    async def create_group(self, group: NewGroup) -> Group:
+        created = to_text(group.created_at)
+        meta = {
+            "pk": f"GROUP#{group.id}",
+            "sk": "META",
+            "id": group.id,
+            "name": group.name,
+            "description": group.description,
+            "default_currency": group.default_currency,
+            "owner_id": group.owner_id,
+            "member_count": 1,
+            "version": 1,
+            "created_at": created,
+            "updated_at": created,
+        }
+        try:
+            await self._transact(
+                [
+                    {
+                        "ConditionCheck": {
+                            "TableName": self._users,
+                            "Key": _key(f"USER#{group.owner_id}"),
+                            "ConditionExpression": "attribute_exists(pk)",
+                        }
+                    },
+                    {
+                        "Put": {
+                            "TableName": self._groups,
+                            "Item": _attrs(meta),
+                            "ConditionExpression": "attribute_not_exists(pk)",
+                        }
+                    },
+                    {
+                        "Put": {
+                            "TableName": self._groups,
+                            "Item": _membership_item(group.id, group.owner_id, "owner", created),
+                        }
+                    },
+                ]
+            )
+        except _Cancelled as exc:
+            if exc.failed(0):
+                raise user_not_found() from None
+            raise Conflict("group already exists", code="group_exists") from None
+        return _group(meta)
+
+    async def get_group(self, group_id: str) -> Group:
+        item = await self._get(self._groups, _key(f"GROUP#{group_id}", "META"))
+        if item is None:
+            raise group_not_found()
+        return _group(item)
+
+    async def get_group_as_member(self, group_id: str, user_id: str) -> tuple[Group, Member]:
+        meta, membership = await self._meta_and_membership(group_id, user_id)
+        if meta is None or membership is None:
+            raise group_not_found()
+        return _group(meta), _member(membership)
+
+    async def get_group_with_member_ids(self, group_id: str, user_id: str) -> tuple[Group, Member, list[str]]:
+        items = await self._partition(group_id)
+        meta = next((item for item in items if item["sk"] == "META"), None)
+        memberships = [item for item in items if item["sk"].startswith("MEMBER#")]
+        mine = next((m for m in memberships if m["user_id"] == user_id), None)
+        if meta is None or mine is None:
+            raise group_not_found()
+        memberships.sort(key=_member_order)
+        return _group(meta), _member(mine), [m["user_id"] for m in memberships]
+
+    async def list_user_groups(
+        self, user_id: str, *, limit: int, cursor: str | None = None
+    ) -> Page[GroupMembership]:
+        params: dict[str, Any] = {
+            "TableName": self._groups,
+            "IndexName": USER_GROUPS_INDEX,
+            "KeyConditionExpression": "gsi1pk = :user",
+            "ExpressionAttributeValues": _attrs({":user": f"USER#{user_id}"}),
+            "ScanIndexForward": False,
+            # One extra item tells whether another page exists, as the SQLite backend does.
+            "Limit": limit + 1,
+        }
+        if cursor is not None:
+            joined_at, group_id = timed_pair("user_groups", cursor)
+            params["ExclusiveStartKey"] = _attrs(
+                {
+                    "gsi1pk": f"USER#{user_id}",
+                    "gsi1sk": f"{joined_at}#{group_id}",
+                    "pk": f"GROUP#{group_id}",
+                    "sk": f"MEMBER#{user_id}",
+                }
+            )
+        response = await self._call("query", **params)
+        memberships = [_plain(item) for item in response.get("Items", [])]
+        page = memberships[:limit]
+        more = len(memberships) > limit or "LastEvaluatedKey" in response
+        metas = {
+            item["id"]: item
+            for item in await self._batch_get(
+                self._groups, [_key(f"GROUP#{m['group_id']}", "META") for m in page]
+            )
+        }
+        items = [
+            GroupMembership(
+                group=_group(metas[m["group_id"]]),
+                role=m["role"],
+                joined_at=from_text(m["joined_at"]),
+            )
+            for m in page
+            if m["group_id"] in metas
+        ]
+        next_cursor = None
+        if more and page:
+            last = page[-1]
+            next_cursor = encode_cursor("user_groups", [last["joined_at"], last["group_id"]])
+        return Page(items=items, next_cursor=next_cursor)
+
+    async def update_group(
+        self, group_id: str, *, expected_version: int, changes: dict[str, Any], updated_at: datetime
+    ) -> Group:
+        fields = [column for column in _EDITABLE if column in changes]
+        names = {"#version": "version", "#updated": "updated_at"}
+        values: dict[str, Any] = {
+            ":expected": expected_version,
+            ":one": 1,
+            ":updated": to_text(updated_at),
+        }
+        assignments = []
+        for number, column in enumerate(fields):
+            names[f"#f{number}"] = column
+            values[f":f{number}"] = changes[column]
+            assignments.append(f"#f{number} = :f{number}")
+        assignments += ["#version = #version + :one", "#updated = :updated"]
+        try:
+            response = await self._call(
+                "update_item",
+                TableName=self._groups,
+                Key=_key(f"GROUP#{group_id}", "META"),
+                UpdateExpression="SET " + ", ".join(assignments),
+                ConditionExpression="attribute_exists(pk) AND #version = :expected",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=_attrs(values),
+                ReturnValues="ALL_NEW",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except _ConditionFailed as exc:
+            if exc.item is None:
+                raise group_not_found() from None
+            current = int(exc.item["version"])
+            raise PreconditionFailed(
+                f"group was changed meanwhile: you sent version {expected_version}, it is now {current}",
+                details={"current_version": current},
+            ) from None
+        return _group(_plain(response["Attributes"]))
+
+    async def delete_group(self, group_id: str) -> None:
+        for attempt in range(_ATTEMPTS):
+            items = await self._partition(group_id)
+            meta = next((item for item in items if item["sk"] == "META"), None)
+            members = [item for item in items if item["sk"].startswith("MEMBER#")]
+            if any(_unsettled_balances(m) for m in members):
+                raise unsettled("the group still has unsettled balances; settle up first")
+            if meta is None:
+                raise group_not_found()
+            # The count pins the roster: a membership added since the Query fails the META
+            # condition, and one removed fails its own; each membership's condition also pins its
+            # balances at the zeros just read, so an expense written in between cancels the
+            # transaction too. Either way, read again and retry.
+            actions: list[dict[str, Any]] = [
+                {
+                    "Delete": {
+                        "TableName": self._groups,
+                        "Key": _key(f"GROUP#{group_id}", "META"),
+                        "ConditionExpression": "member_count = :count",
+                        "ExpressionAttributeValues": _attrs({":count": int(meta["member_count"])}),
+                    }
+                }
+            ]
+            actions += [
+                {
+                    "Delete": {
+                        "TableName": self._groups,
+                        "Key": _key(f"GROUP#{group_id}", m["sk"]),
+                        **_settled_condition(m),
+                    }
+                }
+                for m in members
+            ]
+            try:
+                await self._transact(actions)
+                return
+            except _Cancelled:
+                await _backoff(attempt)
+        raise Unavailable("group kept changing while being deleted; try again")

@@ -1,0 +1,237 @@
+"""What the expense and settlement methods share: the one transaction that writes a record with
+the balances, spending and activity it moves, and the newest-first pages of the `by_date` LSI."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from domain import ActivityEntry, Conflict, IdempotentReply, PreconditionFailed, Unavailable
+from domain.clock import to_text
+from domain.models import MAX_GROUP_MEMBERS
+from store.base import BalanceDeltas, SpendingDeltas
+from store.cursor import dated_position, decode_cursor, encode_cursor
+from store.dynamodb.client import _LEDGER_ATTEMPTS, _Cancelled
+from store.dynamodb.connection import _Connection
+from store.dynamodb.idempotency import _record_reply
+from store.dynamodb.items import _attrs, _by_date_position, _key, _plain, _spending_key
+from store.dynamodb.tables import BY_DATE_INDEX
+from store.errors import group_not_found, in_progress, not_a_member, record_not_found
+
+
+class _Ledger(_Connection):
+    """The ledger's write and listing machinery."""
+
+    async def _ledger_write(
+        self,
+        group_id: str,
+        record: dict[str, Any],
+        *,
+        what: str,
+        expected_version: int | None,
+        deltas: BalanceDeltas,
+        members: list[str],
+        activity: ActivityEntry,
+        reply: IdempotentReply | None = None,
+        spending: SpendingDeltas | None = None,
+    ) -> None:
+        """Run `record` (the action on the expense or settlement, first in the transaction) with an
+        Update per member whose balance or spending moves and a ConditionCheck per other member in
+        `members`, each conditioned on the membership existing, then the Update of META's
+        `last_activity_at`, the activity Put and the reply Update.
+
+        At most 1 + 50 + 1 + 1 + 1 actions: more than 50 distinct users cannot all be members."""
+        moves: dict[str, dict[str, int]] = {}
+        for (user_id, currency), delta in sorted(deltas.items()):
+            moves.setdefault(user_id, {})[currency] = delta  # a zero records the currency
+        spent: dict[str, dict[str, int]] = {}
+        for (user_id, month, category, currency), delta in sorted((spending or {}).items()):
+            if delta:
+                spent.setdefault(user_id, {})[_spending_key(month, category, currency)] = delta
+        moving = sorted(moves.keys() | spent.keys())
+        users = moving + sorted(set(members) - set(moving))
+        if len(users) > MAX_GROUP_MEMBERS:
+            current = {m["user_id"] for m in await self._partition(group_id, "MEMBER#")}
+            raise not_a_member([u for u in users if u not in current])
+        actions = [record]
+        actions += [
+            self._move(group_id, user_id, moves.get(user_id), spent.get(user_id)) for user_id in users
+        ]
+        meta_index = len(actions)
+        actions.append(self._touch(group_id, activity))
+        actions.append(self._log(activity))
+        if reply is not None:
+            actions.append(_record_reply(self._users, reply))
+        try:
+            await self._transact(actions, attempts=_LEDGER_ATTEMPTS)
+        except _Cancelled as exc:
+            if exc.failed(0):
+                if expected_version is None:
+                    raise Conflict(f"{what} already exists", code=f"{what}_exists") from None
+                # ReturnValuesOnConditionCheckFailure=ALL_OLD: a failed record action brings the
+                # stored item back, or nothing when there is none.
+                old = exc.old_item(0)
+                if old is None:
+                    raise record_not_found(what) from None
+                current_version = int(old["version"])
+                raise PreconditionFailed(
+                    f"it was changed meanwhile: you sent version {expected_version}, "
+                    f"it is now {current_version}",
+                    details={"current_version": current_version},
+                ) from None
+            if exc.failed(meta_index):
+                raise group_not_found() from None
+            if reply is not None and exc.failed(len(actions) - 1):
+                raise in_progress() from None
+            outsiders = [u for i, u in enumerate(users, start=1) if exc.failed(i)]
+            if outsiders:
+                raise not_a_member(outsiders) from None
+            raise Unavailable(f"DynamoDB transaction cancelled: {exc.reasons}") from None
+
+    def _touch(self, group_id: str, activity: ActivityEntry) -> dict[str, Any]:
+        """The Update recording on META when the group's latest activity happened (conditioned on
+        the group existing, so a write to a deleted group cannot bring back a bare META)."""
+        return {
+            "Update": {
+                "TableName": self._groups,
+                "Key": _key(f"GROUP#{group_id}", "META"),
+                "UpdateExpression": "SET last_activity_at = :at",
+                "ConditionExpression": "attribute_exists(pk)",
+                "ExpressionAttributeValues": _attrs({":at": to_text(activity.at)}),
+            }
+        }
+
+    def _move(
+        self,
+        group_id: str,
+        user_id: str,
+        moves: dict[str, int] | None,
+        spent: dict[str, int] | None = None,
+    ) -> dict[str, Any]:
+        """The action on one membership: move its balances (all currencies) and its spending (all
+        month|category|currency entries) in one Update, or only check it exists. Either way the
+        condition is the membership check."""
+        key = _key(f"GROUP#{group_id}", f"MEMBER#{user_id}")
+        if not moves and not spent:
+            return {
+                "ConditionCheck": {
+                    "TableName": self._groups,
+                    "Key": key,
+                    "ConditionExpression": "attribute_exists(pk)",
+                }
+            }
+        names: dict[str, str] = {}
+        values: dict[str, Any] = {":zero": 0}
+        assignments = []
+        if moves:
+            names["#b"] = "balances"
+            for number, (currency, delta) in enumerate(sorted(moves.items())):
+                names[f"#c{number}"] = currency
+                values[f":d{number}"] = delta
+                assignments.append(f"#b.#c{number} = if_not_exists(#b.#c{number}, :zero) + :d{number}")
+        if spent:
+            # The map exists from the moment the membership does (_membership_item).
+            names["#s"] = "spending"
+            for number, (entry, delta) in enumerate(sorted(spent.items())):
+                names[f"#k{number}"] = entry
+                values[f":s{number}"] = delta
+                assignments.append(f"#s.#k{number} = if_not_exists(#s.#k{number}, :zero) + :s{number}")
+        return {
+            "Update": {
+                "TableName": self._groups,
+                "Key": key,
+                "UpdateExpression": "SET " + ", ".join(assignments),
+                "ConditionExpression": "attribute_exists(pk)",
+                "ExpressionAttributeNames": names,
+                "ExpressionAttributeValues": _attrs(values),
+            }
+        }
+
+    def _versioned(
+        self,
+        kind: str,
+        table: str,
+        group_id: str,
+        sk: str,
+        expected: int,
+        item: dict[str, Any] | None,
+    ) -> dict[str, Any]:
+        """Put `item` (or Delete) the record at `sk` if it is still at version `expected`."""
+        action: dict[str, Any] = {
+            "TableName": table,
+            "ConditionExpression": "#version = :expected",
+            "ExpressionAttributeNames": {"#version": "version"},
+            "ExpressionAttributeValues": _attrs({":expected": expected}),
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+        }
+        if item is None:
+            action["Key"] = _key(f"GROUP#{group_id}", sk)
+        else:
+            action["Item"] = _attrs(item)
+        return {kind: action}
+
+    async def _dated_page(
+        self,
+        table: str,
+        group_id: str,
+        kind: str,
+        sk_prefix: str,
+        *,
+        limit: int,
+        cursor: str | None,
+        date_from: str | None = None,
+        date_to: str | None = None,
+        filter_expression: str | None = None,
+        filter_values: dict[str, Any] | None = None,
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """One Query of the `by_date` LSI, newest first (`lsi1sk = <date>#<created_at>#<id>`).
+
+        Reads limit + 1 items, so an unfiltered listing knows whether another page exists; with a
+        filter a page may come back short (even empty) while the cursor is set."""
+        low = date_from
+        high = None if date_to is None else f"{date_to}~"  # '~' sorts after '#<created_at>…'
+        values: dict[str, Any] = {":pk": f"GROUP#{group_id}", **(filter_values or {})}
+        if low is not None and high is not None:
+            condition = "pk = :pk AND lsi1sk BETWEEN :low AND :high"
+            values.update({":low": low, ":high": high})
+        elif low is not None:
+            condition = "pk = :pk AND lsi1sk >= :low"
+            values[":low"] = low
+        elif high is not None:
+            condition = "pk = :pk AND lsi1sk <= :high"
+            values[":high"] = high
+        else:
+            condition = "pk = :pk"
+        params: dict[str, Any] = {
+            "TableName": table,
+            "IndexName": BY_DATE_INDEX,
+            "KeyConditionExpression": condition,
+            "ScanIndexForward": False,
+            "ConsistentRead": True,
+            "Limit": limit + 1,
+        }
+        if filter_expression:
+            params["FilterExpression"] = filter_expression
+        if cursor is not None:
+            date, created_at, record_id = dated_position(decode_cursor(kind, cursor))
+            position = f"{date}#{created_at}#{record_id}"
+            if low is not None and position <= low:
+                return [], None  # nothing in the range lies before the cursor
+            if high is None or position < high:
+                # (A cursor beyond the range's top end means "from the top".)
+                params["ExclusiveStartKey"] = _attrs(
+                    {
+                        "pk": f"GROUP#{group_id}",
+                        "sk": f"{sk_prefix}{record_id}",
+                        "lsi1sk": position,
+                    }
+                )
+        params["ExpressionAttributeValues"] = _attrs(values)
+        response = await self._call("query", **params)
+        items = [_plain(item) for item in response.get("Items", [])]
+        if len(items) > limit:
+            last = items[limit - 1]
+            return items[:limit], encode_cursor(kind, _by_date_position(last))
+        evaluated = response.get("LastEvaluatedKey")
+        if evaluated is not None:
+            return items, encode_cursor(kind, _by_date_position(_plain(evaluated)))
+        return items, None

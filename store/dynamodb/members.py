@@ -1,0 +1,144 @@
+"""Memberships: the roster of a group, joining (bounded by MAX_GROUP_MEMBERS) and leaving (only
+with settled balances)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from domain import ActivityEntry, Conflict, Member, NotFound, Unavailable
+from domain.clock import to_text
+from domain.models import MAX_GROUP_MEMBERS
+from store.dynamodb.client import _ATTEMPTS, _backoff, _Cancelled
+from store.dynamodb.connection import _Connection
+from store.dynamodb.items import (
+    _attrs,
+    _key,
+    _member,
+    _member_order,
+    _membership_item,
+    _settled_condition,
+    _unsettled_balances,
+)
+from store.errors import group_not_found, unsettled, user_not_found
+
+
+class _Members(_Connection):
+    """The membership part of the contract."""
+
+    async def list_members(self, group_id: str) -> list[Member]:
+        memberships = await self._partition(group_id, "MEMBER#")
+        if not memberships:
+            return []
+        profiles = {
+            item["id"]: item
+            for item in await self._batch_get(
+                self._users, [_key(f"USER#{m['user_id']}") for m in memberships]
+            )
+        }
+        memberships.sort(key=_member_order)
+        return [_member(m, profiles[m["user_id"]]) for m in memberships if m["user_id"] in profiles]
+
+    async def add_member(
+        self,
+        group_id: str,
+        user_id: str,
+        joined_at: datetime,
+        activity: ActivityEntry | None = None,
+    ) -> tuple[Member, bool]:
+        joined = to_text(joined_at)
+        meta_values: dict[str, Any] = {":one": 1, ":max": MAX_GROUP_MEMBERS}
+        meta_update = "SET member_count = member_count + :one"
+        if activity is not None:
+            meta_update += ", last_activity_at = :at"
+            meta_values[":at"] = to_text(activity.at)
+        actions: list[dict[str, Any]] = [
+            {
+                "Update": {
+                    "TableName": self._groups,
+                    "Key": _key(f"GROUP#{group_id}", "META"),
+                    "UpdateExpression": meta_update,
+                    "ConditionExpression": "attribute_exists(pk) AND member_count < :max",
+                    "ExpressionAttributeValues": _attrs(meta_values),
+                }
+            },
+            {
+                "Put": {
+                    "TableName": self._groups,
+                    "Item": _membership_item(group_id, user_id, "member", joined),
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            },
+            {
+                "ConditionCheck": {
+                    "TableName": self._users,
+                    "Key": _key(f"USER#{user_id}"),
+                    "ConditionExpression": "attribute_exists(pk)",
+                }
+            },
+        ]
+        if activity is not None:
+            # Cancelled with the rest when the user already belongs: nothing is logged then.
+            actions.append(self._log(activity))
+        for attempt in range(_ATTEMPTS):
+            try:
+                await self._transact(actions)
+                return Member(user_id=user_id, role="member", joined_at=joined_at), True
+            except _Cancelled as exc:
+                meta, membership = await self._meta_and_membership(group_id, user_id)
+                if meta is None:
+                    raise group_not_found() from None
+                if membership is not None:
+                    return _member(membership), False
+                if int(meta["member_count"]) >= MAX_GROUP_MEMBERS:
+                    raise Conflict(
+                        f"group is full: at most {MAX_GROUP_MEMBERS} members", code="group_full"
+                    ) from None
+                if exc.failed(2):
+                    raise user_not_found() from None
+            # The state that failed the transaction is gone (say, a member left); try again.
+            await _backoff(attempt)
+        raise Unavailable("group kept changing while adding a member; try again")
+
+    async def remove_member(self, group_id: str, user_id: str, activity: ActivityEntry | None = None) -> None:
+        for attempt in range(_ATTEMPTS):
+            membership = await self._get(self._groups, _key(f"GROUP#{group_id}", f"MEMBER#{user_id}"))
+            if membership is None:
+                raise NotFound("member not found")
+            if _unsettled_balances(membership):
+                raise unsettled("this member still has an unsettled balance; settle up first")
+            meta_values: dict[str, Any] = {":one": 1}
+            meta_update = "SET member_count = member_count - :one"
+            if activity is not None:
+                meta_update += ", last_activity_at = :at"
+                meta_values[":at"] = to_text(activity.at)
+            actions: list[dict[str, Any]] = [
+                {
+                    "Delete": {
+                        "TableName": self._groups,
+                        "Key": _key(f"GROUP#{group_id}", f"MEMBER#{user_id}"),
+                        # Race-free: fails if an expense moved the balances since the read.
+                        **_settled_condition(membership),
+                    }
+                },
+                {
+                    "Update": {
+                        "TableName": self._groups,
+                        "Key": _key(f"GROUP#{group_id}", "META"),
+                        "UpdateExpression": meta_update,
+                        "ConditionExpression": "attribute_exists(pk)",
+                        "ExpressionAttributeValues": _attrs(meta_values),
+                    }
+                },
+            ]
+            if activity is not None:
+                actions.append(self._log(activity))
+            try:
+                await self._transact(actions)
+                return
+            except _Cancelled as exc:
+                if exc.failed(1):
+                    raise group_not_found() from None
+            # The membership changed since it was read (or left meanwhile); judge it again.
+            await _backoff(attempt)
+        raise Unavailable("membership kept changing while being removed; try again")
