@@ -6,12 +6,13 @@ import json
 import signal
 import socket
 import sqlite3
-import time
 import urllib.request
 import uuid
 
 from tests.server.processes import command_env, run_command, serving
 from tests.services import free_port
+from tests.tcp import listening, server_read_all
+from tests.waiting import wait_until_sync
 
 
 def call(port: int, method: str, path: str, token: str, body: dict | None = None):
@@ -63,9 +64,10 @@ def test_sigterm_lets_an_in_flight_request_finish(tmp_path):
         blocker.execute("BEGIN IMMEDIATE")
         with socket.create_connection(("127.0.0.1", port), timeout=20) as connection:
             connection.sendall(head + body)
-            time.sleep(0.5)
+            wait_until_sync(lambda: server_read_all(connection), what="the server reading the request")
             server.send_signal(signal.SIGTERM)
-            time.sleep(0.5)
+            # Shutting down starts with closing the listening socket; the request must outlive that.
+            wait_until_sync(lambda: not listening(port), what="the server shutting down")
             assert server.poll() is None, "server quit with a request in flight"
             blocker.execute("ROLLBACK")
             blocker.close()
