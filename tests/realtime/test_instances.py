@@ -76,7 +76,8 @@ class Session:
                 self.cluster.a, "POST", f"/api/invites/{invite['token']}/accept", member
             )
             assert status == 201
-        return group["id"]
+        group_id: str = group["id"]
+        return group_id
 
     async def expense(
         self, instance: Instance, group_id: str, user: str, notes: str = "", amount: str = "10.00"
@@ -89,7 +90,8 @@ class Session:
             {"description": "Taxi", "amount": amount, "notes": notes},
         )
         assert status == 201, expense
-        return expense
+        created: dict[str, Any] = expense
+        return created
 
     async def connect(self, instance: Instance, user: str, **kwargs: Any) -> WsClient:
         status, ticket = await self.call(instance, "POST", "/api/ws/ticket", user)

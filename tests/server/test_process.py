@@ -8,6 +8,7 @@ import socket
 import sqlite3
 import urllib.request
 import uuid
+from typing import Any
 
 from tests.server.processes import command_env, run_command, serving
 from tests.services import free_port
@@ -15,7 +16,7 @@ from tests.tcp import listening, server_read_all
 from tests.waiting import wait_until_sync
 
 
-def call(port: int, method: str, path: str, token: str, body: dict | None = None):
+def call(port: int, method: str, path: str, token: str, body: dict[str, Any] | None = None):
     request = urllib.request.Request(
         f"http://127.0.0.1:{port}{path}",
         method=method,
@@ -37,6 +38,7 @@ def test_token_then_groups_survive_a_restart(tmp_path):
         assert status == 201
         server.send_signal(signal.SIGTERM)
         assert server.wait(timeout=30) == 0
+        assert server.stderr is not None
         assert "SECRET_KEY is not set" in server.stderr.read()
     with serving(env, tmp_path, port):
         status, page, _ = call(port, "GET", "/api/groups", token)
@@ -101,6 +103,7 @@ def test_json_logs_carry_the_request_id(tmp_path):
             assert reply.headers["X-Request-ID"] == "trace-me-42"
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
+        assert server.stderr is not None
         entries = [json.loads(line) for line in server.stderr.read().splitlines() if line.strip()]
     access = [e for e in entries if e["request_id"] == "trace-me-42"]
     assert access, entries

@@ -69,31 +69,31 @@ async def test_settling_checks_are_race_free(dynamodb_settings: DynamoDBSettings
     that read and their transaction must cancel the transaction, not be deleted with the member."""
     async with DynamoDBStore.open(dynamodb_settings) as store:
         created, a, b, _ = await trio(store)
-        stale_member = await store._get(  # type: ignore[attr-defined]
+        stale_member = await store._get(
             store._groups, {"pk": {"S": f"GROUP#{created.id}"}, "sk": {"S": f"MEMBER#{b.id}"}}
         )
-        stale_partition = await store._partition(created.id)  # type: ignore[attr-defined]
+        stale_partition = await store._partition(created.id)
         spent = expense(created.id, {a.id: 1000}, {b.id: 1000})
         await store.create_expense(
             spent, deltas=moves(spent), activity=activity(created.id, "expense.created", spent.id)
         )
 
-        real_get, real_partition = store._get, store._partition  # type: ignore[attr-defined]
+        real_get, real_partition = store._get, store._partition
         stale_reads = {"get": 1, "partition": 1}
 
-        async def get(table, key):  # type: ignore[no-untyped-def]
+        async def get(table, key):
             if stale_reads["get"]:
                 stale_reads["get"] -= 1
                 return stale_member
             return await real_get(table, key)
 
-        async def partition(group_id, sk_prefix=None):  # type: ignore[no-untyped-def]
+        async def partition(group_id, sk_prefix=None):
             if stale_reads["partition"] and sk_prefix is None:
                 stale_reads["partition"] -= 1
                 return stale_partition
             return await real_partition(group_id, sk_prefix)
 
-        store._get, store._partition = get, partition  # type: ignore[attr-defined]
+        store._get, store._partition = get, partition  # type: ignore[method-assign]
         with pytest.raises(Conflict) as refused:
             await store.remove_member(created.id, b.id)
         assert refused.value.code == "balance_not_settled"

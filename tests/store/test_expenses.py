@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import pytest
 
 from domain import BadRequest, Conflict, Expense, ExpenseFilter, NotFound, PreconditionFailed
+from domain.models import Page
 from store.base import Store
 from store.cursor import encode_cursor
 from tests.store.builders import (
@@ -311,7 +314,8 @@ async def test_list_expenses_filters(store: Store) -> None:
     after_midway = newest_first[10:]
     for filters, keep in cases:
         expected = [e.id for e in after_midway if keep(e)]
-        seen, cursor = [], midway
+        seen: list[str] = []
+        cursor: str | None = midway
         while True:
             page = await store.list_expenses(created.id, limit=4, cursor=cursor, filters=filters)
             seen += [e.id for e in page.items]
@@ -332,7 +336,7 @@ async def test_list_cursors_are_checked(store: Store) -> None:
         await store.create_settlement(
             paid, deltas=moves(paid), activity=activity(created.id, "settlement.created", paid.id)
         )
-    listings = {
+    listings: dict[str, Callable[[str | None], Awaitable[Page[Any]]]] = {
         "expenses": lambda cursor: store.list_expenses(created.id, limit=1, cursor=cursor),
         "settlements": lambda cursor: store.list_settlements(created.id, limit=1, cursor=cursor),
         "activity": lambda cursor: store.list_activity(created.id, limit=1, cursor=cursor),

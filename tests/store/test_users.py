@@ -89,4 +89,6 @@ async def test_concurrent_first_sign_ins_make_one_user(store: Store) -> None:
         *(store.ensure_oidc_user("https://idp|99", "xi@example.com", "Xi", None) for _ in range(6))
     )
     assert len({u.id for u in users}) == 1
-    assert (await store.find_user_by_email("xi@example.com")).id == users[0].id
+    found = await store.find_user_by_email("xi@example.com")
+    assert found is not None
+    assert found.id == users[0].id
