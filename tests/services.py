@@ -8,12 +8,14 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import IO
+
+from tests.waiting import NeverHappened, wait_until_sync
 
 STARTUP_TIMEOUT = 30.0
 
@@ -46,16 +48,7 @@ def _process(name: str, args: list[str], ready: Callable[[], bool], cwd: str | N
     log = tempfile.TemporaryFile(mode="w+")
     process = subprocess.Popen(args, cwd=cwd, stdout=log, stderr=subprocess.STDOUT)
     try:
-        deadline = time.monotonic() + STARTUP_TIMEOUT
-        while not ready():
-            if process.poll() is not None:
-                log.seek(0)
-                raise ServiceUnavailable(
-                    f"{name} exited with status {process.returncode}: {log.read()[-2000:]}"
-                )
-            if time.monotonic() > deadline:
-                raise ServiceUnavailable(f"{name} did not start within {STARTUP_TIMEOUT:.0f}s")
-            time.sleep(0.1)
+        _wait_started(name, process, ready, log)
         yield
     finally:
         process.terminate()
@@ -65,6 +58,25 @@ def _process(name: str, args: list[str], ready: Callable[[], bool], cwd: str | N
             process.kill()
             process.wait()
         log.close()
+
+
+def _wait_started(
+    name: str, process: subprocess.Popen[bytes], ready: Callable[[], bool], log: IO[str]
+) -> None:
+    """Return once `ready()` holds; raise ServiceUnavailable if the process exits or takes too long."""
+
+    def started() -> bool:
+        if ready():
+            return True
+        if process.poll() is not None:
+            log.seek(0)
+            raise ServiceUnavailable(f"{name} exited with status {process.returncode}: {log.read()[-2000:]}")
+        return False
+
+    try:
+        wait_until_sync(started, timeout=STARTUP_TIMEOUT, interval=0.1, what=f"{name} ready")
+    except NeverHappened:
+        raise ServiceUnavailable(f"{name} did not start within {STARTUP_TIMEOUT:.0f}s") from None
 
 
 def _answers_http(url: str) -> bool:

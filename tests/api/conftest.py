@@ -56,7 +56,8 @@ class Reply:
     @property
     def error(self) -> dict[str, Any]:
         assert isinstance(self.json, dict) and "error" in self.json, self.text[:500]
-        return self.json["error"]
+        error: dict[str, Any] = self.json["error"]
+        return error
 
     def error_fields(self) -> set[str]:
         return {problem["field"] for problem in self.error.get("details") or []}
@@ -81,7 +82,8 @@ class OpenApi:
         for template in matches:
             item = self.document["paths"][template]
             if method.lower() in item:
-                return item[method.lower()]
+                operation: dict[str, Any] = item[method.lower()]
+                return operation
         return None
 
     def check(self, method: str, path: str, reply: Reply) -> None:
@@ -128,7 +130,9 @@ class OpenApi:
 class Api:
     """One running app: its client, its store, and requests checked against its documentation."""
 
-    def __init__(self, client: TestClient, config: Config, openapi: OpenApi) -> None:
+    def __init__(
+        self, client: TestClient[web.Request, web.Application], config: Config, openapi: OpenApi
+    ) -> None:
         self.client = client
         self.config = config
         self.openapi = openapi
@@ -136,7 +140,7 @@ class Api:
 
     @property
     def app(self) -> web.Application:
-        return self.client.app  # type: ignore[return-value]
+        return self.client.app
 
     @property
     def store(self) -> Store:
@@ -208,7 +212,8 @@ class Api:
     async def create_group(self, owner: Actor, name: str = "Trip", **fields: Any) -> dict[str, Any]:
         reply = await self.post("/api/groups", as_=owner, json={"name": name, **fields})
         assert reply.status == 201, reply.text
-        return reply.json
+        group: dict[str, Any] = reply.json
+        return group
 
     async def join(self, group_id: str, *members: Actor) -> None:
         for member in members:
@@ -217,7 +222,8 @@ class Api:
     async def group(self, group_id: str, viewer: Actor) -> dict[str, Any]:
         reply = await self.get(f"/api/groups/{group_id}", as_=viewer)
         assert reply.status == 200, reply.text
-        return reply.json
+        group: dict[str, Any] = reply.json
+        return group
 
 
 AppFactory = Callable[..., Awaitable[Api]]
@@ -225,7 +231,8 @@ AppFactory = Callable[..., Awaitable[Api]]
 
 @pytest.fixture(params=BACKENDS)
 def backend(request: pytest.FixtureRequest) -> str:
-    return request.param
+    name: str = request.param
+    return name
 
 
 @pytest.fixture

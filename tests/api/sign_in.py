@@ -6,6 +6,7 @@ from typing import Any
 from urllib.parse import parse_qs, parse_qsl, urlsplit
 
 import aiohttp
+from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from server.app import create_app
@@ -32,7 +33,7 @@ def sign_in_environ(environ: dict[str, str], issuer: str, **extra: str) -> dict[
 async def api_for(aiohttp_client: Any, environ: dict[str, str]) -> Api:
     """Another app on the same store, configured from `environ`, checked like the `api` fixture."""
     config = load_config(environ, read_dotenv=False)
-    client: TestClient = await aiohttp_client(create_app(config))
+    client: TestClient[web.Request, web.Application] = await aiohttp_client(create_app(config))
     async with client.get("/api/openapi.json") as response:
         assert response.status == 200
         document = await response.json()
@@ -43,7 +44,8 @@ def location(reply: Reply) -> str:
     assert reply.status == 302, f"expected a redirect, got {reply.status}: {reply.text[:300]}"
     assert reply.headers["Referrer-Policy"] == "no-referrer"
     assert reply.headers["Cache-Control"] == "no-store"
-    return reply.headers["Location"]
+    target: str = reply.headers["Location"]
+    return target
 
 
 def landing(reply: Reply) -> tuple[str, dict[str, str]]:

@@ -7,6 +7,7 @@ import json
 import time
 import uuid
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 import jwt
 import pytest
@@ -15,7 +16,7 @@ from server.tokens import ALGORITHM, AUDIENCE
 from tests.api.conftest import ISSUER, SECRET_KEY, Actor, Api, store_agnostic
 
 
-def _b64(data: dict) -> str:
+def _b64(data: dict[str, Any]) -> str:
     raw = json.dumps(data, separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
@@ -39,7 +40,8 @@ async def _unauthorized(api: Api, headers: dict[str, str], code: str) -> str:
     assert reply.status == 401, reply.text
     assert reply.headers["WWW-Authenticate"].startswith("Bearer ")
     assert reply.error["code"] == code
-    return reply.headers["WWW-Authenticate"]
+    challenge: str = reply.headers["WWW-Authenticate"]
+    return challenge
 
 
 async def test_hand_made_token_is_accepted(api: Api, alice: Actor) -> None:

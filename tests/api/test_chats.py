@@ -19,7 +19,8 @@ def chats(group: dict[str, Any]) -> str:
 async def say(api: Api, group: dict[str, Any], author: Actor, text: str) -> dict[str, Any]:
     reply = await api.post(chats(group), as_=author, json={"text": text})
     assert reply.status == 201, reply.text
-    return reply.json
+    message: dict[str, Any] = reply.json
+    return message
 
 
 # --- post and list ------------------------------------------------------------------------------

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 
 from tests.api.conftest import Actor, Api, store_agnostic
 
 
-async def trio(api: Api, alice: Actor, bob: Actor, carol: Actor, **group: object) -> str:
+async def trio(api: Api, alice: Actor, bob: Actor, carol: Actor, **group: Any) -> str:
     created = await api.create_group(alice, default_currency="EUR", **group)
     await api.join(created["id"], bob, carol)
-    return created["id"]
+    group_id: str = created["id"]
+    return group_id
 
 
 def cents(amount: str) -> int:
@@ -47,7 +49,7 @@ async def test_equal_split_by_default_and_balances_move(api, alice, bob, carol):
 async def test_every_split_kind_and_several_payers(api, alice, bob, carol):
     group_id = await trio(api, alice, bob, carol)
     url = f"/api/groups/{group_id}/expenses"
-    splits = [
+    splits: list[dict[str, Any]] = [
         {"kind": "exact", "amounts": {alice.id: "10.00", bob.id: "20.00", carol.id: "30.00"}},
         {"kind": "percent", "percents": {alice.id: "50", bob.id: "25", carol.id: "25"}},
         {"kind": "shares", "shares": {alice.id: 1, bob.id: 2, carol.id: 3}},

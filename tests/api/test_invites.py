@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 import pytest
 
@@ -13,10 +14,11 @@ from server.keys import SERVICES
 from tests.api.conftest import FRONTEND, Actor, Api, store_agnostic
 
 
-async def _invite(api: Api, group_id: str, by: Actor, **body: object) -> dict:
+async def _invite(api: Api, group_id: str, by: Actor, **body: object) -> dict[str, Any]:
     reply = await api.post(f"/api/groups/{group_id}/invites", as_=by, json=body)
     assert reply.status == 201, reply.text
-    return reply.json
+    invite: dict[str, Any] = reply.json
+    return invite
 
 
 async def test_member_creates_invite(api: Api, alice: Actor, bob: Actor) -> None:

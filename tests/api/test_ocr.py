@@ -23,6 +23,7 @@ from tests.ocr.samples import (
     rendered_receipt,
     truncated_jpeg,
 )
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.skipif(shutil.which("tesseract") is None, reason="needs tesseract")
 
@@ -159,14 +160,19 @@ async def test_a_non_multipart_upload_is_refused(api: Api, alice: Actor) -> None
 async def test_healthz_answers_quickly_while_ocr_saturates_the_pool(api: Api, alice: Actor) -> None:
     image = (RECEIPTS / "receipt_03.jpg").read_bytes()
     jobs = [asyncio.ensure_future(scan(api, alice, image)) for _ in range(4)]
-    await asyncio.sleep(0.5)
+
+    async def saturated() -> bool:
+        pool = (await api.get("/api/ocr/scan", as_=alice)).json["pool"]
+        return bool(pool["busy"] == 2 and pool["queued"] == 2)
+
+    await wait_until(saturated, what="the pool running two jobs with two more queued")
     assert (await api.get("/api/ocr/scan", as_=alice)).json["pool"]["busy"] == 2
     slowest = 0.0
     for _ in range(5):
         started = time.perf_counter()
         assert (await api.get("/healthz")).status == 200
         slowest = max(slowest, time.perf_counter() - started)
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(0.05)  # pacing, not waiting: the probes sample the whole busy spell
     busy = await scan(api, alice, image)  # 2 running + 2 queued: the fifth is refused
     assert busy.status == 503 and int(busy.headers["Retry-After"]) >= 1
     assert busy.error["code"] == "ocr_busy"

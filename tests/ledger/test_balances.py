@@ -3,6 +3,8 @@ leaves each currency summing to zero, and settling up brings everyone to zero.""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -82,7 +84,7 @@ edit_events = st.tuples(st.sampled_from(["delete", "edit"]), st.integers(0, 100)
 
 @settings(max_examples=200)
 @given(st.lists(st.one_of(expense_events, settlement_events, edit_events), max_size=40))
-def test_any_history_keeps_every_currency_at_zero_and_settles_to_zero(events: list[tuple]) -> None:
+def test_any_history_keeps_every_currency_at_zero_and_settles_to_zero(events: list[tuple[Any, ...]]) -> None:
     balances = Balances()
     recorded: list[tuple[str, dict[str, int]]] = []  # what a store would keep: (currency, net)
     for event in events:

@@ -19,7 +19,8 @@ CURRENCIES_BY_EXPONENT = {
 
 def field_of(error: Invalid) -> str:
     [detail] = error.details
-    return detail["field"]
+    field: str = detail["field"]
+    return field
 
 
 @pytest.mark.parametrize(

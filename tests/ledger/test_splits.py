@@ -36,7 +36,8 @@ totals = st.one_of(st.integers(1, 1000), st.integers(1, MAX_MINOR_UNITS))
 
 def field_of(error: Invalid) -> str:
     [detail] = error.details
-    return detail["field"]
+    field: str = detail["field"]
+    return field
 
 
 def rejects(body: dict[str, Any], *, total: int = 3000, currency: str = "EUR") -> Invalid:

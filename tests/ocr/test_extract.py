@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -12,7 +13,7 @@ from ocr.extract import Line, extract, fold_name, lines_of
 TODAY = date(2025, 6, 1)
 
 
-def fields(text: str) -> dict:
+def fields(text: str) -> dict[str, Any]:
     return extract(lines_of(text), today=TODAY).to_json()
 
 

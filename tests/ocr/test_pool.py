@@ -13,6 +13,7 @@ import pytest
 from domain import Invalid, PayloadTooLarge
 from ocr.pool import JobTimedOut, OcrPool, PoolBusy
 from tests.ocr.samples import RECEIPTS, png_bomb, rendered_receipt, truncated_jpeg
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.skipif(shutil.which("tesseract") is None, reason="needs tesseract")
 
@@ -53,23 +54,27 @@ async def test_a_job_over_its_time_is_ended_and_its_worker_replaced(pool: OcrPoo
     killed = pids - pool.worker_pids()
     assert len(killed) == 1
     (pid,) = killed
-    await asyncio.sleep(0.2)
+    await wait_until(lambda: _gone(pid), what=f"the killed worker {pid} reaped")
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)  # the worker is gone (and reaped), tesseract with it
     assert (await pool.run(rendered_receipt()))["total"] == "5.00"
-    await _until(lambda: pool.status().alive == 2)
+    await wait_until(lambda: pool.status().alive == 2, timeout=15, what="two workers alive")
     assert pool.status().timed_out == 1
 
 
 async def test_a_crashed_worker_is_replaced_without_losing_the_pool(pool: OcrPool) -> None:
     job = asyncio.ensure_future(pool.run((RECEIPTS / "receipt_03.jpg").read_bytes()))
-    await _until(lambda: pool.status().busy == 1)
+    await wait_until(lambda: pool.status().busy == 1, timeout=15, what="one job running")
     victim = next(iter(pool.worker_pids()))
     os.kill(victim, signal.SIGKILL)
     results = await asyncio.gather(job, pool.run(rendered_receipt()), return_exceptions=True)
     # Whichever worker died, the pool keeps answering.
     assert any(isinstance(r, dict) for r in results)
-    await _until(lambda: pool.status().alive == 2 and victim not in pool.worker_pids())
+    await wait_until(
+        lambda: pool.status().alive == 2 and victim not in pool.worker_pids(),
+        timeout=15,
+        what="the killed worker replaced",
+    )
     assert (await pool.run(rendered_receipt()))["total"] == "5.00"
 
 
@@ -83,8 +88,10 @@ async def test_a_full_queue_refuses_at_once_with_a_retry_hint(pool: OcrPool) -> 
     assert all(r["total"] == "5.00" for r in await asyncio.gather(*running))
 
 
-async def _until(condition, timeout: float = 15.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not condition():
-        assert asyncio.get_running_loop().time() < deadline, "condition never held"
-        await asyncio.sleep(0.05)
+def _gone(pid: int) -> bool:
+    """Whether no process has the id `pid` any more (a zombie still has it until it is reaped)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False

@@ -140,7 +140,7 @@ async def test_events_during_subscription_set_up_are_neither_lost_nor_doubled(
         await harness.settle()
         return recovery
 
-    harness.broker.since = slow_since  # type: ignore[method-assign]
+    harness.broker.since = slow_since  # type: ignore[method-assign, assignment]
     await harness.hub.subscribe(connection, "group:g", epoch=epoch, seq=1, command_id=1)
     await harness.settle()
 

@@ -24,6 +24,8 @@ import pytest
 from tests.realtime.wsclient import WsClient
 from tests.server.processes import command_env, run_command, serving
 from tests.services import free_port, redis_server
+from tests.tcp import server_let_go
+from tests.waiting import wait_until
 
 SECRET_KEY = "s" * 48
 FRONTEND = "http://frontend.example"
@@ -74,7 +76,8 @@ class Session:
                 self.cluster.a, "POST", f"/api/invites/{invite['token']}/accept", member
             )
             assert status == 201
-        return group["id"]
+        group_id: str = group["id"]
+        return group_id
 
     async def expense(
         self, instance: Instance, group_id: str, user: str, notes: str = "", amount: str = "10.00"
@@ -87,7 +90,8 @@ class Session:
             {"description": "Taxi", "amount": amount, "notes": notes},
         )
         assert status == 201, expense
-        return expense
+        created: dict[str, Any] = expense
+        return created
 
     async def connect(self, instance: Instance, user: str, **kwargs: Any) -> WsClient:
         status, ticket = await self.call(instance, "POST", "/api/ws/ticket", user)
@@ -247,7 +251,8 @@ async def test_a_slow_consumer_is_cut_off_while_a_fast_one_keeps_receiving(
         posted.append(message["id"])
         received.append((await fast.next_event())["data"]["id"])
     assert received == posted
-    await asyncio.sleep(3)  # a cut-off client gets a close frame, or is aborted after 2 s
+    # A cut-off client gets a close frame, or is aborted after 2 s; either way the server lets go.
+    await wait_until(lambda: server_let_go(slow.sock), what="instance b letting go of the slow consumer")
     assert slow.cut_off(), "the slow consumer was never cut off"
     assert slow.close_code in (4008, None)  # None: aborted, its close frame stuck unread
     slow.sock.close()
@@ -281,7 +286,11 @@ class RawSlowClient:
         sock.sendall(
             bytes([0x81, 0x80 | len(payload)]) + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
         )
-        await asyncio.sleep(0.2)
+        sock.settimeout(5)
+        frame: dict[str, Any] = {}
+        while not (frame.get("type") == "reply" and frame.get("id") == 1):  # subscribed from here on
+            frame = json.loads(_read_text_frame(sock))
+        assert frame["ok"], frame
         return cls(sock)
 
     def cut_off(self) -> bool:
@@ -303,6 +312,27 @@ class RawSlowClient:
             self.close_code = struct.unpack("!H", data[marker + 2 : marker + 4])[0]
             return self.close_code == 4008
         return False
+
+
+def _read_text_frame(sock: socket.socket) -> str:
+    """The next frame from the server (which never masks or fragments them), as text."""
+    head = _read_exactly(sock, 2)
+    assert head[0] == 0x81, head  # FIN, text
+    length = head[1] & 0x7F
+    if length == 126:
+        length = struct.unpack("!H", _read_exactly(sock, 2))[0]
+    elif length == 127:
+        length = struct.unpack("!Q", _read_exactly(sock, 8))[0]
+    return _read_exactly(sock, length).decode()
+
+
+def _read_exactly(sock: socket.socket, size: int) -> bytes:
+    data = b""
+    while len(data) < size:
+        chunk = sock.recv(size - len(data))
+        assert chunk, "the server closed the connection"
+        data += chunk
+    return data
 
 
 async def test_redis_outage_rest_keeps_working_and_delivery_resumes(

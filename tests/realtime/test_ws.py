@@ -37,7 +37,8 @@ async def add_expense(
         json={"description": "Pizza", "amount": amount, **fields},
     )
     assert reply.status == 201, reply.text
-    return reply.json
+    expense: dict[str, Any] = reply.json
+    return expense
 
 
 async def test_expense_created_reaches_a_subscriber_with_the_rest_payload(

@@ -22,7 +22,8 @@ class WsClient:
             return self.pending.pop(0)
         message = await self.ws.receive(timeout=timeout)
         assert message.type == aiohttp.WSMsgType.TEXT, message
-        return json.loads(message.data)
+        frame: dict[str, Any] = json.loads(message.data)
+        return frame
 
     async def command(self, type_: str, **fields: Any) -> dict[str, Any]:
         self._next_id += 1
@@ -31,7 +32,7 @@ class WsClient:
         while True:
             message = await self.ws.receive(timeout=TIMEOUT)
             assert message.type == aiohttp.WSMsgType.TEXT, message
-            frame = json.loads(message.data)
+            frame: dict[str, Any] = json.loads(message.data)
             if frame.get("type") == "reply" and frame.get("id") == command_id:
                 return frame
             self.pending.append(frame)

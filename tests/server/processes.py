@@ -6,11 +6,12 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from tests.waiting import wait_until_sync
 
 COMMAND = str(Path(sys.executable).parent / "expense-tracker")
 START_TIMEOUT_SECONDS = 20
@@ -53,14 +54,18 @@ def serving(env: dict[str, str], cwd: Path, port: int) -> Iterator[subprocess.Po
 
 
 def wait_until_healthy(process: subprocess.Popen[str], port: int) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_SECONDS
-    while time.monotonic() < deadline:
+    """Return once the server answers /healthz with 200; fail at once if it exits instead."""
+
+    def healthy() -> bool:
         if process.poll() is not None:
+            assert process.stderr is not None
             raise RuntimeError(f"server exited with {process.returncode}: {process.stderr.read()}")
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as reply:
-                if reply.status == 200:
-                    return
+                return bool(reply.status == 200)
         except OSError:
-            time.sleep(0.1)
-    raise TimeoutError(f"server on port {port} did not become healthy")
+            return False
+
+    wait_until_sync(
+        healthy, timeout=START_TIMEOUT_SECONDS, interval=0.1, what=f"the server on port {port} healthy"
+    )

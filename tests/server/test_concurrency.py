@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
@@ -46,7 +47,9 @@ def two_instances(env: dict[str, str], cwd: Path) -> Iterator[list[str]]:
         yield urls
 
 
-async def _json(session: aiohttp.ClientSession, method: str, url: str, token: str, **kwargs):
+async def _json(
+    session: aiohttp.ClientSession, method: str, url: str, token: str, **kwargs: Any
+) -> tuple[int, Any]:
     async with session.request(method, url, headers={"Authorization": f"Bearer {token}"}, **kwargs) as reply:
         return reply.status, await reply.json()
 
@@ -78,7 +81,7 @@ async def _hammer(first: str, second: str, tokens: list[str]) -> str:
             status, _ = await _json(session, "POST", f"{second}/api/invites/{invite['token']}/accept", friend)
             assert status == 201
 
-        async def create(number: int) -> tuple[int, dict]:
+        async def create(number: int) -> tuple[int, Any]:
             base = first if number % 2 else second
             token = tokens[number % 3]
             return await _json(
@@ -105,11 +108,11 @@ async def _hammer(first: str, second: str, tokens: list[str]) -> str:
 
         _, balances = await _json(session, "GET", f"{first}{group_url}/balances", owner)
         assert sum(int(b["amount"].replace(".", "")) for b in balances["balances"]) == 0
-        paid_by = {}
+        paid_by: dict[str, int] = {}
         for _, body in results:
             payer = body["payers"][0]["user_id"]
             paid_by[payer] = paid_by.get(payer, 0) + int(body["amount"].replace(".", ""))
-        owed = {}
+        owed: dict[str, int] = {}
         for _, body in results:
             for share in body["shares"]:
                 owed[share["user_id"]] = owed.get(share["user_id"], 0) + int(share["amount"].replace(".", ""))
@@ -135,4 +138,5 @@ async def _hammer(first: str, second: str, tokens: list[str]) -> str:
             ),
         )
         assert sorted(status for status, _ in edits) == [200, 412]
-        return group["id"]
+        group_id: str = group["id"]
+        return group_id

@@ -6,15 +6,17 @@ import json
 import signal
 import socket
 import sqlite3
-import time
 import urllib.request
 import uuid
+from typing import Any
 
 from tests.server.processes import command_env, run_command, serving
 from tests.services import free_port
+from tests.tcp import listening, server_read_all
+from tests.waiting import wait_until_sync
 
 
-def call(port: int, method: str, path: str, token: str, body: dict | None = None):
+def call(port: int, method: str, path: str, token: str, body: dict[str, Any] | None = None):
     request = urllib.request.Request(
         f"http://127.0.0.1:{port}{path}",
         method=method,
@@ -36,6 +38,7 @@ def test_token_then_groups_survive_a_restart(tmp_path):
         assert status == 201
         server.send_signal(signal.SIGTERM)
         assert server.wait(timeout=30) == 0
+        assert server.stderr is not None
         assert "SECRET_KEY is not set" in server.stderr.read()
     with serving(env, tmp_path, port):
         status, page, _ = call(port, "GET", "/api/groups", token)
@@ -63,9 +66,10 @@ def test_sigterm_lets_an_in_flight_request_finish(tmp_path):
         blocker.execute("BEGIN IMMEDIATE")
         with socket.create_connection(("127.0.0.1", port), timeout=20) as connection:
             connection.sendall(head + body)
-            time.sleep(0.5)
+            wait_until_sync(lambda: server_read_all(connection), what="the server reading the request")
             server.send_signal(signal.SIGTERM)
-            time.sleep(0.5)
+            # Shutting down starts with closing the listening socket; the request must outlive that.
+            wait_until_sync(lambda: not listening(port), what="the server shutting down")
             assert server.poll() is None, "server quit with a request in flight"
             blocker.execute("ROLLBACK")
             blocker.close()
@@ -99,6 +103,7 @@ def test_json_logs_carry_the_request_id(tmp_path):
             assert reply.headers["X-Request-ID"] == "trace-me-42"
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
+        assert server.stderr is not None
         entries = [json.loads(line) for line in server.stderr.read().splitlines() if line.strip()]
     access = [e for e in entries if e["request_id"] == "trace-me-42"]
     assert access, entries

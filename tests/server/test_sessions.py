@@ -13,7 +13,7 @@ from server.sessions import COOKIE_PATH, LIFETIME_SECONDS, cookie_cipher, sign_i
 SECRET = "s" * 40
 
 
-def _storage(tmp_path: Path, environment: str):  # type: ignore[no-untyped-def]
+def _storage(tmp_path: Path, environment: str):
     config = load_config(
         {"APP_ENV": environment, "SECRET_KEY": SECRET, "DATA_DIR": str(tmp_path)},
         read_dotenv=False,
