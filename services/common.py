@@ -9,7 +9,9 @@ from typing import Any, Generic, Protocol, TypeVar
 from domain import ActivityEntry, IdempotentReply
 from domain.clock import Clock
 from domain.ids import new_id
+from ledger.effects import BalanceMoves
 from services.events import Events
+from services.payloads import moves_json
 from store import Store
 
 R = TypeVar("R")
@@ -52,4 +54,10 @@ class Service:
             action=action,
             subject_id=subject_id,
             details=details,
+        )
+
+    def announce_deleted(self, type_: str, group_id: str, record_id: str, moves: BalanceMoves) -> None:
+        """Tell the group a ledger record is gone, with how its deletion moved balances."""
+        self.events.to_group(
+            group_id, type_, {"id": record_id, "group_id": group_id, "balance_moves": moves_json(moves)}
         )

@@ -23,7 +23,7 @@ from ledger import (
 )
 from ledger.money import invalid
 from services.common import ReplyRecorder, Service, Written
-from services.payloads import expense_json, json_text, moves_json, with_moves
+from services.payloads import expense_json, json_text, with_moves
 from services.records import check_version, delete_as_meant, parse_date, require_members
 
 DEFAULT_CATEGORY = "general"
@@ -113,11 +113,7 @@ class Expenses(Service):
                 spending=effect.spending,
                 activity=self.activity(group.id, actor_id, "expense.deleted", current.id, _summary(current)),
             )
-            self.events.to_group(
-                group.id,
-                "expense.deleted",
-                {"id": current.id, "group_id": group.id, "balance_moves": moves_json(effect.balances)},
-            )
+            self.announce_deleted("expense.deleted", group.id, current.id, effect.balances)
 
         await delete_as_meant(expected_version, lambda: self.store.get_expense(group.id, expense_id), delete)
 

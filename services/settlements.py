@@ -10,7 +10,7 @@ from domain import Group, Invalid, Settlement
 from domain.ids import new_id
 from ledger import effects, format_amount, parse_amount, parse_currency
 from services.common import ReplyRecorder, Service, Written
-from services.payloads import json_text, moves_json, settlement_json, with_moves
+from services.payloads import json_text, settlement_json, with_moves
 from services.records import delete_as_meant, parse_date, require_members
 
 
@@ -78,11 +78,7 @@ class Settlements(Service):
                     group.id, actor_id, "settlement.deleted", current.id, _summary(current)
                 ),
             )
-            self.events.to_group(
-                group.id,
-                "settlement.deleted",
-                {"id": current.id, "group_id": group.id, "balance_moves": moves_json(effect.balances)},
-            )
+            self.announce_deleted("settlement.deleted", group.id, current.id, effect.balances)
 
         await delete_as_meant(
             expected_version, lambda: self.store.get_settlement(group.id, settlement_id), delete

@@ -309,7 +309,7 @@ class Store(abc.ABC):
         author's membership. Raises NotFound (no such group), Conflict (`not_a_member`, details
         `user_ids`) when the author is not a member at the moment of the write, or Conflict
         (`chat_message_exists`) when a message with this id is already stored. The text is
-        stored as given: its limits are the caller's to enforce (`handlers.chats.post_message`)."""
+        stored as given: its limits are the caller's to enforce (`services.chats`)."""
 
     @abc.abstractmethod
     async def list_chat_messages(
