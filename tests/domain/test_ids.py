@@ -7,6 +7,7 @@ import re
 import time
 
 from domain.ids import new_id
+from tests.waiting import wait_until_sync
 
 
 def test_ids_are_32_hex_digits_and_unique() -> None:
@@ -17,7 +18,8 @@ def test_ids_are_32_hex_digits_and_unique() -> None:
 
 def test_ids_sort_by_creation_time() -> None:
     earlier = new_id()
-    time.sleep(0.002)
+    # Ids made in the same millisecond order at random: wait for the clock to tick.
+    wait_until_sync(lambda: time.time_ns() // 1_000_000 > int(earlier[:12], 16), what="the next millisecond")
     later = new_id()
     assert earlier < later
     assert abs(int(later[:12], 16) - time.time_ns() // 1_000_000) < 1_000
