@@ -83,5 +83,11 @@ class UnsupportedMediaType(DomainError):
     default_code = "unsupported_media_type"
 
 
+class TooManyRequests(DomainError):
+    """The caller has used up its request budget for now; raise it with a `Retry-After` header."""
+
+    default_code = "rate_limited"
+
+
 class Unavailable(DomainError):
     default_code = "unavailable"

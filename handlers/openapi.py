@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 from handlers.schemas import ERROR
+from server.ratelimit import UNLIMITED_PATHS
 from server.routing import Operation, Reply
 
 _PATH_PARAMETER = re.compile(r"{(\w+)}")
@@ -53,6 +54,10 @@ def _operation(operation: Operation) -> dict[str, Any]:
     replies = dict(operation.replies)
     if not operation.public:
         replies.setdefault(401, Reply("missing, invalid, expired or revoked token", ERROR))
+    if operation.path not in UNLIMITED_PATHS:
+        replies.setdefault(
+            429, Reply("rate limit used up; retry after `Retry-After` s", ERROR, ("Retry-After",))
+        )
     if operation.body is not None:
         replies.setdefault(400, Reply("the body is not valid JSON", ERROR))
         replies.setdefault(413, Reply("the body is larger than 1 MiB", ERROR))

@@ -38,6 +38,7 @@ from server.config import Config
 from server.keys import CONFIG, OPERATIONS, SERVICES, STORE
 from server.middleware import assign_request_id, authenticate, render_errors, response_headers
 from server.oidc import OidcSettings, oidc_ctx
+from server.ratelimit import rate_limit, rate_limit_ctx
 from server.sessions import SIGN_IN_COOKIES, sign_in_cookie_storage
 from services import Services
 from store import Store
@@ -67,7 +68,7 @@ ALLOWED_HEADERS = ("Authorization", "Content-Type", "If-Match", "Idempotency-Key
 
 def create_app(config: Config) -> web.Application:
     app = web.Application(
-        middlewares=[assign_request_id, render_errors, authenticate],
+        middlewares=[assign_request_id, render_errors, rate_limit, authenticate],
         client_max_size=MAX_JSON_BODY_BYTES,
     )
     app[CONFIG] = config
@@ -77,6 +78,7 @@ def create_app(config: Config) -> web.Application:
             store_ctx,
             services_ctx,
             redis_ctx(config.realtime),
+            rate_limit_ctx(config.rate_limits),
             broker_ctx(config.realtime),
             hub_ctx,
             tickets_ctx,

@@ -5,6 +5,7 @@ A bad value stops start-up with one line naming the variable (`ConfigError`), so
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import os
 import re
@@ -34,6 +35,29 @@ log = logging.getLogger(__name__)
 MIN_SECRET_BYTES = 32
 GOOGLE_ISSUER = "https://accounts.google.com"
 SECRET_FILE_NAME = "secret_key"
+DEFAULT_RATE_LIMIT_PER_MINUTE = 600
+DEFAULT_RATE_LIMIT_WRITES_PER_MINUTE = 120
+MAX_RATE_LIMIT_PER_MINUTE = 1_000_000
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimitSettings:
+    """REST rate limits, as token buckets per user (per client address without a valid token).
+
+    `per_minute` bounds every request, `writes_per_minute` POST, PUT, PATCH and DELETE as well; 0
+    turns that limit off. `trusted_proxies` are the peers whose `X-Forwarded-For` is believed (none:
+    the client is the socket peer). With REDIS_URL set, the buckets live in Redis, shared by every
+    instance."""
+
+    per_minute: int = DEFAULT_RATE_LIMIT_PER_MINUTE
+    writes_per_minute: int = DEFAULT_RATE_LIMIT_WRITES_PER_MINUTE
+    trusted_proxies: tuple[Network, ...] = ()
+
+    @property
+    def enabled(self) -> bool:
+        return self.per_minute > 0 or self.writes_per_minute > 0
 
 
 class ConfigError(Exception):
@@ -69,6 +93,7 @@ class Config:
     cors_origins: tuple[str, ...]
     ocr: OcrSettings
     receipts: ReceiptStorageSettings
+    rate_limits: RateLimitSettings
 
     @property
     def is_development(self) -> bool:
@@ -158,6 +183,18 @@ def load_config(environ: Mapping[str, str] | None = None, *, read_dotenv: bool =
             region=dynamodb.region,
             endpoint_url=env.url("RECEIPTS_S3_ENDPOINT_URL", "") or None,
         ),
+        rate_limits=RateLimitSettings(
+            per_minute=env.integer(
+                "RATE_LIMIT_PER_MINUTE", DEFAULT_RATE_LIMIT_PER_MINUTE, low=0, high=MAX_RATE_LIMIT_PER_MINUTE
+            ),
+            writes_per_minute=env.integer(
+                "RATE_LIMIT_WRITES_PER_MINUTE",
+                DEFAULT_RATE_LIMIT_WRITES_PER_MINUTE,
+                low=0,
+                high=MAX_RATE_LIMIT_PER_MINUTE,
+            ),
+            trusted_proxies=_networks("TRUSTED_PROXIES", env.text("TRUSTED_PROXIES", "")),
+        ),
     )
 
 
@@ -221,6 +258,19 @@ def _redis_url(value: str) -> str | None:
     if urlsplit(value).scheme not in ("redis", "rediss", "unix"):
         raise ConfigError("REDIS_URL", f"must start with redis://, rediss:// or unix://, got {value!r}")
     return value
+
+
+def _networks(name: str, value: str) -> tuple[Network, ...]:
+    """Comma-separated addresses or CIDR networks (`10.0.0.0/8, 2001:db8::1`)."""
+    networks: list[Network] = []
+    for item in value.split(","):
+        if not item.strip():
+            continue
+        try:
+            networks.append(ipaddress.ip_network(item.strip(), strict=False))
+        except ValueError:
+            raise ConfigError(name, f"must be IP addresses or CIDR networks, got {item.strip()!r}") from None
+    return tuple(networks)
 
 
 _LANGUAGE = re.compile(r"[a-z]{3}(?:_[a-z]+)*")

@@ -22,6 +22,7 @@ from domain import (
     PayloadTooLarge,
     PreconditionFailed,
     PreconditionRequired,
+    TooManyRequests,
     Unauthorized,
     Unavailable,
     UnsupportedMediaType,
@@ -54,6 +55,7 @@ _STATUS: dict[type[DomainError], int] = {
     UnsupportedMediaType: 415,
     Invalid: 422,
     PreconditionRequired: 428,
+    TooManyRequests: 429,
     Unavailable: 503,
 }
 
