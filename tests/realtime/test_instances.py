@@ -112,6 +112,8 @@ def start_cluster(stack: ExitStack, tmp: Path, redis_url: str) -> Cluster:
         WS_QUEUE_SIZE=str(QUEUE),
         TESSERACT_CMD=str(tmp / "no-tesseract"),
         OCR_WORKERS="1",
+        # Tests here post more than a minute's writes in seconds (the slow consumer: 120 chats).
+        RATE_LIMIT_WRITES_PER_MINUTE="0",
     )
     tokens, ids = {}, {}
     for name in ("alice", "bob", "carol", "dave"):  # dave's token is revoked by a test

@@ -15,7 +15,7 @@ import redis.asyncio as aioredis
 from domain.clock import Clock
 from server.app import create_app
 from server.buckets import Buckets, Budget, MemoryBuckets
-from server.config import load_config
+from server.config import ConfigError, load_config
 from server.ratelimit import RATE_LIMIT_CLOCK, RATE_LIMITER
 from server.redis_buckets import KEY_PREFIX, RedisBuckets
 from tests.api.conftest import FRONTEND, ISSUER, SECRET_KEY, Actor, Api, OpenApi, Reply
@@ -301,3 +301,27 @@ async def test_without_redis_requests_are_let_in_with_a_warning_a_minute(
     clock.advance(1)
     assert (await api.get("/api/user", as_=alice)).status == 200
     assert len([r for r in caplog.records if r.name == "server.ratelimit"]) == 2
+
+
+# Settings
+
+
+def test_settings_default_to_600_and_120_and_no_trusted_proxy(tmp_path: Any) -> None:
+    settings = load_config({"DATA_DIR": str(tmp_path)}, read_dotenv=False).rate_limits
+    assert (settings.per_minute, settings.writes_per_minute, settings.trusted_proxies) == (600, 120, ())
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("RATE_LIMIT_PER_MINUTE", "-1"),
+        ("RATE_LIMIT_PER_MINUTE", "lots"),
+        ("RATE_LIMIT_WRITES_PER_MINUTE", "1.5"),
+        ("TRUSTED_PROXIES", "10.0.0.0/8, proxy.internal"),
+        ("TRUSTED_PROXIES", "10.0.0.300"),
+    ],
+)
+def test_a_bad_setting_is_one_line_naming_it(tmp_path: Any, variable: str, value: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        load_config({"DATA_DIR": str(tmp_path), variable: value}, read_dotenv=False)
+    assert str(raised.value).startswith(f"{variable}: ") and "\n" not in str(raised.value)
