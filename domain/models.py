@@ -147,7 +147,8 @@ class ActivityEntry:
     actor_id: str
     action: str
     """`expense.created`, `expense.updated`, `expense.deleted`, `settlement.created`,
-    `settlement.deleted`, `member.joined`, `member.left`, `member.removed`."""
+    `settlement.deleted`, `member.joined`, `member.left`, `member.removed`, `invite.revoked`
+    (subject: the invite id; details: `created_by`)."""
     subject_id: str
     details: dict[str, Any]
     """What changed: for updates, `{"field": {"from": old, "to": new}}`."""
