@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Generic, Literal, TypeVar
+
+from domain.ids import new_id
 
 T = TypeVar("T")
 Role = Literal["owner", "member"]
@@ -54,13 +56,26 @@ class GroupMembership:
     joined_at: datetime
 
 
+MAX_INVITE_LIFETIME = timedelta(days=30)
+"""The longest an invite link may live: also how long a removal must be remembered to keep the
+removed member out through links made before it."""
+
+
 @dataclass(frozen=True, slots=True)
 class Invite:
+    """A link to join a group. `token_hash` is what the link's holder presents (hashed); `id` is
+    its public name, for listing and revoking, and reveals nothing about the token."""
+
     token_hash: str
     group_id: str
     created_by: str
     created_at: datetime
     expires_at: datetime
+    id: str = field(default_factory=new_id)
+    max_uses: int | None = None
+    """How many people may join through it; None for no limit (until it expires)."""
+    uses: int = 0
+    """How many people have joined through it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,7 +147,8 @@ class ActivityEntry:
     actor_id: str
     action: str
     """`expense.created`, `expense.updated`, `expense.deleted`, `settlement.created`,
-    `settlement.deleted`, `member.joined`, `member.left`, `member.removed`."""
+    `settlement.deleted`, `member.joined`, `member.left`, `member.removed`, `invite.revoked`
+    (subject: the invite id; details: `created_by`)."""
     subject_id: str
     details: dict[str, Any]
     """What changed: for updates, `{"field": {"from": old, "to": new}}`."""

@@ -34,9 +34,10 @@ ACTIVITY: Schema = {
                 "member.joined",
                 "member.left",
                 "member.removed",
+                "invite.revoked",
             ],
         },
-        "subject_id": {"type": "string", "description": "the expense, transaction or member"},
+        "subject_id": {"type": "string", "description": "the expense, transaction, member or invite"},
         "details": {"type": "object", "description": "what changed; for updates field → from/to"},
     },
 }

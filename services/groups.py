@@ -56,14 +56,18 @@ class Groups(Service):
 
     async def remove(self, group: Group, actor_id: str, user_id: str) -> None:
         """`actor_id` removes `user_id` (or themselves: leaving). The owner cannot go, and nobody
-        goes with an unsettled balance (409). Who may remove whom is the caller's check."""
+        goes with an unsettled balance (409). Who may remove whom is the caller's check. The links
+        they made stop working; a removed member cannot rejoin through any link made before."""
         if user_id == group.owner_id:
             raise Conflict(
                 "the owner cannot leave or be removed; delete the group instead", code="owner_cannot_leave"
             )
         action = "member.left" if user_id == actor_id else "member.removed"
+        entry = self.activity(group.id, actor_id, action, user_id, {})
+        # Their links die with the membership; someone removed (not leaving) also stays out of
+        # every link made before now, the one they joined with included.
         await self.store.remove_member(
-            group.id, user_id, self.activity(group.id, actor_id, action, user_id, {})
+            group.id, user_id, entry, barred_at=entry.at if action == "member.removed" else None
         )
         # The group event also ends the member's subscription to the group's channel.
         self.events.to_group(group.id, action, {"group_id": group.id, "user_id": user_id})

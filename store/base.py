@@ -149,17 +149,63 @@ class Store(abc.ABC):
         group, Conflict when the group is full."""
 
     @abc.abstractmethod
-    async def remove_member(self, group_id: str, user_id: str, activity: ActivityEntry | None = None) -> None:
-        """Raises NotFound if the user is not a member, Conflict (code `balance_not_settled`) while
-        they have a non-zero balance in any currency."""
+    async def remove_member(
+        self,
+        group_id: str,
+        user_id: str,
+        activity: ActivityEntry | None = None,
+        *,
+        barred_at: datetime | None = None,
+    ) -> None:
+        """Remove the membership, in one atomic write with `activity`. Every invite the user made
+        to the group dies with it (`get_invite` and `list_invites` no longer find them, even if
+        they rejoin). With `barred_at` (a removal by someone else), the user can no longer join
+        through any invite made at or before that moment (`accept_invite` raises Forbidden); a
+        link made later lets them back. Raises NotFound if the user is not a member, Conflict
+        (code `balance_not_settled`) while they have a non-zero balance in any currency."""
 
     # invites
     @abc.abstractmethod
-    async def create_invite(self, invite: Invite) -> None: ...
+    async def create_invite(self, invite: Invite) -> None:
+        """Store a new invite (`uses` 0); `get_invite(invite.token_hash)` and
+        `get_group_invite(invite.group_id, invite.id)` then return it. Raises NotFound for a missing
+        group, Conflict (`invite_exists`) when the token hash or id is taken."""
 
     @abc.abstractmethod
     async def get_invite(self, token_hash: str) -> Invite:
-        """Raises NotFound (expired invites are the caller's to judge)."""
+        """The invite with this token hash, with its current `uses`. Raises NotFound when there is
+        none, or it was revoked, or its group is gone, or its maker has left the group since
+        making it. Expired and used-up invites are returned: they are the caller's to judge."""
+
+    @abc.abstractmethod
+    async def get_group_invite(self, group_id: str, invite_id: str) -> Invite:
+        """`get_invite`, by the public id within one group; the same NotFound cases."""
+
+    @abc.abstractmethod
+    async def list_invites(
+        self, group_id: str, *, now: datetime, limit: int, cursor: str | None = None
+    ) -> Page[Invite]:
+        """The group's live invites at `now` (not expired, not used up, not revoked, maker still a
+        member), newest first by id (ids are time-ordered). A page may hold fewer than `limit`
+        while `next_cursor` is set. Raises BadRequest (`invalid_cursor`) for a foreign cursor."""
+
+    @abc.abstractmethod
+    async def revoke_invite(self, group_id: str, invite_id: str, activity: ActivityEntry) -> None:
+        """Delete the invite and log `activity`, atomically; its token then finds nothing.
+        Raises NotFound if the group has no such invite (or it is already dead)."""
+
+    @abc.abstractmethod
+    async def accept_invite(
+        self, invite: Invite, user_id: str, now: datetime, activity: ActivityEntry
+    ) -> tuple[Member, bool]:
+        """Join `user_id` to the invite's group through it, in one atomic write: the membership
+        (joined at `now`), one more use of the invite, and `activity`. Every rule is judged in
+        that same write, so two concurrent accepts of a one-use link let exactly one in. Returns
+        the membership and whether it was created now; an existing member gets (their
+        membership, False) and uses nothing. Raises NotFound (the invite or its group is gone,
+        or the maker left), Gone (`invite_expired` at `now`, `invite_used_up` at `max_uses`),
+        Forbidden (`removed_from_group`: the user was removed after the invite was made),
+        Conflict (`group_full`), NotFound for an unknown user."""
 
     # idempotency
 

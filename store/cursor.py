@@ -66,3 +66,11 @@ def timed_pair(kind: str, cursor: str) -> tuple[str, str]:
     except ValueError:
         raise foreign_cursor() from None
     return moment, record_id
+
+
+def invite_cursor(cursor: str) -> str:
+    """The id a page of a group's invites resumes after (position `["after", <id>]`)."""
+    tag, invite_id = cursor_pair(decode_cursor("invites", cursor))
+    if tag != "after":
+        raise foreign_cursor()
+    return invite_id

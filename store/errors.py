@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from domain import Conflict, Invalid, NotFound
+from domain import Conflict, Forbidden, Gone, Invalid, NotFound
 
 
 def group_not_found() -> NotFound:
@@ -65,4 +65,27 @@ def linked_elsewhere() -> Conflict:
     return Conflict(
         "this email belongs to an account already linked to another sign-in identity",
         code="account_conflict",
+    )
+
+
+def invite_not_found() -> NotFound:
+    """Unknown, revoked, made by someone who has since left, or to a group that is gone: the
+    holder of a dead link learns nothing more than that it is dead."""
+    return NotFound("invite not found")
+
+
+def invite_expired() -> Gone:
+    return Gone("this invite has expired; ask for a new one", code="invite_expired")
+
+
+def invite_used_up() -> Gone:
+    return Gone("this invite has been used as often as it may be; ask for a new one", code="invite_used_up")
+
+
+def removed_from_group() -> Forbidden:
+    """The user was removed from the group after this invite was made: only a newer link lets
+    them back."""
+    return Forbidden(
+        "you were removed from this group after this invite was made; ask for a new one",
+        code="removed_from_group",
     )

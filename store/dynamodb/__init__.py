@@ -9,7 +9,10 @@ Key design (docs/dynamodb.md has the full picture):
   of its latest activity entry), `GROUP#<gid>`/`MEMBER#<uid>` membership carrying the member's
   `balances` map {currency: minor units} and `spending` map {"<YYYY-MM>|<category>|<currency>":
   their share in minor units} (indexed by GSI `by_user` on `gsi1pk = USER#<uid>`,
-  `gsi1sk = <joined_at>#<gid>`), `INVITE#<token_hash>`/`INVITE` invite with a `ttl`.
+  `gsi1sk = <joined_at>#<gid>`), `INVITE#<token_hash>`/`INVITE` pointer from a link's token to
+  its live item `INVITES#<gid>`/`INVITE#<invite_id>` (uses, max_uses, and the maker's
+  `joined_at`, so a link dies with the membership it was made in), `INVITES#<gid>`/`REMOVED#<uid>`
+  removal record (keeps a removed member out of older links); all with a `ttl`.
 * expenses table: `GROUP#<gid>`/`EXP#<id>` expense and `GROUP#<gid>`/`ACT#<at>#<id>` activity;
   transactions table: `GROUP#<gid>`/`TXN#<id>` settlement. Expenses and settlements carry
   `lsi1sk = <date>#<created_at>#<id>` for the LSI `by_date` (newest-first listing).

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import json
 import math
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
 from domain import ActivityEntry, Balance, ChatMessage, Expense, Group, Member, Settlement, User
 from domain.clock import from_text, to_text
+from domain.models import MAX_INVITE_LIFETIME
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
@@ -36,6 +37,25 @@ def _key(pk: str, sk: str | None = None) -> dict[str, Any]:
 def _ttl(moment: datetime) -> int:
     """A `ttl` attribute: epoch seconds, rounded up so that TTL never removes an item early."""
     return math.ceil(moment.timestamp())
+
+
+def _removal_key(group_id: str, user_id: str) -> dict[str, Any]:
+    """The record that a user was removed from a group, in the group's invites partition."""
+    return _key(f"INVITES#{group_id}", f"REMOVED#{user_id}")
+
+
+def _removal_put(table: str, group_id: str, user_id: str, at: datetime) -> dict[str, Any]:
+    """The action of `remove_member`'s transaction that keeps a removed member out through every
+    invite made at or before `at`. Kept until all of those have expired (an invite lives at most
+    MAX_INVITE_LIFETIME); a later removal replaces it."""
+    item = {
+        "pk": f"INVITES#{group_id}",
+        "sk": f"REMOVED#{user_id}",
+        "user_id": user_id,
+        "removed_at": to_text(at),
+        "ttl": _ttl(at + MAX_INVITE_LIFETIME + timedelta(days=1)),
+    }
+    return {"Put": {"TableName": table, "Item": _attrs(item)}}
 
 
 def _json(value: Any) -> str:

@@ -17,6 +17,7 @@ from store.dynamodb.items import (
     _member,
     _member_order,
     _membership_item,
+    _removal_put,
     _settled_condition,
     _unsettled_balances,
 )
@@ -100,7 +101,14 @@ class _Members(_Connection):
             await _backoff(attempt)
         raise Unavailable("group kept changing while adding a member; try again")
 
-    async def remove_member(self, group_id: str, user_id: str, activity: ActivityEntry | None = None) -> None:
+    async def remove_member(
+        self,
+        group_id: str,
+        user_id: str,
+        activity: ActivityEntry | None = None,
+        *,
+        barred_at: datetime | None = None,
+    ) -> None:
         for attempt in range(_ATTEMPTS):
             membership = await self._get(self._groups, _key(f"GROUP#{group_id}", f"MEMBER#{user_id}"))
             if membership is None:
@@ -131,6 +139,10 @@ class _Members(_Connection):
                     }
                 },
             ]
+            # The invites they made need no write: each names the membership it was made in,
+            # which this deletes. A removal is recorded, to keep them out through older links.
+            if barred_at is not None:
+                actions.append(_removal_put(self._groups, group_id, user_id, barred_at))
             if activity is not None:
                 actions.append(self._log(activity))
             try:

@@ -214,7 +214,14 @@ class _Groups(_Engine):
 
         return await self._write(work)
 
-    async def remove_member(self, group_id: str, user_id: str, activity: ActivityEntry | None = None) -> None:
+    async def remove_member(
+        self,
+        group_id: str,
+        user_id: str,
+        activity: ActivityEntry | None = None,
+        *,
+        barred_at: datetime | None = None,
+    ) -> None:
         def work(db: Db) -> None:
             if _fetchone(
                 db,
@@ -230,6 +237,14 @@ class _Groups(_Engine):
             db.execute("DELETE FROM balances WHERE group_id = ? AND user_id = ?", (group_id, user_id))
             db.execute("DELETE FROM spending WHERE group_id = ? AND user_id = ?", (group_id, user_id))
             db.execute("UPDATE groups SET member_count = member_count - 1 WHERE id = ?", (group_id,))
+            # Their links die with their membership (index `invites_by_maker`).
+            db.execute("DELETE FROM invites WHERE group_id = ? AND created_by = ?", (group_id, user_id))
+            if barred_at is not None:
+                db.execute(
+                    "INSERT INTO member_removals (group_id, user_id, removed_at) VALUES (?, ?, ?) "
+                    "ON CONFLICT (group_id, user_id) DO UPDATE SET removed_at = excluded.removed_at",
+                    (group_id, user_id, to_text(barred_at)),
+                )
             if activity is not None:
                 _log(db, _activity_row(activity))
 

@@ -141,6 +141,34 @@ _MIGRATIONS: list[str] = [
     );
     CREATE INDEX chat_messages_by_time ON chat_messages (group_id, created_at, id);
     """,
+    # Revocable, countable invites: each gets a public id (existing ones a random one), a use
+    # count and an optional cap; a removal is remembered so that links made before it no longer
+    # let the removed member back in.
+    """
+    CREATE TABLE invites_v5 (
+        token_hash TEXT PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        group_id TEXT NOT NULL REFERENCES groups (id) ON DELETE CASCADE,
+        created_by TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL,
+        max_uses INTEGER,
+        uses INTEGER NOT NULL DEFAULT 0
+    );
+    INSERT INTO invites_v5 (token_hash, id, group_id, created_by, created_at, expires_at)
+        SELECT token_hash, lower(hex(randomblob(16))), group_id, created_by, created_at, expires_at
+        FROM invites;
+    DROP TABLE invites;
+    ALTER TABLE invites_v5 RENAME TO invites;
+    CREATE INDEX invites_by_group ON invites (group_id, id);
+    CREATE INDEX invites_by_maker ON invites (group_id, created_by);
+    CREATE TABLE member_removals (
+        group_id TEXT NOT NULL REFERENCES groups (id) ON DELETE CASCADE,
+        user_id TEXT NOT NULL,
+        removed_at TEXT NOT NULL,
+        PRIMARY KEY (group_id, user_id)
+    );
+    """,
 ]
 """Applied in order and never edited once released: a file's `PRAGMA user_version` counts how many
 of them it has, so a new change is always a new entry at the end."""
