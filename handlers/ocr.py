@@ -7,6 +7,7 @@ import time
 from typing import Any
 
 from aiohttp import BodyPartReader, web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from domain import BadRequest, PayloadTooLarge, Unavailable, UnsupportedMediaType
 from domain.clock import to_text, utc_now
@@ -265,19 +266,28 @@ async def _read_upload(request: web.Request, limit: int) -> bytes:
             if isinstance(part, BodyPartReader):
                 await part.release()
             part = await reader.next()
+        if part is None:
+            raise BadRequest("the multipart body has no file part", code="file_required")
+        assert isinstance(part, BodyPartReader)
+        chunks: list[bytes] = []
+        size = 0
+        while chunk := await part.read_chunk(READ_CHUNK_BYTES):
+            size += len(chunk)
+            if size > limit:
+                raise _too_large(limit)
+            chunks.append(chunk)
+    except HttpProcessingError as exc:
+        # aiohttp parses part headers with its HTTP header parser, whose errors are not ValueErrors.
+        raise _malformed(exc.message) from None
     except (ValueError, AssertionError, RuntimeError) as exc:
-        raise BadRequest(f"the multipart body cannot be read: {exc}", code="malformed_multipart") from None
-    if part is None:
-        raise BadRequest("the multipart body has no file part", code="file_required")
-    assert isinstance(part, BodyPartReader)
-    chunks: list[bytes] = []
-    size = 0
-    while chunk := await part.read_chunk(READ_CHUNK_BYTES):
-        size += len(chunk)
-        if size > limit:
-            raise _too_large(limit)
-        chunks.append(chunk)
+        raise _malformed(str(exc)) from None
     return b"".join(chunks)
+
+
+def _malformed(reason: str) -> BadRequest:
+    """400 for a body that is not well-formed multipart; `reason` is one line, at most 200 chars."""
+    reason = " ".join(reason.split())[:200]
+    return BadRequest(f"the multipart body cannot be read: {reason}", code="malformed_multipart")
 
 
 def _too_large(limit: int) -> PayloadTooLarge:

@@ -62,7 +62,16 @@ HANDLER_MODULES = (
     chats,
     ws,
 )
-EXPOSED_HEADERS = ("ETag", "X-Request-ID", "Retry-After", "Location")
+# What a browser client may read from a cross-origin answer: versions, request ids for support,
+# when to retry, where a new resource lives, whether an answer is a replay, an export's file name.
+EXPOSED_HEADERS = (
+    "ETag",
+    "X-Request-ID",
+    "Retry-After",
+    "Location",
+    "Idempotent-Replayed",
+    "Content-Disposition",
+)
 ALLOWED_HEADERS = ("Authorization", "Content-Type", "If-Match", "Idempotency-Key", "X-Request-ID")
 
 

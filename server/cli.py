@@ -7,6 +7,7 @@ import asyncio
 import gc
 import logging
 import re
+import signal
 import sys
 from collections.abc import Sequence
 from datetime import timedelta
@@ -20,6 +21,8 @@ from server.tokens import issue_token
 log = logging.getLogger("expense_tracker")
 
 SHUTDOWN_GRACE_SECONDS = 30
+# web.run_app's default: idle keep-alive connections are closed after this long.
+KEEPALIVE_SECONDS = 75.0
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 
@@ -77,15 +80,33 @@ def _serve(config: Config, *, host: str, port: int) -> int:
     )
     app = create_app(config)
     app.on_startup.append(_freeze_startup_objects)
-    web.run_app(
-        app,
-        host=host,
-        port=port,
-        shutdown_timeout=SHUTDOWN_GRACE_SECONDS,
-        print=None,
-        access_log=log if config.log_level in ("DEBUG", "INFO") else None,
-    )
+    access_log = log if config.log_level in ("DEBUG", "INFO") else None
+    asyncio.run(_run(app, host=host, port=port, access_log=access_log))
     return 0
+
+
+async def _run(app: web.Application, *, host: str, port: int, access_log: logging.Logger | None) -> None:
+    """What `web.run_app` does, through `http_errors.Runner` (so requests aiohttp's parser refuses
+    get our JSON error): serve until SIGINT or SIGTERM, then stop listening, let requests in
+    flight finish within the grace period, and run the app's cleanup."""
+    from server.http_errors import Runner
+
+    runner = Runner(
+        app,
+        shutdown_timeout=SHUTDOWN_GRACE_SECONDS,
+        keepalive_timeout=KEEPALIVE_SECONDS,
+        access_log=access_log,
+    )
+    await runner.setup()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        await web.TCPSite(runner, host, port).start()
+        await stop.wait()
+    finally:
+        await runner.cleanup()
 
 
 async def _freeze_startup_objects(app: web.Application) -> None:

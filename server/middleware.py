@@ -6,7 +6,7 @@ import asyncio
 import logging
 import random
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from aiohttp import hdrs, web
@@ -81,19 +81,35 @@ def _error_response(
     details: Any = None,
     headers: dict[str, str] | None = None,
 ) -> web.Response:
+    return json_error(status, code, message, request.get(REQUEST_ID, "-"), details, headers)
+
+
+def json_error(
+    status: int,
+    code: str,
+    message: str,
+    request_id: str,
+    details: Any = None,
+    headers: dict[str, str] | None = None,
+) -> web.Response:
     """The one JSON error shape, `{"error": {"code", "message", ["details",] "request_id"}}`."""
     error: dict[str, Any] = {"code": code, "message": message}
     if details is not None:
         error["details"] = details
-    error["request_id"] = request.get(REQUEST_ID, "-")
+    error["request_id"] = request_id
     return web.json_response({"error": error}, status=status, headers=headers)
+
+
+def new_request_id() -> str:
+    """A fresh request id: 32 hex digits."""
+    return f"{_random_bits(128):032x}"
 
 
 @web.middleware
 async def assign_request_id(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Take the client's X-Request-ID when it is sane, else make one; logs and the response carry it."""
     offered = request.headers.get("X-Request-ID", "")
-    request_id = offered if _SANE_REQUEST_ID.fullmatch(offered) else f"{_random_bits(128):032x}"
+    request_id = offered if _SANE_REQUEST_ID.fullmatch(offered) else new_request_id()
     request[REQUEST_ID] = request_id
     # Left set after the handler: the access log line is written later in this same task.
     request_id_var.set(request_id)
@@ -107,16 +123,31 @@ def response_headers(
     cors_headers: Callable[[web.Request, web.StreamResponse], Awaitable[object]],
 ) -> ResponseHook:
     """The one on_response_prepare hook (so it covers streamed responses and aiohttp's own error
-    pages too): stamp the request id, and let aiohttp-cors add its headers to cross-origin
-    requests. Those always carry Origin, and aiohttp-cors adds nothing without one, so the route
-    lookups it makes are skipped for the rest (mobile apps, servers, same-origin calls)."""
+    pages too): stamp the request id and the security headers, and let aiohttp-cors add its
+    headers to cross-origin requests. Those always carry Origin, and aiohttp-cors adds nothing
+    without one, so the route lookups it makes are skipped for the rest (mobile apps, servers,
+    same-origin calls)."""
 
     async def stamp_headers(request: web.Request, response: web.StreamResponse) -> None:
         response.headers["X-Request-ID"] = request.get(REQUEST_ID) or request_id_var.get()
+        stamp_security_headers(response.headers, authenticated=hdrs.AUTHORIZATION in request.headers)
         if hdrs.ORIGIN in request.headers:
             await cors_headers(request, response)
 
     return stamp_headers
+
+
+def stamp_security_headers(headers: MutableMapping[str, str], *, authenticated: bool) -> None:
+    """What every response carries: no content sniffing (a JSON error is never run as a script),
+    `Vary: Origin` (the CORS headers depend on it, so a shared cache must not hand one origin's
+    answer to another), and `Cache-Control: no-store` on answers to a request that carried
+    credentials, unless the handler chose its own caching (receipts, docs assets)."""
+    headers["X-Content-Type-Options"] = "nosniff"
+    vary = headers.get(hdrs.VARY, "")
+    if "origin" not in vary.lower():
+        headers[hdrs.VARY] = f"{vary}, Origin" if vary else "Origin"
+    if authenticated and hdrs.CACHE_CONTROL not in headers:
+        headers[hdrs.CACHE_CONTROL] = "no-store"
 
 
 @web.middleware
