@@ -59,6 +59,8 @@ def _operation(operation: Operation) -> dict[str, Any]:
         replies.setdefault(415, Reply("the body is not application/json", ERROR))
     if operation.body is not None or operation.query is not None:
         replies.setdefault(422, Reply("the input breaks a rule; `details` names each field", ERROR))
+    if "If-Match" in operation.headers:
+        replies.setdefault(422, Reply("If-Match is not a version this server issued", ERROR))
     document: dict[str, Any] = {
         "operationId": operation.name,
         "summary": operation.summary,
