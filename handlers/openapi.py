@@ -5,10 +5,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from domain.client_json import MAX_DEPTH
 from handlers.schemas import ERROR
 from server.routing import Operation, Reply
 
 _PATH_PARAMETER = re.compile(r"{(\w+)}")
+_NOT_READABLE = f"the body is not JSON (`malformed_json`) or nests over {MAX_DEPTH} deep (`json_too_deep`)"
 
 
 def openapi_document(operations: list[Operation], *, version: str) -> dict[str, Any]:
@@ -54,7 +56,7 @@ def _operation(operation: Operation) -> dict[str, Any]:
     if not operation.public:
         replies.setdefault(401, Reply("missing, invalid, expired or revoked token", ERROR))
     if operation.body is not None:
-        replies.setdefault(400, Reply("the body is not valid JSON", ERROR))
+        replies.setdefault(400, Reply(_NOT_READABLE, ERROR))
         replies.setdefault(413, Reply("the body is larger than 1 MiB", ERROR))
         replies.setdefault(415, Reply("the body is not application/json", ERROR))
     if operation.body is not None or operation.query is not None:
