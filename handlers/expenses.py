@@ -13,6 +13,7 @@ from handlers.idempotency import HEADER_DOC, idempotency
 from handlers.receipts import check_attachable
 from handlers.schemas import CURRENCY, ERROR, ID, PAGE_QUERY, TIMESTAMP, Schema, page_of
 from ledger import SPLIT_KINDS
+from ledger.splits import MAX_SHARE_WEIGHT
 from server.keys import SERVICES, STORE
 from server.routing import Api, Reply, json_reply
 from services.expenses import etag
@@ -47,7 +48,7 @@ _SPLIT: Schema = {
         },
         "shares": {
             "type": "object",
-            "additionalProperties": {"type": "integer"},
+            "additionalProperties": {"type": "integer", "minimum": 1, "maximum": MAX_SHARE_WEIGHT},
             "description": "kind shares: whole-number weights",
         },
     },

@@ -9,6 +9,7 @@ from typing import Any
 from aiohttp import web
 
 from domain import Invalid, PreconditionRequired
+from domain.client_json import MAX_INTEGER
 from handlers.schemas import Schema
 
 AMOUNT: Schema = {
@@ -24,23 +25,27 @@ DATE: Schema = {
 VERSION: Schema = {
     "type": "integer",
     "minimum": 1,
+    "maximum": MAX_INTEGER,
     "description": "the version the change is based on (or send If-Match)",
 }
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_VERSION_TAG = re.compile(r'(?:W/)?"?([0-9]{1,16})"?')
 
 
 def if_match(request: web.Request) -> int | None:
-    """The version in an If-Match header (`"3"` or `W/"3"`), or None without one."""
+    """The version in an If-Match header (`"3"` or `W/"3"`), or None without one; 422 for anything
+    else, and for a version beyond what a body's `version` may be (1..MAX_INTEGER), which no
+    store could hold either."""
     if "If-Match" not in request.headers:
         return None
-    raw = request.headers["If-Match"].strip().removeprefix("W/").strip('"')
-    try:
-        return int(raw)
-    except ValueError:
+    tag = _VERSION_TAG.fullmatch(request.headers["If-Match"].strip())
+    version = int(tag.group(1)) if tag is not None else 0
+    if not 1 <= version <= MAX_INTEGER:
         raise Invalid(
             'If-Match must be an ETag this server issued, like "3"',
-            details=[{"field": "If-Match", "message": "not a version"}],
-        ) from None
+            details=[{"field": "If-Match", "message": f"not a version (1 to {MAX_INTEGER})"}],
+        )
+    return version
 
 
 def based_on_version(request: web.Request, body: dict[str, Any]) -> int:

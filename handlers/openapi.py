@@ -5,11 +5,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from domain.client_json import MAX_DEPTH
 from handlers.schemas import ERROR
 from server.ratelimit import UNLIMITED_PATHS
 from server.routing import Operation, Reply
 
 _PATH_PARAMETER = re.compile(r"{(\w+)}")
+_NOT_READABLE = f"the body is not JSON (`malformed_json`) or nests over {MAX_DEPTH} deep (`json_too_deep`)"
 
 
 def openapi_document(operations: list[Operation], *, version: str) -> dict[str, Any]:
@@ -59,11 +61,13 @@ def _operation(operation: Operation) -> dict[str, Any]:
             429, Reply("rate limit used up; retry after `Retry-After` s", ERROR, ("Retry-After",))
         )
     if operation.body is not None:
-        replies.setdefault(400, Reply("the body is not valid JSON", ERROR))
+        replies.setdefault(400, Reply(_NOT_READABLE, ERROR))
         replies.setdefault(413, Reply("the body is larger than 1 MiB", ERROR))
         replies.setdefault(415, Reply("the body is not application/json", ERROR))
     if operation.body is not None or operation.query is not None:
         replies.setdefault(422, Reply("the input breaks a rule; `details` names each field", ERROR))
+    if "If-Match" in operation.headers:
+        replies.setdefault(422, Reply("If-Match is not a version this server issued", ERROR))
     document: dict[str, Any] = {
         "operationId": operation.name,
         "summary": operation.summary,

@@ -10,14 +10,14 @@ What the protocol needs from the layers above (tokens, memberships, chat) comes 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from typing import Any, Protocol
 
 from aiohttp import WSMsgType, web
 
-from domain import DomainError, Forbidden, Invalid, Unauthorized
+from domain import BadRequest, DomainError, Forbidden, Invalid, Unauthorized
+from domain.client_json import MAX_INTEGER, has_lone_surrogate, read_json, refuse_lone_surrogates
 from realtime.broker import BrokerUnavailable
 from realtime.channels import GROUP_PREFIX, USER_PREFIX, user_channel
 from realtime.frames import CLOSE_TIMEOUT_SECONDS, AiohttpSocket, error_reply, ok_reply
@@ -62,7 +62,8 @@ def websocket_response() -> web.WebSocketResponse:
 
 async def authenticate_first_frame(ws: web.WebSocketResponse, upstream: Upstream) -> Holder | None:
     """The holder of the token sent as `{"type": "auth", "token": ...}`; closes (4001) and returns
-    None when it does not come in time or does not authenticate."""
+    None when it does not come in time or does not authenticate, or (1008, policy) when it breaks
+    the limits every frame keeps: nested too deep, or not Unicode text."""
     try:
         message = await ws.receive(timeout=AUTH_TIMEOUT_SECONDS)
     except asyncio.TimeoutError:
@@ -73,16 +74,22 @@ async def authenticate_first_frame(ws: web.WebSocketResponse, upstream: Upstream
             await ws.close(code=CLOSE_UNAUTHORIZED, message=b"authenticate first")
         return None
     try:
-        command = json.loads(message.data)
+        command = read_json(message.data, what="frame")
+        refuse_lone_surrogates(command, what="frame")
+    except (BadRequest, Invalid) as exc:
+        policy = exc.code != "malformed_json"
+        reason = exc.message if policy else "not JSON"
+        await ws.close(code=CLOSE_POLICY if policy else CLOSE_UNAUTHORIZED, message=reason[:120].encode())
+        return None
+    try:
         if not isinstance(command, dict) or command.get("type") != "auth":
             raise Unauthorized('send {"type": "auth", "token": ...} first')
         token = command.get("token")
         if not isinstance(token, str):
             raise Unauthorized("auth needs a token")
         return await upstream.authenticate(token)
-    except (ValueError, Unauthorized) as exc:
-        reason = exc.message if isinstance(exc, Unauthorized) else "not JSON"
-        await ws.close(code=CLOSE_UNAUTHORIZED, message=reason[:120].encode())
+    except Unauthorized as exc:
+        await ws.close(code=CLOSE_UNAUTHORIZED, message=exc.message[:120].encode())
         return None
 
 
@@ -168,9 +175,9 @@ class Session:
 
     async def _handle(self, raw: str) -> None:
         try:
-            command = json.loads(raw)
-        except ValueError:
-            self._connection.send_json(error_reply(None, "malformed_json", "frames must be JSON"))
+            command = read_json(raw, what="frame")
+        except BadRequest as exc:
+            self._connection.send_json(error_reply(None, exc.code, exc.message))
             return
         if not isinstance(command, dict):
             self._connection.send_json(error_reply(None, "bad_command", "a command is a JSON object"))
@@ -181,6 +188,7 @@ class Session:
             or isinstance(command_id, int)
             or isinstance(command_id, str)
             and len(command_id) <= 64
+            and not has_lone_surrogate(command_id)
         ):
             command_id = None
         if not self._rate.allow():
@@ -194,6 +202,7 @@ class Session:
         kind = command.get("type")
         handler = self._COMMANDS.get(kind) if isinstance(kind, str) else None
         try:
+            refuse_lone_surrogates(command, what="command")
             if handler is None:
                 raise Invalid(f"unknown command type {kind!r}", code="unknown_command")
             result = await handler(self, command)
@@ -217,8 +226,10 @@ class Session:
         epoch, seq = command.get("epoch"), command.get("seq")
         if epoch is not None and not isinstance(epoch, str):
             raise Invalid("epoch must be a string")
-        if seq is not None and (not isinstance(seq, int) or isinstance(seq, bool) or seq < 0):
-            raise Invalid("seq must be a whole number")
+        if seq is not None and (
+            not isinstance(seq, int) or isinstance(seq, bool) or not 0 <= seq <= MAX_INTEGER
+        ):
+            raise Invalid(f"seq must be a whole number from 0 to {MAX_INTEGER}")
         if len(self._connection.channels) >= MAX_SUBSCRIPTIONS and channel not in self._connection.channels:
             raise Invalid(
                 f"at most {MAX_SUBSCRIPTIONS} subscriptions per connection", code="too_many_subscriptions"
@@ -241,7 +252,13 @@ class Session:
         return {"channel": channel}
 
     async def _send_chat(self, command: dict[str, Any]) -> dict[str, Any]:
-        group_id = _group_of(_channel(command))
+        channel = _channel(command)
+        group_id = _group_of(channel)
+        if not self._hub.subscribed(self._connection, channel):
+            # Membership first, as REST does, so that an outsider hears `not_found` whether or not
+            # the group exists (the write's own check would answer `not_a_member` for a real one).
+            # A subscriber was checked when it subscribed, and loses the subscription on removal.
+            await self._authorize(channel)
         message = await self._upstream.post_chat(group_id, self._user_id, command.get("text"))
         return {"message": message}
 

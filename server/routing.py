@@ -17,7 +17,8 @@ import fastjsonschema
 from aiohttp import web
 from jsonschema import Draft202012Validator, ValidationError
 
-from domain import BadRequest, Invalid, UnsupportedMediaType
+from domain import Invalid, UnsupportedMediaType
+from domain.client_json import SURROGATE_MESSAGE, has_lone_surrogate, read_json, refuse_lone_surrogates
 
 Handler = Callable[..., Awaitable[web.StreamResponse]]
 
@@ -163,13 +164,18 @@ def _validator(schema: dict[str, Any] | None) -> _Validator | None:
 def _parse_query(
     request: web.Request, schema: dict[str, Any], validator: _Validator | None
 ) -> dict[str, Any]:
-    """Known query parameters, converted to their declared types; unknown ones are ignored."""
+    """Known query parameters, converted to their declared types; unknown ones are ignored.
+
+    (yarl turns percent-encoded bytes that are not UTF-8 into U+FFFD, so no lone surrogate should
+    get this far; refusing one here keeps it that way whatever the URL parser does.)"""
     properties: dict[str, Any] = schema.get("properties", {})
     values: dict[str, Any] = {}
     for name, spec in properties.items():
         if name not in request.query:
             continue
         raw = request.query[name]
+        if has_lone_surrogate(raw):
+            raise Invalid("invalid query parameter", details=[{"field": name, "message": SURROGATE_MESSAGE}])
         if spec.get("type") == "integer":
             try:
                 values[name] = int(raw)
@@ -191,11 +197,8 @@ def _parse_query(
 async def _parse_body(request: web.Request, schema: dict[str, Any], validator: _Validator | None) -> Any:
     if request.content_type != "application/json":
         raise UnsupportedMediaType("request body must be JSON (Content-Type: application/json)")
-    raw = await request.read()
-    try:
-        body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise BadRequest(f"request body is not valid JSON: {exc}", code="malformed_json") from None
+    body = read_json(await request.read(), what="request body")
+    refuse_lone_surrogates(body, what="request body")
     body = _trimmed(body, schema)
     _check(body, validator, "request body is invalid")
     return body
