@@ -15,12 +15,16 @@ from handlers.schemas import Schema
 AMOUNT: Schema = {
     "type": "string",
     "maxLength": 40,
-    "description": 'decimal string in the currency\'s units, e.g. "12.34"; never a number',
+    "description": (
+        'decimal string in the currency\'s units, e.g. "12.34"; never a number. Plain digits with '
+        "at most as many decimals as the currency has (none for JPY), no sign, spaces, thousands "
+        "separators or exponents; a total must be greater than zero"
+    ),
 }
 DATE: Schema = {
     "type": "string",
-    "pattern": r"^\d{4}-\d{2}-\d{2}$",
-    "description": "calendar date, YYYY-MM-DD",
+    "pattern": r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$",
+    "description": "a real calendar date, YYYY-MM-DD (2024-02-30 is refused)",
 }
 VERSION: Schema = {
     "type": "integer",

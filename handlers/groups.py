@@ -74,6 +74,9 @@ GROUP_CHANGES: Schema = {
     "additionalProperties": False,
     "minProperties": 1,
     "x-message": "send at least one field to change",
+    "description": (
+        "at least one of `name`, `description` and `default_currency`; `version` alone changes nothing"
+    ),
     "properties": {
         "name": NAME,
         "description": DESCRIPTION,

@@ -23,7 +23,12 @@ from domain.clock import utc_now
 from server.keys import CLAIMS, STORE
 
 HEADER = "Idempotency-Key"
-HEADER_DOC = {HEADER: "optional; a retry with the same key and body replays the first answer"}
+HEADER_DOC = {
+    HEADER: (
+        "optional, 1-255 visible ASCII characters; a retry with the same key and body replays the "
+        "first answer, the same key with another body is refused (422)"
+    )
+}
 _SANE_KEY = re.compile(r"[\x21-\x7e]{1,255}")
 
 

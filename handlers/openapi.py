@@ -38,6 +38,10 @@ def openapi_document(operations: list[Operation], *, version: str) -> dict[str, 
     }
 
 
+IF_MATCH: dict[str, Any] = {"type": "string", "pattern": r'^(W/)?"[0-9]+"$', "examples": ['"3"']}
+_TRIMMED = "Surrounding whitespace is trimmed first; the length limits apply to what remains."
+
+
 def _operation(operation: Operation) -> dict[str, Any]:
     parameters: list[dict[str, Any]] = [
         {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
@@ -46,13 +50,26 @@ def _operation(operation: Operation) -> dict[str, Any]:
     if operation.query is not None:
         required = set(operation.query.get("required", []))
         parameters += [
-            {"name": name, "in": "query", "required": name in required, "schema": schema}
+            {"name": name, "in": "query", "required": name in required, "schema": _documented(schema)}
             for name, schema in operation.query.get("properties", {}).items()
         ]
     parameters += [
-        {"name": name, "in": "header", "required": False, "description": text, "schema": {"type": "string"}}
+        {
+            "name": name,
+            "in": "header",
+            "required": False,
+            "description": text,
+            "schema": IF_MATCH if name == "If-Match" else {"type": "string"},
+        }
         for name, text in operation.headers.items()
     ]
+    return _with_replies(operation, parameters)
+
+
+def _with_replies(operation: Operation, parameters: list[dict[str, Any]]) -> dict[str, Any]:
+    """The operation's own replies, and those every route of its kind can answer: 401 without a
+    valid token, 400/413/415 for a body that is not JSON, too large or not JSON at all, and 422
+    for a body or query that breaks a rule or an If-Match that is not one of our ETags."""
     replies = dict(operation.replies)
     if not operation.public:
         replies.setdefault(401, Reply("missing, invalid, expired or revoked token", ERROR))
@@ -64,10 +81,13 @@ def _operation(operation: Operation) -> dict[str, Any]:
         replies.setdefault(400, Reply(_NOT_READABLE, ERROR))
         replies.setdefault(413, Reply("the body is larger than 1 MiB", ERROR))
         replies.setdefault(415, Reply("the body is not application/json", ERROR))
+    invalid = []
     if operation.body is not None or operation.query is not None:
-        replies.setdefault(422, Reply("the input breaks a rule; `details` names each field", ERROR))
+        invalid.append("the input breaks a rule; `details` names each field")
     if "If-Match" in operation.headers:
-        replies.setdefault(422, Reply("If-Match is not a version this server issued", ERROR))
+        invalid.append('If-Match is not an ETag this server issued, like `"3"` (field `If-Match`)')
+    if invalid:
+        replies.setdefault(422, Reply("; or ".join(invalid), ERROR))
     document: dict[str, Any] = {
         "operationId": operation.name,
         "summary": operation.summary,
@@ -80,11 +100,34 @@ def _operation(operation: Operation) -> dict[str, Any]:
     if operation.body is not None:
         document["requestBody"] = {
             "required": True,
-            "content": {"application/json": {"schema": operation.body}},
+            "content": {"application/json": {"schema": _documented(operation.body)}},
         }
     if operation.public:
         document["security"] = []
     return document
+
+
+def _documented(schema: dict[str, Any]) -> dict[str, Any]:
+    """`schema` as published: each string that `x-trim` marks says so in its description too, for
+    readers and generators that ignore extension keywords."""
+    if not isinstance(schema, dict):
+        return schema
+    published: dict[str, Any] = {}
+    for key, value in schema.items():
+        if isinstance(value, dict):
+            value = _documented(value) if key in _SUBSCHEMA else {k: _documented(v) for k, v in value.items()}
+        elif isinstance(value, list) and key in _SCHEMA_LISTS:
+            value = [_documented(item) for item in value]
+        published[key] = value
+    said = schema.get("description", "")
+    if schema.get("x-trim") and "trimmed" not in said and "whitespace" not in said:
+        published["description"] = f"{said}. {_TRIMMED}" if said else _TRIMMED
+    return published
+
+
+_SUBSCHEMA = {"items", "additionalProperties", "not", "contains", "propertyNames"}
+"""Keywords whose value is one schema; `properties` and the like map names to schemas."""
+_SCHEMA_LISTS = {"anyOf", "oneOf", "allOf", "prefixItems"}
 
 
 def _reply(reply: Reply) -> dict[str, Any]:

@@ -54,7 +54,10 @@ PAGE_QUERY: Schema = {
             "type": "string",
             "minLength": 1,
             "maxLength": 2048,
-            "description": "`next_cursor` of the previous page",
+            "description": (
+                "opaque: the `next_cursor` of the previous page of the same list; any other "
+                "string is refused with 400 `invalid_cursor`"
+            ),
         },
     },
 }

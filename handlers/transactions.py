@@ -22,8 +22,8 @@ NEW_TRANSACTION: Schema = {
     "required": ["to_user", "amount"],
     "additionalProperties": False,
     "properties": {
-        "from_user": {**ID, "description": "who paid; default: the caller"},
-        "to_user": {**ID, "description": "who was paid"},
+        "from_user": {**ID, "description": "who paid, a member; default: the caller"},
+        "to_user": {**ID, "description": "who was paid, a member other than `from_user`"},
         "amount": AMOUNT,
         "currency": CURRENCY,
         "date": DATE,

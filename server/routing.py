@@ -69,8 +69,9 @@ class Api:
         description: str = "",
         headers: dict[str, str] | None = None,
     ) -> Callable[[Handler], Handler]:
-        """Declare a handler. `replies` documents its answers; 401, 400/413/415 and 422 are added
-        where they apply. `headers` documents request headers it reads (name → description)."""
+        """Declare a handler. `replies` documents its answers; 401, 400/413/415 and 422 (a body or
+        query that breaks a rule, an If-Match that is not one of our ETags) are added where they
+        apply. `headers` documents request headers it reads (name → description)."""
 
         def register(handler: Handler) -> Handler:
             operation = Operation(
