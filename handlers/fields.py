@@ -32,7 +32,6 @@ VERSION: Schema = {
     "maximum": MAX_INTEGER,
     "description": "the version the change is based on (or send If-Match)",
 }
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _VERSION_TAG = re.compile(r'(?:W/)?"?([0-9]{1,16})"?')
 
 
