@@ -16,8 +16,7 @@ from ledger import SPLIT_KINDS
 from ledger.splits import MAX_SHARE_WEIGHT
 from server.keys import SERVICES, STORE
 from server.routing import Api, Reply, json_reply
-from services.expenses import etag
-from services.payloads import expense_json
+from services.payloads import expense_json, version_etag
 from services.records import parse_date
 
 api = Api("expenses")
@@ -157,7 +156,7 @@ async def create_expense(request: web.Request, body: dict[str, Any]) -> web.Resp
             return slot.replay
         await check_attachable(request, body.get("receipt_id"))
         written = await request.app[SERVICES].expenses.create(group, me.user_id, member_ids, body, slot)
-    return json_reply(written.payload_json, status=201, headers=etag(written.record))
+    return json_reply(written.payload_json, status=201, headers=version_etag(written.record.version))
 
 
 @api.get(
@@ -194,7 +193,7 @@ async def list_expenses(request: web.Request, query: dict[str, Any]) -> web.Resp
 async def get_expense(request: web.Request) -> web.Response:
     group, _ = await membership(request)
     expense = await request.app[STORE].get_expense(group.id, request.match_info["expense_id"])
-    return web.json_response(expense_json(expense), headers=etag(expense))
+    return web.json_response(expense_json(expense), headers=version_etag(expense.version))
 
 
 @api.put(
@@ -220,7 +219,7 @@ async def update_expense(request: web.Request, body: dict[str, Any]) -> web.Resp
         expected_version=based_on_version(request, body),
         check_receipt=lambda receipt_id: check_attachable(request, receipt_id),
     )
-    return json_reply(written.payload_json, headers=etag(written.record))
+    return json_reply(written.payload_json, headers=version_etag(written.record.version))
 
 
 @api.delete(

@@ -13,7 +13,7 @@ from handlers.fields import VERSION, based_on_version, if_match
 from handlers.schemas import CURRENCY, ERROR, ID, PAGE_QUERY, TIMESTAMP, Schema, page_of
 from server.keys import CLAIMS, SERVICES, STORE
 from server.routing import Api, Reply
-from services.payloads import group_json, member_json
+from services.payloads import group_json, member_json, version_etag
 
 api = Api("groups")
 
@@ -213,7 +213,7 @@ async def leave_group(request: web.Request) -> web.Response:
 
 def group_response(group: Group, role: str, members: list[Member], status: int = 200) -> web.Response:
     body = {**group_json(group, role), "members": [member_json(m) for m in members]}
-    return web.json_response(body, status=status, headers={"ETag": f'"{group.version}"'})
+    return web.json_response(body, status=status, headers=version_etag(group.version))
 
 
 def _summary_json(item: GroupMembership) -> dict[str, Any]:

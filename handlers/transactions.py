@@ -12,8 +12,7 @@ from handlers.idempotency import HEADER_DOC, idempotency
 from handlers.schemas import CURRENCY, ERROR, ID, PAGE_QUERY, TIMESTAMP, Schema, page_of
 from server.keys import SERVICES, STORE
 from server.routing import Api, Reply, json_reply
-from services.payloads import settlement_json
-from services.settlements import etag
+from services.payloads import settlement_json, version_etag
 
 api = Api("transactions")
 
@@ -80,7 +79,7 @@ async def create_transaction(request: web.Request, body: dict[str, Any]) -> web.
         if slot.replay is not None:
             return slot.replay
         written = await request.app[SERVICES].settlements.create(group, me.user_id, member_ids, body, slot)
-    return json_reply(written.payload_json, status=201, headers=etag(written.record))
+    return json_reply(written.payload_json, status=201, headers=version_etag(written.record.version))
 
 
 @api.get(
@@ -111,7 +110,7 @@ async def list_transactions(request: web.Request, query: dict[str, Any]) -> web.
 async def get_transaction(request: web.Request) -> web.Response:
     group, _ = await membership(request)
     settlement = await request.app[STORE].get_settlement(group.id, request.match_info["transaction_id"])
-    return web.json_response(settlement_json(settlement), headers=etag(settlement))
+    return web.json_response(settlement_json(settlement), headers=version_etag(settlement.version))
 
 
 @api.delete(

@@ -23,7 +23,7 @@ from ledger import (
 )
 from ledger.money import invalid
 from services.common import ReplyRecorder, Service, Written
-from services.payloads import expense_json, json_text, with_moves
+from services.payloads import expense_json, json_text, version_etag, with_moves
 from services.records import check_version, delete_as_meant, parse_date, require_members
 
 DEFAULT_CATEGORY = "general"
@@ -54,7 +54,7 @@ class Expenses(Service):
             deltas=effect.balances,
             spending=effect.spending,
             activity=self.activity(group.id, actor_id, "expense.created", expense.id, _summary(expense)),
-            reply=recorder.reply(201, payload, etag(expense)),
+            reply=recorder.reply(201, payload, version_etag(expense.version)),
         )
         self.events.to_group(group.id, "expense.created", with_moves(payload_json, effect.balances))
         return Written(expense, payload_json)
@@ -156,10 +156,6 @@ class Expenses(Service):
             updated_at=now,
             version=version,
         )
-
-
-def etag(expense: Expense) -> dict[str, str]:
-    return {"ETag": f'"{expense.version}"'}
 
 
 def _merged(current: Expense, changes: Mapping[str, Any]) -> dict[str, Any]:

@@ -20,6 +20,11 @@ def json_text(value: Any) -> str:
     return _compact(value)
 
 
+def version_etag(version: int) -> dict[str, str]:
+    """The ETag header of a versioned record: its version, quoted (`If-Match` sends it back)."""
+    return {"ETag": f'"{version}"'}
+
+
 def expense_json(expense: Expense) -> dict[str, Any]:
     return {
         "id": expense.id,

@@ -10,7 +10,7 @@ from domain import Group, Invalid, Settlement
 from domain.ids import new_id
 from ledger import effects, format_amount, parse_amount, parse_currency
 from services.common import ReplyRecorder, Service, Written
-from services.payloads import json_text, settlement_json, with_moves
+from services.payloads import json_text, settlement_json, version_etag, with_moves
 from services.records import delete_as_meant, parse_date, require_members
 
 
@@ -57,7 +57,7 @@ class Settlements(Service):
             activity=self.activity(
                 group.id, actor_id, "settlement.created", settlement.id, _summary(settlement)
             ),
-            reply=recorder.reply(201, payload, etag(settlement)),
+            reply=recorder.reply(201, payload, version_etag(settlement.version)),
         )
         self.events.to_group(group.id, "settlement.created", with_moves(payload_json, effect.balances))
         return Written(settlement, payload_json)
@@ -83,10 +83,6 @@ class Settlements(Service):
         await delete_as_meant(
             expected_version, lambda: self.store.get_settlement(group.id, settlement_id), delete
         )
-
-
-def etag(settlement: Settlement) -> dict[str, str]:
-    return {"ETag": f'"{settlement.version}"'}
 
 
 def _summary(settlement: Settlement) -> dict[str, Any]:

@@ -8,9 +8,10 @@ import subprocess
 import sys
 import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
+from tests.services import free_port
 from tests.waiting import wait_until_sync
 
 COMMAND = str(Path(sys.executable).parent / "expense-tracker")
@@ -69,3 +70,15 @@ def wait_until_healthy(process: subprocess.Popen[str], port: int) -> None:
     wait_until_sync(
         healthy, timeout=START_TIMEOUT_SECONDS, interval=0.1, what=f"the server on port {port} healthy"
     )
+
+
+@contextmanager
+def two_instances(env: dict[str, str], cwd: Path) -> Iterator[list[str]]:
+    """Two server processes sharing `env`'s store, for as long as the block runs; their base URLs."""
+    with ExitStack() as stack:
+        urls = []
+        for _ in range(2):
+            port = free_port()
+            stack.enter_context(serving(env, cwd, port))
+            urls.append(f"http://127.0.0.1:{port}")
+        yield urls

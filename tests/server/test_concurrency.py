@@ -3,48 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
-from pathlib import Path
 from typing import Any
 
 import aiohttp
-import pytest
 
-from tests.server.processes import command_env, run_command, serving
-from tests.services import free_port
+from tests.server.processes import run_command, two_instances
 
 CREATIONS = 200
-
-
-@pytest.fixture(params=["sqlite", "dynamodb"])
-def shared_store_env(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, str]:
-    extra = {"SECRET_KEY": "c" * 40}
-    if request.param == "dynamodb":
-        prefix = f"c{uuid.uuid4().hex[:10]}"
-        extra["DYNAMODB_ENDPOINT_URL"] = request.getfixturevalue("moto_url")
-        extra.update(
-            {
-                f"DYNAMODB_{name}_TABLE": f"{prefix}-{name.lower()}"
-                for name in ("USERS", "GROUPS", "EXPENSES", "TRANSACTIONS", "CHATS")
-            }
-        )
-    env = command_env(tmp_path / "data", **extra)
-    if request.param == "dynamodb":
-        assert run_command("create-tables", env=env, cwd=tmp_path).returncode == 0
-    return env
-
-
-@contextmanager
-def two_instances(env: dict[str, str], cwd: Path) -> Iterator[list[str]]:
-    with ExitStack() as stack:
-        urls = []
-        for _ in range(2):
-            port = free_port()
-            stack.enter_context(serving(env, cwd, port))
-            urls.append(f"http://127.0.0.1:{port}")
-        yield urls
 
 
 async def _json(

@@ -16,35 +16,14 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-import pytest
 from multidict import CIMultiDictProxy
 
-from tests.server.processes import command_env, run_command
-from tests.server.test_concurrency import two_instances
+from tests.server.processes import run_command, two_instances
 
 ROUNDS = 6
 """Expenses edited concurrently, one pair of edits each: one race can go either way, six rarely
 leave a lost update unnoticed."""
 RETRIES = 50
-
-
-@pytest.fixture(params=["sqlite", "dynamodb"])
-def store_env(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, str]:
-    """The environment of two instances sharing a store of that backend (fresh DynamoDB tables)."""
-    extra = {"SECRET_KEY": "r" * 40}
-    if request.param == "dynamodb":
-        prefix = f"r{uuid.uuid4().hex[:10]}"
-        extra["DYNAMODB_ENDPOINT_URL"] = request.getfixturevalue("moto_url")
-        extra.update(
-            {
-                f"DYNAMODB_{name}_TABLE": f"{prefix}-{name.lower()}"
-                for name in ("USERS", "GROUPS", "EXPENSES", "TRANSACTIONS", "CHATS")
-            }
-        )
-    env = command_env(tmp_path / "data", **extra)
-    if request.param == "dynamodb":
-        assert run_command("create-tables", env=env, cwd=tmp_path).returncode == 0
-    return env
 
 
 class Client:
@@ -86,8 +65,8 @@ def _verified(env: dict[str, str], cwd: Path, group_path: str) -> str:
     return verified.stdout
 
 
-def test_two_concurrent_edits_of_one_version_one_wins_one_gets_412(store_env, tmp_path):
-    env = store_env
+def test_two_concurrent_edits_of_one_version_one_wins_one_gets_412(shared_store_env, tmp_path):
+    env = shared_store_env
     owner_token, friend_token = _tokens(env, tmp_path, "ann", "ben")
     with two_instances(env, tmp_path) as (first, second):
         group_path = asyncio.run(_race_edits(first, second, owner_token, friend_token))
@@ -133,8 +112,8 @@ def _cents(amount: int) -> str:
     return f"{sign}{abs(amount) // 100}.{abs(amount) % 100:02d}"
 
 
-def test_fifty_concurrent_posts_with_one_idempotency_key_create_one_expense(store_env, tmp_path):
-    env = store_env
+def test_fifty_concurrent_posts_with_one_idempotency_key_create_one_expense(shared_store_env, tmp_path):
+    env = shared_store_env
     owner_token, friend_token = _tokens(env, tmp_path, "cam", "dee")
     with two_instances(env, tmp_path) as (first, second):
         group_path = asyncio.run(_race_retries(first, second, owner_token, friend_token))
