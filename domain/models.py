@@ -9,7 +9,9 @@ from typing import Any, Generic, Literal, TypeVar
 from domain.ids import new_id
 
 T = TypeVar("T")
-Role = Literal["owner", "member"]
+Role = Literal["owner", "admin", "member"]
+GroupKind = Literal["group", "direct"]
+"""`direct`: the two-person ledger of a friendship (no invites, renames, extra members or deletion)."""
 
 MAX_GROUP_MEMBERS = 50
 """Keeps every group-wide write (delete, membership changes) inside one DynamoDB transaction."""
@@ -22,6 +24,16 @@ class User:
     name: str
     picture: str | None
     created_at: datetime
+    default_currency: str = "USD"
+    """ISO 4217; the default for the user's new groups and friend expenses."""
+    locale: str | None = None
+    """A BCP 47 language tag the clients may format with; None until the user sets one."""
+    name_set: bool = False
+    """True once the user set their name themselves: sign-in then stops refreshing name and
+    picture from the identity provider."""
+    deleted_at: datetime | None = None
+    """Set when the account was deleted: the record stays (other people's expenses name it) with
+    name, e-mail and picture erased."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +47,7 @@ class Group:
     version: int
     created_at: datetime
     updated_at: datetime
+    kind: GroupKind = "group"
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,7 +32,7 @@ MEMBER: Schema = {
     "additionalProperties": False,
     "properties": {
         "user_id": ID,
-        "role": {"type": "string", "enum": ["owner", "member"]},
+        "role": {"type": "string", "enum": ["owner", "admin", "member"]},
         "joined_at": TIMESTAMP,
         "email": {"type": "string"},
         "name": {"type": "string"},
@@ -49,7 +49,7 @@ _GROUP_PROPERTIES: Schema = {
     "version": {"type": "integer"},
     "created_at": TIMESTAMP,
     "updated_at": TIMESTAMP,
-    "role": {"type": "string", "enum": ["owner", "member"], "description": "the caller's role"},
+    "role": {"type": "string", "enum": ["owner", "admin", "member"], "description": "the caller's role"},
 }
 GROUP_SUMMARY: Schema = {
     "type": "object",

@@ -106,7 +106,7 @@ def create_app(config: Config) -> web.Application:
                 allow_credentials=True,
                 expose_headers=EXPOSED_HEADERS,
                 allow_headers=ALLOWED_HEADERS,
-                allow_methods=["GET", "POST", "PUT", "DELETE"],
+                allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
                 max_age=600,
             )
             for origin in config.cors_origins

@@ -101,6 +101,9 @@ class Api:
     def put(self, path: str, **kwargs: Any) -> Callable[[Handler], Handler]:
         return self.route("PUT", path, **kwargs)
 
+    def patch(self, path: str, **kwargs: Any) -> Callable[[Handler], Handler]:
+        return self.route("PATCH", path, **kwargs)
+
     def delete(self, path: str, **kwargs: Any) -> Callable[[Handler], Handler]:
         return self.route("DELETE", path, **kwargs)
 

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable, Collection, Iterable
 from datetime import date
 from typing import Protocol, TypeVar
 
-from domain import Invalid, PreconditionFailed
+from domain import Conflict, Group, Invalid, PreconditionFailed
 
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 DELETE_ATTEMPTS = 3
@@ -75,3 +75,13 @@ async def delete_as_meant(
         except PreconditionFailed:
             if expected is not None or attempt == DELETE_ATTEMPTS - 1:
                 raise
+
+
+def refuse_direct(group: Group, what: str) -> None:
+    """A direct ledger (a friendship's two-person group) has exactly its two people: no invites,
+    renames, extra members, leaving or deletion. 409 naming why."""
+    if group.kind == "direct":
+        raise Conflict(
+            f"this is the direct ledger between two friends: {what} is not possible here",
+            code="direct_ledger",
+        )

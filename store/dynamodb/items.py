@@ -70,6 +70,10 @@ def _user(a: dict[str, Any]) -> User:
         name=a["name"],
         picture=a.get("picture"),
         created_at=from_text(a["created_at"]),
+        default_currency=a.get("default_currency", "USD"),
+        locale=a.get("locale"),
+        name_set=bool(a.get("name_set", False)),
+        deleted_at=from_text(a["deleted_at"]) if a.get("deleted_at") else None,
     )
 
 
@@ -84,6 +88,7 @@ def _group(a: dict[str, Any]) -> Group:
         version=int(a["version"]),
         created_at=from_text(a["created_at"]),
         updated_at=from_text(a["updated_at"]),
+        kind=a.get("kind", "group"),
     )
 
 

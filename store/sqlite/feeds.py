@@ -15,6 +15,7 @@ from store.sqlite.rows import (
     _ACTIVITY_COLUMNS,
     _CHAT_COLUMNS,
     _GROUP_COLUMNS,
+    _GROUP_WIDTH,
     _activity,
     _chat_message,
     _chat_row,
@@ -78,7 +79,7 @@ class _Feeds(_Engine):
             ):
                 spending[(month, category, currency)] = amount
         active = sorted(
-            ((row[0], row[11]) for row in rows if row[11] is not None),
+            ((row[0], row[_GROUP_WIDTH + 2]) for row in rows if row[_GROUP_WIDTH + 2] is not None),
             key=lambda group: (group[1], group[0]),
             reverse=True,
         )
@@ -90,7 +91,9 @@ class _Feeds(_Engine):
         return Dashboard(
             groups=[
                 GroupStanding(
-                    membership=GroupMembership(group=_group(row), role=row[9], joined_at=from_text(row[10])),
+                    membership=GroupMembership(
+                        group=_group(row), role=row[_GROUP_WIDTH], joined_at=from_text(row[_GROUP_WIDTH + 1])
+                    ),
                     balances=balances[row[0]],
                 )
                 for row in rows

@@ -21,7 +21,7 @@ from store.base import NewGroup
 from store.cursor import encode_cursor, timed_pair
 from store.errors import group_not_found, unsettled
 from store.sqlite.engine import Db, _Engine, _fetchone
-from store.sqlite.rows import _GROUP_COLUMNS, _activity_row, _group
+from store.sqlite.rows import _GROUP_COLUMNS, _GROUP_WIDTH, _activity_row, _group
 from store.sqlite.writes import _log, _require_user
 
 _GROUP_AS_MEMBER = (
@@ -88,15 +88,17 @@ class _Groups(_Engine):
         if not rows:
             raise group_not_found()
         row = rows[0]
-        return _group(row), Member(user_id=user_id, role=row[9], joined_at=from_text(row[10]))
+        return _group(row), Member(
+            user_id=user_id, role=row[_GROUP_WIDTH], joined_at=from_text(row[_GROUP_WIDTH + 1])
+        )
 
     async def get_group_with_member_ids(self, group_id: str, user_id: str) -> tuple[Group, Member, list[str]]:
         rows = await self._all(_GROUP_WITH_MEMBERS, (group_id,))
-        mine = next((row for row in rows if row[9] == user_id), None)
+        mine = next((row for row in rows if row[_GROUP_WIDTH] == user_id), None)
         if mine is None:
             raise group_not_found()
-        me = Member(user_id=user_id, role=mine[10], joined_at=from_text(mine[11]))
-        return _group(mine), me, [row[9] for row in rows]
+        me = Member(user_id=user_id, role=mine[_GROUP_WIDTH + 1], joined_at=from_text(mine[_GROUP_WIDTH + 2]))
+        return _group(mine), me, [row[_GROUP_WIDTH] for row in rows]
 
     async def list_members(self, group_id: str) -> list[Member]:
         rows = await self._all(
@@ -132,12 +134,13 @@ class _Groups(_Engine):
             (*params, limit + 1),
         )
         items = [
-            GroupMembership(group=_group(r), role=r[9], joined_at=from_text(r[10])) for r in rows[:limit]
+            GroupMembership(group=_group(r), role=r[_GROUP_WIDTH], joined_at=from_text(r[_GROUP_WIDTH + 1]))
+            for r in rows[:limit]
         ]
         next_cursor = None
         if len(rows) > limit:
             last = rows[limit - 1]
-            next_cursor = encode_cursor("user_groups", [last[10], last[0]])
+            next_cursor = encode_cursor("user_groups", [last[_GROUP_WIDTH + 1], last[0]])
         return Page(items=items, next_cursor=next_cursor)
 
     async def update_group(

@@ -11,8 +11,11 @@ from domain.clock import from_text, to_text
 
 _GROUP_COLUMNS = (
     "g.id, g.name, g.description, g.default_currency, g.owner_id, g.member_count, g.version, "
-    "g.created_at, g.updated_at"
+    "g.created_at, g.updated_at, g.kind"
 )
+_GROUP_WIDTH = 10
+"""How many columns `_GROUP_COLUMNS` selects: where the columns selected after it start."""
+_USER_COLUMNS = "id, email, name, picture, created_at, default_currency, locale, name_set, deleted_at"
 _EXPENSE_COLUMNS = (
     "id, group_id, description, amount, currency, date, category, paid, owed, split, notes, "
     "receipt_id, created_by, created_at, updated_at, version"
@@ -46,12 +49,23 @@ def _group(row: Any, offset: int = 0) -> Group:
         version=row[offset + 6],
         created_at=from_text(row[offset + 7]),
         updated_at=from_text(row[offset + 8]),
+        kind=row[offset + 9],
     )
 
 
 def _user(row: Any) -> User:
-    """A user from (id, email, name, picture, created_at)."""
-    return User(id=row[0], email=row[1], name=row[2], picture=row[3], created_at=from_text(row[4]))
+    """A user from the columns of `_USER_COLUMNS`."""
+    return User(
+        id=row[0],
+        email=row[1],
+        name=row[2],
+        picture=row[3],
+        created_at=from_text(row[4]),
+        default_currency=row[5],
+        locale=row[6],
+        name_set=bool(row[7]),
+        deleted_at=None if row[8] is None else from_text(row[8]),
+    )
 
 
 def _expense_row(expense: Expense) -> tuple[Any, ...]:

@@ -169,6 +169,37 @@ _MIGRATIONS: list[str] = [
         PRIMARY KEY (group_id, user_id)
     );
     """,
+    # People (issue 12): profile settings and account deletion on users; direct (two-person)
+    # ledgers as a kind of group; and everyone who ever belonged to a group, which outlives
+    # their membership so that former members can still be looked up and named. Backfilled from
+    # the memberships and from the people named in expenses and settlements.
+    """
+    ALTER TABLE users ADD COLUMN default_currency TEXT NOT NULL DEFAULT 'USD';
+    ALTER TABLE users ADD COLUMN locale TEXT;
+    ALTER TABLE users ADD COLUMN name_set INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE users ADD COLUMN deleted_at TEXT;
+    ALTER TABLE groups ADD COLUMN kind TEXT NOT NULL DEFAULT 'group';
+    CREATE TABLE group_people (
+        group_id TEXT NOT NULL REFERENCES groups (id) ON DELETE CASCADE,
+        user_id TEXT NOT NULL,
+        first_joined_at TEXT NOT NULL,
+        PRIMARY KEY (group_id, user_id)
+    );
+    CREATE INDEX group_people_by_user ON group_people (user_id, group_id);
+    CREATE TRIGGER memberships_make_group_people AFTER INSERT ON memberships BEGIN
+        INSERT OR IGNORE INTO group_people (group_id, user_id, first_joined_at)
+        VALUES (NEW.group_id, NEW.user_id, NEW.joined_at);
+    END;
+    INSERT INTO group_people (group_id, user_id, first_joined_at)
+        SELECT group_id, user_id, joined_at FROM memberships;
+    INSERT OR IGNORE INTO group_people (group_id, user_id, first_joined_at)
+        SELECT e.group_id, p.user_id, e.created_at
+        FROM expense_participants p JOIN expenses e ON e.id = p.expense_id;
+    INSERT OR IGNORE INTO group_people (group_id, user_id, first_joined_at)
+        SELECT group_id, from_user, created_at FROM settlements;
+    INSERT OR IGNORE INTO group_people (group_id, user_id, first_joined_at)
+        SELECT group_id, to_user, created_at FROM settlements;
+    """,
 ]
 """Applied in order and never edited once released: a file's `PRAGMA user_version` counts how many
 of them it has, so a new change is always a new entry at the end."""
@@ -195,13 +226,26 @@ def _connect(path: Path, busy_timeout_ms: int, open_timeout_ms: int) -> sqlite3.
     return db
 
 
+def _statements(script: str) -> list[str]:
+    """The statements of `script`, in order. A trigger's body holds `;` inside one statement, so
+    pieces are joined until SQLite calls the statement complete."""
+    statements, pending = [], ""
+    for piece in script.split(";"):
+        pending += piece + ";"
+        if sqlite3.complete_statement(pending):
+            if pending.strip(" \n;"):
+                statements.append(pending)
+            pending = ""
+    return statements
+
+
 def _migrate(db: sqlite3.Connection) -> None:
     """Apply the migrations this file does not have yet, in one transaction."""
     db.execute("BEGIN IMMEDIATE")
     try:
         (applied,) = db.execute("PRAGMA user_version").fetchall()[0]
         for number, script in enumerate(_MIGRATIONS[applied:], start=applied + 1):
-            for statement in filter(str.strip, script.split(";")):
+            for statement in _statements(script):
                 db.execute(statement)
             db.execute(f"PRAGMA user_version = {number}")
     except BaseException:

@@ -10,7 +10,7 @@ from domain.ids import new_id
 from store.base import TokenStanding
 from store.errors import linked_elsewhere, user_not_found
 from store.sqlite.engine import Db, _Engine, _fetchone
-from store.sqlite.rows import _user
+from store.sqlite.rows import _USER_COLUMNS, _user
 
 _TOKEN_STANDING = (
     "SELECT EXISTS (SELECT 1 FROM users WHERE id = ?), EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = ?)"
@@ -33,7 +33,7 @@ class _Users(_Engine):
             return _user(
                 _fetchone(
                     db,
-                    "SELECT id, email, name, picture, created_at FROM users WHERE email = ?",
+                    f"SELECT {_USER_COLUMNS} FROM users WHERE email = ?",
                     (email,),
                 )
             )
@@ -41,16 +41,14 @@ class _Users(_Engine):
         return await self._write(work)
 
     async def get_user(self, user_id: str) -> User:
-        row = await self._one(
-            "SELECT id, email, name, picture, created_at FROM users WHERE id = ?", (user_id,)
-        )
+        row = await self._one(f"SELECT {_USER_COLUMNS} FROM users WHERE id = ?", (user_id,))
         if row is None:
             raise user_not_found()
         return _user(row)
 
     async def find_user_by_email(self, email: str) -> User | None:
         row = await self._one(
-            "SELECT id, email, name, picture, created_at FROM users WHERE email = ?",
+            f"SELECT {_USER_COLUMNS} FROM users WHERE email = ?",
             (email.strip().lower(),),
         )
         return None if row is None else _user(row)
@@ -58,7 +56,7 @@ class _Users(_Engine):
     async def ensure_oidc_user(self, subject: str, email: str, name: str, picture: str | None) -> User:
         email = email.strip().lower()
         created = to_text(utc_now())
-        columns = "id, email, name, picture, created_at"
+        columns = _USER_COLUMNS
 
         def work(db: Db) -> User:
             linked = _fetchone(db, "SELECT id FROM users WHERE oidc_subject = ?", (subject,))
