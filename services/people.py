@@ -12,6 +12,9 @@ from services.payloads import public_user_json, user_names_json
 
 USER_GROUPS_PAGE = 100
 """Page size when reading a user's groups to tell each of them about a profile change."""
+LONGEST_ID = 64
+"""No record id is longer (`handlers.schemas.ID`); a longer one names nobody, and is not sent to a
+store whose keys have a size limit (DynamoDB: 1 KB for a sort key)."""
 
 
 class People(Service):
@@ -25,7 +28,7 @@ class People(Service):
     async def look_up(self, viewer_id: str, user_id: str) -> User:
         """Someone `viewer_id` shares (or shared) a group with, or themselves. NotFound alike for
         strangers and unknown ids, so the answer reveals nothing about who exists."""
-        if not await self.store.can_see_user(viewer_id, user_id):
+        if len(user_id) > LONGEST_ID or not await self.store.can_see_user(viewer_id, user_id):
             raise NotFound("user not found")
         return await self.store.get_user(user_id)
 

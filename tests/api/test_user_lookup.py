@@ -45,6 +45,8 @@ async def test_a_stranger_is_answered_like_an_unknown_id(api: Api, alice: Actor,
     assert stranger.status == unknown.status == 404
     assert {**stranger.error, "request_id": ""} == {**unknown.error, "request_id": ""}
     assert stranger.error["code"] == "not_found"
+    too_long = await look_up(api, alice, "a" * 2000)
+    assert {**too_long.error, "request_id": ""} == {**unknown.error, "request_id": ""}
 
 
 async def test_a_former_member_stays_visible_with_their_name(
