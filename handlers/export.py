@@ -98,7 +98,7 @@ async def export_group(request: web.Request, query: dict[str, Any]) -> web.Strea
         async for settlements in _pages(_settlement_pages(store, group.id)):
             await names.cover(settlement_people(settlements))
             first = await _write_json_items(response, map(settlement_json, settlements), first)
-        await response.write(b'], "users": ' + json.dumps(names.users).encode() + b"}")
+        await response.write(b'], "users": ' + json.dumps(dict(sorted(names.users.items()))).encode() + b"}")
     await response.write_eof()
     return response
 
@@ -116,7 +116,6 @@ class _Names:
         if missing:
             self._asked |= missing
             self.users.update(await self._people.names(missing))
-            self.users = dict(sorted(self.users.items()))
 
     def name(self, user_id: str) -> str:
         known = self.users.get(user_id)
