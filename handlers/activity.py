@@ -9,9 +9,10 @@ from aiohttp import web
 from domain import ActivityEntry
 from domain.clock import to_text
 from handlers.access import membership
-from handlers.schemas import ERROR, ID, PAGE_QUERY, TIMESTAMP, Schema, page_of
-from server.keys import STORE
+from handlers.schemas import ERROR, ID, PAGE_QUERY, TIMESTAMP, Schema, page_of, with_user_names
+from server.keys import SERVICES, STORE
 from server.routing import Api, Reply
+from services.people import activity_people
 
 api = Api("activity")
 
@@ -48,7 +49,10 @@ ACTIVITY: Schema = {
     summary="Everything that happened in the group, newest first",
     query=PAGE_QUERY,
     replies={
-        200: Reply("one page of activity", page_of(ACTIVITY)),
+        200: Reply(
+            "one page of activity, with everyone who acted or was acted on",
+            with_user_names(page_of(ACTIVITY)),
+        ),
         400: Reply("the cursor is not one this server issued", ERROR),
         404: Reply("no such group, or the caller is not a member", ERROR),
     },
@@ -56,8 +60,9 @@ ACTIVITY: Schema = {
 async def list_activity(request: web.Request, query: dict[str, Any]) -> web.Response:
     group, _ = await membership(request)
     page = await request.app[STORE].list_activity(group.id, limit=query["limit"], cursor=query.get("cursor"))
+    users = await request.app[SERVICES].people.names(activity_people(page.items))
     return web.json_response(
-        {"items": [activity_json(e) for e in page.items], "next_cursor": page.next_cursor}
+        {"items": [activity_json(e) for e in page.items], "next_cursor": page.next_cursor, "users": users}
     )
 
 

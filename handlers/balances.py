@@ -10,9 +10,9 @@ from aiohttp import web
 
 from domain import Balance
 from handlers.fields import AMOUNT
-from handlers.schemas import ERROR, ID, Schema
+from handlers.schemas import ERROR, ID, USER_NAMES, Schema
 from ledger import EXACT_LIMIT, Transfer, format_amount, settle_up
-from server.keys import CLAIMS, STORE
+from server.keys import CLAIMS, SERVICES, STORE
 from server.routing import Api, Reply
 
 api = Api("balances")
@@ -22,9 +22,10 @@ INLINE_SETTLE_LIMIT = 8
 
 BALANCES: Schema = {
     "type": "object",
-    "required": ["balances"],
+    "required": ["balances", "users"],
     "additionalProperties": False,
     "properties": {
+        "users": USER_NAMES,
         "balances": {
             "type": "array",
             "description": "positive: the group owes this member; negative: they owe the group",
@@ -34,14 +35,15 @@ BALANCES: Schema = {
                 "additionalProperties": False,
                 "properties": {"user_id": ID, "currency": {"type": "string"}, "amount": AMOUNT},
             },
-        }
+        },
     },
 }
 SETTLE_UP: Schema = {
     "type": "object",
-    "required": ["transfers", "plans"],
+    "required": ["transfers", "plans", "users"],
     "additionalProperties": False,
     "properties": {
+        "users": USER_NAMES,
         "transfers": {
             "type": "array",
             "items": {
@@ -73,12 +75,14 @@ _NOT_FOUND = Reply("no such group, or the caller is not a member", ERROR)
 )
 async def get_balances(request: web.Request) -> web.Response:
     balances = await _balances_as_member(request)
+    users = await request.app[SERVICES].people.names(b.user_id for b in balances)
     return web.json_response(
         {
             "balances": [
                 {"user_id": b.user_id, "currency": b.currency, "amount": format_amount(b.amount, b.currency)}
                 for b in balances
-            ]
+            ],
+            "users": users,
         }
     )
 
@@ -108,7 +112,10 @@ async def get_settle_up(request: web.Request) -> web.Response:
             }
             for t in plan
         ]
-    return web.json_response({"transfers": transfers, "plans": plans})
+    users = await request.app[SERVICES].people.names(
+        user_id for transfer in transfers for user_id in (transfer["from_user"], transfer["to_user"])
+    )
+    return web.json_response({"transfers": transfers, "plans": plans, "users": users})
 
 
 async def _balances_as_member(request: web.Request) -> list[Balance]:

@@ -9,10 +9,11 @@ from aiohttp import web
 
 from domain.models import MAX_CHAT_MESSAGE_LENGTH
 from handlers.access import membership
-from handlers.schemas import ERROR, ID, PAGE_QUERY, TIMESTAMP, Schema, page_of
+from handlers.schemas import ERROR, ID, PAGE_QUERY, TIMESTAMP, Schema, page_of, with_user_names
 from server.keys import SERVICES, STORE
 from server.routing import Api, Reply
 from services.payloads import chat_message_json
+from services.people import chat_people
 
 api = Api("chats")
 
@@ -64,7 +65,7 @@ async def create_chat_message(request: web.Request, body: dict[str, Any]) -> web
     summary="The group's chat messages, newest first",
     query=PAGE_QUERY,
     replies={
-        200: Reply("one page of messages", page_of(CHAT_MESSAGE)),
+        200: Reply("one page of messages, with their authors", with_user_names(page_of(CHAT_MESSAGE))),
         400: Reply("the cursor is not one this server issued", ERROR),
         404: Reply("no such group, or the caller is not a member", ERROR),
     },
@@ -74,6 +75,7 @@ async def list_chat_messages(request: web.Request, query: dict[str, Any]) -> web
     page = await request.app[STORE].list_chat_messages(
         group.id, limit=query["limit"], cursor=query.get("cursor")
     )
+    users = await request.app[SERVICES].people.names(chat_people(page.items))
     return web.json_response(
-        {"items": [chat_message_json(m) for m in page.items], "next_cursor": page.next_cursor}
+        {"items": [chat_message_json(m) for m in page.items], "next_cursor": page.next_cursor, "users": users}
     )

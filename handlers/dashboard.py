@@ -6,11 +6,12 @@ from aiohttp import web
 
 from handlers.activity import ACTIVITY, activity_json
 from handlers.fields import AMOUNT
-from handlers.schemas import ID, Schema
+from handlers.schemas import ID, USER_NAMES, Schema
 from ledger import format_amount
 from ledger.summary import positions, spending_by
-from server.keys import CLAIMS, STORE
+from server.keys import CLAIMS, SERVICES, STORE
 from server.routing import Api, Reply
+from services.people import activity_people
 
 api = Api("dashboard")
 
@@ -34,9 +35,10 @@ def _spending_rows(label: str) -> Schema:
 
 DASHBOARD: Schema = {
     "type": "object",
-    "required": ["totals", "groups", "groups_truncated", "spending", "recent_activity"],
+    "required": ["totals", "groups", "groups_truncated", "spending", "recent_activity", "users"],
     "additionalProperties": False,
     "properties": {
+        "users": {**USER_NAMES, "description": "everyone the recent activity names, by user id"},
         "totals": {
             "type": "array",
             "description": "per currency across groups; debts in different groups do not cancel",
@@ -105,6 +107,7 @@ async def dashboard(request: web.Request) -> web.Response:
     overview = await request.app[STORE].dashboard(
         request[CLAIMS].user_id, group_limit=GROUP_LIMIT, recent_limit=RECENT_LIMIT
     )
+    users = await request.app[SERVICES].people.names(activity_people(overview.recent))
     return web.json_response(
         {
             "totals": [
@@ -136,5 +139,6 @@ async def dashboard(request: web.Request) -> web.Response:
                 for axis, axis_key in (("category", "by_category"), ("month", "by_month"))
             },
             "recent_activity": [{**activity_json(e), "group_id": e.group_id} for e in overview.recent],
+            "users": users,
         }
     )

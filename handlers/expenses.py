@@ -11,12 +11,13 @@ from handlers.access import membership, membership_with_member_ids
 from handlers.fields import AMOUNT, DATE, VERSION, based_on_version, if_match
 from handlers.idempotency import HEADER_DOC, idempotency
 from handlers.receipts import check_attachable
-from handlers.schemas import CURRENCY, ERROR, ID, PAGE_QUERY, TIMESTAMP, Schema, page_of
+from handlers.schemas import CURRENCY, ERROR, ID, PAGE_QUERY, TIMESTAMP, Schema, page_of, with_user_names
 from ledger import SPLIT_KINDS
 from ledger.splits import MAX_SHARE_WEIGHT
 from server.keys import SERVICES, STORE
 from server.routing import Api, Reply, json_reply
 from services.payloads import expense_json, version_etag
+from services.people import expense_people
 from services.records import parse_date
 
 api = Api("expenses")
@@ -164,7 +165,7 @@ async def create_expense(request: web.Request, body: dict[str, Any]) -> web.Resp
     summary="The group's expenses, newest first, with optional filters",
     query=LIST_QUERY,
     replies={
-        200: Reply("one page of expenses", page_of(EXPENSE)),
+        200: Reply("one page of expenses, with everyone they name", with_user_names(page_of(EXPENSE))),
         400: Reply("the cursor is not one this server issued", ERROR),
         404: Reply("no such group, or the caller is not a member", ERROR),
     },
@@ -180,20 +181,29 @@ async def list_expenses(request: web.Request, query: dict[str, Any]) -> web.Resp
     page = await request.app[STORE].list_expenses(
         group.id, limit=query["limit"], cursor=query.get("cursor"), filters=filters
     )
+    users = await request.app[SERVICES].people.names(expense_people(page.items))
     return web.json_response(
-        {"items": [expense_json(e) for e in page.items], "next_cursor": page.next_cursor}
+        {"items": [expense_json(e) for e in page.items], "next_cursor": page.next_cursor, "users": users}
     )
 
 
 @api.get(
     "/api/groups/{group_id}/expenses/{expense_id}",
     summary="One expense",
-    replies={200: Reply("the expense; its ETag is its version", EXPENSE, ("ETag",)), 404: _NOT_FOUND},
+    replies={
+        200: Reply(
+            "the expense, with everyone it names; its ETag is its version",
+            with_user_names(EXPENSE),
+            ("ETag",),
+        ),
+        404: _NOT_FOUND,
+    },
 )
 async def get_expense(request: web.Request) -> web.Response:
     group, _ = await membership(request)
     expense = await request.app[STORE].get_expense(group.id, request.match_info["expense_id"])
-    return web.json_response(expense_json(expense), headers=version_etag(expense.version))
+    users = await request.app[SERVICES].people.names(expense_people([expense]))
+    return web.json_response({**expense_json(expense), "users": users}, headers=version_etag(expense.version))
 
 
 @api.put(

@@ -1,22 +1,26 @@
-"""Export of a group's whole history, streamed page by page so memory stays flat however long it is."""
+"""Export of a group's whole history, streamed page by page so memory stays flat however long it is.
+Names come with the ids: CSV has a name column beside each column of user ids, JSON a `users` map;
+every timestamp is RFC 3339 UTC, as everywhere in the API."""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from typing import Any, TypeVar
 
 from aiohttp import web
 
 from domain import Expense, Page, Settlement
+from domain.clock import to_text
 from handlers.access import membership
 from handlers.schemas import ERROR, Schema
 from ledger import format_amount
-from server.keys import STORE
+from server.keys import SERVICES, STORE
 from server.routing import Api, Reply
 from services.payloads import expense_json, settlement_json
+from services.people import People, expense_people, settlement_people
 from store import Store
 
 api = Api("export")
@@ -32,13 +36,20 @@ CSV_COLUMNS = (
     "currency",
     "amount",
     "paid_by",
+    "paid_by_names",
     "owed_by",
+    "owed_by_names",
     "from_user",
+    "from_user_name",
     "to_user",
+    "to_user_name",
     "notes",
     "created_by",
+    "created_by_name",
     "created_at",
 )
+"""`paid_by` and `owed_by` hold `<user id>:<amount>` pairs joined by `;`; their `_names` columns
+hold the names of the same people, in the same order, joined by `;`."""
 EXPORT_QUERY: Schema = {
     "type": "object",
     "properties": {"format": {"type": "string", "enum": ["csv", "json"], "default": "csv"}},
@@ -65,46 +76,80 @@ async def export_group(request: web.Request, query: dict[str, Any]) -> web.Strea
         }
     )
     await response.prepare(request)
+    names = _Names(request.app[SERVICES].people)
     if fmt == "csv":
         await response.write(_csv_line(CSV_COLUMNS))
-        async for expense in _expenses(store, group.id):
-            await response.write(_csv_line(_expense_row(expense)))
-        async for settlement in _settlements(store, group.id):
-            await response.write(_csv_line(_settlement_row(settlement)))
+        async for expenses in _pages(_expense_pages(store, group.id)):
+            await names.cover(expense_people(expenses))
+            for expense in expenses:
+                await response.write(_csv_line(_expense_row(expense, names)))
+        async for settlements in _pages(_settlement_pages(store, group.id)):
+            await names.cover(settlement_people(settlements))
+            for settlement in settlements:
+                await response.write(_csv_line(_settlement_row(settlement, names)))
     else:
         await response.write(b'{"group_id": ' + json.dumps(group.id).encode() + b', "expenses": [')
-        await _write_json_items(response, (expense_json(e) async for e in _expenses(store, group.id)))
+        first = True
+        async for expenses in _pages(_expense_pages(store, group.id)):
+            await names.cover(expense_people(expenses))
+            first = await _write_json_items(response, map(expense_json, expenses), first)
         await response.write(b'], "transactions": [')
-        await _write_json_items(response, (settlement_json(s) async for s in _settlements(store, group.id)))
-        await response.write(b"]}")
+        first = True
+        async for settlements in _pages(_settlement_pages(store, group.id)):
+            await names.cover(settlement_people(settlements))
+            first = await _write_json_items(response, map(settlement_json, settlements), first)
+        await response.write(b'], "users": ' + json.dumps(dict(sorted(names.users.items()))).encode() + b"}")
     await response.write_eof()
     return response
 
 
-def _expenses(store: Store, group_id: str) -> AsyncIterator[Expense]:
-    return _every(lambda cursor: store.list_expenses(group_id, limit=PAGE_SIZE, cursor=cursor))
+class _Names:
+    """The names of everyone the export has mentioned so far, read a page's new ids at a time."""
+
+    def __init__(self, people: People) -> None:
+        self._people = people
+        self._asked: set[str] = set()
+        self.users: dict[str, dict[str, Any]] = {}
+
+    async def cover(self, user_ids: set[str]) -> None:
+        missing = user_ids - self._asked
+        if missing:
+            self._asked |= missing
+            self.users.update(await self._people.names(missing))
+
+    def name(self, user_id: str) -> str:
+        known = self.users.get(user_id)
+        return "" if known is None else str(known["name"])
+
+    def names(self, user_ids: Iterable[str]) -> str:
+        return ";".join(self.name(user_id) for user_id in user_ids)
 
 
-def _settlements(store: Store, group_id: str) -> AsyncIterator[Settlement]:
-    return _every(lambda cursor: store.list_settlements(group_id, limit=PAGE_SIZE, cursor=cursor))
+def _expense_pages(store: Store, group_id: str) -> Callable[[str | None], Awaitable[Page[Expense]]]:
+    return lambda cursor: store.list_expenses(group_id, limit=PAGE_SIZE, cursor=cursor)
 
 
-async def _every(fetch: Callable[[str | None], Awaitable[Page[Item]]]) -> AsyncIterator[Item]:
-    """Every item of a paged listing, one page in memory at a time."""
+def _settlement_pages(store: Store, group_id: str) -> Callable[[str | None], Awaitable[Page[Settlement]]]:
+    return lambda cursor: store.list_settlements(group_id, limit=PAGE_SIZE, cursor=cursor)
+
+
+async def _pages(fetch: Callable[[str | None], Awaitable[Page[Item]]]) -> AsyncIterator[list[Item]]:
+    """Every page of a paged listing, one in memory at a time."""
     cursor = None
     while True:
         page = await fetch(cursor)
-        for item in page.items:
-            yield item
+        if page.items:
+            yield page.items
         if (cursor := page.next_cursor) is None:
             return
 
 
-async def _write_json_items(response: web.StreamResponse, items: AsyncIterator[Any]) -> None:
-    first = True
-    async for item in items:
+async def _write_json_items(response: web.StreamResponse, items: Iterable[Any], first: bool) -> bool:
+    """Write `items` as members of a JSON array; whether the array is still empty after."""
+    for item in items:
         await response.write((b"" if first else b", ") + json.dumps(item).encode())
         first = False
+    return first
 
 
 def _csv_line(values: tuple[Any, ...] | list[Any]) -> bytes:
@@ -117,7 +162,7 @@ def _people(amounts: dict[str, int], currency: str) -> str:
     return ";".join(f"{user}:{format_amount(amount, currency)}" for user, amount in amounts.items())
 
 
-def _expense_row(e: Expense) -> list[Any]:
+def _expense_row(e: Expense, names: _Names) -> list[Any]:
     return [
         "expense",
         e.id,
@@ -127,16 +172,21 @@ def _expense_row(e: Expense) -> list[Any]:
         e.currency,
         format_amount(e.amount, e.currency),
         _people(e.paid, e.currency),
+        names.names(e.paid),
         _people(e.owed, e.currency),
+        names.names(e.owed),
+        "",
+        "",
         "",
         "",
         e.notes,
         e.created_by,
-        e.created_at.isoformat(),
+        names.name(e.created_by),
+        to_text(e.created_at),
     ]
 
 
-def _settlement_row(s: Settlement) -> list[Any]:
+def _settlement_row(s: Settlement, names: _Names) -> list[Any]:
     return [
         "transaction",
         s.id,
@@ -147,9 +197,14 @@ def _settlement_row(s: Settlement) -> list[Any]:
         format_amount(s.amount, s.currency),
         "",
         "",
+        "",
+        "",
         s.from_user,
+        names.name(s.from_user),
         s.to_user,
+        names.name(s.to_user),
         "",
         s.created_by,
-        s.created_at.isoformat(),
+        names.name(s.created_by),
+        to_text(s.created_at),
     ]

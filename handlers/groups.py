@@ -67,7 +67,11 @@ NEW_GROUP: Schema = {
     "type": "object",
     "required": ["name"],
     "additionalProperties": False,
-    "properties": {"name": NAME, "description": DESCRIPTION, "default_currency": CURRENCY},
+    "properties": {
+        "name": NAME,
+        "description": DESCRIPTION,
+        "default_currency": {**CURRENCY, "description": "ISO 4217; default: the caller's default currency"},
+    },
 }
 GROUP_CHANGES: Schema = {
     "type": "object",

@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 from domain.client_json import MAX_DEPTH
-from handlers.schemas import ERROR
+from handlers.schemas import ERROR, USER_NAMES
 from server.ratelimit import UNLIMITED_PATHS
 from server.routing import Operation, Reply
 
@@ -32,7 +32,7 @@ def openapi_document(operations: list[Operation], *, version: str) -> dict[str, 
         "paths": paths,
         "components": {
             "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
-            "schemas": {"Error": ERROR},
+            "schemas": {"Error": ERROR, "UserNames": USER_NAMES},
         },
         "security": [{"bearerAuth": []}],
     }

@@ -33,15 +33,29 @@ ERROR: Schema = {
     },
 }
 
+LOCALE: Schema = {
+    "type": ["string", "null"],
+    "maxLength": 35,
+    "pattern": (
+        r"^[A-Za-z]{2,3}(-[A-Za-z]{4})?(-([A-Za-z]{2}|[0-9]{3}))?"
+        r"(-([A-Za-z0-9]{5,8}|[0-9][A-Za-z0-9]{3}))*$"
+    ),
+    "x-message": "must be a BCP 47 language tag, like en, en-GB or pt-BR",
+    "description": (
+        "a BCP 47 language tag (language[-Script][-REGION][-variant]), like en, en-GB, pt-BR; null clears it"
+    ),
+}
 USER: Schema = {
     "type": "object",
-    "required": ["id", "email", "name", "picture", "created_at"],
+    "required": ["id", "email", "name", "picture", "default_currency", "locale", "created_at"],
     "additionalProperties": False,
     "properties": {
         "id": ID,
         "email": {"type": "string"},
         "name": {"type": "string"},
         "picture": {"type": ["string", "null"]},
+        "default_currency": {"type": "string", "description": "ISO 4217; the default for new groups"},
+        "locale": {"type": ["string", "null"], "description": "BCP 47 language tag, or null"},
         "created_at": TIMESTAMP,
     },
 }
@@ -75,4 +89,34 @@ def page_of(item: Schema) -> Schema:
                 "description": "pass as `cursor` for the next page; null on the last",
             },
         },
+    }
+
+
+USER_NAMES: Schema = {
+    "title": "UserNames",
+    "type": "object",
+    "description": (
+        "everyone the page mentions, by user id: what a client needs to show names without a lookup "
+        'per row. A deleted account is named "Deleted user", with no picture'
+    ),
+    "additionalProperties": {
+        "type": "object",
+        "required": ["name", "picture", "deleted"],
+        "additionalProperties": False,
+        "properties": {
+            "name": {"type": "string"},
+            "picture": {"type": ["string", "null"]},
+            "deleted": {"type": "boolean"},
+        },
+    },
+}
+"""The `users` map of every reply that mentions people (published as the component `UserNames`)."""
+
+
+def with_user_names(schema: Schema) -> Schema:
+    """`schema` (an object) with the page's `users` map beside its own properties."""
+    return {
+        **schema,
+        "required": [*schema.get("required", []), "users"],
+        "properties": {**schema["properties"], "users": USER_NAMES},
     }

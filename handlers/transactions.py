@@ -9,10 +9,11 @@ from aiohttp import web
 from handlers.access import membership, membership_with_member_ids
 from handlers.fields import AMOUNT, DATE, if_match
 from handlers.idempotency import HEADER_DOC, idempotency
-from handlers.schemas import CURRENCY, ERROR, ID, PAGE_QUERY, TIMESTAMP, Schema, page_of
+from handlers.schemas import CURRENCY, ERROR, ID, PAGE_QUERY, TIMESTAMP, Schema, page_of, with_user_names
 from server.keys import SERVICES, STORE
 from server.routing import Api, Reply, json_reply
 from services.payloads import settlement_json, version_etag
+from services.people import settlement_people
 
 api = Api("transactions")
 
@@ -87,7 +88,9 @@ async def create_transaction(request: web.Request, body: dict[str, Any]) -> web.
     summary="The group's transactions, newest first",
     query=PAGE_QUERY,
     replies={
-        200: Reply("one page of transactions", page_of(TRANSACTION)),
+        200: Reply(
+            "one page of transactions, with everyone they name", with_user_names(page_of(TRANSACTION))
+        ),
         400: Reply("the cursor is not one this server issued", ERROR),
         404: Reply("no such group, or the caller is not a member", ERROR),
     },
@@ -97,8 +100,9 @@ async def list_transactions(request: web.Request, query: dict[str, Any]) -> web.
     page = await request.app[STORE].list_settlements(
         group.id, limit=query["limit"], cursor=query.get("cursor")
     )
+    users = await request.app[SERVICES].people.names(settlement_people(page.items))
     return web.json_response(
-        {"items": [settlement_json(s) for s in page.items], "next_cursor": page.next_cursor}
+        {"items": [settlement_json(s) for s in page.items], "next_cursor": page.next_cursor, "users": users}
     )
 
 

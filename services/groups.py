@@ -17,13 +17,17 @@ from store import NewGroup
 
 class Groups(Service):
     async def create(self, owner_id: str, fields: Mapping[str, Any]) -> tuple[Group, list[Member]]:
-        """A new group owned by `owner_id`, with its (one-member) roster."""
+        """A new group owned by `owner_id`, with its (one-member) roster; its currency is the
+        owner's default unless `fields` names one."""
+        currency = fields.get("default_currency")
+        if currency is None:
+            currency = (await self.store.get_user(owner_id)).default_currency
         group = await self.store.create_group(
             NewGroup(
                 id=new_id(),
                 name=fields["name"],
                 description=fields.get("description", ""),
-                default_currency=fields.get("default_currency", "USD"),
+                default_currency=currency,
                 owner_id=owner_id,
                 created_at=self.clock(),
             )

@@ -4,9 +4,10 @@ change carry the same object, so both are made here, once."""
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
-from domain import ChatMessage, Expense, Group, Member, Settlement
+from domain import ChatMessage, Expense, Group, Member, Settlement, User
 from domain.clock import to_text
 from ledger import format_amount, payers_to_json
 from ledger.effects import BalanceMoves
@@ -119,3 +120,46 @@ def group_event(group: Group, members: list[Member]) -> dict[str, Any]:
     body = {**group_json(group, ""), "members": [member_json(m) for m in members]}
     del body["role"]
     return body
+
+
+DELETED_USER_NAME = "Deleted user"
+"""How a deleted account is named wherever it still appears (its name is erased)."""
+
+
+def user_json(user: User) -> dict[str, Any]:
+    """The caller's own profile, as `GET /api/user` shows it."""
+    return {
+        "id": user.id,
+        "email": user.email,
+        "name": user.name,
+        "picture": user.picture,
+        "default_currency": user.default_currency,
+        "locale": user.locale,
+        "created_at": to_text(user.created_at),
+    }
+
+
+def public_user_json(user: User) -> dict[str, Any]:
+    """What anyone who shares a group with the user sees of them (the `user.updated` event)."""
+    if user.deleted_at is not None:
+        return {"id": user.id, "name": DELETED_USER_NAME, "picture": None}
+    return {"id": user.id, "name": user.name, "picture": user.picture}
+
+
+def person_json(user: User) -> dict[str, Any]:
+    """Someone the caller may look up (`GET /api/users/{id}`): a deleted account shows as a
+    deleted user, with no e-mail or picture."""
+    deleted = user.deleted_at is not None
+    return {**public_user_json(user), "email": None if deleted else user.email, "deleted": deleted}
+
+
+def user_names_json(users: Mapping[str, User]) -> dict[str, dict[str, Any]]:
+    """The `users` map of a page that mentions people: id → name, picture, deleted."""
+    return {
+        user_id: {
+            "name": DELETED_USER_NAME if user.deleted_at is not None else user.name,
+            "picture": None if user.deleted_at is not None else user.picture,
+            "deleted": user.deleted_at is not None,
+        }
+        for user_id, user in sorted(users.items())
+    }

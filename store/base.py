@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import abc
 import enum
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -83,8 +84,9 @@ class Store(abc.ABC):
     async def ensure_oidc_user(self, subject: str, email: str, name: str, picture: str | None) -> User:
         """The user who signs in as `subject` ("<issuer>|<sub>"): the one linked to it, else the
         existing user with this verified email (linked now), else a new one. Name and picture are
-        refreshed from the provider each time. Raises Conflict (`account_conflict`) when the email
-        belongs to a user linked to another subject."""
+        refreshed from the provider each time until the user sets a name themselves (`name_set`,
+        see `update_profile`); from then on sign-in leaves both alone. Raises Conflict
+        (`account_conflict`) when the email belongs to a user linked to another subject."""
 
     # token revocation
     @abc.abstractmethod
@@ -365,3 +367,24 @@ class Store(abc.ABC):
         A page may hold fewer than `limit` messages while `next_cursor` is set (DynamoDB stops a
         page at 1 MB). An unknown group has no messages. Raises BadRequest (`invalid_cursor`)
         for a cursor this listing did not issue."""
+
+    # people
+
+    @abc.abstractmethod
+    async def update_profile(self, user_id: str, *, changes: dict[str, Any]) -> User:
+        """Apply `changes` to the user's own profile: `name` (also sets `name_set`, so sign-in
+        stops refreshing name and picture), `default_currency`, `locale` (None clears it); other
+        keys are ignored. One write; returns the user as stored. Raises NotFound."""
+
+    @abc.abstractmethod
+    async def can_see_user(self, viewer_id: str, user_id: str) -> bool:
+        """Whether `viewer_id` may look `user_id` up: they are the same person, or the viewer is a
+        current member of a group `user_id` belongs or ever belonged to (friendships are direct
+        groups, so they count). False for unknown ids. Two round trips at most (the viewer's
+        memberships, then the group people of those groups in one batch)."""
+
+    @abc.abstractmethod
+    async def get_users(self, user_ids: Collection[str]) -> dict[str, User]:
+        """The users with these ids, by id, in one round trip (DynamoDB: one BatchGetItem per 100
+        ids); unknown ids are left out, duplicates are fine. Deleted accounts are included as
+        they are stored (`deleted_at` set, personal data erased)."""

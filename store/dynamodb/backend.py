@@ -18,6 +18,7 @@ from store.dynamodb.idempotency import _Idempotency
 from store.dynamodb.invites import _Invites
 from store.dynamodb.items import _key
 from store.dynamodb.members import _Members
+from store.dynamodb.people import _People
 from store.dynamodb.settlements import _Settlements
 from store.dynamodb.users import _Users
 from store.settings import DynamoDBSettings
@@ -35,6 +36,7 @@ class DynamoDBStore(
     _Activity,
     _Chat,
     _Dashboard,
+    _People,
     Store,
 ):
     """The cloud backend; open one with `DynamoDBStore.open(settings)`."""

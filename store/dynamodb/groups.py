@@ -19,6 +19,7 @@ from store.dynamodb.items import (
     _member,
     _member_order,
     _membership_item,
+    _person_put,
     _plain,
     _settled_condition,
     _unsettled_balances,
@@ -70,6 +71,7 @@ class _Groups(_Connection):
                             "Item": _membership_item(group.id, group.owner_id, "owner", created),
                         }
                     },
+                    _person_put(self._groups, group.id, group.owner_id, created),
                 ]
             )
         except _Cancelled as exc:

@@ -14,7 +14,16 @@ from domain.models import MAX_GROUP_MEMBERS
 from store.cursor import encode_cursor, invite_cursor
 from store.dynamodb.client import _ATTEMPTS, _backoff, _Cancelled
 from store.dynamodb.connection import _Connection
-from store.dynamodb.items import _attrs, _key, _member, _membership_item, _plain, _removal_key, _ttl
+from store.dynamodb.items import (
+    _attrs,
+    _key,
+    _member,
+    _membership_item,
+    _person_put,
+    _plain,
+    _removal_key,
+    _ttl,
+)
 from store.dynamodb.tables import TTL_ATTRIBUTE
 from store.errors import (
     group_not_found,
@@ -299,6 +308,7 @@ class _Invites(_Connection):
                 }
             },
             self._log(activity),
+            _person_put(self._groups, group_id, user_id, to_text(now)),
         ]
 
 

@@ -17,6 +17,7 @@ from store.dynamodb.items import (
     _member,
     _member_order,
     _membership_item,
+    _person_put,
     _removal_put,
     _settled_condition,
     _unsettled_balances,
@@ -77,6 +78,7 @@ class _Members(_Connection):
                     "ConditionExpression": "attribute_exists(pk)",
                 }
             },
+            _person_put(self._groups, group_id, user_id, joined),
         ]
         if activity is not None:
             # Cancelled with the rest when the user already belongs: nothing is logged then.

@@ -152,19 +152,24 @@ class _Users(_Connection):
         )
 
     async def _refresh_profile(self, user_id: str, name: str, picture: str | None) -> User:
+        """Take the provider's name and picture, unless the user has named themselves."""
         try:
             response = await self._call(
                 "update_item",
                 TableName=self._users,
                 Key=_key(f"USER#{user_id}"),
                 UpdateExpression="SET #n = :n, picture = :p",
-                ConditionExpression="attribute_exists(pk)",
+                ConditionExpression="attribute_exists(pk) AND "
+                "(attribute_not_exists(name_set) OR name_set = :unset)",
                 ExpressionAttributeNames={"#n": "name"},
-                ExpressionAttributeValues=_attrs({":n": name, ":p": picture}),
+                ExpressionAttributeValues=_attrs({":n": name, ":p": picture, ":unset": False}),
                 ReturnValues="ALL_NEW",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
-        except _ConditionFailed:
-            raise user_not_found() from None
+        except _ConditionFailed as exc:
+            if exc.item is None:
+                raise user_not_found() from None
+            return _user(exc.item)
         return _user(_plain(response["Attributes"]))
 
     async def revoke_token(self, jti: str, expires_at: datetime) -> None:

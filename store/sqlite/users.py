@@ -72,8 +72,9 @@ class _Users(_Engine):
                     raise linked_elsewhere()
                 else:
                     db.execute("UPDATE users SET oidc_subject = ? WHERE id = ?", (subject, by_email[0]))
+            # Until the user names themselves, the provider's name and picture are theirs.
             db.execute(
-                "UPDATE users SET name = ?, picture = ? WHERE oidc_subject = ?",
+                "UPDATE users SET name = ?, picture = ? WHERE oidc_subject = ? AND name_set = 0",
                 (name, picture, subject),
             )
             return _user(_fetchone(db, f"SELECT {columns} FROM users WHERE oidc_subject = ?", (subject,)))

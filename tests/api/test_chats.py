@@ -39,7 +39,8 @@ async def test_post_and_list_newest_first(api: Api, alice: Actor, bob: Actor) ->
     second = await say(api, group, bob, "Sounds good 👍")
     listed = await api.get(chats(group), as_=bob)
     assert listed.status == 200
-    assert listed.json == {"items": [second, first], "next_cursor": None}
+    assert {**listed.json, "users": {}} == {"items": [second, first], "next_cursor": None, "users": {}}
+    assert set(listed.json["users"]) == {alice.id, bob.id}
 
 
 async def test_empty_chat(api: Api, alice: Actor) -> None:
@@ -48,7 +49,7 @@ async def test_empty_chat(api: Api, alice: Actor) -> None:
     reply = await api.get(chats(group), as_=alice)
 
     assert reply.status == 200
-    assert reply.json == {"items": [], "next_cursor": None}
+    assert reply.json == {"items": [], "next_cursor": None, "users": {}}
 
 
 async def test_pages_follow_cursors_without_gaps(api: Api, alice: Actor, bob: Actor) -> None:

@@ -83,4 +83,5 @@ async def test_a_newcomer_has_an_empty_dashboard(api, alice):
         "groups_truncated": False,
         "spending": {"by_category": [], "by_month": []},
         "recent_activity": [],
+        "users": {},
     }
