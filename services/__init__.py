@@ -12,6 +12,7 @@ from services.chats import Chats
 from services.common import ReplyRecorder, Written
 from services.events import Events, Publish
 from services.expenses import Expenses
+from services.friends import Friends
 from services.groups import Groups
 from services.invites import Invites
 from services.settlements import Settlements
@@ -25,6 +26,7 @@ class Services:
     chats: Chats
     groups: Groups
     invites: Invites
+    friends: Friends
 
     @classmethod
     def build(cls, store: Store, publish: Publish, clock: Clock = utc_now) -> Services:
@@ -35,6 +37,7 @@ class Services:
             chats=Chats(store, events, clock),
             groups=Groups(store, events, clock),
             invites=Invites(store, events, clock),
+            friends=Friends(store, events, clock),
         )
 
 
@@ -42,6 +45,7 @@ __all__ = [
     "Chats",
     "Events",
     "Expenses",
+    "Friends",
     "Groups",
     "Publish",
     "ReplyRecorder",
