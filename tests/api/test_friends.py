@@ -12,6 +12,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+from services.verify import verify_group
 from tests.api.conftest import Actor, Api
 from tests.api.sign_in import sign_in_environ
 from tests.api.test_login import Provider, sign_in
@@ -208,6 +209,7 @@ async def test_ending_a_friendship_needs_a_zero_direct_balance_and_keeps_the_led
     assert len(expenses.json["items"]) == 1
     assert len((await api.get(f"/api/groups/{ledger}/transactions", as_=bob)).json["items"]) == 1
     assert (await api.group(ledger, alice))["owner_id"] == alice.id
+    assert (await verify_group(api.store, ledger)).differences == {}
 
 
 async def test_removing_someone_who_is_not_a_friend_is_404(
