@@ -224,3 +224,23 @@ class ChatMessage:
     author_id: str
     text: str
     created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Friend:
+    """Someone the user has a direct ledger with (both are its current members)."""
+
+    user: User
+    group_id: str
+    """The direct ledger: a group of kind `direct` with exactly the two of them."""
+    since: datetime
+    """When the user (re)joined that ledger."""
+
+
+@dataclass(frozen=True, slots=True)
+class GroupBalances:
+    """Every current member's balances in one of a user's groups, as `get_balances` reads them."""
+
+    group_id: str
+    kind: GroupKind
+    balances: list[Balance]

@@ -14,6 +14,7 @@ from handlers.schemas import CURRENCY, ERROR, ID, PAGE_QUERY, TIMESTAMP, Schema,
 from server.keys import CLAIMS, SERVICES, STORE
 from server.routing import Api, Reply
 from services.payloads import group_json, member_json, version_etag
+from services.records import refuse_direct
 
 api = Api("groups")
 
@@ -50,6 +51,11 @@ _GROUP_PROPERTIES: Schema = {
     "created_at": TIMESTAMP,
     "updated_at": TIMESTAMP,
     "role": {"type": "string", "enum": ["owner", "admin", "member"], "description": "the caller's role"},
+    "kind": {
+        "type": "string",
+        "enum": ["group", "direct"],
+        "description": "`direct`: the two-person ledger of a friendship (see `/api/friends`)",
+    },
 }
 GROUP_SUMMARY: Schema = {
     "type": "object",
@@ -105,18 +111,36 @@ async def create_group(request: web.Request, body: dict[str, Any]) -> web.Respon
     return group_response(group, "owner", members, status=201)
 
 
+LIST_QUERY: Schema = {
+    **PAGE_QUERY,
+    "properties": {
+        **PAGE_QUERY["properties"],
+        "kind": {
+            "type": "string",
+            "enum": ["group", "direct", "all"],
+            "default": "group",
+            "description": "`group` (ordinary groups), `direct` (friends' direct ledgers) or `all`",
+        },
+    },
+}
+
+
 @api.get(
     "/api/groups",
-    summary="The caller's groups, most recently joined first",
-    query=PAGE_QUERY,
+    summary="The caller's groups, most recently joined first (ordinary ones unless `kind` says)",
+    query=LIST_QUERY,
     replies={
         200: Reply("one page of groups", page_of(GROUP_SUMMARY)),
         400: Reply("the cursor is not one this server issued", ERROR),
     },
 )
 async def list_groups(request: web.Request, query: dict[str, Any]) -> web.Response:
+    kind = query.get("kind", "group")
     page = await request.app[STORE].list_user_groups(
-        request[CLAIMS].user_id, limit=query["limit"], cursor=query.get("cursor")
+        request[CLAIMS].user_id,
+        limit=query["limit"],
+        cursor=query.get("cursor"),
+        kind=None if kind == "all" else kind,
     )
     return web.json_response(
         {"items": [_summary_json(item) for item in page.items], "next_cursor": page.next_cursor}
@@ -143,12 +167,14 @@ async def get_group(request: web.Request) -> web.Response:
         200: Reply("the changed group", GROUP, ("ETag",)),
         403: _FORBIDDEN,
         404: _NOT_FOUND,
+        409: Reply("a friend's direct ledger cannot be renamed (`direct_ledger`)", ERROR),
         412: Reply("the group changed since the version sent", ERROR),
         428: Reply("neither If-Match nor version was sent", ERROR),
     },
 )
 async def update_group(request: web.Request, body: dict[str, Any]) -> web.Response:
     group, me = await membership(request)
+    refuse_direct(group, "renaming")
     require_owner(me)
     expected = based_on_version(request, body)
     changes = {key: value for key, value in body.items() if key != "version"}
@@ -169,13 +195,14 @@ async def update_group(request: web.Request, body: dict[str, Any]) -> web.Respon
         204: Reply("deleted"),
         403: _FORBIDDEN,
         404: _NOT_FOUND,
-        409: Reply("balances are not settled yet", ERROR),
+        409: Reply("balances are not settled yet, or it is a direct ledger (`direct_ledger`)", ERROR),
         412: Reply("the group changed since the version sent", ERROR),
         422: Reply("If-Match is not an ETag this server issued", ERROR),
     },
 )
 async def delete_group(request: web.Request) -> web.Response:
     group, me = await membership(request)
+    refuse_direct(group, "deleting it (end the friendship instead)")
     require_owner(me)
     await request.app[SERVICES].groups.delete(group, if_match(request))
     return web.Response(status=204)
@@ -188,11 +215,15 @@ async def delete_group(request: web.Request) -> web.Response:
         204: Reply("removed"),
         403: _FORBIDDEN,
         404: _NOT_FOUND,
-        409: Reply("the owner cannot leave, or the member's balance is not settled", ERROR),
+        409: Reply(
+            "the owner cannot leave, the member's balance is not settled, or it is a direct ledger",
+            ERROR,
+        ),
     },
 )
 async def remove_member(request: web.Request) -> web.Response:
     group, me = await membership(request)
+    refuse_direct(group, "removing a member (end the friendship instead)")
     target = request.match_info["user_id"]
     if target != me.user_id:
         require_owner(me)
@@ -206,11 +237,15 @@ async def remove_member(request: web.Request) -> web.Response:
     replies={
         204: Reply("left"),
         404: _NOT_FOUND,
-        409: Reply("the owner cannot leave, or the member's balance is not settled", ERROR),
+        409: Reply(
+            "the owner cannot leave, the member's balance is not settled, or it is a direct ledger",
+            ERROR,
+        ),
     },
 )
 async def leave_group(request: web.Request) -> web.Response:
     group, me = await membership(request)
+    refuse_direct(group, "leaving (end the friendship instead)")
     await request.app[SERVICES].groups.remove(group, me.user_id, me.user_id)
     return web.Response(status=204)
 

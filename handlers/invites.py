@@ -15,6 +15,7 @@ from handlers.schemas import ERROR, ID, PAGE_QUERY, TIMESTAMP, Schema, page_of
 from server.keys import CLAIMS, CONFIG, SERVICES
 from server.routing import Api, Reply
 from services.invites import DEFAULT_LIFETIME_HOURS
+from services.records import refuse_direct
 
 api = Api("invites")
 
@@ -84,6 +85,7 @@ INVITE_PREVIEW: Schema = {
 _UNKNOWN = Reply("no such invite: unknown, revoked, its maker has left, or its group was deleted", ERROR)
 _EXPIRED = Reply("the invite has expired (`invite_expired`) or is used up (`invite_used_up`)", ERROR)
 _NOT_FOUND = Reply("no such group, or the caller is not a member", ERROR)
+_DIRECT = Reply("a friend's direct ledger takes no invites (`direct_ledger`)", ERROR)
 
 
 @api.post(
@@ -93,10 +95,12 @@ _NOT_FOUND = Reply("no such group, or the caller is not a member", ERROR)
     replies={
         201: Reply("the invite; its token is not shown again", INVITE),
         404: _NOT_FOUND,
+        409: _DIRECT,
     },
 )
 async def create_invite(request: web.Request, body: dict[str, Any]) -> web.Response:
     group, me = await membership(request)
+    refuse_direct(group, "inviting")
     invite, token = await request.app[SERVICES].invites.create(
         group, me.user_id, body.get("expires_in_hours", DEFAULT_LIFETIME_HOURS), body.get("max_uses")
     )
@@ -122,10 +126,12 @@ async def create_invite(request: web.Request, body: dict[str, Any]) -> web.Respo
         200: Reply("one page of live links", page_of(LIVE_INVITE)),
         400: Reply("the cursor is not one this server issued", ERROR),
         404: _NOT_FOUND,
+        409: _DIRECT,
     },
 )
 async def list_invites(request: web.Request, query: dict[str, Any]) -> web.Response:
     group, _ = await membership(request)
+    refuse_direct(group, "inviting")
     page = await request.app[SERVICES].invites.live_links(group, query["limit"], query.get("cursor"))
     return web.json_response({"items": [invite_json(i) for i in page.items], "next_cursor": page.next_cursor})
 
@@ -181,7 +187,7 @@ async def preview_invite(request: web.Request) -> web.Response:
         200: Reply("already a member; the group", GROUP),
         403: Reply("the caller was removed from the group after this link was made", ERROR),
         404: _UNKNOWN,
-        409: Reply("the group is full", ERROR),
+        409: Reply("the group is full, or it is a direct ledger (`direct_ledger`)", ERROR),
         410: _EXPIRED,
     },
 )

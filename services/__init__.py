@@ -12,6 +12,7 @@ from services.chats import Chats
 from services.common import ReplyRecorder, Written
 from services.events import Events, Publish
 from services.expenses import Expenses
+from services.friends import Friends
 from services.groups import Groups
 from services.invites import Invites
 from services.people import People
@@ -27,6 +28,7 @@ class Services:
     groups: Groups
     invites: Invites
     people: People
+    friends: Friends
 
     @classmethod
     def build(cls, store: Store, publish: Publish, clock: Clock = utc_now) -> Services:
@@ -38,6 +40,7 @@ class Services:
             groups=Groups(store, events, clock),
             invites=Invites(store, events, clock),
             people=People(store, events, clock),
+            friends=Friends(store, events, clock),
         )
 
 
@@ -45,6 +48,7 @@ __all__ = [
     "Chats",
     "Events",
     "Expenses",
+    "Friends",
     "Groups",
     "People",
     "Publish",

@@ -12,6 +12,7 @@ from domain import Forbidden, Group, Invite, Member, Page, User
 from domain.ids import new_id
 from services.common import Service
 from services.payloads import group_event, member_json
+from services.records import refuse_direct
 from store.errors import invite_expired, invite_used_up
 
 DEFAULT_LIFETIME_HOURS = 7 * 24
@@ -67,6 +68,7 @@ class Invites(Service):
         using one of its uses: the group, their membership, the roster, and whether they joined
         just now. A member removed after the link was made is refused (403)."""
         invite = await self._live(token)
+        refuse_direct(await self.store.get_group(invite.group_id), "joining through an invite")
         joined_activity = self.activity(
             invite.group_id, user_id, "member.joined", user_id, {"invited_by": invite.created_by}
         )

@@ -101,6 +101,7 @@ def group_json(group: Group, role: str) -> dict[str, Any]:
         "created_at": to_text(group.created_at),
         "updated_at": to_text(group.updated_at),
         "role": role,
+        "kind": group.kind,
     }
 
 

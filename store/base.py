@@ -30,6 +30,7 @@ from domain import (
     StoredReply,
     User,
 )
+from domain.models import Friend, GroupBalances, GroupKind
 
 BalanceDeltas = dict[tuple[str, str], int]
 """How a write moves balances: (user id, currency) → change in minor units. Sums to zero per
@@ -122,9 +123,11 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     async def list_user_groups(
-        self, user_id: str, *, limit: int, cursor: str | None = None
+        self, user_id: str, *, limit: int, cursor: str | None = None, kind: GroupKind | None = None
     ) -> Page[GroupMembership]:
-        """The user's groups, most recently joined first. Raises BadRequest for a foreign cursor."""
+        """The user's groups, most recently joined first; only those of `kind` when given (None:
+        every kind). With `kind`, a page may hold fewer than `limit` while `next_cursor` is set
+        (DynamoDB filters while paging). Raises BadRequest for a foreign cursor."""
 
     @abc.abstractmethod
     async def update_group(
@@ -388,3 +391,37 @@ class Store(abc.ABC):
         """The users with these ids, by id, in one round trip (DynamoDB: one BatchGetItem per 100
         ids); unknown ids are left out, duplicates are fine. Deleted accounts are included as
         they are stored (`deleted_at` set, personal data erased)."""
+
+    # friends: direct ledgers
+
+    @abc.abstractmethod
+    async def ensure_direct_group(self, group: NewGroup, friend_id: str) -> tuple[Group, bool]:
+        """The direct ledger `group.id` (kind `direct`) between `group.owner_id` and `friend_id`,
+        both with role `member`: created now, owned by `group.owner_id`, if it does not exist;
+        else given back whichever of the two memberships it lacks (joined at `group.created_at`),
+        keeping its name, owner, currency and history. Returns the ledger and whether a
+        membership was created now. Atomic and safe to race: concurrent calls for the same pair
+        end in one ledger with both members. Raises NotFound for an unknown user."""
+
+    @abc.abstractmethod
+    async def end_direct_group(self, group_id: str) -> None:
+        """Remove both memberships of a direct ledger in one atomic write, keeping the ledger, its
+        history and its members' spending (`ensure_direct_group` brings them back). Raises
+        NotFound when it has no members, Conflict (`balance_not_settled`) while a balance in it
+        is not zero."""
+
+    @abc.abstractmethod
+    async def list_friends(self, user_id: str, *, limit: int) -> tuple[list[Friend], bool]:
+        """The people the user has a direct ledger with (both current members), most recently
+        (re)joined first, at most `limit`, and whether there are more. A bounded number of round
+        trips (the friends' profiles in one batch)."""
+
+    @abc.abstractmethod
+    async def balances_across_groups(
+        self, user_id: str, *, group_limit: int
+    ) -> tuple[list[GroupBalances], bool]:
+        """Every current member's balances (as `get_balances`, zeros left out) in each of the
+        user's `group_limit` most recently joined groups, of every kind, in which the user's own
+        balance is not zero in some currency; and whether the user has more than `group_limit`
+        groups. Never reads history: SQLite answers in one query, DynamoDB reads the user's
+        memberships from `by_user` and then the partitions of those groups, in parallel."""

@@ -13,6 +13,7 @@ from store.dynamodb.chat import _Chat
 from store.dynamodb.client import _client
 from store.dynamodb.dashboard import _Dashboard
 from store.dynamodb.expenses import _Expenses
+from store.dynamodb.friends import _Friends
 from store.dynamodb.groups import _Groups
 from store.dynamodb.idempotency import _Idempotency
 from store.dynamodb.invites import _Invites
@@ -37,6 +38,7 @@ class DynamoDBStore(
     _Chat,
     _Dashboard,
     _People,
+    _Friends,
     Store,
 ):
     """The cloud backend; open one with `DynamoDBStore.open(settings)`."""

@@ -8,6 +8,7 @@ from typing import Any
 
 from domain import Conflict, Group, GroupMembership, Member, Page, PreconditionFailed, Unavailable
 from domain.clock import from_text, to_text
+from domain.models import GroupKind
 from store.base import NewGroup
 from store.cursor import encode_cursor, timed_pair
 from store.dynamodb.client import _ATTEMPTS, _backoff, _Cancelled, _ConditionFailed
@@ -28,6 +29,9 @@ from store.dynamodb.tables import USER_GROUPS_INDEX
 from store.errors import group_not_found, unsettled, user_not_found
 
 _EDITABLE = ("name", "description", "default_currency")
+_LIST_PAGES = 5
+"""Bound on the `by_user` Queries one page of groups makes when filtering by kind leaves a Query's
+page short (each stops at `Limit` items read or 1 MB); a page then ends early, with a cursor."""
 
 
 class _Groups(_Connection):
@@ -103,7 +107,7 @@ class _Groups(_Connection):
         return _group(meta), _member(mine), [m["user_id"] for m in memberships]
 
     async def list_user_groups(
-        self, user_id: str, *, limit: int, cursor: str | None = None
+        self, user_id: str, *, limit: int, cursor: str | None = None, kind: GroupKind | None = None
     ) -> Page[GroupMembership]:
         params: dict[str, Any] = {
             "TableName": self._groups,
@@ -111,9 +115,14 @@ class _Groups(_Connection):
             "KeyConditionExpression": "gsi1pk = :user",
             "ExpressionAttributeValues": _attrs({":user": f"USER#{user_id}"}),
             "ScanIndexForward": False,
-            # One extra item tells whether another page exists, as the SQLite backend does.
-            "Limit": limit + 1,
         }
+        if kind is not None:
+            # Only direct ledgers' memberships carry `kind`; a missing one is an ordinary group.
+            params["FilterExpression"] = (
+                "#kind = :kind" if kind == "direct" else "attribute_not_exists(#kind) OR #kind = :kind"
+            )
+            params["ExpressionAttributeNames"] = {"#kind": "kind"}
+            params["ExpressionAttributeValues"] = _attrs({":user": f"USER#{user_id}", ":kind": kind})
         if cursor is not None:
             joined_at, group_id = timed_pair("user_groups", cursor)
             params["ExclusiveStartKey"] = _attrs(
@@ -124,10 +133,18 @@ class _Groups(_Connection):
                     "sk": f"MEMBER#{user_id}",
                 }
             )
-        response = await self._call("query", **params)
-        memberships = [_plain(item) for item in response.get("Items", [])]
+        memberships: list[dict[str, Any]] = []
+        evaluated: dict[str, Any] | None = None
+        for _ in range(_LIST_PAGES):
+            # One extra item tells whether another page exists, as the SQLite backend does.
+            params["Limit"] = limit + 1 - len(memberships)
+            response = await self._call("query", **params)
+            memberships += [_plain(item) for item in response.get("Items", [])]
+            evaluated = response.get("LastEvaluatedKey")
+            if len(memberships) > limit or evaluated is None:
+                break
+            params["ExclusiveStartKey"] = evaluated
         page = memberships[:limit]
-        more = len(memberships) > limit or "LastEvaluatedKey" in response
         metas = {
             item["id"]: item
             for item in await self._batch_get(
@@ -144,9 +161,13 @@ class _Groups(_Connection):
             if m["group_id"] in metas
         ]
         next_cursor = None
-        if more and page:
+        if len(memberships) > limit:
             last = page[-1]
             next_cursor = encode_cursor("user_groups", [last["joined_at"], last["group_id"]])
+        elif evaluated is not None:
+            # The filter left this stretch of the index short: go on from where the Query stopped.
+            joined_at, _, group_id = _plain(evaluated)["gsi1sk"].rpartition("#")
+            next_cursor = encode_cursor("user_groups", [joined_at, group_id])
         return Page(items=items, next_cursor=next_cursor)
 
     async def update_group(

@@ -6,6 +6,7 @@ from __future__ import annotations
 from store.base import Store
 from store.sqlite.balances import _Balances
 from store.sqlite.feeds import _Feeds
+from store.sqlite.friends import _Friends
 from store.sqlite.groups import _Groups
 from store.sqlite.history import _History
 from store.sqlite.idempotency import _Idempotency
@@ -14,7 +15,9 @@ from store.sqlite.people import _People
 from store.sqlite.users import _Users
 
 
-class SQLiteStore(_Users, _Groups, _Invites, _Idempotency, _History, _Balances, _Feeds, _People, Store):
+class SQLiteStore(
+    _Users, _Groups, _Invites, _Idempotency, _History, _Balances, _Feeds, _People, _Friends, Store
+):
     """The embedded backend; open one with `SQLiteStore.open(path)`."""
 
     async def ping(self) -> None:

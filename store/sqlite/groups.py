@@ -16,7 +16,7 @@ from domain import (
     PreconditionFailed,
 )
 from domain.clock import from_text, to_text
-from domain.models import MAX_GROUP_MEMBERS
+from domain.models import MAX_GROUP_MEMBERS, GroupKind
 from store.base import NewGroup
 from store.cursor import encode_cursor, timed_pair
 from store.errors import group_not_found, unsettled
@@ -120,9 +120,12 @@ class _Groups(_Engine):
         ]
 
     async def list_user_groups(
-        self, user_id: str, *, limit: int, cursor: str | None = None
+        self, user_id: str, *, limit: int, cursor: str | None = None, kind: GroupKind | None = None
     ) -> Page[GroupMembership]:
         where, params = "m.user_id = ?", [user_id]
+        if kind is not None:
+            where += " AND g.kind = ?"
+            params.append(kind)
         if cursor is not None:
             joined_at, group_id = timed_pair("user_groups", cursor)
             where += " AND (m.joined_at, m.group_id) < (?, ?)"
