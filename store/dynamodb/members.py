@@ -21,7 +21,7 @@ from store.dynamodb.items import (
     _settled_condition,
     _unsettled_balances,
 )
-from store.errors import group_not_found, unsettled, user_not_found
+from store.errors import group_not_found, owner_cannot_leave, unsettled, user_not_found
 
 
 class _Members(_Connection):
@@ -113,6 +113,8 @@ class _Members(_Connection):
             membership = await self._get(self._groups, _key(f"GROUP#{group_id}", f"MEMBER#{user_id}"))
             if membership is None:
                 raise NotFound("member not found")
+            if membership["role"] == "owner":
+                raise owner_cannot_leave()
             if _unsettled_balances(membership):
                 raise unsettled("this member still has an unsettled balance; settle up first")
             meta_values: dict[str, Any] = {":one": 1}
@@ -125,8 +127,9 @@ class _Members(_Connection):
                     "Delete": {
                         "TableName": self._groups,
                         "Key": _key(f"GROUP#{group_id}", f"MEMBER#{user_id}"),
-                        # Race-free: fails if an expense moved the balances since the read.
-                        **_settled_condition(membership),
+                        # Race-free: fails if an expense moved the balances since the read, or
+                        # a handover made them the owner.
+                        **_not_the_owner(_settled_condition(membership)),
                     }
                 },
                 {
@@ -154,3 +157,16 @@ class _Members(_Connection):
             # The membership changed since it was read (or left meanwhile); judge it again.
             await _backoff(attempt)
         raise Unavailable("membership kept changing while being removed; try again")
+
+
+def _not_the_owner(condition: dict[str, Any]) -> dict[str, Any]:
+    """`condition` (a ConditionExpression with its names and values), and that the membership is
+    not the owner's."""
+    return {
+        "ConditionExpression": f"({condition['ConditionExpression']}) AND #role <> :owner",
+        "ExpressionAttributeNames": {**condition.get("ExpressionAttributeNames", {}), "#role": "role"},
+        "ExpressionAttributeValues": {
+            **condition.get("ExpressionAttributeValues", {}),
+            **_attrs({":owner": "owner"}),
+        },
+    }

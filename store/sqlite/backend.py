@@ -10,10 +10,11 @@ from store.sqlite.groups import _Groups
 from store.sqlite.history import _History
 from store.sqlite.idempotency import _Idempotency
 from store.sqlite.invites import _Invites
+from store.sqlite.roles import _Roles
 from store.sqlite.users import _Users
 
 
-class SQLiteStore(_Users, _Groups, _Invites, _Idempotency, _History, _Balances, _Feeds, Store):
+class SQLiteStore(_Users, _Groups, _Roles, _Invites, _Idempotency, _History, _Balances, _Feeds, Store):
     """The embedded backend; open one with `SQLiteStore.open(path)`."""
 
     async def ping(self) -> None:
