@@ -14,6 +14,7 @@ from services.events import Events, Publish
 from services.expenses import Expenses
 from services.groups import Groups
 from services.invites import Invites
+from services.roles import Roles
 from services.settlements import Settlements
 from store import Store
 
@@ -25,6 +26,7 @@ class Services:
     chats: Chats
     groups: Groups
     invites: Invites
+    roles: Roles
 
     @classmethod
     def build(cls, store: Store, publish: Publish, clock: Clock = utc_now) -> Services:
@@ -35,6 +37,7 @@ class Services:
             chats=Chats(store, events, clock),
             groups=Groups(store, events, clock),
             invites=Invites(store, events, clock),
+            roles=Roles(store, events, clock),
         )
 
 
@@ -45,6 +48,7 @@ __all__ = [
     "Groups",
     "Publish",
     "ReplyRecorder",
+    "Roles",
     "Services",
     "Settlements",
     "Written",
