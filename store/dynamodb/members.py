@@ -113,10 +113,10 @@ class _Members(_Connection):
             membership = await self._get(self._groups, _key(f"GROUP#{group_id}", f"MEMBER#{user_id}"))
             if membership is None:
                 raise NotFound("member not found")
-            if membership["role"] == "owner":
-                raise owner_cannot_leave()
             if _unsettled_balances(membership):
                 raise unsettled("this member still has an unsettled balance; settle up first")
+            if membership["role"] == "owner":
+                raise owner_cannot_leave()
             meta_values: dict[str, Any] = {":one": 1}
             meta_update = "SET member_count = member_count - :one"
             if activity is not None:
