@@ -161,7 +161,9 @@ class ActivityEntry:
     action: str
     """`expense.created`, `expense.updated`, `expense.deleted`, `settlement.created`,
     `settlement.deleted`, `member.joined`, `member.left`, `member.removed`, `invite.revoked`
-    (subject: the invite id; details: `created_by`)."""
+    (subject: the invite id; details: `created_by`), `group.owner_changed` (subject: the new
+    owner; details `{"owner_id": {"from", "to"}}`), `member.role_changed` (subject: the member;
+    details `{"role": {"from", "to"}}`)."""
     subject_id: str
     details: dict[str, Any]
     """What changed: for updates, `{"field": {"from": old, "to": new}}`."""

@@ -26,3 +26,18 @@ async def membership_with_member_ids(request: web.Request) -> tuple[Group, Membe
 def require_owner(member: Member) -> None:
     if member.role != "owner":
         raise Forbidden("only the group's owner may do this", code="owner_only")
+
+
+def require_admin(member: Member) -> None:
+    """The owner or an admin: who may change the group, manage its invites and remove members."""
+    if member.role not in ("owner", "admin"):
+        raise Forbidden("only the group's owner or an admin may do this", code="admin_only")
+
+
+def require_may_remove(actor: Member, target: Member) -> None:
+    """`actor` (the owner or an admin) may remove `target` from the group: the owner anyone
+    (the owner themselves then hears 409 `owner_cannot_leave`), an admin plain members only."""
+    if actor.role != "owner" and target.role != "member":
+        raise Forbidden(
+            "an admin may remove plain members only, not the owner or another admin", code="owner_only"
+        )

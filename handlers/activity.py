@@ -36,6 +36,8 @@ ACTIVITY: Schema = {
                 "member.left",
                 "member.removed",
                 "invite.revoked",
+                "group.owner_changed",
+                "member.role_changed",
             ],
         },
         "subject_id": {"type": "string", "description": "the expense, transaction, member or invite"},

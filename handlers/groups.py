@@ -8,7 +8,7 @@ from aiohttp import web
 
 from domain import Group, GroupMembership, Invalid, Member
 from domain.clock import to_text
-from handlers.access import membership, require_owner
+from handlers.access import membership, require_admin, require_may_remove, require_owner
 from handlers.fields import VERSION, based_on_version, if_match
 from handlers.schemas import CURRENCY, ERROR, ID, PAGE_QUERY, TIMESTAMP, Schema, page_of
 from server.keys import CLAIMS, SERVICES, STORE
@@ -98,6 +98,7 @@ IF_MATCH = {"If-Match": "the group's ETag (or send `version` in the body)"}
 
 _NOT_FOUND = Reply("no such group, or the caller is not a member", ERROR)
 _FORBIDDEN = Reply("only the group's owner may do this", ERROR)
+_ADMIN_ONLY = Reply("only the group's owner or an admin may do this (`admin_only`)", ERROR)
 
 
 @api.post(
@@ -160,12 +161,12 @@ async def get_group(request: web.Request) -> web.Response:
 
 @api.put(
     "/api/groups/{group_id}",
-    summary="Change a group's name, description or default currency (owner)",
+    summary="Change a group's name, description or default currency (owner or admin)",
     body=GROUP_CHANGES,
     headers=IF_MATCH,
     replies={
         200: Reply("the changed group", GROUP, ("ETag",)),
-        403: _FORBIDDEN,
+        403: _ADMIN_ONLY,
         404: _NOT_FOUND,
         409: Reply("a friend's direct ledger cannot be renamed (`direct_ledger`)", ERROR),
         412: Reply("the group changed since the version sent", ERROR),
@@ -175,7 +176,7 @@ async def get_group(request: web.Request) -> web.Response:
 async def update_group(request: web.Request, body: dict[str, Any]) -> web.Response:
     group, me = await membership(request)
     refuse_direct(group, "renaming")
-    require_owner(me)
+    require_admin(me)
     expected = based_on_version(request, body)
     changes = {key: value for key, value in body.items() if key != "version"}
     if not changes:
@@ -210,10 +211,14 @@ async def delete_group(request: web.Request) -> web.Response:
 
 @api.delete(
     "/api/groups/{group_id}/members/{user_id}",
-    summary="Remove a member (owner), or yourself (leave)",
+    summary="Remove a member (the owner: anyone; an admin: plain members), or yourself (leave)",
     replies={
         204: Reply("removed"),
-        403: _FORBIDDEN,
+        403: Reply(
+            "a plain member removing someone else (`admin_only`), or an admin removing the owner or "
+            "another admin (`owner_only`)",
+            ERROR,
+        ),
         404: _NOT_FOUND,
         409: Reply(
             "the owner cannot leave, the member's balance is not settled, or it is a direct ledger",
@@ -226,7 +231,10 @@ async def remove_member(request: web.Request) -> web.Response:
     refuse_direct(group, "removing a member (end the friendship instead)")
     target = request.match_info["user_id"]
     if target != me.user_id:
-        require_owner(me)
+        require_admin(me)
+        if me.role != "owner":
+            _, them = await request.app[STORE].get_group_as_member(group.id, target)
+            require_may_remove(me, them)
     await request.app[SERVICES].groups.remove(group, me.user_id, target)
     return web.Response(status=204)
 

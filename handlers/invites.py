@@ -1,5 +1,5 @@
 """Invite links: a member creates one; whoever holds the unguessable token may preview and join
-(`services.invites`); members list the live ones, and the owner or the maker revokes one."""
+(`services.invites`); members list the live ones, and the owner, an admin or the maker revokes one."""
 
 from __future__ import annotations
 
@@ -138,10 +138,10 @@ async def list_invites(request: web.Request, query: dict[str, Any]) -> web.Respo
 
 @api.delete(
     "/api/groups/{group_id}/invites/{invite_id}",
-    summary="Revoke an invite link (the owner, or the member who made it)",
+    summary="Revoke an invite link (the owner, an admin, or the member who made it)",
     replies={
         204: Reply("revoked: its token now answers 404"),
-        403: Reply("a member who is neither the owner nor the link's maker", ERROR),
+        403: Reply("a plain member who did not make the link (`not_your_invite`)", ERROR),
         404: Reply("no such group or live link, or the caller is not a member", ERROR),
     },
 )

@@ -16,6 +16,7 @@ from services.friends import Friends
 from services.groups import Groups
 from services.invites import Invites
 from services.people import People
+from services.roles import Roles
 from services.settlements import Settlements
 from store import Store
 
@@ -29,6 +30,7 @@ class Services:
     invites: Invites
     people: People
     friends: Friends
+    roles: Roles
 
     @classmethod
     def build(cls, store: Store, publish: Publish, clock: Clock = utc_now) -> Services:
@@ -41,6 +43,7 @@ class Services:
             invites=Invites(store, events, clock),
             people=People(store, events, clock),
             friends=Friends(store, events, clock),
+            roles=Roles(store, events, clock),
         )
 
 
@@ -53,6 +56,7 @@ __all__ = [
     "People",
     "Publish",
     "ReplyRecorder",
+    "Roles",
     "Services",
     "Settlements",
     "Written",

@@ -43,12 +43,12 @@ class Invites(Service):
         return await self.store.list_invites(group.id, now=self.clock(), limit=limit, cursor=cursor)
 
     async def revoke(self, group: Group, actor: Member, invite_id: str) -> None:
-        """Kill the link `invite_id`: its owner's or its maker's right (403 for other members, 404
-        for a link that is not live). Logged as `invite.revoked`."""
+        """Kill the link `invite_id`: the right of the group's owner and admins, and of its maker
+        (403 for other members, 404 for a link that is not live). Logged as `invite.revoked`."""
         invite = await self.store.get_group_invite(group.id, invite_id)
-        if actor.role != "owner" and invite.created_by != actor.user_id:
+        if actor.role not in ("owner", "admin") and invite.created_by != actor.user_id:
             raise Forbidden(
-                "only the group's owner or the link's maker may revoke it", code="not_your_invite"
+                "only the group's owner, an admin or the link's maker may revoke it", code="not_your_invite"
             )
         revoked = self.activity(
             group.id, actor.user_id, "invite.revoked", invite.id, {"created_by": invite.created_by}

@@ -30,7 +30,7 @@ from domain import (
     StoredReply,
     User,
 )
-from domain.models import Friend, GroupBalances, GroupKind
+from domain.models import Friend, GroupBalances, GroupKind, Role
 
 BalanceDeltas = dict[tuple[str, str], int]
 """How a write moves balances: (user id, currency) → change in minor units. Sums to zero per
@@ -167,7 +167,29 @@ class Store(abc.ABC):
         they rejoin). With `barred_at` (a removal by someone else), the user can no longer join
         through any invite made at or before that moment (`accept_invite` raises Forbidden); a
         link made later lets them back. Raises NotFound if the user is not a member, Conflict
-        (code `balance_not_settled`) while they have a non-zero balance in any currency."""
+        (code `balance_not_settled`) while they have a non-zero balance in any currency, Conflict
+        (`owner_cannot_leave`) when they are the owner at the moment of the write."""
+
+    @abc.abstractmethod
+    async def transfer_ownership(
+        self, group_id: str, *, from_user: str, to_user: str, activity: ActivityEntry
+    ) -> Group:
+        """Hand the group from its owner `from_user` to the member `to_user` in one atomic write
+        with `activity`: the group's `owner_id`, `to_user`'s role "owner", `from_user`'s role
+        "admin", the version bumped and `updated_at` set to `activity.at`. Returns the changed
+        group. Judged in that same write, so of two concurrent handovers exactly one wins.
+        Raises NotFound (no such group, or `to_user` is not a member), Invalid when both are
+        the same user, Conflict (`owner_changed`) when `from_user` is no longer the owner."""
+
+    @abc.abstractmethod
+    async def set_member_role(
+        self, group_id: str, user_id: str, role: Role, activity: ActivityEntry
+    ) -> Member:
+        """Make the member an "admin" or a plain "member", in one atomic write with `activity`;
+        returns the membership with its profile as `list_members` has it. Raises NotFound (no
+        such group or not a member), Invalid for the role "owner" (ownership is handed over
+        with `transfer_ownership`), Conflict (`owner_role`) when the member is the owner at the
+        moment of the write."""
 
     # invites
     @abc.abstractmethod

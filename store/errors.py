@@ -89,3 +89,40 @@ def removed_from_group() -> Forbidden:
         "you were removed from this group after this invite was made; ask for a new one",
         code="removed_from_group",
     )
+
+
+def member_not_found() -> NotFound:
+    return NotFound("member not found")
+
+
+def owner_changed() -> Conflict:
+    """A handover by someone who is no longer the owner: another handover won the race."""
+    return Conflict("the group's owner changed meanwhile; reload the group", code="owner_changed")
+
+
+def owner_role() -> Conflict:
+    """The owner's role is not set member by member: ownership moves with a handover."""
+    return Conflict(
+        "the owner's role cannot be changed; hand ownership to another member instead",
+        code="owner_role",
+    )
+
+
+def handover_to_self() -> Invalid:
+    return Invalid(
+        "user_id: you already own this group",
+        details=[{"field": "user_id", "message": "is already the owner"}],
+    )
+
+
+def role_not_settable() -> Invalid:
+    return Invalid(
+        "role: ownership is handed over with POST /api/groups/{group_id}/owner",
+        details=[{"field": "role", "message": "must be admin or member"}],
+    )
+
+
+def owner_cannot_leave() -> Conflict:
+    return Conflict(
+        "the owner cannot leave or be removed; delete the group instead", code="owner_cannot_leave"
+    )

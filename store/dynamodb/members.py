@@ -22,7 +22,7 @@ from store.dynamodb.items import (
     _settled_condition,
     _unsettled_balances,
 )
-from store.errors import group_not_found, unsettled, user_not_found
+from store.errors import group_not_found, owner_cannot_leave, unsettled, user_not_found
 
 
 class _Members(_Connection):
@@ -117,6 +117,8 @@ class _Members(_Connection):
                 raise NotFound("member not found")
             if _unsettled_balances(membership):
                 raise unsettled("this member still has an unsettled balance; settle up first")
+            if membership["role"] == "owner":
+                raise owner_cannot_leave()
             meta_values: dict[str, Any] = {":one": 1}
             meta_update = "SET member_count = member_count - :one"
             if activity is not None:
@@ -127,8 +129,9 @@ class _Members(_Connection):
                     "Delete": {
                         "TableName": self._groups,
                         "Key": _key(f"GROUP#{group_id}", f"MEMBER#{user_id}"),
-                        # Race-free: fails if an expense moved the balances since the read.
-                        **_settled_condition(membership),
+                        # Race-free: fails if an expense moved the balances since the read, or
+                        # a handover made them the owner.
+                        **_not_the_owner(_settled_condition(membership)),
                     }
                 },
                 {
@@ -156,3 +159,16 @@ class _Members(_Connection):
             # The membership changed since it was read (or left meanwhile); judge it again.
             await _backoff(attempt)
         raise Unavailable("membership kept changing while being removed; try again")
+
+
+def _not_the_owner(condition: dict[str, Any]) -> dict[str, Any]:
+    """`condition` (a ConditionExpression with its names and values), and that the membership is
+    not the owner's."""
+    return {
+        "ConditionExpression": f"({condition['ConditionExpression']}) AND #role <> :owner",
+        "ExpressionAttributeNames": {**condition.get("ExpressionAttributeNames", {}), "#role": "role"},
+        "ExpressionAttributeValues": {
+            **condition.get("ExpressionAttributeValues", {}),
+            **_attrs({":owner": "owner"}),
+        },
+    }

@@ -12,11 +12,12 @@ from store.sqlite.history import _History
 from store.sqlite.idempotency import _Idempotency
 from store.sqlite.invites import _Invites
 from store.sqlite.people import _People
+from store.sqlite.roles import _Roles
 from store.sqlite.users import _Users
 
 
 class SQLiteStore(
-    _Users, _Groups, _Invites, _Idempotency, _History, _Balances, _Feeds, _People, _Friends, Store
+    _Users, _Groups, _Roles, _Invites, _Idempotency, _History, _Balances, _Feeds, _People, _Friends, Store
 ):
     """The embedded backend; open one with `SQLiteStore.open(path)`."""
 

@@ -19,7 +19,7 @@ from domain.clock import from_text, to_text
 from domain.models import MAX_GROUP_MEMBERS, GroupKind
 from store.base import NewGroup
 from store.cursor import encode_cursor, timed_pair
-from store.errors import group_not_found, unsettled
+from store.errors import group_not_found, owner_cannot_leave, unsettled
 from store.sqlite.engine import Db, _Engine, _fetchone
 from store.sqlite.rows import _GROUP_COLUMNS, _GROUP_WIDTH, _activity_row, _group
 from store.sqlite.writes import _log, _require_user
@@ -236,9 +236,14 @@ class _Groups(_Engine):
             )[0]:
                 raise unsettled("this member still has an unsettled balance; settle up first")
             result = db.execute(
-                "DELETE FROM memberships WHERE group_id = ? AND user_id = ?", (group_id, user_id)
+                "DELETE FROM memberships WHERE group_id = ? AND user_id = ? AND role != 'owner'",
+                (group_id, user_id),
             )
             if result.rowcount == 0:
+                if _fetchone(
+                    db, "SELECT 1 FROM memberships WHERE group_id = ? AND user_id = ?", (group_id, user_id)
+                ):
+                    raise owner_cannot_leave()
                 raise NotFound("member not found")
             db.execute("DELETE FROM balances WHERE group_id = ? AND user_id = ?", (group_id, user_id))
             db.execute("DELETE FROM spending WHERE group_id = ? AND user_id = ?", (group_id, user_id))

@@ -232,7 +232,7 @@ async def test_member_cannot_change_group(api: Api, alice: Actor, bob: Actor) ->
     reply = await api.put(f"/api/groups/{group['id']}", as_=bob, json={"name": "Bob's", "version": 1})
 
     assert reply.status == 403
-    assert reply.error["code"] == "owner_only"
+    assert reply.error["code"] == "admin_only"
     assert (await api.group(group["id"], alice))["name"] == "Trip"
 
 
