@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from domain.clock import Clock, utc_now
+from services.account import Accounts
 from services.chats import Chats
 from services.common import ReplyRecorder, Written
 from services.events import Events, Publish
@@ -25,6 +26,7 @@ class Services:
     chats: Chats
     groups: Groups
     invites: Invites
+    accounts: Accounts
 
     @classmethod
     def build(cls, store: Store, publish: Publish, clock: Clock = utc_now) -> Services:
@@ -35,10 +37,12 @@ class Services:
             chats=Chats(store, events, clock),
             groups=Groups(store, events, clock),
             invites=Invites(store, events, clock),
+            accounts=Accounts(store, events, clock),
         )
 
 
 __all__ = [
+    "Accounts",
     "Chats",
     "Events",
     "Expenses",

@@ -365,3 +365,20 @@ class Store(abc.ABC):
         A page may hold fewer than `limit` messages while `next_cursor` is set (DynamoDB stops a
         page at 1 MB). An unknown group has no messages. Raises BadRequest (`invalid_cursor`)
         for a cursor this listing did not issue."""
+
+    # accounts
+
+    @abc.abstractmethod
+    async def get_oidc_subject(self, user_id: str) -> str | None:
+        """The sign-in identity ("<issuer>|<sub>") linked to the user, None when there is none
+        (never signed in through OpenID Connect, or deleted). Raises NotFound. One read."""
+
+    @abc.abstractmethod
+    async def erase_user(self, user_id: str, deleted_at: datetime) -> User:
+        """Delete the account, keeping its record (other people's expenses name it): name "",
+        e-mail "" (and free: `ensure_user` and `find_user_by_email` no longer find the address),
+        picture None, the sign-in identity unlinked (`ensure_oidc_user` with the same subject
+        then makes a new user), `deleted_at` set, after which `token_standing` answers
+        UNKNOWN_USER for every token of the user. One atomic write; a second call changes
+        nothing (the first `deleted_at` stays). Memberships are the caller's to end before.
+        Raises NotFound."""
