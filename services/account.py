@@ -9,6 +9,7 @@ only zero balances may leave a group, every balance and `verify-balances` stays 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -28,6 +29,8 @@ from domain.clock import to_text
 from ocr.storage import ReceiptStorage
 from services.common import Service
 from services.payloads import chat_message_json, expense_json, settlement_json
+
+log = logging.getLogger(__name__)
 
 PAGE_SIZE = 100
 LEAVE_ROUNDS = 3
@@ -58,7 +61,15 @@ class Accounts(Service):
                 )
         for receipt_id in await receipts.uploaded_by(user_id):
             await receipts.erase(receipt_id, user_id)
-        return await self.store.erase_user(user_id, self.clock())
+        erased = await self.store.erase_user(user_id, self.clock())
+        # An invite accepted in the moment between the last listing and the erasure (the token
+        # was still alive then) is left now; nobody can sign in as the user any more.
+        for membership in await self._memberships(user_id):
+            try:
+                await self._leave(user_id, membership.group)
+            except Conflict:
+                log.warning("deleted user %s is still in group %s", user_id, membership.group.id)
+        return erased
 
     async def _check_may_go(self, user_id: str, memberships: list[GroupMembership]) -> None:
         unsettled: list[Group] = []

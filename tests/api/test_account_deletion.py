@@ -247,6 +247,23 @@ async def test_a_deletion_that_died_half_way_is_finished_by_a_retry(
     assert again.deleted_at == (await store.get_user(bob.id)).deleted_at
 
 
+async def test_a_group_joined_just_before_the_erasure_is_left_after_it(
+    api: Api, alice: Actor, bob: Actor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    late = await api.create_group(alice, "Late")
+    receipts = api.app[RECEIPTS]
+    listing = receipts.uploaded_by
+
+    async def join_meanwhile(user_id: str) -> list[str]:
+        await api.join(late["id"], bob)  # as if an invite were accepted at this very moment
+        return await listing(user_id)
+
+    monkeypatch.setattr(receipts, "uploaded_by", join_meanwhile)
+    assert (await api.delete("/api/user", as_=bob)).status == 204
+
+    assert [m["user_id"] for m in (await api.group(late["id"], alice))["members"]] == [alice.id]
+
+
 def receipt_metadata(receipt_id: str, uploader: str) -> dict[str, Any]:
     """What `POST /api/receipts` stores (the API tests run without tesseract)."""
     return {
