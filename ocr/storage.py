@@ -24,6 +24,8 @@ from ocr.settings import ReceiptStorageSettings
 
 CHUNK_BYTES = 256 * 1024
 _RECEIPT_ID = re.compile(r"[0-9a-f]{32}")
+MARKERS = "uploaders/"
+"""Under the prefix: `uploaders/<user id>/<receipt id>`, one empty marker per receipt."""
 
 
 class ReceiptStorage(Protocol):
@@ -57,9 +59,6 @@ def _checked(receipt_id: str) -> str:
 def _marker(user_id: str, receipt_id: str) -> str:
     """Where the index entry of `user_id`'s receipt lives, relative to the storage's prefix."""
     return f"{MARKERS}{_checked(user_id)}/{_checked(receipt_id)}"
-
-
-MARKERS = "uploaders/"
 
 
 class LocalReceiptStorage:
