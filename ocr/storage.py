@@ -3,6 +3,8 @@
 One contract, two backends: a local directory (default, under DATA_DIR) and S3 (aioboto3) when a
 bucket is configured. The metadata (uploader, content type, extracted fields) lives next to the
 image, so receipts need nothing from the expense store: an expense only carries `receipt_id`.
+Beside them, an empty marker `<prefix>uploaders/<user id>/<receipt id>` per receipt is the index
+of one person's receipts, so their export and their account's deletion list only those.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from ocr.settings import ReceiptStorageSettings
 
 CHUNK_BYTES = 256 * 1024
 _RECEIPT_ID = re.compile(r"[0-9a-f]{32}")
+MARKERS = "uploaders/"
+"""Under the prefix: `uploaders/<user id>/<receipt id>`, one empty marker per receipt."""
 
 
 class ReceiptStorage(Protocol):
@@ -37,11 +41,24 @@ class ReceiptStorage(Protocol):
     async def ping(self) -> None:
         """Raise when the storage cannot be reached."""
 
+    async def uploaded_by(self, user_id: str) -> list[str]:
+        """The ids of the receipts `user_id` uploaded (from their markers; a marker whose upload
+        did not finish may name a receipt with no metadata)."""
+
+    async def erase(self, receipt_id: str, user_id: str) -> None:
+        """Delete the receipt's image, then its metadata, then its marker under `user_id`, each
+        if still there: a retry after a crash finishes the job."""
+
 
 def _checked(receipt_id: str) -> str:
     if not _RECEIPT_ID.fullmatch(receipt_id):
         raise NotFound("no such receipt", code="receipt_not_found")
     return receipt_id
+
+
+def _marker(user_id: str, receipt_id: str) -> str:
+    """Where the index entry of `user_id`'s receipt lives, relative to the storage's prefix."""
+    return f"{MARKERS}{_checked(user_id)}/{_checked(receipt_id)}"
 
 
 class LocalReceiptStorage:
@@ -54,16 +71,19 @@ class LocalReceiptStorage:
         receipt_id = _checked(receipt_id)
         image_name = f"{receipt_id}.{extension}"
         metadata = {**metadata, "image_key": image_name}
+        # The marker first: a receipt is never stored without its uploader's index knowing it.
+        await asyncio.to_thread(self._write, _marker(metadata["uploaded_by"], receipt_id), b"")
         await asyncio.to_thread(self._write, image_name, image)
         await asyncio.to_thread(self._write, f"{receipt_id}.json", json.dumps(metadata).encode())
 
     def _write(self, name: str, data: bytes) -> None:
-        self._root.mkdir(parents=True, exist_ok=True)
-        fd, temporary = tempfile.mkstemp(dir=self._root, prefix=".upload-")
+        target = self._root / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=".upload-")
         try:
             with os.fdopen(fd, "wb") as handle:
                 handle.write(data)
-            os.replace(temporary, self._root / name)
+            os.replace(temporary, target)
         except BaseException:
             Path(temporary).unlink(missing_ok=True)
             raise
@@ -92,6 +112,29 @@ class LocalReceiptStorage:
     async def ping(self) -> None:
         await asyncio.to_thread(self._root.mkdir, parents=True, exist_ok=True)
 
+    async def uploaded_by(self, user_id: str) -> list[str]:
+        directory = self._root / MARKERS / _checked(user_id)
+
+        def names() -> list[str]:
+            try:
+                return sorted(p.name for p in directory.iterdir() if _RECEIPT_ID.fullmatch(p.name))
+            except FileNotFoundError:
+                return []
+
+        return await asyncio.to_thread(names)
+
+    async def erase(self, receipt_id: str, user_id: str) -> None:
+        marker = self._root / _marker(user_id, receipt_id)
+        try:
+            metadata = await self.metadata(receipt_id)
+        except NotFound:
+            metadata = None
+        if metadata is not None:
+            image = self._root / Path(metadata["image_key"]).name
+            await asyncio.to_thread(image.unlink, missing_ok=True)
+            await asyncio.to_thread((self._root / f"{receipt_id}.json").unlink, missing_ok=True)
+        await asyncio.to_thread(marker.unlink, missing_ok=True)
+
 
 class S3ReceiptStorage:
     """Objects in a bucket: `<prefix><id>.<ext>` and `<prefix><id>.json`."""
@@ -119,6 +162,10 @@ class S3ReceiptStorage:
         receipt_id = _checked(receipt_id)
         image_key = f"{self._prefix}{receipt_id}.{extension}"
         metadata = {**metadata, "image_key": image_key}
+        # The marker first: a receipt is never stored without its uploader's index knowing it.
+        await self._client.put_object(
+            Bucket=self._bucket, Key=self._prefix + _marker(metadata["uploaded_by"], receipt_id), Body=b""
+        )
         await self._client.put_object(
             Bucket=self._bucket, Key=image_key, Body=image, ContentType=metadata["content_type"]
         )
@@ -152,6 +199,26 @@ class S3ReceiptStorage:
 
     async def ping(self) -> None:
         await self._client.head_bucket(Bucket=self._bucket)
+
+    async def uploaded_by(self, user_id: str) -> list[str]:
+        prefix = f"{self._prefix}{MARKERS}{_checked(user_id)}/"
+        ids: list[str] = []
+        paginator = self._client.get_paginator("list_objects_v2")
+        async for page in paginator.paginate(Bucket=self._bucket, Prefix=prefix):
+            ids += [item["Key"][len(prefix) :] for item in page.get("Contents", [])]
+        return sorted(i for i in ids if _RECEIPT_ID.fullmatch(i))
+
+    async def erase(self, receipt_id: str, user_id: str) -> None:
+        marker = self._prefix + _marker(user_id, receipt_id)
+        try:
+            metadata = await self.metadata(receipt_id)
+        except NotFound:
+            metadata = None
+        # Deleting a missing key succeeds: every step may be repeated.
+        if metadata is not None:
+            await self._client.delete_object(Bucket=self._bucket, Key=metadata["image_key"])
+            await self._client.delete_object(Bucket=self._bucket, Key=f"{self._prefix}{receipt_id}.json")
+        await self._client.delete_object(Bucket=self._bucket, Key=marker)
 
 
 @asynccontextmanager

@@ -43,6 +43,8 @@ GROUP_DELETED = "group.deleted"
 SESSIONS_CHANNEL = "control:sessions"
 """Every instance listens here for tokens revoked elsewhere (clients cannot subscribe to it)."""
 SESSION_REVOKED = "session.revoked"
+USER_SESSIONS_ENDED = "sessions.ended"
+"""On SESSIONS_CHANNEL: every connection of a user ends (their account was deleted)."""
 RESYNC_RETRY_SECONDS = 1.0
 
 
@@ -193,6 +195,10 @@ class Hub:
             token_id = envelope.data.get("token_id") if isinstance(envelope.data, dict) else None
             if isinstance(token_id, str):
                 self._close_token(token_id)
+        elif envelope.channel == SESSIONS_CHANNEL and envelope.type == USER_SESSIONS_ENDED:
+            user_id = envelope.data.get("user_id") if isinstance(envelope.data, dict) else None
+            if isinstance(user_id, str):
+                self._close_user(user_id)
 
     async def start(self) -> None:
         """Listen for revocations made on other instances."""
@@ -211,6 +217,21 @@ class Hub:
             separators=(",", ":"),
         )
         self._broker.broadcast(SESSIONS_CHANNEL, text)
+
+    def end_user_sessions(self, user_id: str) -> None:
+        """Close every connection of `user_id`, whichever token opened it, here now and on every
+        other instance as soon as the broker delivers the news (account deletion)."""
+        self._close_user(user_id)
+        text = json.dumps(
+            {"channel": SESSIONS_CHANNEL, "type": USER_SESSIONS_ENDED, "data": {"user_id": user_id}},
+            separators=(",", ":"),
+        )
+        self._broker.broadcast(SESSIONS_CHANNEL, text)
+
+    def _close_user(self, user_id: str) -> None:
+        for connection in list(self._connections):
+            if connection.user_id == user_id:
+                connection.finish(CLOSE_UNAUTHORIZED, "account deleted")
 
     def _close_token(self, token_id: str) -> None:
         for connection in list(self._connections):

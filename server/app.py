@@ -10,6 +10,7 @@ import aiohttp_cors
 from aiohttp import web
 
 from handlers import (
+    account,
     activity,
     balances,
     chats,
@@ -65,6 +66,7 @@ HANDLER_MODULES = (
     receipts,
     chats,
     ws,
+    account,
 )
 # What a browser client may read from a cross-origin answer: versions, request ids for support,
 # when to retry, where a new resource lives, whether an answer is a replay, an export's file name.

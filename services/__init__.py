@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from domain.clock import Clock, utc_now
+from services.account import Accounts
 from services.chats import Chats
 from services.common import ReplyRecorder, Written
 from services.events import Events, Publish
@@ -31,6 +32,7 @@ class Services:
     people: People
     friends: Friends
     roles: Roles
+    accounts: Accounts
 
     @classmethod
     def build(cls, store: Store, publish: Publish, clock: Clock = utc_now) -> Services:
@@ -44,10 +46,12 @@ class Services:
             people=People(store, events, clock),
             friends=Friends(store, events, clock),
             roles=Roles(store, events, clock),
+            accounts=Accounts(store, events, clock),
         )
 
 
 __all__ = [
+    "Accounts",
     "Chats",
     "Events",
     "Expenses",

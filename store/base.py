@@ -447,3 +447,20 @@ class Store(abc.ABC):
         balance is not zero in some currency; and whether the user has more than `group_limit`
         groups. Never reads history: SQLite answers in one query, DynamoDB reads the user's
         memberships from `by_user` and then the partitions of those groups, in parallel."""
+
+    # accounts
+
+    @abc.abstractmethod
+    async def get_oidc_subject(self, user_id: str) -> str | None:
+        """The sign-in identity ("<issuer>|<sub>") linked to the user, None when there is none
+        (never signed in through OpenID Connect, or deleted). Raises NotFound. One read."""
+
+    @abc.abstractmethod
+    async def erase_user(self, user_id: str, deleted_at: datetime) -> User:
+        """Delete the account, keeping its record (other people's expenses name it): name "",
+        e-mail "" (and free: `ensure_user` and `find_user_by_email` no longer find the address),
+        picture None, the sign-in identity unlinked (`ensure_oidc_user` with the same subject
+        then makes a new user), `deleted_at` set, after which `token_standing` answers
+        UNKNOWN_USER for every token of the user. One atomic write; a second call changes
+        nothing (the first `deleted_at` stays). Memberships are the caller's to end before.
+        Raises NotFound."""

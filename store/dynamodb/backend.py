@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from store.base import Store
+from store.dynamodb.account import _Account
 from store.dynamodb.activity import _Activity
 from store.dynamodb.balances import _Balances
 from store.dynamodb.chat import _Chat
@@ -41,6 +42,7 @@ class DynamoDBStore(
     _Dashboard,
     _People,
     _Friends,
+    _Account,
     Store,
 ):
     """The cloud backend; open one with `DynamoDBStore.open(settings)`."""

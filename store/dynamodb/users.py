@@ -187,9 +187,11 @@ class _Users(_Connection):
 
     async def token_standing(self, user_id: str, jti: str) -> TokenStanding:
         found = {
-            item["pk"]
+            item["pk"]: item
             for item in await self._batch_get(self._users, [_key(f"USER#{user_id}"), _key(f"REVOKED#{jti}")])
         }
-        if f"USER#{user_id}" not in found:
+        user = found.get(f"USER#{user_id}")
+        # A deleted account's tokens are all dead at once: it counts as no user at all.
+        if user is None or user.get("deleted_at"):
             return TokenStanding.UNKNOWN_USER
         return TokenStanding.REVOKED if f"REVOKED#{jti}" in found else TokenStanding.ACTIVE

@@ -4,6 +4,7 @@ per concern. Each of those derives from `_Engine` and reaches the database only 
 from __future__ import annotations
 
 from store.base import Store
+from store.sqlite.account import _Account
 from store.sqlite.balances import _Balances
 from store.sqlite.feeds import _Feeds
 from store.sqlite.friends import _Friends
@@ -17,7 +18,18 @@ from store.sqlite.users import _Users
 
 
 class SQLiteStore(
-    _Users, _Groups, _Roles, _Invites, _Idempotency, _History, _Balances, _Feeds, _People, _Friends, Store
+    _Users,
+    _Groups,
+    _Roles,
+    _Invites,
+    _Idempotency,
+    _History,
+    _Balances,
+    _Feeds,
+    _People,
+    _Friends,
+    _Account,
+    Store,
 ):
     """The embedded backend; open one with `SQLiteStore.open(path)`."""
 

@@ -57,7 +57,7 @@ def _user(row: Any) -> User:
     """A user from the columns of `_USER_COLUMNS`."""
     return User(
         id=row[0],
-        email=row[1],
+        email=row[1] if row[8] is None else "",
         name=row[2],
         picture=row[3],
         created_at=from_text(row[4]),

@@ -13,7 +13,9 @@ from store.sqlite.engine import Db, _Engine, _fetchone
 from store.sqlite.rows import _USER_COLUMNS, _user
 
 _TOKEN_STANDING = (
-    "SELECT EXISTS (SELECT 1 FROM users WHERE id = ?), EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = ?)"
+    # A deleted account's tokens are all dead at once: it counts as no user at all.
+    "SELECT EXISTS (SELECT 1 FROM users WHERE id = ? AND deleted_at IS NULL), "
+    "EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = ?)"
 )
 
 

@@ -21,6 +21,7 @@ import asyncio
 import copy
 import json
 import string
+import uuid
 from collections import Counter
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
@@ -378,6 +379,10 @@ async def send(api: Api, world: World, sent: Sent) -> Reply:
     if sent.path == "/api/logout" and actor is not None:
         # A token of its own, so that signing out does not revoke the one the others use.
         actor = api.actor(actor.id, actor.name, actor.email)
+    if (sent.method, sent.path) == ("DELETE", "/api/user") and actor is not None:
+        # Someone of their own, so that deleting an account does not take one the others use.
+        leaver = await api.store.ensure_user(f"leaver-{uuid.uuid4().hex}@example.com", "Leaver")
+        actor = api.actor(leaver.id, leaver.name, leaver.email)
     return await api.request(
         sent.method,
         sent.path,

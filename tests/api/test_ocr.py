@@ -232,7 +232,11 @@ async def test_receipts_can_live_in_s3(aiohttp_client: Any, environ: dict[str, s
         receipt_id = scanned.json["receipt_id"]
         listed = await s3.list_objects_v2(Bucket=bucket)
         keys = {item["Key"] for item in listed["Contents"]}
-        assert keys == {f"receipts/{receipt_id}.json", f"receipts/{receipt_id}.png"}
+        assert keys == {
+            f"receipts/{receipt_id}.json",
+            f"receipts/{receipt_id}.png",
+            f"receipts/uploaders/{alice.id}/{receipt_id}",  # the uploader's index (docs/people.md)
+        }
         image = await api.get(f"/api/receipts/{receipt_id}/image", as_=alice)
         assert image.status == 200
         assert image.headers["Content-Length"] == str(scanned.json["image"]["bytes"])

@@ -1,0 +1,247 @@
+"""Leaving for good, and taking one's data along: account deletion and the personal data export.
+
+Deletion ends every membership first and erases the user record last, so a request that dies
+half-way leaves a live account (with a live token) whose retry finishes the job; once the record is
+erased, every token of the user is dead on every instance (`Store.token_standing`). Other people's
+records are never touched: expenses and settlements keep naming the deleted user's id, and since
+only zero balances may leave a group, every balance and `verify-balances` stays exact.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, TypeVar
+
+from domain import (
+    ChatMessage,
+    Conflict,
+    Expense,
+    ExpenseFilter,
+    Group,
+    GroupMembership,
+    NotFound,
+    Page,
+    Settlement,
+    User,
+)
+from domain.clock import to_text
+from ocr.storage import ReceiptStorage
+from services.common import Service
+from services.payloads import chat_message_json, expense_json, settlement_json
+
+log = logging.getLogger(__name__)
+
+PAGE_SIZE = 100
+LEAVE_ROUNDS = 3
+"""How many times deletion lists the user's groups again to leave ones joined meanwhile."""
+Item = TypeVar("Item")
+
+
+class Accounts(Service):
+    async def delete(self, user_id: str, receipts: ReceiptStorage) -> User:
+        """Delete the account of `user_id` (see the module). 409 `balance_not_settled` while any
+        of their balances is not zero, 409 `owner_of_groups` while they own a group with other
+        members (both name the groups); a group they own alone is deleted. Idempotent."""
+        user = await self.store.get_user(user_id)
+        if user.deleted_at is not None:
+            return user
+        for _ in range(LEAVE_ROUNDS):
+            memberships = await self._memberships(user_id)
+            if not memberships:
+                break
+            await self._check_may_go(user_id, memberships)
+            for membership in memberships:
+                await self._leave(user_id, membership.group)
+        else:
+            if await self._memberships(user_id):
+                raise Conflict(
+                    "groups kept being joined while the account was being deleted; try again",
+                    code="account_busy",
+                )
+        for receipt_id in await receipts.uploaded_by(user_id):
+            await receipts.erase(receipt_id, user_id)
+        erased = await self.store.erase_user(user_id, self.clock())
+        # An invite accepted in the moment between the last listing and the erasure (the token
+        # was still alive then) is left now; nobody can sign in as the user any more.
+        for membership in await self._memberships(user_id):
+            try:
+                await self._leave(user_id, membership.group)
+            except Conflict:
+                log.warning("deleted user %s is still in group %s", user_id, membership.group.id)
+        return erased
+
+    async def _check_may_go(self, user_id: str, memberships: list[GroupMembership]) -> None:
+        unsettled: list[Group] = []
+        for membership in memberships:
+            balances = await self.store.get_balances_for_member(membership.group.id, user_id)
+            if any(b.user_id == user_id and b.amount != 0 for b in balances):
+                unsettled.append(membership.group)
+        if unsettled:
+            raise _unsettled(unsettled)
+        owned = [
+            m.group
+            for m in memberships
+            if m.group.kind == "group" and m.group.owner_id == user_id and m.group.member_count > 1
+        ]
+        if owned:
+            raise Conflict(
+                "you own groups with other members: hand ownership over first",
+                code="owner_of_groups",
+                details={"groups": _named(owned)},
+            )
+
+    async def _leave(self, user_id: str, group: Group) -> None:
+        """Leave `group` (a direct ledger too: its refusal to lose a member is a service rule, and
+        this is the one case it yields to); a group that would be left empty is deleted."""
+        try:
+            if group.member_count <= 1:
+                await self.store.delete_group(group.id)
+                self.events.to_group(group.id, "group.deleted", {"id": group.id})
+                self.events.to_user(
+                    user_id, "group.removed", {"group_id": group.id, "reason": "group.deleted"}
+                )
+                return
+            entry = self.activity(group.id, user_id, "member.left", user_id, {})
+            await self.store.remove_member(group.id, user_id, entry)
+        except NotFound:
+            return  # gone already: an earlier attempt, or a concurrent leave
+        except Conflict as exc:
+            if exc.code == "balance_not_settled":
+                # A balance appeared since the check: the account stays.
+                raise _unsettled([group]) from None
+            raise
+        self.events.to_group(group.id, "member.left", {"group_id": group.id, "user_id": user_id})
+        self.events.to_user(user_id, "group.removed", {"group_id": group.id, "reason": "member.left"})
+
+    async def _memberships(self, user_id: str) -> list[GroupMembership]:
+        return [
+            m
+            async for m in _every(
+                lambda cursor: self.store.list_user_groups(user_id, limit=PAGE_SIZE, cursor=cursor)
+            )
+        ]
+
+    async def export(self, user_id: str, receipts: ReceiptStorage) -> dict[str, Any]:
+        """Everything held about the user, as one JSON document: the profile, the sign-in
+        identity (no secret is stored), their groups with their role, every expense and
+        settlement of those groups they take part in, the chat messages they wrote, and the
+        receipts they uploaded (metadata). Reads the history of each group, page by page."""
+        user = await self.store.get_user(user_id)
+        subject = await self.store.get_oidc_subject(user_id)
+        memberships = await self._memberships(user_id)
+        expenses: list[dict[str, Any]] = []
+        settlements: list[dict[str, Any]] = []
+        messages: list[dict[str, Any]] = []
+        for membership in memberships:
+            group_id = membership.group.id
+            expenses += [expense_json(e) async for e in self._expenses_of(group_id, user_id)]
+            settlements += [
+                settlement_json(s)
+                async for s in self._settlements_of(group_id)
+                if user_id in (s.from_user, s.to_user)
+            ]
+            messages += [
+                chat_message_json(m) async for m in self._messages_of(group_id) if m.author_id == user_id
+            ]
+        return {
+            "exported_at": to_text(self.clock()),
+            "profile": _profile(user),
+            "sign_in_identities": [] if subject is None else [_identity(subject)],
+            "groups": [_membership(m) for m in memberships],
+            "expenses": expenses,
+            "settlements": settlements,
+            "chat_messages": messages,
+            "receipts": await _receipts(receipts, user_id),
+        }
+
+    def _expenses_of(self, group_id: str, user_id: str) -> AsyncIterator[Expense]:
+        mine = ExpenseFilter(member=user_id)
+        return _every(
+            lambda cursor: self.store.list_expenses(group_id, limit=PAGE_SIZE, cursor=cursor, filters=mine)
+        )
+
+    def _settlements_of(self, group_id: str) -> AsyncIterator[Settlement]:
+        return _every(lambda cursor: self.store.list_settlements(group_id, limit=PAGE_SIZE, cursor=cursor))
+
+    def _messages_of(self, group_id: str) -> AsyncIterator[ChatMessage]:
+        return _every(lambda cursor: self.store.list_chat_messages(group_id, limit=PAGE_SIZE, cursor=cursor))
+
+
+def _unsettled(groups: list[Group]) -> Conflict:
+    return Conflict(
+        "settle up first: you have balances that are not zero",
+        code="balance_not_settled",
+        details={"groups": _named(groups)},
+    )
+
+
+def _named(groups: list[Group]) -> list[dict[str, str]]:
+    return [{"id": g.id, "name": g.name} for g in groups]
+
+
+def _profile(user: User) -> dict[str, Any]:
+    return {
+        "id": user.id,
+        "email": user.email,
+        "name": user.name,
+        "picture": user.picture,
+        "default_currency": user.default_currency,
+        "locale": user.locale,
+        "name_set": user.name_set,
+        "created_at": to_text(user.created_at),
+        "deleted_at": None if user.deleted_at is None else to_text(user.deleted_at),
+    }
+
+
+def _identity(subject: str) -> dict[str, str]:
+    """A linked OpenID Connect identity, stored as "<issuer>|<sub>" (issuers hold no "|")."""
+    issuer, _, sub = subject.partition("|")
+    return {"type": "oidc", "issuer": issuer, "subject": sub}
+
+
+def _membership(membership: GroupMembership) -> dict[str, Any]:
+    group = membership.group
+    return {
+        "id": group.id,
+        "name": group.name,
+        "description": group.description,
+        "kind": group.kind,
+        "default_currency": group.default_currency,
+        "owner_id": group.owner_id,
+        "role": membership.role,
+        "joined_at": to_text(membership.joined_at),
+        "created_at": to_text(group.created_at),
+    }
+
+
+async def _receipts(receipts: ReceiptStorage, user_id: str) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    for receipt_id in await receipts.uploaded_by(user_id):
+        try:
+            metadata = await receipts.metadata(receipt_id)
+        except NotFound:
+            continue  # an upload that never finished: only its marker was written
+        found.append(
+            {
+                "id": metadata["id"],
+                "uploaded_at": metadata["uploaded_at"],
+                "content_type": metadata["content_type"],
+                "bytes": metadata["bytes"],
+                "extracted": metadata.get("extracted", {}),
+                "raw_text": metadata.get("raw_text", ""),
+                "image_url": f"/api/receipts/{metadata['id']}/image",
+            }
+        )
+    return found
+
+
+async def _every(fetch: Callable[[str | None], Awaitable[Page[Item]]]) -> AsyncIterator[Item]:
+    """Every item of a paged listing, one page at a time."""
+    cursor = None
+    while True:
+        page = await fetch(cursor)
+        for item in page.items:
+            yield item
+        if (cursor := page.next_cursor) is None:
+            return
