@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from handlers.schemas import ERROR, ID, TIMESTAMP, Schema
+from handlers.schemas import ERROR, ID, TIMESTAMP, USER_NAMES, Schema
 from ocr.service import RECEIPTS
 from realtime.hub import HUB
 from server.keys import CLAIMS, SERVICES
@@ -20,10 +20,13 @@ PERSONAL_DATA: Schema = {
         "profile",
         "sign_in_identities",
         "groups",
+        "former_groups",
+        "friends",
         "expenses",
         "settlements",
         "chat_messages",
         "receipts",
+        "users",
     ],
     "properties": {
         "exported_at": TIMESTAMP,
@@ -70,9 +73,37 @@ PERSONAL_DATA: Schema = {
                 },
             },
         },
-        "expenses": {**_LIST, "description": "every expense of those groups the caller pays or owes in"},
-        "settlements": {**_LIST, "description": "every settlement of those groups to or from the caller"},
-        "chat_messages": {**_LIST, "description": "every chat message the caller wrote in those groups"},
+        "former_groups": {
+            "type": "array",
+            "description": "groups the caller has left (or a friendship that ended) that still exist",
+            "items": {
+                "type": "object",
+                "required": ["id", "name", "kind"],
+                "properties": {"id": ID, "name": {"type": "string"}, "kind": {"enum": ["group", "direct"]}},
+            },
+        },
+        "friends": {
+            "type": "array",
+            "description": "the caller's friends: who, their direct ledger, and since when",
+            "items": {
+                "type": "object",
+                "required": ["user_id", "group_id", "since"],
+                "properties": {"user_id": ID, "group_id": ID, "since": TIMESTAMP},
+            },
+        },
+        "expenses": {
+            **_LIST,
+            "description": "every expense the caller pays or owes in, in any group they ever belonged to",
+        },
+        "settlements": {
+            **_LIST,
+            "description": "every settlement to or from the caller, in any group they ever belonged to",
+        },
+        "chat_messages": {
+            **_LIST,
+            "description": "every chat message the caller wrote, in any group they ever belonged to",
+        },
+        "users": USER_NAMES,
         "receipts": {**_LIST, "description": "the receipts the caller uploaded (what was read from them)"},
     },
 }

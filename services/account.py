@@ -28,11 +28,12 @@ from domain import (
 from domain.clock import to_text
 from ocr.storage import ReceiptStorage
 from services.common import Service
-from services.payloads import chat_message_json, expense_json, settlement_json
+from services.payloads import chat_message_json, expense_json, settlement_json, user_names_json
 
 log = logging.getLogger(__name__)
 
 PAGE_SIZE = 100
+FRIEND_EXPORT_LIMIT = 10_000
 LEAVE_ROUNDS = 3
 """How many times deletion lists the user's groups again to leave ones joined meanwhile."""
 Item = TypeVar("Item")
@@ -95,6 +96,9 @@ class Accounts(Service):
         """Leave `group` (a direct ledger too: its refusal to lose a member is a service rule, and
         this is the one case it yields to); a group that would be left empty is deleted."""
         try:
+            if group.kind == "direct":
+                await self._end_friendship(user_id, group)
+                return
             if group.member_count <= 1:
                 await self.store.delete_group(group.id)
                 self.events.to_group(group.id, "group.deleted", {"id": group.id})
@@ -114,6 +118,17 @@ class Accounts(Service):
         self.events.to_group(group.id, "member.left", {"group_id": group.id, "user_id": user_id})
         self.events.to_user(user_id, "group.removed", {"group_id": group.id, "reason": "member.left"})
 
+    async def _end_friendship(self, user_id: str, group: Group) -> None:
+        """Both leave the direct ledger, as when a friendship ends (`services.friends`): the
+        friend no longer lists a deleted user, and the ledger keeps its history."""
+        members = [m.user_id for m in await self.store.list_members(group.id)]
+        await self.store.end_direct_group(group.id)
+        for one in members:
+            other = next((m for m in members if m != one), user_id)
+            self.events.to_group(group.id, "member.left", {"group_id": group.id, "user_id": one})
+            self.events.to_user(one, "friend.removed", {"user_id": other, "group_id": group.id})
+            self.events.to_user(one, "group.removed", {"group_id": group.id, "reason": "friend.removed"})
+
     async def _memberships(self, user_id: str) -> list[GroupMembership]:
         return [
             m
@@ -124,36 +139,63 @@ class Accounts(Service):
 
     async def export(self, user_id: str, receipts: ReceiptStorage) -> dict[str, Any]:
         """Everything held about the user, as one JSON document: the profile, the sign-in
-        identity (no secret is stored), their groups with their role, every expense and
-        settlement of those groups they take part in, the chat messages they wrote, and the
-        receipts they uploaded (metadata). Reads the history of each group, page by page."""
+        identity (no secret is stored), their groups with their role and the groups they left,
+        their friends, every expense and settlement they take part in and every chat message
+        they wrote in any group they ever belonged to, the receipts they uploaded (metadata), and
+        the names of everyone it mentions. Reads the history of each group, page by page."""
         user = await self.store.get_user(user_id)
         subject = await self.store.get_oidc_subject(user_id)
         memberships = await self._memberships(user_id)
+        current = {m.group.id for m in memberships}
+        friends, _ = await self.store.list_friends(user_id, limit=FRIEND_EXPORT_LIMIT)
         expenses: list[dict[str, Any]] = []
         settlements: list[dict[str, Any]] = []
         messages: list[dict[str, Any]] = []
-        for membership in memberships:
-            group_id = membership.group.id
-            expenses += [expense_json(e) async for e in self._expenses_of(group_id, user_id)]
-            settlements += [
-                settlement_json(s)
-                async for s in self._settlements_of(group_id)
-                if user_id in (s.from_user, s.to_user)
-            ]
+        former: list[dict[str, Any]] = []
+        people: set[str] = {f.user.id for f in friends}
+        # Every group they ever belonged to: what they took part in stays theirs after leaving.
+        async for group_id in _every(
+            lambda cursor: self.store.list_groups_ever(user_id, limit=PAGE_SIZE, cursor=cursor)
+        ):
+            if group_id not in current:
+                try:
+                    group = await self.store.get_group(group_id)
+                except NotFound:
+                    continue  # deleted since: its history went with it
+                former.append({"id": group.id, "name": group.name, "kind": group.kind})
+            async for expense in self._expenses_of(group_id, user_id):
+                expenses.append(expense_json(expense))
+                people.update(expense.participants, (expense.created_by,))
+            async for settlement in self._settlements_of(group_id):
+                if user_id in (settlement.from_user, settlement.to_user):
+                    settlements.append(settlement_json(settlement))
+                    people.update((settlement.from_user, settlement.to_user, settlement.created_by))
             messages += [
                 chat_message_json(m) async for m in self._messages_of(group_id) if m.author_id == user_id
             ]
+        people.discard(user_id)
         return {
             "exported_at": to_text(self.clock()),
             "profile": _profile(user),
             "sign_in_identities": [] if subject is None else [_identity(subject)],
             "groups": [_membership(m) for m in memberships],
+            "former_groups": former,
+            "friends": [
+                {"user_id": f.user.id, "group_id": f.group_id, "since": to_text(f.since)} for f in friends
+            ],
             "expenses": expenses,
             "settlements": settlements,
             "chat_messages": messages,
             "receipts": await _receipts(receipts, user_id),
+            "users": user_names_json(await self._users(people)),
         }
+
+    async def _users(self, ids: set[str]) -> dict[str, User]:
+        """The people the export names, read a hundred at a time."""
+        ordered, users = sorted(ids), {}
+        for start in range(0, len(ordered), PAGE_SIZE):
+            users.update(await self.store.get_users(ordered[start : start + PAGE_SIZE]))
+        return users
 
     def _expenses_of(self, group_id: str, user_id: str) -> AsyncIterator[Expense]:
         mine = ExpenseFilter(member=user_id)

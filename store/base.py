@@ -409,6 +409,12 @@ class Store(abc.ABC):
         memberships, then the group people of those groups in one batch)."""
 
     @abc.abstractmethod
+    async def list_groups_ever(self, user_id: str, *, limit: int, cursor: str | None = None) -> Page[str]:
+        """The ids of every group the user belongs or ever belonged to (left ones, direct ledgers
+        and deleted groups included), by id, one page at a time: what the personal data export
+        reads. Raises BadRequest (`invalid_cursor`) for a foreign cursor."""
+
+    @abc.abstractmethod
     async def get_users(self, user_ids: Collection[str]) -> dict[str, User]:
         """The users with these ids, by id, in one round trip (DynamoDB: one BatchGetItem per 100
         ids); unknown ids are left out, duplicates are fine. Deleted accounts are included as

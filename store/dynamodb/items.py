@@ -111,14 +111,19 @@ def _membership_item(group_id: str, user_id: str, role: str, joined_at: str) -> 
 
 def _person_put(table: str, group_id: str, user_id: str, joined_at: str) -> dict[str, Any]:
     """The action that records `user_id` among the people who ever belonged to the group (what
-    `can_see_user` reads), put in the same transaction as every membership it creates. Not on the
-    `by_user` index (no gsi1pk), and no leaving deletes it; a rejoin writes it again."""
+    `can_see_user` reads), put in the same transaction as every membership it creates. On the
+    `by_user` index under `PERSON#<uid>` (memberships are under `USER#<uid>`), which is how the
+    export finds every group a user ever belonged to; no leaving deletes it; a rejoin writes it
+    again."""
     item = {
         "pk": f"GROUP#{group_id}",
         "sk": f"PERSON#{user_id}",
         "group_id": group_id,
         "user_id": user_id,
         "last_joined_at": joined_at,
+        # On the `by_user` index under its own key, apart from the memberships (`USER#`).
+        "gsi1pk": f"PERSON#{user_id}",
+        "gsi1sk": group_id,
     }
     return {"Put": {"TableName": table, "Item": _attrs(item)}}
 

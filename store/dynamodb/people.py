@@ -7,7 +7,8 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any
 
-from domain import Unavailable, User
+from domain import Page, Unavailable, User
+from store.cursor import decode_cursor, encode_cursor, foreign_cursor
 from store.dynamodb.client import _ConditionFailed
 from store.dynamodb.connection import _Connection
 from store.dynamodb.items import _attrs, _key, _plain, _user
@@ -22,6 +23,32 @@ group ids are projected, so one page holds thousands of memberships)."""
 
 class _People(_Connection):
     """The people part of the contract."""
+
+    async def list_groups_ever(self, user_id: str, *, limit: int, cursor: str | None = None) -> Page[str]:
+        params: dict[str, Any] = {
+            "TableName": self._groups,
+            "IndexName": USER_GROUPS_INDEX,
+            "KeyConditionExpression": "gsi1pk = :person",
+            "ExpressionAttributeValues": _attrs({":person": f"PERSON#{user_id}"}),
+            "ProjectionExpression": "group_id",
+            "Limit": limit,
+        }
+        if cursor is not None:
+            after = decode_cursor("groups_ever", cursor)
+            if not isinstance(after, str) or not after:
+                raise foreign_cursor()
+            params["ExclusiveStartKey"] = _attrs(
+                {
+                    "gsi1pk": f"PERSON#{user_id}",
+                    "gsi1sk": after,
+                    "pk": f"GROUP#{after}",
+                    "sk": f"PERSON#{user_id}",
+                }
+            )
+        response = await self._call("query", **params)
+        ids = [_plain(item)["group_id"] for item in response.get("Items", [])]
+        more = response.get("LastEvaluatedKey") is not None and bool(ids)
+        return Page(items=ids, next_cursor=encode_cursor("groups_ever", ids[-1]) if more else None)
 
     async def update_profile(self, user_id: str, *, changes: dict[str, Any]) -> User:
         names: dict[str, str] = {}

@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any
 
-from domain import User
+from domain import Page, User
+from store.cursor import decode_cursor, encode_cursor, foreign_cursor
 from store.errors import user_not_found
 from store.sqlite.engine import Db, _Engine, _fetchone
 from store.sqlite.rows import _USER_COLUMNS, _user
@@ -20,6 +21,18 @@ _CAN_SEE = (
 
 class _People(_Engine):
     """The people part of the contract."""
+
+    async def list_groups_ever(self, user_id: str, *, limit: int, cursor: str | None = None) -> Page[str]:
+        after = "" if cursor is None else decode_cursor("groups_ever", cursor)
+        if not isinstance(after, str):
+            raise foreign_cursor()
+        rows = await self._all(
+            "SELECT group_id FROM group_people WHERE user_id = ? AND group_id > ? ORDER BY group_id LIMIT ?",
+            (user_id, after, limit + 1),
+        )
+        ids = [row[0] for row in rows[:limit]]
+        more = len(rows) > limit
+        return Page(items=ids, next_cursor=encode_cursor("groups_ever", ids[-1]) if more else None)
 
     async def update_profile(self, user_id: str, *, changes: dict[str, Any]) -> User:
         columns = [column for column in _PROFILE_COLUMNS if column in changes]
