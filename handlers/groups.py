@@ -161,7 +161,8 @@ async def get_group(request: web.Request) -> web.Response:
 
 @api.put(
     "/api/groups/{group_id}",
-    summary="Change a group's name, description or default currency (owner or admin)",
+    summary="Change a group's name, description or default currency (owner or admin; on a "
+    "direct ledger either friend, all but the name)",
     body=GROUP_CHANGES,
     headers=IF_MATCH,
     replies={
@@ -175,8 +176,12 @@ async def get_group(request: web.Request) -> web.Response:
 )
 async def update_group(request: web.Request, body: dict[str, Any]) -> web.Response:
     group, me = await membership(request)
-    refuse_direct(group, "renaming")
-    require_admin(me)
+    if group.kind == "direct":
+        # The two friends are peers: either may change its currency or description.
+        if "name" in body:
+            refuse_direct(group, "renaming")
+    else:
+        require_admin(me)
     expected = based_on_version(request, body)
     changes = {key: value for key, value in body.items() if key != "version"}
     if not changes:

@@ -28,7 +28,13 @@ from domain import (
 from domain.clock import to_text
 from ocr.storage import ReceiptStorage
 from services.common import Service
-from services.payloads import chat_message_json, expense_json, settlement_json, user_names_json
+from services.payloads import (
+    chat_message_json,
+    expense_json,
+    public_user_json,
+    settlement_json,
+    user_names_json,
+)
 
 log = logging.getLogger(__name__)
 
@@ -43,10 +49,12 @@ class Accounts(Service):
     async def delete(self, user_id: str, receipts: ReceiptStorage) -> User:
         """Delete the account of `user_id` (see the module). 409 `balance_not_settled` while any
         of their balances is not zero, 409 `owner_of_groups` while they own a group with other
-        members (both name the groups); a group they own alone is deleted. Idempotent."""
+        members (both name the groups); a group they own alone is left, and deleted if it has
+        no history (else it stays, memberless, for those who left it before). Idempotent."""
         user = await self.store.get_user(user_id)
         if user.deleted_at is not None:
             return user
+        left: list[str] = []
         for _ in range(LEAVE_ROUNDS):
             memberships = await self._memberships(user_id)
             if not memberships:
@@ -54,6 +62,7 @@ class Accounts(Service):
             await self._check_may_go(user_id, memberships)
             for membership in memberships:
                 await self._leave(user_id, membership.group)
+                left.append(membership.group.id)
         else:
             if await self._memberships(user_id):
                 raise Conflict(
@@ -63,6 +72,9 @@ class Accounts(Service):
         for receipt_id in await receipts.uploaded_by(user_id):
             await receipts.erase(receipt_id, user_id)
         erased = await self.store.erase_user(user_id, self.clock())
+        # Whoever still shows the person (the groups' members) now shows a deleted user.
+        for group_id in left:
+            self.events.to_group(group_id, "user.updated", public_user_json(erased))
         # An invite accepted in the moment between the last listing and the erasure (the token
         # was still alive then) is left now; nobody can sign in as the user any more.
         for membership in await self._memberships(user_id):
@@ -86,25 +98,16 @@ class Accounts(Service):
             if m.group.kind == "group" and m.group.owner_id == user_id and m.group.member_count > 1
         ]
         if owned:
-            raise Conflict(
-                "you own groups with other members: hand ownership over first",
-                code="owner_of_groups",
-                details={"groups": _named(owned)},
-            )
+            raise _owner_of(owned)
 
     async def _leave(self, user_id: str, group: Group) -> None:
-        """Leave `group` (a direct ledger too: its refusal to lose a member is a service rule, and
-        this is the one case it yields to); a group that would be left empty is deleted."""
+        """Leave `group`. A direct ledger ends as a friendship does (its refusal to lose a member is
+        a service rule, and this is the one case it yields to). The last member may leave even as
+        the owner; the group is then deleted only if it has no history: otherwise it stays,
+        memberless, so that the records of people who left it before stay whole."""
         try:
             if group.kind == "direct":
                 await self._end_friendship(user_id, group)
-                return
-            if group.member_count <= 1:
-                await self.store.delete_group(group.id)
-                self.events.to_group(group.id, "group.deleted", {"id": group.id})
-                self.events.to_user(
-                    user_id, "group.removed", {"group_id": group.id, "reason": "group.deleted"}
-                )
                 return
             entry = self.activity(group.id, user_id, "member.left", user_id, {})
             await self.store.remove_member(group.id, user_id, entry)
@@ -114,9 +117,34 @@ class Accounts(Service):
             if exc.code == "balance_not_settled":
                 # A balance appeared since the check: the account stays.
                 raise _unsettled([group]) from None
+            if exc.code == "owner_cannot_leave":
+                # Someone joined the group they owned alone since the check.
+                raise _owner_of([group]) from None
             raise
         self.events.to_group(group.id, "member.left", {"group_id": group.id, "user_id": user_id})
+        if group.member_count <= 1 and not await self._has_history(group.id):
+            try:
+                await self.store.delete_group(group.id)
+            except (NotFound, Conflict):
+                pass  # already gone, or someone's balance in it: keep it
+            else:
+                self.events.to_group(group.id, "group.deleted", {"id": group.id})
+                self.events.to_user(
+                    user_id, "group.removed", {"group_id": group.id, "reason": "group.deleted"}
+                )
+                return
         self.events.to_user(user_id, "group.removed", {"group_id": group.id, "reason": "member.left"})
+
+    async def _has_history(self, group_id: str) -> bool:
+        """Whether the group holds any expense, settlement or chat message (one page of each)."""
+        for page in (
+            await self.store.list_expenses(group_id, limit=1),
+            await self.store.list_settlements(group_id, limit=1),
+            await self.store.list_chat_messages(group_id, limit=1),
+        ):
+            if page.items or page.next_cursor:
+                return True
+        return False
 
     async def _end_friendship(self, user_id: str, group: Group) -> None:
         """Both leave the direct ledger, as when a friendship ends (`services.friends`): the
@@ -154,9 +182,14 @@ class Accounts(Service):
         former: list[dict[str, Any]] = []
         people: set[str] = {f.user.id for f in friends}
         # Every group they ever belonged to: what they took part in stays theirs after leaving.
-        async for group_id in _every(
-            lambda cursor: self.store.list_groups_ever(user_id, limit=PAGE_SIZE, cursor=cursor)
-        ):
+        ever = [
+            group_id
+            async for group_id in _every(
+                lambda cursor: self.store.list_groups_ever(user_id, limit=PAGE_SIZE, cursor=cursor)
+            )
+        ]
+        # The current groups too: a DynamoDB group made before ever-member items has none.
+        for group_id in [*sorted(current - set(ever)), *ever]:
             if group_id not in current:
                 try:
                     group = await self.store.get_group(group_id)
@@ -214,6 +247,14 @@ def _unsettled(groups: list[Group]) -> Conflict:
     return Conflict(
         "settle up first: you have balances that are not zero",
         code="balance_not_settled",
+        details={"groups": _named(groups)},
+    )
+
+
+def _owner_of(groups: list[Group]) -> Conflict:
+    return Conflict(
+        "you own groups with other members: hand ownership over first",
+        code="owner_of_groups",
         details={"groups": _named(groups)},
     )
 

@@ -33,6 +33,10 @@ def direct_group_id(one: str, other: str) -> str:
     return hashlib.sha256(f"direct|{low}|{high}".encode()).hexdigest()[:32]
 
 
+DIRECT_LEDGER_NAME = "Direct expenses"
+"""The name every direct ledger has."""
+
+
 @dataclass(frozen=True, slots=True)
 class FriendAdded:
     user_id: str
@@ -73,7 +77,9 @@ class Friends(Service):
         group, created = await self.store.ensure_direct_group(
             NewGroup(
                 id=direct_group_id(me.id, friend.id),
-                name=f"{me.email} & {friend.email}",
+                # No one's name or address: it would outlive an erased account. Clients show
+                # the friend (the `users` map, GET /api/friends) instead.
+                name=DIRECT_LEDGER_NAME,
                 description="",
                 default_currency=me.default_currency,
                 owner_id=me.id,

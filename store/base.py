@@ -168,7 +168,9 @@ class Store(abc.ABC):
         through any invite made at or before that moment (`accept_invite` raises Forbidden); a
         link made later lets them back. Raises NotFound if the user is not a member, Conflict
         (code `balance_not_settled`) while they have a non-zero balance in any currency, Conflict
-        (`owner_cannot_leave`) when they are the owner at the moment of the write."""
+        (`owner_cannot_leave`) when they are the owner at the moment of the write, unless they
+        are its last member (account deletion: the group then stays, memberless, with its
+        history, for the people who left it before)."""
 
     @abc.abstractmethod
     async def transfer_ownership(

@@ -61,7 +61,8 @@ class _Friends(_Connection):
                     "ConditionCheck": {
                         "TableName": self._users,
                         "Key": _key(f"USER#{user_id}"),
-                        "ConditionExpression": "attribute_exists(pk)",
+                        # Nobody befriends an account erased meanwhile.
+                        "ConditionExpression": "attribute_exists(pk) AND attribute_not_exists(deleted_at)",
                     }
                 }
                 for user_id in missing

@@ -117,10 +117,14 @@ class _Members(_Connection):
                 raise NotFound("member not found")
             if _unsettled_balances(membership):
                 raise unsettled("this member still has an unsettled balance; settle up first")
-            if membership["role"] == "owner":
-                raise owner_cannot_leave()
+            # The owner may only go as the last member (account deletion); the group then stays,
+            # memberless, with its history.
+            owner = membership["role"] == "owner"
             meta_values: dict[str, Any] = {":one": 1}
             meta_update = "SET member_count = member_count - :one"
+            meta_condition = (
+                "attribute_exists(pk) AND member_count = :one" if owner else "attribute_exists(pk)"
+            )
             if activity is not None:
                 meta_update += ", last_activity_at = :at"
                 meta_values[":at"] = to_text(activity.at)
@@ -131,7 +135,11 @@ class _Members(_Connection):
                         "Key": _key(f"GROUP#{group_id}", f"MEMBER#{user_id}"),
                         # Race-free: fails if an expense moved the balances since the read, or
                         # a handover made them the owner.
-                        **_not_the_owner(_settled_condition(membership)),
+                        **(
+                            _settled_condition(membership)
+                            if owner
+                            else _not_the_owner(_settled_condition(membership))
+                        ),
                     }
                 },
                 {
@@ -139,7 +147,7 @@ class _Members(_Connection):
                         "TableName": self._groups,
                         "Key": _key(f"GROUP#{group_id}", "META"),
                         "UpdateExpression": meta_update,
-                        "ConditionExpression": "attribute_exists(pk)",
+                        "ConditionExpression": meta_condition,
                         "ExpressionAttributeValues": _attrs(meta_values),
                     }
                 },
@@ -155,6 +163,8 @@ class _Members(_Connection):
                 return
             except _Cancelled as exc:
                 if exc.failed(1):
+                    if owner and await self._get(self._groups, _key(f"GROUP#{group_id}", "META")):
+                        raise owner_cannot_leave() from None
                     raise group_not_found() from None
             # The membership changed since it was read (or left meanwhile); judge it again.
             await _backoff(attempt)

@@ -102,7 +102,9 @@ class _Groups(_Engine):
 
     async def list_members(self, group_id: str) -> list[Member]:
         rows = await self._all(
-            "SELECT m.user_id, m.role, m.joined_at, u.email, u.name, u.picture FROM memberships m "
+            # An erased account keeps a placeholder in the unique email column: hand out "".
+            "SELECT m.user_id, m.role, m.joined_at, CASE WHEN u.deleted_at IS NULL THEN u.email "
+            "ELSE '' END, u.name, u.picture FROM memberships m "
             "JOIN users u ON u.id = m.user_id WHERE m.group_id = ? "
             f"ORDER BY {_MEMBER_ORDER}",
             (group_id,),
@@ -236,8 +238,9 @@ class _Groups(_Engine):
             )[0]:
                 raise unsettled("this member still has an unsettled balance; settle up first")
             result = db.execute(
-                "DELETE FROM memberships WHERE group_id = ? AND user_id = ? AND role != 'owner'",
-                (group_id, user_id),
+                "DELETE FROM memberships WHERE group_id = ? AND user_id = ? AND (role != 'owner' "
+                "OR (SELECT member_count FROM groups WHERE id = ?) = 1)",
+                (group_id, user_id, group_id),
             )
             if result.rowcount == 0:
                 if _fetchone(

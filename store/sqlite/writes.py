@@ -17,9 +17,9 @@ _STAMP_GROUP = "UPDATE groups SET last_activity_at = ? WHERE id = ?"
 
 
 def _require_user(db: Db, user_id: str) -> None:
-    """NotFound unless the user exists, so the caller hears what is missing rather than a
-    foreign-key failure."""
-    if _fetchone(db, "SELECT 1 FROM users WHERE id = ?", (user_id,)) is None:
+    """NotFound unless the user exists (a deleted account does not), so the caller hears what is
+    missing rather than a foreign-key failure, and nobody joins a deleted account to anything."""
+    if _fetchone(db, "SELECT 1 FROM users WHERE id = ? AND deleted_at IS NULL", (user_id,)) is None:
         raise user_not_found()
 
 

@@ -112,8 +112,8 @@ async def test_after_settling_the_account_goes_and_others_keep_everything(
     assert bob.id in {s["user_id"] for s in kept["shares"]}
     settlements = (await api.get(f"/api/groups/{trip['id']}/transactions", as_=alice)).json["items"]
     assert sum(bob.id in (s["from_user"], s["to_user"]) for s in settlements) == 3
-    assert (await api.get(f"/api/groups/{owned_alone['id']}", as_=alice)).status == 404
-    assert (await api.store.get_balances(owned_alone["id"])) == []
+    with pytest.raises(NotFound):  # owned alone, never used: deleted with the account
+        await api.store.get_group(owned_alone["id"])
 
     erased = await api.store.get_user(bob.id)
     assert (erased.name, erased.email, erased.picture) == ("", "", None)
@@ -276,3 +276,40 @@ def receipt_metadata(receipt_id: str, uploader: str) -> dict[str, Any]:
         "extracted": {"merchant": "Corner Shop", "date": None, "total": "3.00", "currency": None},
         "raw_text": "TOTAL 3.00",
     }
+
+
+async def test_a_group_owned_alone_with_others_history_stays_for_them(
+    api: Api, alice: Actor, bob: Actor
+) -> None:
+    trip = await api.create_group(alice, "Trip")
+    await api.join(trip["id"], bob)
+    taxi = await spend(api, trip["id"], bob, "10.00")
+    await settle(api, trip["id"], alice, bob, "5.00")
+    assert (await api.post(f"/api/groups/{trip['id']}/leave", as_=bob)).status == 204
+
+    assert (await api.delete("/api/user", as_=alice)).status == 204
+
+    kept = await api.store.get_group(trip["id"])
+    assert kept.member_count == 0
+    assert await api.store.list_members(trip["id"]) == []
+    export = (await api.get("/api/user/export", as_=bob)).json
+    assert [e["id"] for e in export["expenses"]] == [taxi["id"]]
+    assert len(export["settlements"]) == 1
+    assert export["users"][alice.id]["deleted"] is True
+
+
+async def test_the_groups_hear_the_person_is_now_a_deleted_user(api: Api, alice: Actor, bob: Actor) -> None:
+    trip = await api.create_group(alice)
+    await api.join(trip["id"], bob)
+    ticket = await api.post("/api/ws/ticket", as_=alice)
+    ws = await api.client.ws_connect(f"/api/ws?ticket={ticket.json['ticket']}")
+    client = WsClient(ws)
+    assert (await client.receive())["type"] == "welcome"
+    assert (await client.subscribe(f"group:{trip['id']}"))["ok"]
+
+    assert (await api.delete("/api/user", as_=bob)).status == 204
+
+    while (event := await client.next_event())["type"] != "user.updated":
+        pass
+    assert event["data"] == {"id": bob.id, "name": "Deleted user", "picture": None}
+    await ws.close()

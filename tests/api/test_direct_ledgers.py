@@ -216,3 +216,24 @@ async def test_an_unknown_kind_is_422(api: Api, alice: Actor, kind: str) -> None
     reply = await api.get("/api/groups", as_=alice, params={"kind": kind})
     assert reply.status == 422, reply.text
     assert reply.error_fields() == {"kind"}
+
+
+async def test_either_friend_may_change_the_currency_but_not_the_name(
+    api: Api, alice: Actor, bob: Actor
+) -> None:
+    ledger = await ledger_of(api, alice, bob)
+    group = await api.group(ledger, bob)
+    assert group["name"] == "Direct expenses" and "@" not in group["name"]
+
+    changed = await api.put(
+        f"/api/groups/{ledger}",
+        as_=bob,
+        json={"default_currency": "JPY", "description": "Tokyo", "version": group["version"]},
+    )
+
+    assert changed.status == 200, changed.text
+    assert (changed.json["default_currency"], changed.json["description"]) == ("JPY", "Tokyo")
+    spent = await api.post(
+        f"/api/groups/{ledger}/expenses", as_=alice, json={"description": "sushi", "amount": "3000"}
+    )
+    assert spent.status == 201 and spent.json["currency"] == "JPY"
