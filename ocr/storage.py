@@ -49,6 +49,11 @@ class ReceiptStorage(Protocol):
         """Delete the receipt's image, then its metadata, then its marker under `user_id`, each
         if still there: a retry after a crash finishes the job."""
 
+    async def index_uploaders(self) -> int:
+        """Write the uploader marker of every stored receipt that lacks one (receipts stored
+        before the index existed); returns how many it wrote. An upgrade step: it lists
+        everything, once."""
+
 
 def _checked(receipt_id: str) -> str:
     if not _RECEIPT_ID.fullmatch(receipt_id):
@@ -135,6 +140,24 @@ class LocalReceiptStorage:
             await asyncio.to_thread((self._root / f"{receipt_id}.json").unlink, missing_ok=True)
         await asyncio.to_thread(marker.unlink, missing_ok=True)
 
+    async def index_uploaders(self) -> int:
+        def work() -> int:
+            written = 0
+            for path in sorted(self._root.glob("*.json")) if self._root.is_dir() else []:
+                receipt_id = path.stem
+                if not _RECEIPT_ID.fullmatch(receipt_id):
+                    continue
+                uploader = json.loads(path.read_bytes()).get("uploaded_by")
+                if not isinstance(uploader, str) or not _RECEIPT_ID.fullmatch(uploader):
+                    continue
+                marker = self._root / _marker(uploader, receipt_id)
+                if not marker.exists():
+                    self._write(_marker(uploader, receipt_id), b"")
+                    written += 1
+            return written
+
+        return await asyncio.to_thread(work)
+
 
 class S3ReceiptStorage:
     """Objects in a bucket: `<prefix><id>.<ext>` and `<prefix><id>.json`."""
@@ -219,6 +242,25 @@ class S3ReceiptStorage:
             await self._client.delete_object(Bucket=self._bucket, Key=metadata["image_key"])
             await self._client.delete_object(Bucket=self._bucket, Key=f"{self._prefix}{receipt_id}.json")
         await self._client.delete_object(Bucket=self._bucket, Key=marker)
+
+    async def index_uploaders(self) -> int:
+        keys: set[str] = set()
+        paginator = self._client.get_paginator("list_objects_v2")
+        async for page in paginator.paginate(Bucket=self._bucket, Prefix=self._prefix):
+            keys.update(item["Key"] for item in page.get("Contents", []))
+        written = 0
+        for key in sorted(keys):
+            receipt_id = key[len(self._prefix) :].removesuffix(".json")
+            if not key.endswith(".json") or not _RECEIPT_ID.fullmatch(receipt_id):
+                continue
+            uploader = (await self.metadata(receipt_id)).get("uploaded_by")
+            if not isinstance(uploader, str) or not _RECEIPT_ID.fullmatch(uploader):
+                continue
+            marker = self._prefix + _marker(uploader, receipt_id)
+            if marker not in keys:
+                await self._client.put_object(Bucket=self._bucket, Key=marker, Body=b"")
+                written += 1
+        return written
 
 
 @asynccontextmanager

@@ -40,6 +40,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     commands.add_parser("create-tables", help="create the DynamoDB tables and indexes (idempotent)")
 
+    commands.add_parser(
+        "backfill",
+        help="upgrade data stored before issue 12: DynamoDB ever-member items and the receipts' "
+        "uploader index (idempotent; the embedded store's migration does its part itself)",
+    )
+
     verify = commands.add_parser(
         "verify-balances", help="recompute balances from history and report any difference"
     )
@@ -62,6 +68,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if args.command == "verify-balances":
         return asyncio.run(_verify_balances(config, args.group_ids))
+    if args.command == "backfill":
+        return asyncio.run(_backfill(config))
     return asyncio.run(_create_tables(config))
 
 
@@ -157,6 +165,20 @@ async def _verify_balances(config: Config, group_ids: list[str]) -> int:
                 )
             clean = clean and not result.differences
     return 0 if clean else 1
+
+
+async def _backfill(config: Config) -> int:
+    """What earlier versions did not write: the ever-member items on DynamoDB (the SQLite
+    migration backfills `group_people` itself) and every stored receipt's uploader marker."""
+    from ocr.storage import open_receipt_storage
+
+    if config.store_backend == "dynamodb":
+        from store.dynamodb.backfill import backfill_people
+
+        print(f"ever-member items written: {await backfill_people(config.dynamodb)}")
+    async with open_receipt_storage(config.receipts) as receipts:
+        print(f"receipt uploader markers written: {await receipts.index_uploaders()}")
+    return 0
 
 
 async def _create_tables(config: Config) -> int:
