@@ -31,6 +31,8 @@ from store.errors import unsettled, user_not_found
 
 _INDEX_PAGES = 5
 """Bound on the `by_user` Queries one listing follows (each page stops at 1 MB)."""
+_FILTERED_PAGE = 1000
+"""Memberships one filtered `by_user` page evaluates (small items: well under DynamoDB's 1 MB)."""
 _PARALLEL_PARTITIONS = 16
 """How many group partitions `balances_across_groups` reads at once."""
 
@@ -200,7 +202,9 @@ class _Friends(_Connection):
             params["ExpressionAttributeValues"] = _attrs({":user": f"USER#{user_id}", ":kind": kind})
         found: list[dict[str, Any]] = []
         for _ in range(_INDEX_PAGES):
-            params["Limit"] = limit + 1 - len(found)
+            # A filter applies after `Limit`: with one, evaluate whole pages' worth of memberships,
+            # or a user with many ordinary groups would see few friends in five pages.
+            params["Limit"] = limit + 1 - len(found) if kind is None else _FILTERED_PAGE
             response = await self._call("query", **params)
             found += [_plain(item) for item in response.get("Items", [])]
             evaluated = response.get("LastEvaluatedKey")

@@ -190,3 +190,14 @@ async def test_balances_across_groups(store: Store) -> None:
 
 def _entry(group_id: str, actor_id: str) -> ActivityEntry:
     return activity(group_id, "expense.created", uuid.uuid4().hex, actor_id)
+
+
+async def test_friends_are_found_behind_many_newer_ordinary_groups(store: Store) -> None:
+    a, b = await users(store, 2, prefix=f"busy{uuid.uuid4().hex[:6]}")
+    await store.ensure_direct_group(direct(a.id), b.id)
+    for minute in range(12):  # more than five small pages of ordinary memberships
+        await group(store, a, created_at=at(minute + 1), name=f"G{minute}")
+
+    friends, more = await store.list_friends(a.id, limit=1)
+
+    assert [f.user.id for f in friends] == [b.id] and not more
