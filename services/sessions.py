@@ -106,7 +106,7 @@ class Sessions:
         return TokenResponse(
             access_token=access,
             refresh_token=self._refresh_token(session.id, session.generation),
-            expires_in=max(0, int((expires - now).total_seconds())),
+            expires_in=max(0, int((expires - now.replace(microsecond=0)).total_seconds())),
             session_id=session.id,
             user_id=session.user_id,
         )
