@@ -3,7 +3,8 @@
 `GET /api/login` starts an attempt and sends the browser to the provider; `GET /api/callback` is
 where the provider sends it back. The attempt's secrets (state, nonce, PKCE verifier) wait in between
 in an encrypted cookie (`server.sessions`). The callback always answers with a redirect to the
-frontend: `#token=<jwt>` on success, `#error=<code>&error_description=...` otherwise. Fragments never
+frontend: `#access_token=<jwt>&refresh_token=<opaque>&expires_in=<s>&token=<legacy jwt>` on success
+(a new session, `services.sessions`), `#error=<code>&error_description=...` otherwise. Fragments never
 reach a server or a Referer header, and the responses also say `Referrer-Policy: no-referrer`.
 """
 
@@ -23,7 +24,7 @@ from aiohttp_session import Session
 from domain import BadRequest, Conflict, DomainError, Unavailable
 from handlers.schemas import ERROR
 from server.config import Config
-from server.keys import CONFIG, STORE
+from server.keys import CONFIG, SESSIONS, STORE
 from server.oidc import OIDC, OidcClient, SignInError
 from server.routing import Api, Reply
 from server.sessions import LIFETIME_SECONDS, SIGN_IN_COOKIES
@@ -41,7 +42,8 @@ _NO_STORE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 _ENCODED_DOT = re.compile(r"%2e", re.IGNORECASE)
 
 _REDIRECT = Reply(
-    "a redirect (`Location`): to the provider, or back to the frontend with `#token=<jwt>` or "
+    "a redirect (`Location`): to the provider, or back to the frontend with "
+    "`#access_token=<jwt>&refresh_token=<opaque>&expires_in=<seconds>&token=<legacy jwt>` or "
     "`#error=<code>&error_description=<text>`",
     headers=("Location",),
 )
@@ -174,13 +176,22 @@ async def _complete(
     except DomainError as exc:
         log.warning("sign-in of %s refused by the store: %s", identity.email, exc.message)
         return _failed(config, "sign_in_failed", exc.message)
+    tokens = await request.app[SESSIONS].start(user.id, request.headers.get("User-Agent"))
     token, _ = issue_token(
         secret=config.secret_key,
         issuer=config.jwt_issuer,
         user_id=user.id,
         lifetime=timedelta(hours=config.jwt_expiration_hours),
     )
-    return _redirect(f"{attempt['landing']}#{urlencode({'token': token})}")
+    fragment = urlencode(
+        {
+            "access_token": tokens.access_token,
+            "refresh_token": tokens.refresh_token,
+            "expires_in": tokens.expires_in,
+            "token": token,
+        }
+    )
+    return _redirect(f"{attempt['landing']}#{fragment}")
 
 
 def post_login_url(frontend_base_url: str, requested: str | None) -> str:

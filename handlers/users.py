@@ -10,7 +10,7 @@ from aiohttp import web
 from domain import NotFound, Unauthorized
 from handlers.schemas import CURRENCY, ERROR, ID, LOCALE, USER, Schema
 from realtime.hub import HUB
-from server.keys import CLAIMS, SERVICES, STORE
+from server.keys import CLAIMS, SERVICES, SESSIONS, STORE
 from server.routing import Api, Reply
 from services.payloads import person_json, user_json
 
@@ -88,12 +88,35 @@ async def get_user(request: web.Request) -> web.Response:
 
 @api.post(
     "/api/logout",
-    summary="Revoke the caller's token on every instance until it would have expired, "
-    "and close the WebSockets it opened",
+    summary="Sign out: end the caller's session (or, with `all=true`, every session of theirs); "
+    "their tokens stop working on every instance and their WebSockets close",
+    query={
+        "type": "object",
+        "properties": {
+            "all": {
+                "type": "string",
+                "enum": ["true", "false"],
+                "description": "`true`: end every session of the caller",
+            }
+        },
+    },
     replies={204: Reply("signed out")},
 )
-async def logout(request: web.Request) -> web.Response:
+async def logout(request: web.Request, query: dict[str, Any]) -> web.Response:
+    """A standalone token (no session: the legacy `token`, the CLI's) is revoked by itself until
+    it would have expired."""
     claims = request[CLAIMS]
-    await request.app[STORE].revoke_token(claims.token_id, claims.expires_at)
-    request.app[HUB].end_sessions(claims.user_id, claims.token_id)
+    hub = request.app[HUB]
+    if claims.session_id is None:
+        await request.app[STORE].revoke_token(claims.token_id, claims.expires_at)
+        hub.end_sessions(claims.user_id, claims.token_id)
+    if query.get("all") == "true":
+        for session_id in await request.app[SESSIONS].end_all(claims.user_id):
+            hub.end_session(claims.user_id, session_id)
+    elif claims.session_id is not None:
+        try:
+            await request.app[SESSIONS].end(claims.user_id, claims.session_id)
+        except NotFound:
+            pass  # already ended: signing out again is no error
+        hub.end_session(claims.user_id, claims.session_id)
     return web.Response(status=204)

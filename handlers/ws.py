@@ -20,7 +20,7 @@ from realtime.session import Session, authenticate_first_frame, websocket_respon
 from realtime.tickets import TICKET_TTL_SECONDS, TICKETS, Holder
 from server.keys import CLAIMS, CONFIG, SERVICES, STORE
 from server.routing import Api, Reply
-from server.tokens import Claims, decode_token
+from server.tokens import Claims, decode_token, session_of
 from services.payloads import chat_message_json
 from store import TokenStanding
 
@@ -124,7 +124,7 @@ class _AppUpstream:
         return _holder(claims)
 
     async def check_standing(self, user_id: str, token_id: str) -> None:
-        standing = await self._app[STORE].token_standing(user_id, token_id)
+        standing = await self._app[STORE].token_standing(user_id, token_id, session_of(token_id))
         if standing is not TokenStanding.ACTIVE:
             raise Unauthorized("the token has been revoked or its user is gone", code="token_revoked")
 

@@ -43,6 +43,9 @@ GROUP_DELETED = "group.deleted"
 SESSIONS_CHANNEL = "control:sessions"
 """Every instance listens here for tokens revoked elsewhere (clients cannot subscribe to it)."""
 SESSION_REVOKED = "session.revoked"
+SESSION_ENDED = "session.ended"
+"""A sign-in session ended (logout, session list, refresh-token reuse): close the connections
+that its access tokens opened. Those tokens' ids are `<session id>.<random>`."""
 USER_SESSIONS_ENDED = "sessions.ended"
 """On SESSIONS_CHANNEL: every connection of a user ends (their account was deleted)."""
 RESYNC_RETRY_SECONDS = 1.0
@@ -195,6 +198,10 @@ class Hub:
             token_id = envelope.data.get("token_id") if isinstance(envelope.data, dict) else None
             if isinstance(token_id, str):
                 self._close_token(token_id)
+        elif envelope.channel == SESSIONS_CHANNEL and envelope.type == SESSION_ENDED:
+            session_id = envelope.data.get("session_id") if isinstance(envelope.data, dict) else None
+            if isinstance(session_id, str) and session_id:
+                self._close_session(session_id)
         elif envelope.channel == SESSIONS_CHANNEL and envelope.type == USER_SESSIONS_ENDED:
             user_id = envelope.data.get("user_id") if isinstance(envelope.data, dict) else None
             if isinstance(user_id, str):
@@ -217,6 +224,26 @@ class Hub:
             separators=(",", ":"),
         )
         self._broker.broadcast(SESSIONS_CHANNEL, text)
+
+    def end_session(self, user_id: str, session_id: str) -> None:
+        """Close every connection opened with an access token of the sign-in session `session_id`,
+        here now and on every other instance as soon as the broker delivers the news."""
+        self._close_session(session_id)
+        text = json.dumps(
+            {
+                "channel": SESSIONS_CHANNEL,
+                "type": SESSION_ENDED,
+                "data": {"user_id": user_id, "session_id": session_id},
+            },
+            separators=(",", ":"),
+        )
+        self._broker.broadcast(SESSIONS_CHANNEL, text)
+
+    def _close_session(self, session_id: str) -> None:
+        prefix = f"{session_id}."
+        for connection in list(self._connections):
+            if connection.token_id is not None and connection.token_id.startswith(prefix):
+                connection.finish(CLOSE_UNAUTHORIZED, "session ended")
 
     def end_user_sessions(self, user_id: str) -> None:
         """Close every connection of `user_id`, whichever token opened it, here now and on every

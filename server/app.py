@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 import aiohttp_cors
 from aiohttp import web
@@ -26,6 +27,7 @@ from handlers import (
     ocr,
     receipts,
     roles,
+    sessions,
     transactions,
     users,
     ws,
@@ -38,12 +40,14 @@ from realtime.hub import close_connections, hub_ctx
 from realtime.redis import redis_ctx
 from realtime.tickets import tickets_ctx
 from server.config import Config
-from server.keys import CONFIG, OPERATIONS, SERVICES, STORE
+from server.keys import CONFIG, OPERATIONS, SERVICES, SESSIONS, STORE
 from server.middleware import assign_request_id, authenticate, render_errors, response_headers
 from server.oidc import OidcSettings, oidc_ctx
 from server.ratelimit import rate_limit, rate_limit_ctx
 from server.sessions import SIGN_IN_COOKIES, sign_in_cookie_storage
+from server.tokens import session_minter
 from services import Services
+from services.sessions import Sessions
 from store import Store
 
 MAX_JSON_BODY_BYTES = 1024 * 1024
@@ -51,6 +55,7 @@ HANDLER_MODULES = (
     health,
     docs,
     users,
+    sessions,
     login,
     groups,
     roles,
@@ -172,7 +177,22 @@ async def store_ctx(app: web.Application) -> AsyncIterator[None]:
 async def services_ctx(app: web.Application) -> AsyncIterator[None]:
     """The use cases, on the open store, publishing through this app's broker."""
     app[SERVICES] = Services.build(app[STORE], functools.partial(publish, app))
+    app[SESSIONS] = build_sessions(app[STORE], app[CONFIG])
     yield
+
+
+def build_sessions(store: Store, config: Config) -> Sessions:
+    """Sign-in sessions on `store`, minting access tokens of ACCESS_TOKEN_MINUTES."""
+    return Sessions(
+        store,
+        secret_key=config.secret_key,
+        settings=config.sessions,
+        mint_access=session_minter(
+            secret=config.secret_key,
+            issuer=config.jwt_issuer,
+            lifetime=timedelta(minutes=config.sessions.access_token_minutes),
+        ),
+    )
 
 
 def _oidc_settings(config: Config) -> OidcSettings | None:

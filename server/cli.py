@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import json
 import logging
 import re
 import signal
@@ -37,6 +38,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     token = commands.add_parser("token", help="create the user if needed and print a token")
     token.add_argument("email")
     token.add_argument("--name", help="display name for a new user (default: the email's local part)")
+    token.add_argument(
+        "--refresh",
+        action="store_true",
+        help="start a session and print its JSON token response (as POST /api/token answers) "
+        "instead of a standalone JWT_EXPIRATION_HOURS token",
+    )
 
     commands.add_parser("create-tables", help="create the DynamoDB tables and indexes (idempotent)")
 
@@ -64,7 +71,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not _EMAIL.fullmatch(args.email):
             print(f"expense-tracker: not an email address: {args.email!r}", file=sys.stderr)
             return 2
-        print(asyncio.run(_token(config, args.email, args.name)))
+        print(asyncio.run(_token(config, args.email, args.name, refresh=args.refresh)))
         return 0
     if args.command == "verify-balances":
         return asyncio.run(_verify_balances(config, args.group_ids))
@@ -125,11 +132,14 @@ async def _freeze_startup_objects(app: web.Application) -> None:
     gc.freeze()
 
 
-async def _token(config: Config, email: str, name: str | None) -> str:
-    from server.app import open_store
+async def _token(config: Config, email: str, name: str | None, *, refresh: bool = False) -> str:
+    from server.app import build_sessions, open_store
 
     async with open_store(config) as store:
         user = await store.ensure_user(email, name or email.split("@")[0])
+        if refresh:
+            tokens = await build_sessions(store, config).start(user.id, "expense-tracker token --refresh")
+            return json.dumps(tokens.json())
     token, _ = issue_token(
         secret=config.secret_key,
         issuer=config.jwt_issuer,

@@ -11,7 +11,7 @@ import os
 import re
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
@@ -28,6 +28,7 @@ from ocr.settings import (
     default_workers,
 )
 from realtime.settings import DEFAULT_HISTORY, DEFAULT_WS_QUEUE_SIZE, RealtimeSettings
+from services.sessions import SessionSettings
 from store.settings import DynamoDBSettings
 
 log = logging.getLogger(__name__)
@@ -94,6 +95,7 @@ class Config:
     ocr: OcrSettings
     receipts: ReceiptStorageSettings
     rate_limits: RateLimitSettings
+    sessions: SessionSettings = field(default_factory=SessionSettings)
 
     @property
     def is_development(self) -> bool:
@@ -149,6 +151,11 @@ def load_config(environ: Mapping[str, str] | None = None, *, read_dotenv: bool =
         frontend_base_url=frontend,
         jwt_expiration_hours=env.integer("JWT_EXPIRATION_HOURS", 24, low=1, high=24 * 366),
         jwt_issuer=env.text("JWT_ISSUER", "expense-tracker"),
+        sessions=SessionSettings(
+            access_token_minutes=env.integer("ACCESS_TOKEN_MINUTES", 15, low=1, high=24 * 60),
+            refresh_token_days=env.integer("REFRESH_TOKEN_DAYS", 60, low=1, high=3660),
+            refresh_grace_seconds=env.integer("REFRESH_GRACE_SECONDS", 10, low=0, high=300),
+        ),
         store_backend=env.choice("STORE_BACKEND", ("sqlite", "dynamodb"), default_backend),  # type: ignore[arg-type]
         data_dir=data_dir,
         sqlite_path=Path(env.text("SQLITE_PATH", str(data_dir / "expense-tracker.sqlite3"))),

@@ -8,11 +8,13 @@ from server.config import Config
 from server.routing import Operation
 from server.tokens import Claims
 from services import Services
+from services.sessions import Sessions
 from store import Store
 
 CONFIG = web.AppKey("config", Config)
 STORE = web.AppKey("store", Store)
 SERVICES = web.AppKey("services", Services)
+SESSIONS = web.AppKey("sessions", Sessions)
 OPERATIONS = web.AppKey("operations", list[Operation])
 OPENAPI = web.AppKey("openapi", dict)
 

@@ -194,7 +194,7 @@ async def authenticate(request: web.Request, handler: Handler) -> web.StreamResp
         raise Unauthorized("Authorization header must be 'Bearer <token>'", code="invalid_token")
     config = request.app[CONFIG]
     claims = decode_token(token.strip(), secret=config.secret_key, issuer=config.jwt_issuer)
-    standing = await request.app[STORE].token_standing(claims.user_id, claims.token_id)
+    standing = await request.app[STORE].token_standing(claims.user_id, claims.token_id, claims.session_id)
     if standing is TokenStanding.REVOKED:
         raise Unauthorized("token has been revoked", code="token_revoked")
     if standing is TokenStanding.UNKNOWN_USER:

@@ -62,6 +62,42 @@ class TokenStanding(enum.Enum):
     UNKNOWN_USER = "unknown_user"
 
 
+MAX_LIVE_SESSIONS = 100
+"""Live sessions a user may have at once: a new sign-in beyond it ends the least recently used."""
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    """One sign-in on one device: what its refresh tokens and access tokens belong to. `generation`
+    counts rotations; only hashes of refresh tokens are stored."""
+
+    id: str
+    user_id: str
+    created_at: datetime
+    last_used_at: datetime
+    user_agent: str
+    generation: int
+    expires_at: datetime
+
+
+class Rotation(enum.Enum):
+    ROTATED = "rotated"
+    """The presented hash was the current one: it is replaced, the session extended."""
+    GRACE_REPLAY = "grace_replay"
+    """The presented hash was replaced moments ago (within the grace window): nothing changes, the
+    caller answers with the current generation again."""
+    REUSED = "reused"
+    """The presented hash was replaced before: the session is now revoked."""
+    UNKNOWN = "unknown"
+    """No live, unexpired session with this id."""
+
+
+@dataclass(frozen=True, slots=True)
+class RotationResult:
+    outcome: Rotation
+    session: Session | None
+
+
 class Store(abc.ABC):
     """Raises `domain` errors only; no backend type escapes."""
 
@@ -95,9 +131,50 @@ class Store(abc.ABC):
         """Remember a revoked token id until the token would have expired anyway."""
 
     @abc.abstractmethod
-    async def token_standing(self, user_id: str, jti: str) -> TokenStanding:
-        """Whether a token with a valid signature may still be used: its user exists and it has not
-        been revoked. One round trip, since every authenticated request asks."""
+    async def token_standing(self, user_id: str, jti: str, session_id: str | None = None) -> TokenStanding:
+        """Whether a token with a valid signature may still be used: its user exists, it has not
+        been revoked and, for a token of a session, that session is the user's and still live
+        (not revoked; expiry is the access token's own). One round trip, since every
+        authenticated request asks."""
+
+    # sessions (refresh-token families)
+    @abc.abstractmethod
+    async def create_session(self, session: Session, refresh_hash: str, now: datetime) -> None:
+        """Store a new session whose current refresh token hashes to `refresh_hash`. When the user
+        already has MAX_LIVE_SESSIONS live sessions, the least recently used are revoked first.
+        A bounded number of round trips."""
+
+    @abc.abstractmethod
+    async def rotate_refresh(
+        self,
+        session_id: str,
+        presented_hash: str,
+        new_hash: str,
+        *,
+        now: datetime,
+        expires_at: datetime,
+        grace: timedelta,
+    ) -> RotationResult:
+        """Atomically compare-and-swap the session's current refresh hash `presented_hash` for
+        `new_hash` (generation + 1, last used = now, expiry slid to `expires_at`). A presented hash
+        that was the previous one and was replaced less than `grace` ago is a GRACE_REPLAY; any
+        other hash of a live session is REUSED and revokes the session in the same call (the
+        caller has verified the token is one we issued). A revoked, expired or unknown session is
+        UNKNOWN."""
+
+    @abc.abstractmethod
+    async def list_sessions(self, user_id: str, now: datetime) -> list[Session]:
+        """The user's live (unrevoked, unexpired) sessions, most recently used first; at most
+        MAX_LIVE_SESSIONS. Bounded round trips."""
+
+    @abc.abstractmethod
+    async def revoke_session(self, user_id: str, session_id: str, now: datetime) -> None:
+        """End one of the user's live sessions. Raises NotFound when it is not a live session of
+        theirs (unknown, another user's, already ended)."""
+
+    @abc.abstractmethod
+    async def revoke_sessions(self, user_id: str, now: datetime) -> list[str]:
+        """End every live session of the user; the ids ended."""
 
     # groups
     @abc.abstractmethod

@@ -16,6 +16,10 @@ def user_not_found() -> NotFound:
     return NotFound("user not found")
 
 
+def session_not_found() -> NotFound:
+    return NotFound("no such session", code="session_not_found")
+
+
 def record_not_found(kind: str) -> NotFound:
     """`kind` is "expense" or "transaction" (settlements keep their wire name in messages)."""
     return NotFound(f"{kind} not found")

@@ -22,6 +22,7 @@ from store.dynamodb.items import _key
 from store.dynamodb.members import _Members
 from store.dynamodb.people import _People
 from store.dynamodb.roles import _Roles
+from store.dynamodb.sessions import _Sessions
 from store.dynamodb.settlements import _Settlements
 from store.dynamodb.users import _Users
 from store.settings import DynamoDBSettings
@@ -29,6 +30,7 @@ from store.settings import DynamoDBSettings
 
 class DynamoDBStore(
     _Users,
+    _Sessions,
     _Groups,
     _Members,
     _Roles,

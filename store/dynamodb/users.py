@@ -185,13 +185,19 @@ class _Users(_Connection):
             ),
         )
 
-    async def token_standing(self, user_id: str, jti: str) -> TokenStanding:
-        found = {
-            item["pk"]: item
-            for item in await self._batch_get(self._users, [_key(f"USER#{user_id}"), _key(f"REVOKED#{jti}")])
-        }
+    async def token_standing(self, user_id: str, jti: str, session_id: str | None = None) -> TokenStanding:
+        keys = [_key(f"USER#{user_id}"), _key(f"REVOKED#{jti}")]
+        if session_id is not None:
+            keys.append(_key(f"SESSION#{session_id}"))
+        found = {item["pk"]: item for item in await self._batch_get(self._users, keys)}
         user = found.get(f"USER#{user_id}")
         # A deleted account's tokens are all dead at once: it counts as no user at all.
         if user is None or user.get("deleted_at"):
             return TokenStanding.UNKNOWN_USER
-        return TokenStanding.REVOKED if f"REVOKED#{jti}" in found else TokenStanding.ACTIVE
+        if f"REVOKED#{jti}" in found:
+            return TokenStanding.REVOKED
+        if session_id is not None:
+            session = found.get(f"SESSION#{session_id}")
+            if session is None or session.get("user_id") != user_id or session.get("revoked_at"):
+                return TokenStanding.REVOKED
+        return TokenStanding.ACTIVE

@@ -14,11 +14,13 @@ from store.sqlite.idempotency import _Idempotency
 from store.sqlite.invites import _Invites
 from store.sqlite.people import _People
 from store.sqlite.roles import _Roles
+from store.sqlite.sessions import _Sessions
 from store.sqlite.users import _Users
 
 
 class SQLiteStore(
     _Users,
+    _Sessions,
     _Groups,
     _Roles,
     _Invites,

@@ -200,6 +200,24 @@ _MIGRATIONS: list[str] = [
     INSERT OR IGNORE INTO group_people (group_id, user_id, first_joined_at)
         SELECT group_id, to_user, created_at FROM settlements;
     """,
+    # Sessions (issue 13): one row per sign-in. The refresh token is kept only as the sha256 of
+    # the current one and of the one it replaced (for the grace window and reuse detection).
+    """
+    CREATE TABLE sessions (
+        id TEXT PRIMARY KEY,
+        user_id TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        last_used_at TEXT NOT NULL,
+        user_agent TEXT NOT NULL,
+        refresh_hash TEXT NOT NULL,
+        previous_hash TEXT,
+        generation INTEGER NOT NULL,
+        rotated_at TEXT,
+        expires_at TEXT NOT NULL,
+        revoked_at TEXT
+    );
+    CREATE INDEX sessions_by_user ON sessions (user_id, created_at);
+    """,
 ]
 """Applied in order and never edited once released: a file's `PRAGMA user_version` counts how many
 of them it has, so a new change is always a new entry at the end."""

@@ -18,6 +18,10 @@ _TOKEN_STANDING = (
     "EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = ?)"
 )
 
+_SESSION_TOKEN_STANDING = (
+    f"{_TOKEN_STANDING}, EXISTS (SELECT 1 FROM sessions WHERE id = ? AND user_id = ? AND revoked_at IS NULL)"
+)
+
 
 class _Users(_Engine):
     """The user and token-revocation methods of `SQLiteStore`."""
@@ -96,10 +100,15 @@ class _Users(_Engine):
 
         await self._write(work)
 
-    async def token_standing(self, user_id: str, jti: str) -> TokenStanding:
+    async def token_standing(self, user_id: str, jti: str, session_id: str | None = None) -> TokenStanding:
         # Every authenticated request asks: one statement on the event loop's thread.
-        rows = await self._all(_TOKEN_STANDING, (user_id, jti))
-        user_exists, revoked = rows[0]
+        if session_id is None:
+            rows = await self._all(_TOKEN_STANDING, (user_id, jti))
+            user_exists, revoked = rows[0]
+        else:
+            rows = await self._all(_SESSION_TOKEN_STANDING, (user_id, jti, session_id, user_id))
+            user_exists, revoked, live = rows[0]
+            revoked = revoked or not live
         if not user_exists:
             return TokenStanding.UNKNOWN_USER
         return TokenStanding.REVOKED if revoked else TokenStanding.ACTIVE

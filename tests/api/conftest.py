@@ -175,7 +175,9 @@ class Api:
         assert "X-Request-ID" in reply.headers, f"{method} {path}: no X-Request-ID"
         if reply.status >= 400:
             assert reply.json is not None, f"{method} {path} -> {reply.status}: error is not JSON"
-            assert reply.error["request_id"] == reply.headers["X-Request-ID"]
+            # The token endpoint answers RFC 6749 errors: `{"error": code, ..., "request_id"}`.
+            shaped = reply.json if isinstance(reply.json.get("error"), str) else reply.error
+            assert shaped["request_id"] == reply.headers["X-Request-ID"]
         self.openapi.check(method, path.split("?")[0], reply)
         return reply
 

@@ -70,7 +70,9 @@ async def test_openapi_marks_public_routes(api: Api) -> None:
         for method, operation in item.items():
             is_public = (method.upper(), path) in public
             assert (operation.get("security") == []) == is_public, (method, path)
-            assert ("401" in operation["responses"]) != is_public, (method, path)
+            # The token endpoint is public but answers 401 `refresh_token_reused` (issue 13).
+            if (method, path) != ("post", "/api/token"):
+                assert ("401" in operation["responses"]) != is_public, (method, path)
 
 
 @store_agnostic

@@ -121,7 +121,7 @@ async def test_sign_in_end_to_end(api: Api, provider: Provider) -> None:
 
     page, fragment = landing(callback)
     assert page == FRONTEND + "/"
-    assert set(fragment) == {"token"}
+    assert set(fragment) == {"access_token", "refresh_token", "expires_in", "token"}
     auth = {"Authorization": f"Bearer {fragment['token']}"}
     me = await api.get("/api/user", headers=auth)
     assert me.status == 200
@@ -185,7 +185,7 @@ async def test_the_post_login_path_is_where_the_frontend_lands(api: Api, provide
     page, fragment = landing(await back_to_us(api, redirect))
 
     assert page == FRONTEND + "/groups/g1?tab=balances"
-    assert set(fragment) == {"token"}
+    assert set(fragment) == {"access_token", "refresh_token", "expires_in", "token"}
 
 
 @store_agnostic
