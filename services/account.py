@@ -72,6 +72,8 @@ class Accounts(Service):
         for receipt_id in await receipts.uploaded_by(user_id):
             await receipts.erase(receipt_id, user_id)
         erased = await self.store.erase_user(user_id, self.clock())
+        # Refresh tokens die with the account (its access tokens already do: no such user).
+        await self.store.revoke_sessions(user_id, self.clock())
         # Whoever still shows the person (the groups' members) now shows a deleted user.
         for group_id in left:
             self.events.to_group(group_id, "user.updated", public_user_json(erased))

@@ -165,3 +165,12 @@ async def test_request_errors_are_rfc6749_shaped(api: Api) -> None:
         assert reply.status == 400, (kwargs, reply.text)
         assert reply.json["error"] == code and reply.json["request_id"] == reply.headers["X-Request-ID"]
         assert reply.headers["Cache-Control"] == "no-store"
+
+
+async def test_a_deleted_accounts_refresh_token_is_dead(api: Api, provider: Provider) -> None:
+    fragment = await _signed_in(api, provider)
+    assert (await api.delete("/api/user", headers=_bearer(fragment["access_token"]))).status == 204
+
+    status, error = await _refresh(api, fragment["refresh_token"])
+
+    assert status == 400 and error["error"] == "invalid_grant"
