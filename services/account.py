@@ -33,6 +33,7 @@ from services.payloads import (
     expense_json,
     public_user_json,
     settlement_json,
+    user_json,
     user_names_json,
 )
 
@@ -266,15 +267,10 @@ def _named(groups: list[Group]) -> list[dict[str, str]]:
 
 
 def _profile(user: User) -> dict[str, Any]:
+    """Every field of the user record: the profile `GET /api/user` shows, and the rest."""
     return {
-        "id": user.id,
-        "email": user.email,
-        "name": user.name,
-        "picture": user.picture,
-        "default_currency": user.default_currency,
-        "locale": user.locale,
+        **user_json(user),
         "name_set": user.name_set,
-        "created_at": to_text(user.created_at),
         "deleted_at": None if user.deleted_at is None else to_text(user.deleted_at),
     }
 

@@ -9,7 +9,13 @@ from domain import ActivityEntry, Unavailable
 from store.base import Store
 from store.dynamodb.client import _ATTEMPTS, _batch_get, _call, _transact
 from store.dynamodb.items import _activity_item, _attrs, _key, _plain
+from store.dynamodb.tables import USER_GROUPS_INDEX
 from store.settings import DynamoDBSettings
+
+_MEMBERSHIP_PAGES = 5
+"""Bound on the `by_user` pages one listing of a user's memberships follows."""
+_FILTERED_PAGE = 1000
+"""Memberships one filtered `by_user` page evaluates (small items: well under DynamoDB's 1 MB)."""
 
 
 class _Connection(Store):
@@ -80,3 +86,36 @@ class _Connection(Store):
     def _log(self, entry: ActivityEntry) -> dict[str, Any]:
         """The Put that records `entry` as one action of the change's transaction."""
         return {"Put": {"TableName": self._expenses, "Item": _attrs(_activity_item(entry))}}
+
+    async def _newest_memberships(
+        self, user_id: str, limit: int, kind: str | None = None
+    ) -> tuple[list[dict[str, Any]], bool]:
+        """Up to `limit` of the user's membership items (of `kind` only, when given) from GSI
+        `by_user`, newest joined first, and whether there are more. Normally one Query; a page
+        cut short by DynamoDB's 1 MB cap (or by the filter) is followed, at most
+        _MEMBERSHIP_PAGES times."""
+        params: dict[str, Any] = {
+            "TableName": self._groups,
+            "IndexName": USER_GROUPS_INDEX,
+            "KeyConditionExpression": "gsi1pk = :user",
+            "ExpressionAttributeValues": _attrs({":user": f"USER#{user_id}"}),
+            "ScanIndexForward": False,
+        }
+        if kind is not None:
+            params["FilterExpression"] = "#kind = :kind"
+            params["ExpressionAttributeNames"] = {"#kind": "kind"}
+            params["ExpressionAttributeValues"] = _attrs({":user": f"USER#{user_id}", ":kind": kind})
+        found: list[dict[str, Any]] = []
+        for _ in range(_MEMBERSHIP_PAGES):
+            # A filter applies after `Limit`: with one, evaluate whole pages' worth of memberships,
+            # or a user with many ordinary groups would see few friends in five pages.
+            params["Limit"] = limit + 1 - len(found) if kind is None else _FILTERED_PAGE
+            response = await self._call("query", **params)
+            found += [_plain(item) for item in response.get("Items", [])]
+            evaluated = response.get("LastEvaluatedKey")
+            if len(found) > limit:
+                return found[:limit], True
+            if evaluated is None:
+                return found, False
+            params["ExclusiveStartKey"] = evaluated
+        return found, True

@@ -3,17 +3,11 @@ and the latest activity across them."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from domain import ActivityEntry, Dashboard, GroupMembership, GroupStanding
 from domain.clock import from_text
 from store.dynamodb.connection import _Connection
 from store.dynamodb.items import _activity, _attrs, _group, _key, _plain, _spending_entry
-from store.dynamodb.tables import USER_GROUPS_INDEX
 from store.recent import latest_across_groups
-
-_DASHBOARD_PAGES = 5
-"""Bound on the `by_user` pages the dashboard follows (a page stops at 1 MB)."""
 
 
 class _Dashboard(_Connection):
@@ -30,30 +24,6 @@ class _Dashboard(_Connection):
             Limit=limit,
         )
         return [_activity(_plain(item)) for item in response.get("Items", [])]
-
-    async def _newest_memberships(self, user_id: str, limit: int) -> tuple[list[dict[str, Any]], bool]:
-        """Up to `limit` of the user's membership items from GSI `by_user`, newest joined first,
-        and whether there are more. Normally one Query (Limit limit + 1); a page cut short by
-        DynamoDB's 1 MB cap is followed, at most _DASHBOARD_PAGES times."""
-        params: dict[str, Any] = {
-            "TableName": self._groups,
-            "IndexName": USER_GROUPS_INDEX,
-            "KeyConditionExpression": "gsi1pk = :user",
-            "ExpressionAttributeValues": _attrs({":user": f"USER#{user_id}"}),
-            "ScanIndexForward": False,
-        }
-        found: list[dict[str, Any]] = []
-        for _ in range(_DASHBOARD_PAGES):
-            params["Limit"] = limit + 1 - len(found)
-            response = await self._call("query", **params)
-            found += [_plain(item) for item in response.get("Items", [])]
-            evaluated = response.get("LastEvaluatedKey")
-            if len(found) > limit:
-                return found[:limit], True
-            if evaluated is None:
-                return found, False
-            params["ExclusiveStartKey"] = evaluated
-        return found, True
 
     async def dashboard(self, user_id: str, *, group_limit: int, recent_limit: int) -> Dashboard:
         memberships, more_groups = await self._newest_memberships(user_id, max(group_limit, 0))

@@ -18,21 +18,16 @@ from store.dynamodb.items import (
     _attrs,
     _balances,
     _group,
+    _group_meta,
     _key,
     _membership_item,
     _person_put,
-    _plain,
     _settled_condition,
     _unsettled_balances,
     _user,
 )
-from store.dynamodb.tables import USER_GROUPS_INDEX
 from store.errors import unsettled, user_not_found
 
-_INDEX_PAGES = 5
-"""Bound on the `by_user` Queries one listing follows (each page stops at 1 MB)."""
-_FILTERED_PAGE = 1000
-"""Memberships one filtered `by_user` page evaluates (small items: well under DynamoDB's 1 MB)."""
 _PARALLEL_PARTITIONS = 16
 """How many group partitions `balances_across_groups` reads at once."""
 
@@ -70,20 +65,7 @@ class _Friends(_Connection):
                 for user_id in missing
             ]
             if meta is None:
-                meta = {
-                    "pk": f"GROUP#{group.id}",
-                    "sk": "META",
-                    "id": group.id,
-                    "name": group.name,
-                    "description": group.description,
-                    "default_currency": group.default_currency,
-                    "owner_id": group.owner_id,
-                    "member_count": len(missing),
-                    "version": 1,
-                    "created_at": joined,
-                    "updated_at": joined,
-                    "kind": "direct",
-                }
+                meta = _group_meta(group, len(missing), "direct")
                 actions.append(
                     {
                         "Put": {
@@ -184,39 +166,8 @@ class _Friends(_Connection):
                 await _backoff(attempt)
         raise Unavailable("direct ledger kept changing while ending the friendship; try again")
 
-    async def _memberships_of(
-        self, user_id: str, limit: int, kind: str | None = None
-    ) -> tuple[list[dict[str, Any]], bool]:
-        """Up to `limit` of the user's membership items (of `kind` only, when given) from GSI
-        `by_user`, newest joined first, and whether there are more."""
-        params: dict[str, Any] = {
-            "TableName": self._groups,
-            "IndexName": USER_GROUPS_INDEX,
-            "KeyConditionExpression": "gsi1pk = :user",
-            "ExpressionAttributeValues": _attrs({":user": f"USER#{user_id}"}),
-            "ScanIndexForward": False,
-        }
-        if kind is not None:
-            params["FilterExpression"] = "#kind = :kind"
-            params["ExpressionAttributeNames"] = {"#kind": "kind"}
-            params["ExpressionAttributeValues"] = _attrs({":user": f"USER#{user_id}", ":kind": kind})
-        found: list[dict[str, Any]] = []
-        for _ in range(_INDEX_PAGES):
-            # A filter applies after `Limit`: with one, evaluate whole pages' worth of memberships,
-            # or a user with many ordinary groups would see few friends in five pages.
-            params["Limit"] = limit + 1 - len(found) if kind is None else _FILTERED_PAGE
-            response = await self._call("query", **params)
-            found += [_plain(item) for item in response.get("Items", [])]
-            evaluated = response.get("LastEvaluatedKey")
-            if len(found) > limit:
-                return found[:limit], True
-            if evaluated is None:
-                return found, False
-            params["ExclusiveStartKey"] = evaluated
-        return found, True
-
     async def list_friends(self, user_id: str, *, limit: int) -> tuple[list[Friend], bool]:
-        memberships, more = await self._memberships_of(user_id, limit, "direct")
+        memberships, more = await self._newest_memberships(user_id, limit, "direct")
         profiles = {
             item["id"]: item
             for item in await self._batch_get(
@@ -235,7 +186,7 @@ class _Friends(_Connection):
     async def balances_across_groups(
         self, user_id: str, *, group_limit: int
     ) -> tuple[list[GroupBalances], bool]:
-        memberships, more = await self._memberships_of(user_id, group_limit)
+        memberships, more = await self._newest_memberships(user_id, group_limit)
         owing = [m for m in memberships if _unsettled_balances(m)]
         gate = asyncio.Semaphore(_PARALLEL_PARTITIONS)
 

@@ -16,6 +16,7 @@ from store.dynamodb.connection import _Connection
 from store.dynamodb.items import (
     _attrs,
     _group,
+    _group_meta,
     _key,
     _member,
     _member_order,
@@ -39,19 +40,7 @@ class _Groups(_Connection):
 
     async def create_group(self, group: NewGroup) -> Group:
         created = to_text(group.created_at)
-        meta = {
-            "pk": f"GROUP#{group.id}",
-            "sk": "META",
-            "id": group.id,
-            "name": group.name,
-            "description": group.description,
-            "default_currency": group.default_currency,
-            "owner_id": group.owner_id,
-            "member_count": 1,
-            "version": 1,
-            "created_at": created,
-            "updated_at": created,
-        }
+        meta = _group_meta(group, 1)
         try:
             await self._transact(
                 [

@@ -14,6 +14,7 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from domain import ActivityEntry, Balance, ChatMessage, Expense, Group, Member, Settlement, User
 from domain.clock import from_text, to_text
 from domain.models import MAX_INVITE_LIFETIME
+from store.base import NewGroup
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
@@ -90,6 +91,27 @@ def _group(a: dict[str, Any]) -> Group:
         updated_at=from_text(a["updated_at"]),
         kind=a.get("kind", "group"),
     )
+
+
+def _group_meta(group: NewGroup, member_count: int, kind: str | None = None) -> dict[str, Any]:
+    """A new group's `META` item (plain values), at version 1; `kind` only for direct ledgers."""
+    created = to_text(group.created_at)
+    meta: dict[str, Any] = {
+        "pk": f"GROUP#{group.id}",
+        "sk": "META",
+        "id": group.id,
+        "name": group.name,
+        "description": group.description,
+        "default_currency": group.default_currency,
+        "owner_id": group.owner_id,
+        "member_count": member_count,
+        "version": 1,
+        "created_at": created,
+        "updated_at": created,
+    }
+    if kind is not None:
+        meta["kind"] = kind
+    return meta
 
 
 def _membership_item(group_id: str, user_id: str, role: str, joined_at: str) -> dict[str, Any]:
