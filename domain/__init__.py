@@ -19,6 +19,7 @@ from domain.errors import (
 from domain.models import (
     ActivityEntry,
     Balance,
+    Change,
     ChatMessage,
     Dashboard,
     Expense,
@@ -38,6 +39,7 @@ from domain.models import (
 __all__ = [
     "ActivityEntry",
     "Balance",
+    "Change",
     "ChatMessage",
     "Dashboard",
     "Expense",

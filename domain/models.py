@@ -228,6 +228,27 @@ class ChatMessage:
     created_at: datetime
 
 
+ChangeKind = Literal["group", "member", "expense", "settlement", "chat"]
+ChangeOp = Literal["upsert", "delete"]
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One entry of a group's changes log (issue 14): written in the same atomic write as the
+    change itself, numbered in commit order (`seq` grows with every change of the group)."""
+
+    seq: int
+    kind: ChangeKind
+    id: str
+    """The changed record's id (a member's user id)."""
+    op: ChangeOp
+    version: int | None
+    """The record's version after the change (before it, for a delete), where it has one."""
+    ref: str | None = None
+    """Where the backend finds the record, when its id alone does not say (opaque; for
+    `Store.read_changed`)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Friend:
     """Someone the user has a direct ledger with (both are its current members)."""

@@ -14,6 +14,7 @@ from handlers import (
     account,
     activity,
     balances,
+    changes,
     chats,
     dashboard,
     docs,
@@ -70,6 +71,7 @@ HANDLER_MODULES = (
     ocr,
     receipts,
     chats,
+    changes,
     ws,
     account,
 )

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from domain.clock import Clock, utc_now
 from services.account import Accounts
+from services.changes import Changes
 from services.chats import Chats
 from services.common import ReplyRecorder, Written
 from services.events import Events, Publish
@@ -33,6 +34,7 @@ class Services:
     friends: Friends
     roles: Roles
     accounts: Accounts
+    changes: Changes
 
     @classmethod
     def build(cls, store: Store, publish: Publish, clock: Clock = utc_now) -> Services:
@@ -47,11 +49,13 @@ class Services:
             friends=Friends(store, events, clock),
             roles=Roles(store, events, clock),
             accounts=Accounts(store, events, clock),
+            changes=Changes(store, events, clock),
         )
 
 
 __all__ = [
     "Accounts",
+    "Changes",
     "Chats",
     "Events",
     "Expenses",

@@ -16,6 +16,7 @@ from typing import Any
 from domain import (
     ActivityEntry,
     Balance,
+    Change,
     ChatMessage,
     Dashboard,
     Expense,
@@ -96,6 +97,15 @@ class Rotation(enum.Enum):
 class RotationResult:
     outcome: Rotation
     session: Session | None
+
+
+@dataclass(frozen=True, slots=True)
+class ChangedRecords:
+    """What `read_changed` found, by record id."""
+
+    expenses: dict[str, Expense]
+    settlements: dict[str, Settlement]
+    chats: dict[str, ChatMessage]
 
 
 class Store(abc.ABC):
@@ -471,6 +481,24 @@ class Store(abc.ABC):
         A page may hold fewer than `limit` messages while `next_cursor` is set (DynamoDB stops a
         page at 1 MB). An unknown group has no messages. Raises BadRequest (`invalid_cursor`)
         for a cursor this listing did not issue."""
+
+    # the changes log (issue 14): every write to a group's record of kind `group`, `member`,
+    # `expense`, `settlement` or `chat` adds one Change per record it changes, in the same atomic
+    # write, numbered in commit order.
+
+    @abc.abstractmethod
+    async def list_changes(self, group_id: str, *, after: int, limit: int) -> tuple[list[Change], bool]:
+        """The group's changes with `seq` above `after`, oldest first, at most `limit`, and whether
+        there are more. One bounded read however long the log. An unknown group has none."""
+
+    @abc.abstractmethod
+    async def last_change(self, group_id: str) -> int:
+        """The `seq` of the group's latest change (0 when it has none): "now" in its log."""
+
+    @abc.abstractmethod
+    async def read_changed(self, group_id: str, changes: Collection[Change]) -> ChangedRecords:
+        """The expenses, settlements and chat messages `changes` name that still exist, in one
+        bounded read (a page of changes at most). Groups and members are read as usual."""
 
     # people
 

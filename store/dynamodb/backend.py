@@ -10,6 +10,7 @@ from store.base import Store
 from store.dynamodb.account import _Account
 from store.dynamodb.activity import _Activity
 from store.dynamodb.balances import _Balances
+from store.dynamodb.changes import _Changes
 from store.dynamodb.chat import _Chat
 from store.dynamodb.client import _client
 from store.dynamodb.dashboard import _Dashboard
@@ -41,6 +42,7 @@ class DynamoDBStore(
     _Balances,
     _Activity,
     _Chat,
+    _Changes,
     _Dashboard,
     _People,
     _Friends,

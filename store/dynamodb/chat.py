@@ -7,6 +7,7 @@ from typing import Any
 from domain import ChatMessage, Page
 from domain.clock import to_text
 from store.cursor import encode_cursor, timed_pair
+from store.dynamodb.changelog import Logged
 from store.dynamodb.client import _Cancelled
 from store.dynamodb.connection import _Connection
 from store.dynamodb.items import _attrs, _chat_item, _chat_message, _key, _plain
@@ -18,7 +19,8 @@ class _Chat(_Connection):
 
     async def create_chat_message(self, message: ChatMessage) -> None:
         try:
-            await self._transact(
+            await self._transact_logged(
+                message.group_id,
                 [
                     {
                         "ConditionCheck": {
@@ -41,7 +43,8 @@ class _Chat(_Connection):
                             "ConditionExpression": "attribute_not_exists(pk)",
                         }
                     },
-                ]
+                ],
+                [Logged("chat", message.id, "upsert", ref=_chat_item(message)["sk"])],
             )
         except _Cancelled as exc:
             if exc.failed(0):

@@ -3,17 +3,22 @@ DynamoDB, with the reads and transaction actions that several concerns share."""
 
 from __future__ import annotations
 
+import asyncio
+import weakref
 from typing import Any
 
 from domain import ActivityEntry, Unavailable
 from store.base import Store
-from store.dynamodb.client import _ATTEMPTS, _batch_get, _call, _transact
+from store.dynamodb.changelog import Logged, with_log
+from store.dynamodb.client import _ATTEMPTS, _batch_get, _call, _Cancelled, _transact
 from store.dynamodb.items import _activity_item, _attrs, _key, _plain
 from store.dynamodb.tables import USER_GROUPS_INDEX
 from store.settings import DynamoDBSettings
 
 _MEMBERSHIP_PAGES = 5
 """Bound on the `by_user` pages one listing of a user's memberships follows."""
+_LOG_ATTEMPTS = 25
+"""Tries of a logged write that keeps losing its numbers to other processes' writes."""
 _FILTERED_PAGE = 1000
 """Memberships one filtered `by_user` page evaluates (small items: well under DynamoDB's 1 MB)."""
 
@@ -23,6 +28,7 @@ class _Connection(Store):
 
     def __init__(self, client: Any, settings: DynamoDBSettings) -> None:
         self._client = client
+        self._log_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
         self._users = settings.users_table
         self._groups = settings.groups_table
         self._expenses = settings.expenses_table
@@ -47,6 +53,73 @@ class _Connection(Store):
         """One TransactWriteItems (see `client._transact`); raises _Cancelled when a condition
         failed, for the caller to interpret."""
         await _transact(self._client, actions, attempts)
+
+    async def _transact_logged(
+        self,
+        group_id: str,
+        actions: list[dict[str, Any]],
+        changes: list[Logged],
+        attempts: int = _ATTEMPTS,
+        *,
+        known: dict[str, Any] | None = None,
+    ) -> None:
+        """`_transact(actions)` that also logs `changes` in the group's changes log, numbered in
+        commit order (see `changelog`). A lost race for the numbers is retried here (bounded);
+        any other cancellation reaches the caller with the indices of `actions` unchanged.
+
+        The number is read first (one GetItem), unless the caller has just read META (`known`).
+        Writes of one process to one group take their numbers one at a time (a lock per group),
+        so they do not race each other. A write that lost the race to another process's learns
+        the current number from the failure (the META action's old item) and tries again at
+        once, ahead of that process's next write, which reads first: so no process starves.
+        (Remembering the number instead of reading it saves that read but starves the other
+        processes: the one that keeps winning always has its next write in flight first.)"""
+        async with self._log_lock(group_id):
+            prev = (
+                int(known.get("change_seq", 0))
+                if known is not None
+                else await self._read_change_seq(group_id)
+            )
+            for _ in range(_LOG_ATTEMPTS):
+                merged, meta_index = with_log(
+                    actions,
+                    groups_table=self._groups,
+                    log_table=self._expenses,
+                    group_id=group_id,
+                    prev=prev,
+                    changes=changes,
+                )
+                try:
+                    await self._transact(merged, attempts)
+                except _Cancelled as exc:
+                    old = exc.old_item(meta_index)
+                    current = int(old.get("change_seq", 0)) if old is not None else None
+                    if not exc.failed(meta_index) or current is None or current == prev:
+                        raise
+                    # Another process took these numbers: take the next ones at once. No backoff:
+                    # each lost race means another write went through (no livelock), and waiting
+                    # would let a process with a steady stream of writes win every race.
+                    prev = current
+                    continue
+                return
+        raise Unavailable("the group kept changing; try again")
+
+    def _log_lock(self, group_id: str) -> asyncio.Lock:
+        lock = self._log_locks.get(group_id)
+        if lock is None:
+            lock = self._log_locks[group_id] = asyncio.Lock()
+        return lock
+
+    async def _read_change_seq(self, group_id: str) -> int:
+        response = await self._call(
+            "get_item",
+            TableName=self._groups,
+            Key=_key(f"GROUP#{group_id}", "META"),
+            ConsistentRead=True,
+            ProjectionExpression="change_seq",
+        )
+        item = response.get("Item")
+        return int(_plain(item).get("change_seq", 0)) if item else 0
 
     async def _partition(self, group_id: str, sk_prefix: str | None = None) -> list[dict[str, Any]]:
         """Every item of a group's partition (META and at most MAX_GROUP_MEMBERS memberships, far

@@ -6,6 +6,7 @@ from typing import Any
 
 from domain import ActivityEntry, Expense, ExpenseFilter, IdempotentReply, Page
 from store.base import BalanceDeltas, SpendingDeltas
+from store.dynamodb.changelog import Logged
 from store.dynamodb.items import _attrs, _expense, _expense_item, _key
 from store.dynamodb.ledger import _Ledger
 from store.errors import record_not_found
@@ -38,6 +39,7 @@ class _Expenses(_Ledger):
             deltas=deltas,
             members=expense.participants,
             activity=activity,
+            change=Logged("expense", expense.id, "upsert", expense.version),
             reply=reply,
             spending=spending,
         )
@@ -103,6 +105,7 @@ class _Expenses(_Ledger):
             deltas=deltas,
             members=expense.participants,
             activity=activity,
+            change=Logged("expense", expense.id, "upsert", expense.version),
             spending=spending,
         )
 
@@ -127,5 +130,6 @@ class _Expenses(_Ledger):
             deltas=deltas,
             members=[],
             activity=activity,
+            change=Logged("expense", expense_id, "delete", expected_version),
             spending=spending,
         )

@@ -12,6 +12,7 @@ from domain import Group, NotFound, Unavailable
 from domain.clock import from_text, to_text
 from domain.models import Friend, GroupBalances
 from store.base import NewGroup
+from store.dynamodb.changelog import Logged
 from store.dynamodb.client import _ATTEMPTS, _backoff, _Cancelled
 from store.dynamodb.connection import _Connection
 from store.dynamodb.items import (
@@ -53,6 +54,9 @@ class _Friends(_Connection):
             missing = [user_id for user_id in people if f"MEMBER#{user_id}" not in by_sk]
             if meta is not None and not missing:
                 return _group(meta), False
+            known = meta or {}
+            logged = [] if meta is not None else [Logged("group", group.id, "upsert", 1)]
+            logged += [Logged("member", user_id, "upsert") for user_id in missing]
             actions: list[dict[str, Any]] = [
                 {
                     "ConditionCheck": {
@@ -114,7 +118,7 @@ class _Friends(_Connection):
                         }
                     )
             try:
-                await self._transact(actions)
+                await self._transact_logged(group.id, actions, logged, known=known)
                 return _group(meta), True
             except _Cancelled as exc:
                 if any(exc.failed(number) for number in range(len(missing))):
@@ -159,8 +163,9 @@ class _Friends(_Connection):
                     "spending": m.get("spending") or {},
                 }
                 actions.append({"Put": {"TableName": self._groups, "Item": _attrs(former)}})
+            logged = [Logged("member", m["user_id"], "delete") for m in members]
             try:
-                await self._transact(actions)
+                await self._transact_logged(group_id, actions, logged)
                 return
             except _Cancelled:
                 await _backoff(attempt)

@@ -11,7 +11,8 @@ from domain.clock import from_text, to_text
 from domain.models import GroupKind
 from store.base import NewGroup
 from store.cursor import encode_cursor, timed_pair
-from store.dynamodb.client import _ATTEMPTS, _backoff, _Cancelled, _ConditionFailed
+from store.dynamodb.changelog import Logged
+from store.dynamodb.client import _ATTEMPTS, _backoff, _Cancelled
 from store.dynamodb.connection import _Connection
 from store.dynamodb.items import (
     _attrs,
@@ -42,7 +43,8 @@ class _Groups(_Connection):
         created = to_text(group.created_at)
         meta = _group_meta(group, 1)
         try:
-            await self._transact(
+            await self._transact_logged(
+                group.id,
                 [
                     {
                         "ConditionCheck": {
@@ -65,7 +67,9 @@ class _Groups(_Connection):
                         }
                     },
                     _person_put(self._groups, group.id, group.owner_id, created),
-                ]
+                ],
+                [Logged("group", group.id, "upsert", 1), Logged("member", group.owner_id, "upsert")],
+                known={},
             )
         except _Cancelled as exc:
             if exc.failed(0):
@@ -175,27 +179,37 @@ class _Groups(_Connection):
             values[f":f{number}"] = changes[column]
             assignments.append(f"#f{number} = :f{number}")
         assignments += ["#version = #version + :one", "#updated = :updated"]
-        try:
-            response = await self._call(
-                "update_item",
-                TableName=self._groups,
-                Key=_key(f"GROUP#{group_id}", "META"),
-                UpdateExpression="SET " + ", ".join(assignments),
-                ConditionExpression="attribute_exists(pk) AND #version = :expected",
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=_attrs(values),
-                ReturnValues="ALL_NEW",
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+        action = {
+            "Update": {
+                "TableName": self._groups,
+                "Key": _key(f"GROUP#{group_id}", "META"),
+                "UpdateExpression": "SET " + ", ".join(assignments),
+                "ConditionExpression": "attribute_exists(pk) AND #version = :expected",
+                "ExpressionAttributeNames": names,
+                "ExpressionAttributeValues": _attrs(values),
+            }
+        }
+        for attempt in range(_ATTEMPTS):
+            meta = await self._get(self._groups, _key(f"GROUP#{group_id}", "META"))
+            if meta is None:
+                raise group_not_found()
+            current = int(meta["version"])
+            if current != expected_version:
+                raise PreconditionFailed(
+                    f"group was changed meanwhile: you sent version {expected_version}, it is now {current}",
+                    details={"current_version": current},
+                )
+            logged = [Logged("group", group_id, "upsert", expected_version + 1)]
+            try:
+                await self._transact_logged(group_id, [action], logged, known=meta)
+            except _Cancelled:
+                await _backoff(attempt)  # changed since the read: judge it again
+                continue
+            fields_now = {column: changes[column] for column in fields}
+            return _group(
+                {**meta, **fields_now, "version": expected_version + 1, "updated_at": to_text(updated_at)}
             )
-        except _ConditionFailed as exc:
-            if exc.item is None:
-                raise group_not_found() from None
-            current = int(exc.item["version"])
-            raise PreconditionFailed(
-                f"group was changed meanwhile: you sent version {expected_version}, it is now {current}",
-                details={"current_version": current},
-            ) from None
-        return _group(_plain(response["Attributes"]))
+        raise Unavailable("group kept changing while being updated; try again")
 
     async def delete_group(self, group_id: str) -> None:
         for attempt in range(_ATTEMPTS):

@@ -12,6 +12,7 @@ from domain import ActivityEntry, Conflict, Invite, Member, Page, Unavailable
 from domain.clock import from_text, to_text
 from domain.models import MAX_GROUP_MEMBERS
 from store.cursor import encode_cursor, invite_cursor
+from store.dynamodb.changelog import Logged
 from store.dynamodb.client import _ATTEMPTS, _backoff, _Cancelled
 from store.dynamodb.connection import _Connection
 from store.dynamodb.items import (
@@ -237,7 +238,12 @@ class _Invites(_Connection):
             if isinstance(live, Member):
                 return live, False
             try:
-                await self._transact(self._accept_actions(live, user_id, now, activity))
+                await self._transact_logged(
+                    group_id,
+                    self._accept_actions(live, user_id, now, activity),
+                    [Logged("member", user_id, "upsert")],
+                    known=found.get(("GROUP", "META")),
+                )
                 return Member(user_id=user_id, role="member", joined_at=now), True
             except _Cancelled as exc:
                 if exc.failed(2):

@@ -10,6 +10,7 @@ from domain.clock import to_text
 from domain.models import MAX_GROUP_MEMBERS
 from store.base import BalanceDeltas, SpendingDeltas
 from store.cursor import dated_position, decode_cursor, encode_cursor
+from store.dynamodb.changelog import Logged
 from store.dynamodb.client import _LEDGER_ATTEMPTS, _Cancelled
 from store.dynamodb.connection import _Connection
 from store.dynamodb.idempotency import _record_reply
@@ -31,13 +32,15 @@ class _Ledger(_Connection):
         deltas: BalanceDeltas,
         members: list[str],
         activity: ActivityEntry,
+        change: Logged,
         reply: IdempotentReply | None = None,
         spending: SpendingDeltas | None = None,
     ) -> None:
         """Run `record` (the action on the expense or settlement, first in the transaction) with an
         Update per member whose balance or spending moves and a ConditionCheck per other member in
         `members`, each conditioned on the membership existing, then the Update of META's
-        `last_activity_at`, the activity Put and the reply Update.
+        `last_activity_at` (which also numbers `change` in the changes log), the activity Put and the
+        reply Update.
 
         At most 1 + 50 + 1 + 1 + 1 actions: more than 50 distinct users cannot all be members."""
         moves: dict[str, dict[str, int]] = {}
@@ -62,7 +65,7 @@ class _Ledger(_Connection):
         if reply is not None:
             actions.append(_record_reply(self._users, reply))
         try:
-            await self._transact(actions, attempts=_LEDGER_ATTEMPTS)
+            await self._transact_logged(group_id, actions, [change], attempts=_LEDGER_ATTEMPTS)
         except _Cancelled as exc:
             if exc.failed(0):
                 if expected_version is None:

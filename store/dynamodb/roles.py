@@ -10,6 +10,7 @@ from typing import Any
 from domain import ActivityEntry, Group, Member, Unavailable
 from domain.clock import to_text
 from domain.models import Role
+from store.dynamodb.changelog import Logged
 from store.dynamodb.client import _ATTEMPTS, _backoff, _Cancelled
 from store.dynamodb.connection import _Connection
 from store.dynamodb.items import _attrs, _group, _key, _member
@@ -89,8 +90,13 @@ class _Roles(_Connection):
                 },
                 self._log(activity),
             ]
+            logged = [
+                Logged("group", group_id, "upsert", version + 1),
+                Logged("member", to_user, "upsert"),
+                Logged("member", from_user, "upsert"),
+            ]
             try:
-                await self._transact(actions)
+                await self._transact_logged(group_id, actions, logged, known=meta)
             except _Cancelled:
                 # Whatever changed (the owner, the heir's membership, the version), read again.
                 await _backoff(attempt)
@@ -138,7 +144,9 @@ class _Roles(_Connection):
                 self._log(activity),
             ]
             try:
-                await self._transact(actions)
+                await self._transact_logged(
+                    group_id, actions, [Logged("member", user_id, "upsert")], known=meta
+                )
             except _Cancelled:
                 await _backoff(attempt)
                 continue

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from domain import ActivityEntry, IdempotentReply, Page, Settlement
 from store.base import BalanceDeltas
+from store.dynamodb.changelog import Logged
 from store.dynamodb.items import _attrs, _key, _settlement, _settlement_item
 from store.dynamodb.ledger import _Ledger
 from store.errors import record_not_found
@@ -36,6 +37,7 @@ class _Settlements(_Ledger):
             deltas=deltas,
             members=[settlement.from_user, settlement.to_user],
             activity=activity,
+            change=Logged("settlement", settlement.id, "upsert", settlement.version),
             reply=reply,
         )
 
@@ -73,4 +75,5 @@ class _Settlements(_Ledger):
             deltas=deltas,
             members=[],
             activity=activity,
+            change=Logged("settlement", settlement_id, "delete", expected_version),
         )

@@ -6,6 +6,7 @@ from __future__ import annotations
 from store.base import Store
 from store.sqlite.account import _Account
 from store.sqlite.balances import _Balances
+from store.sqlite.changes import _Changes
 from store.sqlite.feeds import _Feeds
 from store.sqlite.friends import _Friends
 from store.sqlite.groups import _Groups
@@ -31,6 +32,7 @@ class SQLiteStore(
     _People,
     _Friends,
     _Account,
+    _Changes,
     Store,
 ):
     """The embedded backend; open one with `SQLiteStore.open(path)`."""

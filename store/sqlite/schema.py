@@ -218,6 +218,79 @@ _MIGRATIONS: list[str] = [
     );
     CREATE INDEX sessions_by_user ON sessions (user_id, created_at);
     """,
+    # The changes log (issue 14): one row per change of a group's record, numbered in commit order
+    # (writes are serialized, so the autoincrement `seq` grows in commit order). Triggers write it,
+    # so every write path records its changes in its own transaction. A group's deletion removes
+    # its log (and its records' delete triggers see no group, so they log nothing).
+    """
+    CREATE TABLE changes (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        group_id TEXT NOT NULL REFERENCES groups (id) ON DELETE CASCADE,
+        kind TEXT NOT NULL,
+        entity_id TEXT NOT NULL,
+        op TEXT NOT NULL,
+        version INTEGER
+    );
+    CREATE INDEX changes_by_group ON changes (group_id, seq);
+    CREATE TRIGGER groups_log_insert AFTER INSERT ON groups BEGIN
+        INSERT INTO changes (group_id, kind, entity_id, op, version)
+        VALUES (NEW.id, 'group', NEW.id, 'upsert', NEW.version);
+    END;
+    CREATE TRIGGER groups_log_update AFTER UPDATE OF name, description, default_currency, owner_id,
+        version ON groups WHEN NEW.version IS NOT OLD.version OR NEW.owner_id IS NOT OLD.owner_id BEGIN
+        INSERT INTO changes (group_id, kind, entity_id, op, version)
+        VALUES (NEW.id, 'group', NEW.id, 'upsert', NEW.version);
+    END;
+    CREATE TRIGGER memberships_log_insert AFTER INSERT ON memberships BEGIN
+        INSERT INTO changes (group_id, kind, entity_id, op, version)
+        VALUES (NEW.group_id, 'member', NEW.user_id, 'upsert', NULL);
+    END;
+    CREATE TRIGGER memberships_log_update AFTER UPDATE OF role ON memberships
+        WHEN NEW.role IS NOT OLD.role BEGIN
+        INSERT INTO changes (group_id, kind, entity_id, op, version)
+        VALUES (NEW.group_id, 'member', NEW.user_id, 'upsert', NULL);
+    END;
+    CREATE TRIGGER memberships_log_delete AFTER DELETE ON memberships
+        WHEN EXISTS (SELECT 1 FROM groups WHERE id = OLD.group_id) BEGIN
+        INSERT INTO changes (group_id, kind, entity_id, op, version)
+        VALUES (OLD.group_id, 'member', OLD.user_id, 'delete', NULL);
+    END;
+    CREATE TRIGGER expenses_log_insert AFTER INSERT ON expenses BEGIN
+        INSERT INTO changes (group_id, kind, entity_id, op, version)
+        VALUES (NEW.group_id, 'expense', NEW.id, 'upsert', NEW.version);
+    END;
+    CREATE TRIGGER expenses_log_update AFTER UPDATE ON expenses BEGIN
+        INSERT INTO changes (group_id, kind, entity_id, op, version)
+        VALUES (NEW.group_id, 'expense', NEW.id, 'upsert', NEW.version);
+    END;
+    CREATE TRIGGER expenses_log_delete AFTER DELETE ON expenses
+        WHEN EXISTS (SELECT 1 FROM groups WHERE id = OLD.group_id) BEGIN
+        INSERT INTO changes (group_id, kind, entity_id, op, version)
+        VALUES (OLD.group_id, 'expense', OLD.id, 'delete', OLD.version);
+    END;
+    CREATE TRIGGER settlements_log_insert AFTER INSERT ON settlements BEGIN
+        INSERT INTO changes (group_id, kind, entity_id, op, version)
+        VALUES (NEW.group_id, 'settlement', NEW.id, 'upsert', NEW.version);
+    END;
+    CREATE TRIGGER settlements_log_update AFTER UPDATE ON settlements BEGIN
+        INSERT INTO changes (group_id, kind, entity_id, op, version)
+        VALUES (NEW.group_id, 'settlement', NEW.id, 'upsert', NEW.version);
+    END;
+    CREATE TRIGGER settlements_log_delete AFTER DELETE ON settlements
+        WHEN EXISTS (SELECT 1 FROM groups WHERE id = OLD.group_id) BEGIN
+        INSERT INTO changes (group_id, kind, entity_id, op, version)
+        VALUES (OLD.group_id, 'settlement', OLD.id, 'delete', OLD.version);
+    END;
+    CREATE TRIGGER chat_messages_log_insert AFTER INSERT ON chat_messages BEGIN
+        INSERT INTO changes (group_id, kind, entity_id, op, version)
+        VALUES (NEW.group_id, 'chat', NEW.id, 'upsert', NULL);
+    END;
+    CREATE TRIGGER chat_messages_log_delete AFTER DELETE ON chat_messages
+        WHEN EXISTS (SELECT 1 FROM groups WHERE id = OLD.group_id) BEGIN
+        INSERT INTO changes (group_id, kind, entity_id, op, version)
+        VALUES (OLD.group_id, 'chat', OLD.id, 'delete', NULL);
+    END;
+    """,
 ]
 """Applied in order and never edited once released: a file's `PRAGMA user_version` counts how many
 of them it has, so a new change is always a new entry at the end."""

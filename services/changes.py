@@ -1,0 +1,134 @@
+"""The changes feed of a group (issue 14): what changed since a client's cursor, in commit order,
+each upsert with the body a REST read of it returns, so an offline client catches up page by page
+at a cost that grows with the changes, not with the history.
+
+A page is read from the store's changes log (`Store.list_changes`), then the records it names are
+read in one go (`Store.read_changed`, the members and the group as usual). A record changed several
+times within a page appears once, at its last change, with its current body; a record that no
+longer exists when the page is read is left out of its upserts (its delete follows, at or after
+the position it was removed at), so applying pages in order always ends at the server's state.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from domain import BadRequest, Change, Group, Member
+from services.common import Service
+from services.payloads import (
+    chat_message_json,
+    expense_json,
+    group_json,
+    member_json,
+    settlement_json,
+    user_names_json,
+)
+from services.people import chat_people, expense_people, settlement_people
+from store.base import ChangedRecords
+from store.cursor import decode_cursor, encode_cursor, foreign_cursor
+
+CURSOR_KIND = "changes"
+MAX_SEQ = 2**62
+"""No log position is larger (SQLite's integers are 64-bit): a cursor beyond it is not ours."""
+
+
+def changes_cursor(group_id: str, seq: int) -> str:
+    return encode_cursor(CURSOR_KIND, [group_id, seq])
+
+
+def read_cursor(group_id: str, cursor: str) -> int:
+    """The position a cursor of this group's feed stands at. Raises BadRequest (`invalid_cursor`)
+    for anything else, a cursor of another group's feed included."""
+    position = decode_cursor(CURSOR_KIND, cursor)
+    if (
+        not isinstance(position, list)
+        or len(position) != 2
+        or not isinstance(position[1], int)
+        or isinstance(position[1], bool)
+        or not 0 <= position[1] <= MAX_SEQ
+    ):
+        raise foreign_cursor()
+    if position[0] != group_id:
+        raise BadRequest("this cursor belongs to another group's feed", code="invalid_cursor")
+    return position[1]
+
+
+def _latest_each(changes: list[Change]) -> list[Change]:
+    """Each record's last change in the page, in commit order."""
+    last: dict[tuple[str, str], Change] = {}
+    for change in changes:
+        last.pop((change.kind, change.id), None)
+        last[(change.kind, change.id)] = change
+    return list(last.values())
+
+
+class Changes(Service):
+    async def page(self, group: Group, role: str, cursor: str | None, limit: int) -> dict[str, Any]:
+        """One page of `group`'s feed as its member with `role` sees it. Without a cursor: none,
+        and a cursor for "now", to read from after one full read."""
+        if cursor is None:
+            now = await self.store.last_change(group.id)
+            return {
+                "changes": [],
+                "next_cursor": changes_cursor(group.id, now),
+                "has_more": False,
+                "users": {},
+            }
+        after = read_cursor(group.id, cursor)
+        logged, more = await self.store.list_changes(group.id, after=after, limit=limit)
+        latest = _latest_each(logged)
+        records = await self.store.read_changed(group.id, latest)
+        members = (
+            {m.user_id: m for m in await self.store.list_members(group.id)}
+            if any(c.kind == "member" and c.op == "upsert" for c in latest)
+            else {}
+        )
+        out: list[dict[str, Any]] = []
+        for change in latest:
+            entry: dict[str, Any] = {
+                "kind": change.kind,
+                "id": change.id,
+                "op": change.op,
+                "version": change.version,
+            }
+            if change.op == "upsert":
+                data = self._data(change, group, role, records, members)
+                if data is None:
+                    continue  # gone since: its delete is further on in the log
+                entry["data"] = data
+                entry["version"] = data.get("version", change.version)
+            out.append(entry)
+        people = (
+            expense_people(records.expenses.values())
+            | settlement_people(records.settlements.values())
+            | chat_people(records.chats.values())
+        )
+        users = await self._names(people)
+        position = logged[-1].seq if logged else after
+        return {
+            "changes": out,
+            "next_cursor": changes_cursor(group.id, position),
+            "has_more": more,
+            "users": users,
+        }
+
+    @staticmethod
+    def _data(
+        change: Change, group: Group, role: str, records: ChangedRecords, members: dict[str, Member]
+    ) -> dict[str, Any] | None:
+        if change.kind == "group":
+            return group_json(group, role)
+        if change.kind == "member":
+            member = members.get(change.id)
+            return member_json(member) if member is not None else None
+        if change.kind == "expense":
+            expense = records.expenses.get(change.id)
+            return expense_json(expense) if expense is not None else None
+        if change.kind == "settlement":
+            settlement = records.settlements.get(change.id)
+            return settlement_json(settlement) if settlement is not None else None
+        message = records.chats.get(change.id)
+        return chat_message_json(message) if message is not None else None
+
+    async def _names(self, user_ids: set[str]) -> dict[str, dict[str, Any]]:
+        return user_names_json(await self.store.get_users(user_ids)) if user_ids else {}

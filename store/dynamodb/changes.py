@@ -1,0 +1,75 @@
+"""Reading a group's changes log (written by `changelog` inside each write's transaction) and the
+records a page of it names."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from typing import Any, cast
+
+from domain import Change
+from domain.models import ChangeKind, ChangeOp
+from store.base import ChangedRecords
+from store.dynamodb.changelog import log_pk, seq_sk
+from store.dynamodb.connection import _Connection
+from store.dynamodb.items import _attrs, _chat_message, _expense, _key, _plain, _settlement
+
+
+def _change(item: dict[str, Any]) -> Change:
+    version = item.get("version")
+    return Change(
+        seq=int(item["seq"]),
+        kind=cast(ChangeKind, item["kind"]),
+        id=item["entity"],
+        op=cast(ChangeOp, item["op"]),
+        version=None if version is None else int(version),
+        ref=item.get("ref"),
+    )
+
+
+class _Changes(_Connection):
+    """The changes-log part of the contract."""
+
+    async def list_changes(self, group_id: str, *, after: int, limit: int) -> tuple[list[Change], bool]:
+        response = await self._call(
+            "query",
+            TableName=self._expenses,
+            KeyConditionExpression="pk = :pk AND sk > :after",
+            ExpressionAttributeValues=_attrs({":pk": log_pk(group_id), ":after": seq_sk(max(after, 0))}),
+            ConsistentRead=True,
+            Limit=limit + 1,
+        )
+        # Log items are small (well under 1 KB), so `limit + 1` of them always fit one page.
+        items = [_change(_plain(item)) for item in response.get("Items", [])]
+        return items[:limit], len(items) > limit
+
+    async def last_change(self, group_id: str) -> int:
+        item = await self._get(self._groups, _key(f"GROUP#{group_id}", "META"))
+        return int(item.get("change_seq", 0)) if item else 0
+
+    async def read_changed(self, group_id: str, changes: Collection[Change]) -> ChangedRecords:
+        wanted = {(c.kind, c.id): c for c in changes if c.op == "upsert"}
+        expense_keys = [
+            _key(f"GROUP#{group_id}", f"EXP#{c.id}") for (kind, _), c in wanted.items() if kind == "expense"
+        ]
+        settlement_keys = [
+            _key(f"GROUP#{group_id}", f"TXN#{c.id}")
+            for (kind, _), c in wanted.items()
+            if kind == "settlement"
+        ]
+        chat_keys = [
+            _key(f"GROUP#{group_id}", c.ref) for (kind, _), c in wanted.items() if kind == "chat" and c.ref
+        ]
+        expenses = (
+            [_expense(i) for i in await self._batch_get(self._expenses, expense_keys)] if expense_keys else []
+        )
+        settlements = (
+            [_settlement(i) for i in await self._batch_get(self._transactions, settlement_keys)]
+            if settlement_keys
+            else []
+        )
+        chats = [_chat_message(i) for i in await self._batch_get(self._chats, chat_keys)] if chat_keys else []
+        return ChangedRecords(
+            expenses={e.id: e for e in expenses},
+            settlements={s.id: s for s in settlements},
+            chats={m.id: m for m in chats},
+        )
