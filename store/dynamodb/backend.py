@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from store.base import Store
 from store.dynamodb.account import _Account
 from store.dynamodb.activity import _Activity
+from store.dynamodb.authorization_codes import _AuthorizationCodes
 from store.dynamodb.balances import _Balances
 from store.dynamodb.chat import _Chat
 from store.dynamodb.client import _client
@@ -31,6 +32,7 @@ from store.settings import DynamoDBSettings
 class DynamoDBStore(
     _Users,
     _Sessions,
+    _AuthorizationCodes,
     _Groups,
     _Members,
     _Roles,
