@@ -28,6 +28,7 @@ from server.sessions import COOKIE_NAME
 from tests.api.conftest import FRONTEND, Api, store_agnostic
 from tests.api.sign_in import back_to_us, location, sign_in_environ
 from tests.api.test_login import Provider
+from tests.realtime.wsclient import TIMEOUT, WsClient
 
 APP = "com.example.app:/oauth"
 LOOPBACK = "http://127.0.0.1/oauth/done"
@@ -221,6 +222,10 @@ async def test_a_reused_code_ends_the_session_it_made(api: Api, provider: Provid
     status, tokens = await _redeem(api, code, APP, pkce.verifier)
     assert status == 200
     assert (await api.get("/api/user", headers=_bearer(tokens["access_token"]))).status == 200
+    ticket = await api.post("/api/ws/ticket", headers=_bearer(tokens["access_token"]))
+    assert ticket.status == 201, ticket.text
+    ws = await api.client.ws_connect(f"/api/ws?ticket={ticket.json['ticket']}")
+    assert (await WsClient(ws).receive())["type"] == "welcome"
 
     status, error = await _redeem(api, code, APP, pkce.verifier)
 
@@ -232,6 +237,11 @@ async def test_a_reused_code_ends_the_session_it_made(api: Api, provider: Provid
         "/api/token", json={"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]}
     )
     assert (refreshed.status, refreshed.json["error"]) == (400, "invalid_grant")
+    for _ in range(10):
+        message = await ws.receive(timeout=TIMEOUT)
+        if message.type != aiohttp.WSMsgType.TEXT:
+            break
+    assert message.type == aiohttp.WSMsgType.CLOSE and message.data == 4001, "its socket is closed"
 
 
 async def test_other_redirect_uri(api: Api, provider: Provider) -> None:
