@@ -6,6 +6,10 @@ in an encrypted cookie (`server.sessions`). The callback always answers with a r
 frontend: `#access_token=<jwt>&refresh_token=<opaque>&expires_in=<s>&token=<legacy jwt>` on success
 (a new session, `services.sessions`), `#error=<code>&error_description=...` otherwise. Fragments never
 reach a server or a Referer header, and the responses also say `Referrer-Policy: no-referrer`.
+
+A native app's attempt (RFC 8252: `redirect_uri` one of NATIVE_REDIRECT_URIS, a PKCE
+`code_challenge`, its `state`) ends instead at its redirect URI: `?code=<one-time code>&state=…`
+(`services.authorization_codes`), or `?error=<RFC 6749 error>&error_description=…&state=…`.
 """
 
 from __future__ import annotations
@@ -57,7 +61,10 @@ _ENCODED_DOT = re.compile(r"%2e", re.IGNORECASE)
 _REDIRECT = Reply(
     "a redirect (`Location`): to the provider, or back to the frontend with "
     "`#access_token=<jwt>&refresh_token=<opaque>&expires_in=<seconds>&token=<legacy jwt>` or "
-    "`#error=<code>&error_description=<text>`",
+    "`#error=<code>&error_description=<text>`; for a native app, to its `redirect_uri` with "
+    "`?code=<code>&state=<state>` or `?error=<error>&error_description=<text>&state=<state>` "
+    "(`error`: invalid_request, access_denied, temporarily_unavailable, server_error; after the "
+    "provider also `error_code`, our reason)",
     headers=("Location",),
 )
 _NOT_CONFIGURED = Reply("sign-in is not configured (code `sign_in_not_configured`)", ERROR)
