@@ -6,6 +6,10 @@ in an encrypted cookie (`server.sessions`). The callback always answers with a r
 frontend: `#access_token=<jwt>&refresh_token=<opaque>&expires_in=<s>&token=<legacy jwt>` on success
 (a new session, `services.sessions`), `#error=<code>&error_description=...` otherwise. Fragments never
 reach a server or a Referer header, and the responses also say `Referrer-Policy: no-referrer`.
+
+A native app's attempt (RFC 8252: `redirect_uri` one of NATIVE_REDIRECT_URIS, a PKCE
+`code_challenge`, its `state`) ends instead at its redirect URI: `?code=<one-time code>&state=…`
+(`services.authorization_codes`), or `?error=<RFC 6749 error>&error_description=…&state=…`.
 """
 
 from __future__ import annotations
@@ -24,11 +28,13 @@ from aiohttp_session import Session
 from domain import BadRequest, Conflict, DomainError, Unavailable
 from handlers.schemas import ERROR
 from server.config import Config
-from server.keys import CONFIG, SESSIONS, STORE
+from server.keys import AUTHORIZATION_CODES, CONFIG, SESSIONS, STORE
+from server.native_redirects import native_redirect
 from server.oidc import OIDC, OidcClient, SignInError
 from server.routing import Api, Reply
 from server.sessions import LIFETIME_SECONDS, SIGN_IN_COOKIES
 from server.tokens import issue_token
+from services.authorization_codes import is_pkce_value
 
 log = logging.getLogger(__name__)
 
@@ -38,13 +44,27 @@ ATTEMPTS_KEY = "sign_in_attempts"
 MAX_PENDING_ATTEMPTS = 3
 """Attempts kept at once (a few tabs signing in side by side); the oldest goes first. With `next`
 at its longest, three still fit the 4 KB a browser keeps of a cookie."""
+MAX_APP_STATE_LENGTH = 256
+"""A native app's `state`, longest; so MAX_PENDING_ATTEMPTS native attempts fit the cookie."""
+_APP_ERRORS = {
+    "invalid_request": "invalid_request",
+    "access_denied": "access_denied",
+    "account_conflict": "access_denied",
+    "email_not_verified": "access_denied",
+    "sign_in_failed": "access_denied",
+    "provider_unavailable": "temporarily_unavailable",
+}
+"""Our sign-in failure codes as RFC 6749 §4.1.2.1 errors for a native app; others: server_error."""
 _NO_STORE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 _ENCODED_DOT = re.compile(r"%2e", re.IGNORECASE)
 
 _REDIRECT = Reply(
     "a redirect (`Location`): to the provider, or back to the frontend with "
     "`#access_token=<jwt>&refresh_token=<opaque>&expires_in=<seconds>&token=<legacy jwt>` or "
-    "`#error=<code>&error_description=<text>`",
+    "`#error=<code>&error_description=<text>`; for a native app, to its `redirect_uri` with "
+    "`?code=<code>&state=<state>` or `?error=<error>&error_description=<text>&state=<state>` "
+    "(`error`: invalid_request, access_denied, temporarily_unavailable, server_error; after the "
+    "provider also `error_code`, our reason)",
     headers=("Location",),
 )
 _NOT_CONFIGURED = Reply("sign-in is not configured (code `sign_in_not_configured`)", ERROR)
@@ -61,32 +81,73 @@ _NOT_CONFIGURED = Reply("sign-in is not configured (code `sign_in_not_configured
                 "type": "string",
                 "maxLength": 512,
                 "description": "where in the frontend to land after signing in: a path, or a URL "
-                "under FRONTEND_BASE_URL",
-            }
+                "under FRONTEND_BASE_URL. Not with `redirect_uri`.",
+            },
+            "redirect_uri": {
+                "type": "string",
+                "maxLength": 512,
+                "description": "native apps (RFC 8252): where to send the app's authorization code, "
+                "one of NATIVE_REDIRECT_URIS (a loopback `http://127.0.0.1/...` or "
+                "`http://[::1]/...` one with any port). Requires `code_challenge`.",
+            },
+            "code_challenge": {
+                "type": "string",
+                "maxLength": 1024,
+                "description": "native apps: the PKCE challenge (RFC 7636), BASE64URL(SHA256(verifier)), "
+                "43-128 characters of `A-Z a-z 0-9 - . _ ~`",
+            },
+            "code_challenge_method": {
+                "type": "string",
+                "maxLength": 64,
+                "description": "native apps: must be `S256` (`plain` is refused)",
+            },
+            "state": {
+                "type": "string",
+                "maxLength": MAX_APP_STATE_LENGTH,
+                "description": "native apps: an opaque value sent back unchanged with the code or error",
+            },
         },
     },
     replies={
         302: _REDIRECT,
-        400: Reply("`next` leads outside the frontend (code `invalid_redirect`)", ERROR),
+        400: Reply(
+            "`next` leads outside the frontend, or `redirect_uri` is not an allowed one, or both "
+            "are given (code `invalid_redirect`)",
+            ERROR,
+        ),
         503: _NOT_CONFIGURED,
     },
 )
 async def login(request: web.Request, query: dict[str, Any]) -> web.Response:
     """Each attempt gets its own `state`, `nonce` and PKCE verifier. If the provider cannot be
-    reached, the browser goes back to the frontend with `#error=provider_unavailable`."""
+    reached, the browser goes back to the frontend with `#error=provider_unavailable` (a native
+    app: to its redirect URI with `error=temporarily_unavailable`).
+
+    With `redirect_uri` the attempt is a native app's: the redirect URI must be allowed (else 400,
+    never a redirect to it); a missing or malformed `code_challenge` or a method other than `S256`
+    sends the browser back to the app with `error=invalid_request`."""
     config = request.app[CONFIG]
     client = _client(request)
-    landing = post_login_url(config.frontend_base_url, query.get("next"))
+    attempt: dict[str, Any] = {}
+    if "redirect_uri" in query:
+        if query.get("next"):
+            raise BadRequest("give `next` or `redirect_uri`, not both", code="invalid_redirect")
+        app = _native_app(config, query)
+        if isinstance(app, web.Response):
+            return app
+        attempt["app"] = app
+    else:
+        attempt["landing"] = post_login_url(config.frontend_base_url, query.get("next"))
     state, nonce, verifier = (secrets.token_urlsafe(32), secrets.token_urlsafe(32), secrets.token_urlsafe(64))
     try:
         location = await client.authorization_url(state=state, nonce=nonce, code_verifier=verifier)
     except SignInError as exc:
         log.warning("sign-in could not start: %s", exc.description)
-        return _failed(config, exc.code, exc.description)
+        return _failed(config, exc.code, exc.description, attempt.get("app"))
     cookies = request.app[SIGN_IN_COOKIES]
     session = await cookies.load_session(request)
     attempts = _live_attempts(session)
-    attempts[state] = {"nonce": nonce, "verifier": verifier, "landing": landing, "started": int(time.time())}
+    attempts[state] = {"nonce": nonce, "verifier": verifier, "started": int(time.time()), **attempt}
     while len(attempts) > MAX_PENDING_ATTEMPTS:
         attempts.pop(min(attempts, key=lambda key: attempts[key]["started"]))
     session[ATTEMPTS_KEY] = attempts
@@ -125,6 +186,10 @@ async def callback(request: web.Request, query: dict[str, Any]) -> web.Response:
     session = await cookies.load_session(request)
     attempts = _live_attempts(session)
     state = query.get("state")
+    if state is None and "error" in query and len(attempts) == 1 and "app" in next(iter(attempts.values())):
+        # A provider that leaves `state` out of an error answer: with one native attempt pending,
+        # the error is that app's to hear (at the frontend it would reach no one).
+        state = next(iter(attempts))
     attempt = attempts.pop(state, None) if isinstance(state, str) else None
     if attempts:
         session[ATTEMPTS_KEY] = attempts
@@ -144,17 +209,18 @@ async def _complete(
 ) -> web.Response:
     """The redirect that ends the attempt: to the landing page with a token, or with an error."""
     config = request.app[CONFIG]
+    app = attempt.get("app") if attempt is not None else None
     if "error" in query and (attempt is not None or state is None):
         # Some providers leave `state` out of error answers (RFC 6749 §4.1.2.1 wants it). Nothing
         # is exchanged either way; this only chooses the message the frontend shows.
         code = "access_denied" if query["error"] == "access_denied" else "provider_error"
-        return _failed(config, code, query.get("error_description") or query["error"])
+        return _failed(config, code, query.get("error_description") or query["error"], app)
     if attempt is None:
         return _failed(
             config, "invalid_state", "this sign-in attempt is unknown, expired or already used; start again"
         )
     if not query.get("code"):
-        return _failed(config, "provider_error", "the provider sent no authorization code")
+        return _failed(config, "provider_error", "the provider sent no authorization code", app)
     try:
         identity = await client.sign_in(
             code=query["code"],
@@ -164,18 +230,23 @@ async def _complete(
         )
     except SignInError as exc:
         log.warning("sign-in failed (%s): %s", exc.code, exc.description)
-        return _failed(config, exc.code, exc.description)
+        return _failed(config, exc.code, exc.description, app)
     try:
         user = await request.app[STORE].ensure_oidc_user(
             identity.account_key, identity.email, identity.name, identity.picture
         )
     except Conflict as exc:
-        return _failed(config, "account_conflict", exc.message)
+        return _failed(config, "account_conflict", exc.message, app)
     except Unavailable:
         raise
     except DomainError as exc:
         log.warning("sign-in of %s refused by the store: %s", identity.email, exc.message)
-        return _failed(config, "sign_in_failed", exc.message)
+        return _failed(config, "sign_in_failed", exc.message, app)
+    if app is not None:
+        code = await request.app[AUTHORIZATION_CODES].issue(
+            user.id, app["redirect_uri"], app["code_challenge"]
+        )
+        return _redirect(_app_url(app, {"code": code}))
     tokens = await request.app[SESSIONS].start(user.id, request.headers.get("User-Agent"))
     token, _ = issue_token(
         secret=config.secret_key,
@@ -248,6 +319,47 @@ def _redirect(location: str) -> web.Response:
     return web.Response(status=302, headers={"Location": location, **_NO_STORE})
 
 
-def _failed(config: Config, code: str, description: str) -> web.Response:
+def _failed(config: Config, code: str, description: str, app: dict[str, str] | None = None) -> web.Response:
+    """Back to the frontend with `#error=<code>`, or, for a native app's attempt, to its redirect
+    URI with the RFC 6749 §4.1.2.1 `error` and our `code` as `error_code`."""
+    if app is not None:
+        error = _APP_ERRORS.get(code, "server_error")
+        return _redirect(
+            _app_url(app, {"error": error, "error_description": description[:300], "error_code": code})
+        )
     fragment = urlencode({"error": code, "error_description": description[:300]})
     return _redirect(f"{config.frontend_base_url.rstrip('/')}/#{fragment}")
+
+
+def _native_app(config: Config, query: dict[str, Any]) -> dict[str, str] | web.Response:
+    """A native attempt's app part (its redirect URI, PKCE challenge and state), or the redirect
+    back to the app saying why the request is refused. Raises BadRequest (`invalid_redirect`) for a
+    redirect URI that is not allowed: nothing is ever sent to one."""
+    requested = query["redirect_uri"]
+    redirect_uri = native_redirect(config.native_redirect_uris, requested)
+    if redirect_uri is None:
+        raise BadRequest(
+            f"`redirect_uri` is not one of this server's NATIVE_REDIRECT_URIS, got {requested[:200]!r}",
+            code="invalid_redirect",
+        )
+    app = {"redirect_uri": redirect_uri, "code_challenge": query.get("code_challenge", "")}
+    if "state" in query:
+        app["state"] = query["state"]
+    method = query.get("code_challenge_method")
+    if not app["code_challenge"]:
+        problem = "`code_challenge` is required (PKCE, RFC 7636)"
+    elif not is_pkce_value(app["code_challenge"]):
+        problem = "`code_challenge` must be 43-128 characters of A-Z a-z 0-9 - . _ ~"
+    elif method != "S256":
+        problem = "`code_challenge_method` must be S256"
+    else:
+        return app
+    return _failed(config, "invalid_request", problem, app)
+
+
+def _app_url(app: dict[str, str], parameters: dict[str, str]) -> str:
+    """The app's redirect URI with `parameters` and its `state` in the query (RFC 6749 §4.1.2)."""
+    if "state" in app:
+        parameters = {**parameters, "state": app["state"]}
+    uri = app["redirect_uri"]
+    return f"{uri}{'&' if '?' in uri else '?'}{urlencode(parameters)}"

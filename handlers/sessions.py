@@ -1,5 +1,6 @@
-"""Sessions (issue 13): `POST /api/token` refreshes (RFC 6749 §6, with rotation), and the caller
-lists and ends their sign-in sessions. Logout lives with the user (`handlers.users`)."""
+"""Sessions (issue 13): `POST /api/token` refreshes (RFC 6749 §6, with rotation) and redeems native
+apps' authorization codes (§4.1.3 with PKCE), and the caller lists and ends their sign-in sessions.
+Logout lives with the user (`handlers.users`)."""
 
 from __future__ import annotations
 
@@ -13,9 +14,10 @@ from domain.client_json import read_json
 from domain.clock import to_text
 from handlers.schemas import ERROR, ID, Schema
 from realtime.hub import HUB
-from server.keys import CLAIMS, SESSIONS
+from server.keys import AUTHORIZATION_CODES, CLAIMS, SESSIONS
 from server.middleware import REQUEST_ID
 from server.routing import Api, Reply
+from services.authorization_codes import AuthorizationCodeReused
 from services.sessions import InvalidGrant, RefreshTokenReused
 from store import Session
 
@@ -95,19 +97,27 @@ async def _form(request: web.Request) -> dict[str, Any] | None:
 
 @api.post(
     "/api/token",
-    summary="Refresh: trade a refresh token for a new access token and refresh token (rotation)",
+    summary="Tokens: refresh (rotation), or redeem a native app's authorization code",
     public=True,
     description=(
-        'Send `{"grant_type": "refresh_token", "refresh_token": "..."}` as JSON (or form-encoded). '
-        "The refresh token sent stops working at once; keep the new one. Sending it again within "
-        "REFRESH_GRACE_SECONDS returns the same new refresh token (two racing refreshes of one "
-        "client); later, it counts as theft: the whole session ends (401 `refresh_token_reused`)."
+        'Refresh: send `{"grant_type": "refresh_token", "refresh_token": "..."}` as JSON (or '
+        "form-encoded). The refresh token sent stops working at once; keep the new one. Sending it "
+        "again within REFRESH_GRACE_SECONDS returns the same new refresh token (two racing "
+        "refreshes of one client); later, it counts as theft: the whole session ends (401 "
+        "`refresh_token_reused`).\n\n"
+        'Native apps (RFC 8252, PKCE): send `{"grant_type": "authorization_code", "code": "...", '
+        '"redirect_uri": "...", "code_verifier": "..."}` with the code `/api/login` sent to the '
+        "redirect URI, that exact redirect URI (a loopback one with its port) and the PKCE verifier; "
+        "`client_id` is accepted and ignored. A code works once, for 60 seconds; presenting it again "
+        "also ends the session it started. The answer starts a new session, like a web sign-in."
     ),
     replies={
-        200: Reply("the new pair", TOKEN_RESPONSE),
+        200: Reply("the new pair (a new session's first, for an authorization code)", TOKEN_RESPONSE),
         400: Reply(
             "`invalid_request` (no JSON object, missing parameter), `unsupported_grant_type`, or "
-            "`invalid_grant` (unknown, forged, truncated, expired or ended refresh token)",
+            "`invalid_grant`: an unknown, forged, truncated, expired or ended refresh token; or an "
+            "unknown, malformed, expired or already used authorization code, another redirect URI, "
+            "a wrong code verifier",
             OAUTH_ERROR,
         ),
         401: Reply("`refresh_token_reused`: the session has been ended; sign in again", OAUTH_ERROR),
@@ -120,8 +130,12 @@ async def token(request: web.Request) -> web.Response:
     grant_type = form.get("grant_type")
     if not isinstance(grant_type, str) or not grant_type:
         return _oauth_error(request, 400, "invalid_request", "`grant_type` is required")
+    if grant_type == "authorization_code":
+        return await _redeem_code(request, form)
     if grant_type != "refresh_token":
-        return _oauth_error(request, 400, "unsupported_grant_type", "supported: `refresh_token`")
+        return _oauth_error(
+            request, 400, "unsupported_grant_type", "supported: `refresh_token`, `authorization_code`"
+        )
     refresh_token = form.get("refresh_token")
     if not isinstance(refresh_token, str) or not refresh_token:
         return _oauth_error(request, 400, "invalid_request", "`refresh_token` is required")
@@ -132,6 +146,30 @@ async def token(request: web.Request) -> web.Response:
     except RefreshTokenReused as exc:
         request.app[HUB].end_session(exc.user_id, exc.session_id)
         return _oauth_error(request, 401, "refresh_token_reused", exc.message)
+    return web.json_response(response.json(), headers=_NO_STORE)
+
+
+async def _redeem_code(request: web.Request, form: dict[str, Any]) -> web.Response:
+    """RFC 6749 §4.1.3 with PKCE: a native app trades its authorization code for a session."""
+    parameters = {}
+    for name in ("code", "redirect_uri", "code_verifier"):
+        value = form.get(name)
+        if not isinstance(value, str) or not value:
+            return _oauth_error(request, 400, "invalid_request", f"`{name}` is required")
+        parameters[name] = value
+    try:
+        response = await request.app[AUTHORIZATION_CODES].redeem(
+            parameters["code"],
+            redirect_uri=parameters["redirect_uri"],
+            code_verifier=parameters["code_verifier"],
+            user_agent=request.headers.get("User-Agent"),
+        )
+    except AuthorizationCodeReused as exc:
+        if exc.session_id is not None:
+            request.app[HUB].end_session(exc.user_id, exc.session_id)
+        return _oauth_error(request, 400, "invalid_grant", exc.message)
+    except InvalidGrant as exc:
+        return _oauth_error(request, 400, "invalid_grant", exc.message)
     return web.json_response(response.json(), headers=_NO_STORE)
 
 

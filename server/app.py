@@ -41,13 +41,14 @@ from realtime.hub import close_connections, hub_ctx
 from realtime.redis import redis_ctx
 from realtime.tickets import tickets_ctx
 from server.config import Config
-from server.keys import CONFIG, OPERATIONS, SERVICES, SESSIONS, STORE
+from server.keys import AUTHORIZATION_CODES, CONFIG, OPERATIONS, SERVICES, SESSIONS, STORE
 from server.middleware import assign_request_id, authenticate, render_errors, response_headers
 from server.oidc import OidcSettings, oidc_ctx
 from server.ratelimit import rate_limit, rate_limit_ctx
 from server.sessions import SIGN_IN_COOKIES, sign_in_cookie_storage
 from server.tokens import session_minter
 from services import Services
+from services.authorization_codes import AuthorizationCodes
 from services.sessions import Sessions
 from store import Store
 
@@ -180,6 +181,7 @@ async def services_ctx(app: web.Application) -> AsyncIterator[None]:
     """The use cases, on the open store, publishing through this app's broker."""
     app[SERVICES] = Services.build(app[STORE], functools.partial(publish, app))
     app[SESSIONS] = build_sessions(app[STORE], app[CONFIG])
+    app[AUTHORIZATION_CODES] = AuthorizationCodes(app[SESSIONS])
     yield
 
 

@@ -28,6 +28,7 @@ from ocr.settings import (
     default_workers,
 )
 from realtime.settings import DEFAULT_HISTORY, DEFAULT_WS_QUEUE_SIZE, RealtimeSettings
+from server.native_redirects import RedirectUriError, parse_native_redirect_uris
 from services.sessions import SessionSettings
 from store.settings import DynamoDBSettings
 
@@ -96,6 +97,8 @@ class Config:
     receipts: ReceiptStorageSettings
     rate_limits: RateLimitSettings
     sessions: SessionSettings = field(default_factory=SessionSettings)
+    native_redirect_uris: tuple[str, ...] = ()
+    """Where native apps may be sent back after signing in (`server.native_redirects`)."""
 
     @property
     def is_development(self) -> bool:
@@ -156,6 +159,7 @@ def load_config(environ: Mapping[str, str] | None = None, *, read_dotenv: bool =
             refresh_token_days=env.integer("REFRESH_TOKEN_DAYS", 60, low=1, high=3660),
             refresh_grace_seconds=env.integer("REFRESH_GRACE_SECONDS", 10, low=0, high=300),
         ),
+        native_redirect_uris=_native_redirect_uris(env.text("NATIVE_REDIRECT_URIS", "")),
         store_backend=env.choice("STORE_BACKEND", ("sqlite", "dynamodb"), default_backend),  # type: ignore[arg-type]
         data_dir=data_dir,
         sqlite_path=Path(env.text("SQLITE_PATH", str(data_dir / "expense-tracker.sqlite3"))),
@@ -257,6 +261,13 @@ def _issuer(value: str, environment: str) -> str:
     if environment != "development" and parts.scheme != "https":
         raise ConfigError("OIDC_ISSUER", f"must be an https URL in production, got {value!r}")
     return value
+
+
+def _native_redirect_uris(value: str) -> tuple[str, ...]:
+    try:
+        return parse_native_redirect_uris(value)
+    except RedirectUriError as exc:
+        raise ConfigError("NATIVE_REDIRECT_URIS", str(exc)) from None
 
 
 def _redis_url(value: str) -> str | None:

@@ -1,7 +1,7 @@
 """Sessions: what a sign-in starts and a refresh token keeps going (issue 13).
 
 `Sessions.start` is the one place a sign-in becomes a token response, whatever the flow (the web
-callback, the CLI, and later the native apps' authorization code). A refresh token is
+callback, the CLI, and the native apps' authorization code). A refresh token is
 `<session id>.<generation>.<mac>`, where the mac is HMAC-SHA256 under a key derived from SECRET_KEY
 over the session id and generation: so the server can tell a token it issued from a forgery
 without a read, can compute the current token again for the grace window, and stores only its
@@ -111,11 +111,15 @@ class Sessions:
             user_id=session.user_id,
         )
 
-    async def start(self, user_id: str, user_agent: str | None) -> TokenResponse:
-        """A new session for `user_id` on the device `user_agent` names, and its first tokens."""
+    async def start(
+        self, user_id: str, user_agent: str | None, *, session_id: str | None = None
+    ) -> TokenResponse:
+        """A new session for `user_id` on the device `user_agent` names, and its first tokens.
+        `session_id` is the new session's id when the caller chose it beforehand (an authorization
+        code records it at redemption, so that its reuse can end the session)."""
         now = self.clock()
         session = Session(
-            id=new_id(),
+            id=session_id or new_id(),
             user_id=user_id,
             created_at=now,
             last_used_at=now,

@@ -108,6 +108,39 @@ class ChangedRecords:
     chats: dict[str, ChatMessage]
 
 
+AUTHORIZATION_CODE_RETENTION = timedelta(hours=1)
+"""How long past its expiry a redeemed authorization code is kept, so that presenting it again is
+still recognised as reuse (and ends the session it made); after that it may be purged."""
+
+
+@dataclass(frozen=True, slots=True)
+class AuthorizationCode:
+    """A native app's one-time authorization code (RFC 6749 §4.1, RFC 7636), stored by the sha256
+    of the code: whose sign-in it is, the exact redirect URI and PKCE challenge it is bound to,
+    and, once redeemed, the session the redemption chose (`session_id`)."""
+
+    user_id: str
+    redirect_uri: str
+    code_challenge: str
+    expires_at: datetime
+    session_id: str | None = None
+
+
+class Redemption(enum.Enum):
+    REDEEMED = "redeemed"
+    """The code was live and unused: it is now used, bound to the session id given."""
+    REUSED = "reused"
+    """The code was redeemed before; `code.session_id` names the session that redemption made."""
+    UNKNOWN = "unknown"
+    """No such code, or it expired unused."""
+
+
+@dataclass(frozen=True, slots=True)
+class RedemptionResult:
+    outcome: Redemption
+    code: AuthorizationCode | None
+
+
 class Store(abc.ABC):
     """Raises `domain` errors only; no backend type escapes."""
 
@@ -185,6 +218,22 @@ class Store(abc.ABC):
     @abc.abstractmethod
     async def revoke_sessions(self, user_id: str, now: datetime) -> list[str]:
         """End every live session of the user; the ids ended."""
+
+    # authorization codes (native apps)
+    @abc.abstractmethod
+    async def create_authorization_code(self, code_hash: str, code: AuthorizationCode, now: datetime) -> None:
+        """Store a new, unused code under `code_hash`. May purge codes that expired more than
+        AUTHORIZATION_CODE_RETENTION before `now`. A bounded number of round trips."""
+
+    @abc.abstractmethod
+    async def redeem_authorization_code(
+        self, code_hash: str, now: datetime, session_id: str
+    ) -> RedemptionResult:
+        """Atomically burn the code: a live (`now` before its expiry), unused code becomes used with
+        `session_id` written into it, in one compare-and-set, and is REDEEMED (with the record as
+        stored before). A code used before is REUSED (its record names the session of the first
+        redemption) for as long as it is kept; an unknown or expired unused code is UNKNOWN. Of
+        concurrent redemptions of one code exactly one is REDEEMED."""
 
     # groups
     @abc.abstractmethod

@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from store.base import Store
 from store.dynamodb.account import _Account
 from store.dynamodb.activity import _Activity
+from store.dynamodb.authorization_codes import _AuthorizationCodes
 from store.dynamodb.balances import _Balances
 from store.dynamodb.changes import _Changes
 from store.dynamodb.chat import _Chat
@@ -32,6 +33,7 @@ from store.settings import DynamoDBSettings
 class DynamoDBStore(
     _Users,
     _Sessions,
+    _AuthorizationCodes,
     _Groups,
     _Members,
     _Roles,

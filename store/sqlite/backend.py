@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from store.base import Store
 from store.sqlite.account import _Account
+from store.sqlite.authorization_codes import _AuthorizationCodes
 from store.sqlite.balances import _Balances
 from store.sqlite.changes import _Changes
 from store.sqlite.feeds import _Feeds
@@ -22,6 +23,7 @@ from store.sqlite.users import _Users
 class SQLiteStore(
     _Users,
     _Sessions,
+    _AuthorizationCodes,
     _Groups,
     _Roles,
     _Invites,

@@ -218,6 +218,21 @@ _MIGRATIONS: list[str] = [
     );
     CREATE INDEX sessions_by_user ON sessions (user_id, created_at);
     """,
+    # Native apps' one-time authorization codes (issue 13 part 3), keyed by the code's sha256.
+    # `used_at` and `session_id` are set by the one redemption; used rows are kept a while past
+    # expiry so that a second presentation is still seen as reuse.
+    """
+    CREATE TABLE authorization_codes (
+        code_hash TEXT PRIMARY KEY,
+        user_id TEXT NOT NULL,
+        redirect_uri TEXT NOT NULL,
+        code_challenge TEXT NOT NULL,
+        expires_at TEXT NOT NULL,
+        used_at TEXT,
+        session_id TEXT
+    );
+    CREATE INDEX authorization_codes_by_expiry ON authorization_codes (expires_at);
+    """,
     # The changes log (issue 14): one row per change of a group's record, numbered in commit order
     # (writes are serialized, so the autoincrement `seq` grows in commit order). Triggers write it,
     # so every write path records its changes in its own transaction. A group's deletion removes
