@@ -83,7 +83,14 @@ EXPOSED_HEADERS = (
     "Idempotent-Replayed",
     "Content-Disposition",
 )
-ALLOWED_HEADERS = ("Authorization", "Content-Type", "If-Match", "Idempotency-Key", "X-Request-ID")
+ALLOWED_HEADERS = (
+    "Authorization",
+    "Content-Type",
+    "If-Match",
+    "If-None-Match",
+    "Idempotency-Key",
+    "X-Request-ID",
+)
 
 
 def create_app(config: Config) -> web.Application:
