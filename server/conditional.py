@@ -20,7 +20,9 @@ import re
 from aiohttp import hdrs, web
 
 DIGEST_BYTES = 12
-"""96 bits: a changed body that keeps its tag by chance is not something any client will see."""
+"""SHA-256 cut to 96 bits: a changed body that keeps its tag by chance is not something any client
+will see. SHA-256 rather than blake2b because CPUs with SHA extensions (x86 since ~2017, ARMv8)
+hash twice as fast with it: about 60 µs for a 50-expense page, bench/etag_bench.py."""
 
 PERSONAL_CACHING = "private, no-cache"
 """What a personalised answer allows: a browser (never a shared cache) may keep it, and must ask
@@ -31,8 +33,8 @@ _HEADERS_NOT_SENT_ON_304 = frozenset({"content-type", "content-length", "content
 
 
 def body_digest(body: bytes) -> str:
-    """A short, URL-safe digest of `body` (blake2b, 96 bits, base64url without padding)."""
-    digest = hashlib.blake2b(body, digest_size=DIGEST_BYTES).digest()
+    """A short, URL-safe digest of `body` (SHA-256 cut to 96 bits, base64url: 16 characters)."""
+    digest = hashlib.sha256(body).digest()[:DIGEST_BYTES]
     return base64.urlsafe_b64encode(digest).decode("ascii")
 
 
