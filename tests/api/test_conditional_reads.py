@@ -216,3 +216,19 @@ async def test_every_json_get_documents_the_304_and_if_none_match(api: Api) -> N
     # Streams and files are not tagged, so they do not claim to be.
     export = api.openapi.document["paths"]["/api/groups/{group_id}/export"]["get"]
     assert "304" not in export["responses"]
+
+
+async def test_head_answers_the_get_headers_without_a_body(api: Api, alice: Actor, bob: Actor) -> None:
+    group_id = await trio_group(api, alice, bob)
+    path = f"/api/groups/{group_id}/balances"
+    got = await api.get(path, as_=alice)
+
+    async with api.client.head(path, headers=alice.auth) as head:
+        assert head.status == 200 and await head.read() == b""
+        assert head.headers["ETag"] == got.headers["ETag"]
+        assert head.headers["Content-Length"] == str(len(got.text.encode()))
+        assert head.headers["Cache-Control"] == "private, no-cache"
+    async with api.client.head(path, headers={**alice.auth, "If-None-Match": got.headers["ETag"]}) as head:
+        assert head.status == 304 and head.headers["ETag"] == got.headers["ETag"]
+    async with api.client.head(path, headers={"If-None-Match": got.headers["ETag"]}) as head:
+        assert head.status == 401
