@@ -192,7 +192,7 @@ async def list_expenses(request: web.Request, query: dict[str, Any]) -> web.Resp
     summary="One expense",
     replies={
         200: Reply(
-            "the expense, with everyone it names; its ETag is its version",
+            "the expense, with everyone it names; its ETag starts with its version",
             with_user_names(EXPENSE),
             ("ETag",),
         ),

@@ -32,13 +32,15 @@ VERSION: Schema = {
     "maximum": MAX_INTEGER,
     "description": "the version the change is based on (or send If-Match)",
 }
-_VERSION_TAG = re.compile(r'(?:W/)?"?([0-9]{1,16})"?')
+# A write's reply tags the record with its version, `"3"`; a GET's reply adds a digest of the body it
+# sent, `"3.Qm9vZm9vZm9vZm9v"` (server/conditional.py). Either names version 3 here.
+_VERSION_TAG = re.compile(r'(?:W/)?"?([0-9]{1,16})(?:\.[A-Za-z0-9_-]{1,64})?"?')
 
 
 def if_match(request: web.Request) -> int | None:
-    """The version in an If-Match header (`"3"` or `W/"3"`), or None without one; 422 for anything
-    else, and for a version beyond what a body's `version` may be (1..MAX_INTEGER), which no
-    store could hold either."""
+    """The version in an If-Match header (`"3"`, `W/"3"` or a GET's `"3.<digest>"`), or None
+    without one; 422 for anything else, and for a version beyond what a body's `version` may be
+    (1..MAX_INTEGER), which no store could hold either."""
     if "If-Match" not in request.headers:
         return None
     tag = _VERSION_TAG.fullmatch(request.headers["If-Match"].strip())

@@ -151,7 +151,7 @@ async def list_groups(request: web.Request, query: dict[str, Any]) -> web.Respon
 @api.get(
     "/api/groups/{group_id}",
     summary="A group with its members",
-    replies={200: Reply("the group; its ETag is its version", GROUP, ("ETag",)), 404: _NOT_FOUND},
+    replies={200: Reply("the group; its ETag starts with its version", GROUP, ("ETag",)), 404: _NOT_FOUND},
 )
 async def get_group(request: web.Request) -> web.Response:
     group, me = await membership(request)

@@ -38,7 +38,19 @@ def openapi_document(operations: list[Operation], *, version: str) -> dict[str, 
     }
 
 
-IF_MATCH: dict[str, Any] = {"type": "string", "pattern": r'^(W/)?"[0-9]+"$', "examples": ['"3"']}
+IF_MATCH: dict[str, Any] = {
+    "type": "string",
+    "pattern": r'^(W/)?"[0-9]+(\.[A-Za-z0-9_-]+)?"$',
+    "examples": ['"3"', '"3.Qm9vZm9vZm9vZm9v"'],
+}
+IF_NONE_MATCH = (
+    "the ETag of the answer you hold (or several, comma-separated, or `*`): if the answer would be "
+    "the same, it is a 304 without a body (weak comparison, RFC 9110 §13.1.2)"
+)
+_NOT_MODIFIED = Reply(
+    "not modified: If-None-Match names the current ETag; no body, the same ETag and caching headers",
+    headers=("ETag",),
+)
 _TRIMMED = "Surrounding whitespace is trimmed first; the length limits apply to what remains."
 
 
@@ -63,14 +75,30 @@ def _operation(operation: Operation) -> dict[str, Any]:
         }
         for name, text in operation.headers.items()
     ]
+    if operation.conditional:
+        parameters.append(
+            {
+                "name": "If-None-Match",
+                "in": "header",
+                "required": False,
+                "description": IF_NONE_MATCH,
+                "schema": {"type": "string"},
+            }
+        )
     return _with_replies(operation, parameters)
 
 
 def _with_replies(operation: Operation, parameters: list[dict[str, Any]]) -> dict[str, Any]:
-    """The operation's own replies, and those every route of its kind can answer: 401 without a
-    valid token, 400/413/415 for a body that is not JSON, too large or not JSON at all, and 422
-    for a body or query that breaks a rule or an If-Match that is not one of our ETags."""
+    """The operation's own replies, and those every route of its kind can answer: an ETag and 304
+    on a conditional GET (server/conditional.py), 401 without a valid token, 400/413/415 for a
+    body that is not JSON, too large or not JSON at all, and 422 for a body or query that breaks
+    a rule or an If-Match that is not one of our ETags."""
     replies = dict(operation.replies)
+    if operation.conditional:
+        success = replies[200]
+        if "ETag" not in success.headers:
+            replies[200] = Reply(success.description, success.schema, (*success.headers, "ETag"))
+        replies.setdefault(304, _NOT_MODIFIED)
     if not operation.public:
         replies.setdefault(401, Reply("missing, invalid, expired or revoked token", ERROR))
     if operation.path not in UNLIMITED_PATHS:

@@ -109,7 +109,10 @@ async def list_transactions(request: web.Request, query: dict[str, Any]) -> web.
 @api.get(
     "/api/groups/{group_id}/transactions/{transaction_id}",
     summary="One transaction",
-    replies={200: Reply("the transaction", TRANSACTION, ("ETag",)), 404: _NOT_FOUND},
+    replies={
+        200: Reply("the transaction; its ETag starts with its version", TRANSACTION, ("ETag",)),
+        404: _NOT_FOUND,
+    },
 )
 async def get_transaction(request: web.Request) -> web.Response:
     group, _ = await membership(request)

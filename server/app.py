@@ -86,7 +86,14 @@ EXPOSED_HEADERS = (
     "Idempotent-Replayed",
     "Content-Disposition",
 )
-ALLOWED_HEADERS = ("Authorization", "Content-Type", "If-Match", "Idempotency-Key", "X-Request-ID")
+ALLOWED_HEADERS = (
+    "Authorization",
+    "Content-Type",
+    "If-Match",
+    "If-None-Match",
+    "Idempotency-Key",
+    "X-Request-ID",
+)
 
 
 def create_app(config: Config) -> web.Application:
@@ -136,6 +143,9 @@ def create_app(config: Config) -> web.Application:
             if operation.path not in resources:
                 resources[operation.path] = app.router.add_resource(operation.path)
             cors.add(resources[operation.path].add_route(operation.method, handler))
+            if operation.conditional:
+                # HEAD: the GET's headers (ETag, Content-Length) without its body; 304 alike.
+                cors.add(resources[operation.path].add_route("HEAD", handler))
             app[OPERATIONS].append(operation)
     docs.describe(app)
     return app

@@ -19,6 +19,7 @@ from jsonschema import Draft202012Validator, ValidationError
 
 from domain import Invalid, UnsupportedMediaType
 from domain.client_json import SURROGATE_MESSAGE, has_lone_surrogate, read_json, refuse_lone_surrogates
+from server.conditional import conditional
 
 Handler = Callable[..., Awaitable[web.StreamResponse]]
 
@@ -47,6 +48,13 @@ class Operation:
     public: bool = False
     description: str = ""
     headers: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def conditional(self) -> bool:
+        """Whether answers carry an ETag and honour If-None-Match (`server.conditional`): every GET
+        whose 200 is a JSON document."""
+        success = self.replies.get(200)
+        return self.method == "GET" and success is not None and success.schema is not None
 
 
 class Api:
@@ -131,7 +139,10 @@ def _validating(operation: Operation, handler: Handler) -> Handler:
             arguments["query"] = _parse_query(request, operation.query, query_validator)
         if operation.body is not None:
             arguments["body"] = await _parse_body(request, operation.body, body_validator)
-        return await handler(request, **arguments)
+        response = await handler(request, **arguments)
+        if operation.conditional:
+            return conditional(request, response, personal=not operation.public)
+        return response
 
     parse_and_handle.__name__ = handler.__name__
     parse_and_handle.__doc__ = handler.__doc__

@@ -144,7 +144,7 @@ async def test_get_group_as_member(api: Api, alice: Actor, bob: Actor) -> None:
         (alice.id, "owner"),
         (bob.id, "member"),
     ]
-    assert reply.headers["ETag"] == '"1"'
+    assert reply.headers["ETag"].startswith('"1.')
 
 
 async def test_outsider_and_missing_group_look_the_same(api: Api, alice: Actor, carol: Actor) -> None:
