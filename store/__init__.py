@@ -1,5 +1,23 @@
 """Persistence: one contract (`Store`), an embedded SQLite backend and a DynamoDB backend."""
 
-from store.base import NewGroup, Rotation, RotationResult, Session, Store, TokenStanding
+from store.base import (
+    MAX_PUSH_SUBSCRIPTIONS,
+    NewGroup,
+    PushSubscription,
+    Rotation,
+    RotationResult,
+    Session,
+    Store,
+    TokenStanding,
+)
 
-__all__ = ["NewGroup", "Rotation", "RotationResult", "Session", "Store", "TokenStanding"]
+__all__ = [
+    "MAX_PUSH_SUBSCRIPTIONS",
+    "NewGroup",
+    "PushSubscription",
+    "Rotation",
+    "RotationResult",
+    "Session",
+    "Store",
+    "TokenStanding",
+]

@@ -13,6 +13,7 @@ from store.sqlite.history import _History
 from store.sqlite.idempotency import _Idempotency
 from store.sqlite.invites import _Invites
 from store.sqlite.people import _People
+from store.sqlite.push import _Push
 from store.sqlite.roles import _Roles
 from store.sqlite.sessions import _Sessions
 from store.sqlite.users import _Users
@@ -31,6 +32,7 @@ class SQLiteStore(
     _People,
     _Friends,
     _Account,
+    _Push,
     Store,
 ):
     """The embedded backend; open one with `SQLiteStore.open(path)`."""
