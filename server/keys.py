@@ -8,6 +8,7 @@ from server.config import Config
 from server.routing import Operation
 from server.tokens import Claims
 from services import Services
+from services.push import Push
 from services.sessions import Sessions
 from store import Store
 
@@ -15,6 +16,7 @@ CONFIG = web.AppKey("config", Config)
 STORE = web.AppKey("store", Store)
 SERVICES = web.AppKey("services", Services)
 SESSIONS = web.AppKey("sessions", Sessions)
+PUSH = web.AppKey("push", Push)
 OPERATIONS = web.AppKey("operations", list[Operation])
 OPENAPI = web.AppKey("openapi", dict)
 

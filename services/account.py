@@ -75,6 +75,8 @@ class Accounts(Service):
         erased = await self.store.erase_user(user_id, self.clock())
         # Refresh tokens die with the account (its access tokens already do: no such user).
         await self.store.revoke_sessions(user_id, self.clock())
+        # Nothing is pushed to a deleted account's browsers again.
+        await self.store.delete_push_subscriptions(user_id)
         # Whoever still shows the person (the groups' members) now shows a deleted user.
         for group_id in left:
             self.events.to_group(group_id, "user.updated", public_user_json(erased))
