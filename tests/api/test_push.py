@@ -364,3 +364,20 @@ async def test_send_never_raises_and_drops_what_cannot_be_pushed(
     await wait_until(lambda: "a" in push_service.received)
     await asyncio.wait_for(push.drain(), 5)
     assert push_service.received == {"a": [{"n": 1}]}
+
+
+async def test_an_expired_subscription_is_dropped_instead_of_pushed_to(
+    api: Api, alice: Actor, push_service: PushService
+) -> None:
+    body = push_service.browser("old").subscription(push_service.endpoint("old"))
+    body["expirationTime"] = int(time.time() * 1000) - 1000
+    assert (await api.post("/api/push/subscriptions", as_=alice, json=body)).status == 201
+    await _subscribe(api, alice, push_service, "new")
+    push = api.app[SERVICES].push
+    push.send(alice.id, {"n": 1})
+    await wait_until(lambda: "new" in push_service.received)
+    await asyncio.wait_for(push.drain(), 5)
+    assert "old" not in push_service.started
+    assert [s.endpoint for s in await api.store.list_push_subscriptions(alice.id)] == [
+        push_service.endpoint("new")
+    ]
