@@ -11,7 +11,9 @@ from __future__ import annotations
 import asyncio
 import base64
 import enum
+import ipaddress
 import logging
+import socket
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -19,6 +21,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
+from aiohttp.abc import AbstractResolver, ResolveResult
+from aiohttp.resolver import DefaultResolver
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from py_vapid import Vapid  # type: ignore[import-untyped]
@@ -82,10 +86,47 @@ def is_loopback_http(endpoint: str) -> bool:
     return parts.scheme == "http" and parts.hostname in ("127.0.0.1", "::1", "localhost")
 
 
+def is_public_host(host: str) -> bool:
+    """Whether an endpoint's host may be pushed to as far as its name shows: not an IP literal
+    outside the global unicast space (10/8, 127/8, 169.254/16, ::1, fc00::/7, ...) and not
+    `localhost`. Names are checked again when they resolve (`_PublicAddressesOnly`)."""
+    host = host.strip("[]").lower().rstrip(".")
+    if host == "localhost" or host.endswith(".localhost"):
+        return False
+    try:
+        return ipaddress.ip_address(host).is_global
+    except ValueError:
+        return True
+
+
+class _PublicAddressesOnly(AbstractResolver):
+    """The default resolver, keeping only global addresses. A subscription's endpoint is chosen by
+    a client, so without this a name pointing into our own network would have us POST there."""
+
+    def __init__(self, inner: AbstractResolver | None = None) -> None:
+        self._inner = inner or DefaultResolver()
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        found = await self._inner.resolve(host, port, family)
+        public = [result for result in found if ipaddress.ip_address(result["host"]).is_global]
+        if not public:
+            raise OSError(f"{host} resolves to no public address")
+        return public
+
+    async def close(self) -> None:
+        await self._inner.close()
+
+
 @asynccontextmanager
 async def open_sender(settings: WebPushSettings) -> AsyncIterator[WebPushSender]:
-    """A sender with its own HTTP session, closed after the block."""
-    async with aiohttp.ClientSession() as session:
+    """A sender with its own HTTP session, closed after the block. It connects to public
+    addresses only, unless the settings allow loopback http (tests)."""
+    connector = (
+        None if settings.allow_http_loopback else aiohttp.TCPConnector(resolver=_PublicAddressesOnly())
+    )
+    async with aiohttp.ClientSession(connector=connector) as session:
         yield WebPushSender(settings, session)
 
 
@@ -128,6 +169,9 @@ class WebPushSender:
             return Delivery.FAILED
         except WebPushException as exc:
             log.warning("web push to %s not sent: %s", _origin(endpoint), exc)
+            return Delivery.FAILED
+        except Exception:  # whatever else a push service's answer trips over: still not ours to raise
+            log.exception("web push to %s failed", _origin(endpoint))
             return Delivery.FAILED
         status = int(response.status)
         if 200 <= status < 300:

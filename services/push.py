@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from domain import Invalid, NotFound, Unavailable
 from domain.clock import Clock, utc_now
-from realtime.webpush import Delivery, is_loopback_http
+from realtime.webpush import Delivery, is_loopback_http, is_public_host
 from store import PushSubscription, Store
 
 log = logging.getLogger(__name__)
@@ -219,11 +219,17 @@ def _endpoint_problems(endpoint: str, allow_http_loopback: bool) -> list[dict[st
     parts = urlsplit(endpoint)
     if len(endpoint) > MAX_ENDPOINT_LENGTH:
         return [{"field": "endpoint", "message": f"must be at most {MAX_ENDPOINT_LENGTH} characters"}]
-    if parts.scheme == "https" and parts.hostname:
-        return []
     if allow_http_loopback and is_loopback_http(endpoint):
         return []
-    return [{"field": "endpoint", "message": "must be an https URL"}]
+    try:
+        parts.port  # noqa: B018 - raises for a port that is not a number in range
+    except ValueError:
+        return [{"field": "endpoint", "message": "must be an https URL"}]
+    if parts.scheme != "https" or not parts.hostname:
+        return [{"field": "endpoint", "message": "must be an https URL"}]
+    if not is_public_host(parts.hostname):
+        return [{"field": "endpoint", "message": "must be on a public host"}]
+    return []
 
 
 def _key_problems(p256dh: str, auth: str) -> list[dict[str, str]]:

@@ -26,6 +26,8 @@ from aiohttp.test_utils import TestServer
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from realtime.settings import WebPushSettings
+from realtime.webpush import Delivery, open_sender
 from server.config import Config, load_config
 from server.keys import SERVICES
 from store import MAX_PUSH_SUBSCRIPTIONS
@@ -223,6 +225,12 @@ async def test_unusable_subscriptions_are_refused(api: Api, alice: Actor, push_s
     cases = {
         "endpoint": [
             {**good, "endpoint": "http://push.example.net/send/abc"},
+            {**good, "endpoint": "https://10.1.2.3/send/abc"},
+            {**good, "endpoint": "https://127.0.0.1:8443/send/abc"},
+            {**good, "endpoint": "https://[::1]/send/abc"},
+            {**good, "endpoint": "https://169.254.169.254/latest/meta-data"},
+            {**good, "endpoint": "https://localhost/send/abc"},
+            {**good, "endpoint": "https://push.example.net:99999/send/abc"},
             {**good, "endpoint": "ftp://push.example.net/x"},
             {**good, "endpoint": "https://" + "a" * 2050},
         ],
@@ -381,3 +389,19 @@ async def test_an_expired_subscription_is_dropped_instead_of_pushed_to(
     assert [s.endpoint for s in await api.store.list_push_subscriptions(alice.id)] == [
         push_service.endpoint("new")
     ]
+
+
+async def test_the_sender_connects_to_public_addresses_only(push_service: PushService) -> None:
+    """Outside tests, a name that resolves into our own network is not connected to."""
+    browser = push_service.browser("inside")
+    keys = browser.subscription("")["keys"]
+    endpoint = push_service.endpoint("inside").replace("127.0.0.1", "localhost")
+    settings = WebPushSettings(
+        vapid_private_key=VAPID_PEM, subject=SUBJECT, ttl_seconds=TTL, timeout_seconds=5
+    )
+    async with open_sender(settings) as sender:
+        assert await sender.deliver(endpoint, keys["p256dh"], keys["auth"], b"{}") is Delivery.FAILED
+    assert push_service.started == {}
+    async with open_sender(replace(settings, allow_http_loopback=True)) as sender:
+        assert await sender.deliver(endpoint, keys["p256dh"], keys["auth"], b"{}") is Delivery.DELIVERED
+    assert push_service.started == {"inside": 1}
