@@ -174,8 +174,9 @@ class Accounts(Service):
         """Everything held about the user, as one JSON document: the profile, the sign-in
         identity (no secret is stored), their groups with their role and the groups they left,
         their friends, every expense and settlement they take part in and every chat message
-        they wrote in any group they ever belonged to, the receipts they uploaded (metadata), and
-        the names of everyone it mentions. Reads the history of each group, page by page."""
+        they wrote in any group they ever belonged to, the receipts they uploaded (metadata), the
+        browsers they let us push to, and the names of everyone it mentions. Reads the history of
+        each group, page by page."""
         user = await self.store.get_user(user_id)
         subject = await self.store.get_oidc_subject(user_id)
         memberships = await self._memberships(user_id)
@@ -225,6 +226,14 @@ class Accounts(Service):
             "settlements": settlements,
             "chat_messages": messages,
             "receipts": await _receipts(receipts, user_id),
+            "push_subscriptions": [
+                {
+                    "endpoint": s.endpoint,
+                    "expirationTime": s.expiration_time,
+                    "created_at": to_text(s.created_at),
+                }
+                for s in await self.store.list_push_subscriptions(user_id)
+            ],
             "users": user_names_json(await self._users(people)),
         }
 

@@ -267,10 +267,12 @@ async def test_at_most_so_many_subscriptions(api: Api, alice: Actor) -> None:
     assert over.status == 409 and over.error["code"] == "too_many_push_subscriptions"
 
 
-async def test_deleting_the_account_forgets_its_subscriptions(
+async def test_the_export_names_them_and_deleting_the_account_forgets_them(
     api: Api, alice: Actor, push_service: PushService
 ) -> None:
     await _subscribe(api, alice, push_service, "a")
+    exported = await api.get("/api/user/export", as_=alice)
+    assert [s["endpoint"] for s in exported.json["push_subscriptions"]] == [push_service.endpoint("a")]
     assert (await api.delete("/api/user", as_=alice)).status == 204
     assert await api.store.list_push_subscriptions(alice.id) == []
 
