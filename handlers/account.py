@@ -26,6 +26,7 @@ PERSONAL_DATA: Schema = {
         "settlements",
         "chat_messages",
         "receipts",
+        "push_subscriptions",
         "users",
     ],
     "properties": {
@@ -105,6 +106,19 @@ PERSONAL_DATA: Schema = {
         },
         "users": USER_NAMES,
         "receipts": {**_LIST, "description": "the receipts the caller uploaded (what was read from them)"},
+        "push_subscriptions": {
+            "type": "array",
+            "description": "the browsers the caller lets us push to (Web Push; their keys are left out)",
+            "items": {
+                "type": "object",
+                "required": ["endpoint", "expirationTime", "created_at"],
+                "properties": {
+                    "endpoint": {"type": "string"},
+                    "expirationTime": {"type": ["integer", "null"]},
+                    "created_at": TIMESTAMP,
+                },
+            },
+        },
     },
 }
 

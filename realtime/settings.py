@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 DEFAULT_HISTORY = 1000
 DEFAULT_WS_QUEUE_SIZE = 1024
+DEFAULT_PUSH_TTL_SECONDS = 24 * 60 * 60
+DEFAULT_PUSH_TIMEOUT_SECONDS = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,3 +23,18 @@ class RealtimeSettings:
     redis_url: str | None = None
     history: int = DEFAULT_HISTORY
     ws_queue_size: int = DEFAULT_WS_QUEUE_SIZE
+
+
+@dataclass(frozen=True, slots=True)
+class WebPushSettings:
+    """`vapid_private_key` is the text of VAPID_PRIVATE_KEY (see `load_vapid_key`), `subject` a
+    `mailto:` or `https:` contact for the push services' operators. `allow_http_loopback` lets
+    subscriptions name plain-http endpoints on 127.0.0.1/::1/localhost: for tests only, never read
+    from the environment. `ttl_seconds` is how long a push service keeps a message for a browser
+    that is offline; `timeout_seconds` bounds each delivery."""
+
+    vapid_private_key: str
+    subject: str
+    ttl_seconds: int = DEFAULT_PUSH_TTL_SECONDS
+    timeout_seconds: float = DEFAULT_PUSH_TIMEOUT_SECONDS
+    allow_http_loopback: bool = False

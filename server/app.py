@@ -26,6 +26,7 @@ from handlers import (
     invites,
     login,
     ocr,
+    push,
     receipts,
     roles,
     sessions,
@@ -40,8 +41,9 @@ from realtime.events import publish
 from realtime.hub import close_connections, hub_ctx
 from realtime.redis import redis_ctx
 from realtime.tickets import tickets_ctx
+from realtime.webpush import open_sender
 from server.config import Config
-from server.keys import AUTHORIZATION_CODES, CONFIG, OPERATIONS, SERVICES, SESSIONS, STORE
+from server.keys import AUTHORIZATION_CODES, CONFIG, OPERATIONS, PUSH, SERVICES, SESSIONS, STORE
 from server.middleware import assign_request_id, authenticate, render_errors, response_headers
 from server.oidc import OidcSettings, oidc_ctx
 from server.ratelimit import rate_limit, rate_limit_ctx
@@ -49,6 +51,7 @@ from server.sessions import SIGN_IN_COOKIES, sign_in_cookie_storage
 from server.tokens import session_minter
 from services import Services
 from services.authorization_codes import AuthorizationCodes
+from services.push import Push
 from services.sessions import Sessions
 from store import Store
 
@@ -75,6 +78,7 @@ HANDLER_MODULES = (
     changes,
     ws,
     account,
+    push,
 )
 # What a browser client may read from a cross-origin answer: versions, request ids for support,
 # when to retry, where a new resource lives, whether an answer is a replay, an export's file name.
@@ -106,6 +110,7 @@ def create_app(config: Config) -> web.Application:
     app.cleanup_ctx.extend(
         [
             store_ctx,
+            push_ctx,
             services_ctx,
             redis_ctx(config.realtime),
             rate_limit_ctx(config.rate_limits),
@@ -187,9 +192,26 @@ async def store_ctx(app: web.Application) -> AsyncIterator[None]:
         yield
 
 
+async def push_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Web Push on the open store: its workers run while the app does; off without VAPID."""
+    settings = app[CONFIG].push
+    if settings is None:
+        app[PUSH] = Push(app[STORE], None)
+        yield
+        return
+    async with open_sender(settings) as sender:
+        app[PUSH] = Push(app[STORE], sender)
+        app[PUSH].start()
+        try:
+            yield
+        finally:
+            await app[PUSH].close()
+
+
 async def services_ctx(app: web.Application) -> AsyncIterator[None]:
-    """The use cases, on the open store, publishing through this app's broker."""
-    app[SERVICES] = Services.build(app[STORE], functools.partial(publish, app))
+    """The use cases, on the open store, publishing through this app's broker and pushing
+    through this app's Web Push."""
+    app[SERVICES] = Services.build(app[STORE], functools.partial(publish, app), push=app[PUSH])
     app[SESSIONS] = build_sessions(app[STORE], app[CONFIG])
     app[AUTHORIZATION_CODES] = AuthorizationCodes(app[SESSIONS])
     yield

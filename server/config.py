@@ -27,7 +27,15 @@ from ocr.settings import (
     ReceiptStorageSettings,
     default_workers,
 )
-from realtime.settings import DEFAULT_HISTORY, DEFAULT_WS_QUEUE_SIZE, RealtimeSettings
+from realtime.settings import (
+    DEFAULT_HISTORY,
+    DEFAULT_PUSH_TIMEOUT_SECONDS,
+    DEFAULT_PUSH_TTL_SECONDS,
+    DEFAULT_WS_QUEUE_SIZE,
+    RealtimeSettings,
+    WebPushSettings,
+)
+from realtime.webpush import InvalidVapidKey, load_vapid_key
 from server.native_redirects import RedirectUriError, parse_native_redirect_uris
 from services.sessions import SessionSettings
 from store.settings import DynamoDBSettings
@@ -99,6 +107,8 @@ class Config:
     sessions: SessionSettings = field(default_factory=SessionSettings)
     native_redirect_uris: tuple[str, ...] = ()
     """Where native apps may be sent back after signing in (`server.native_redirects`)."""
+    push: WebPushSettings | None = None
+    """Web Push; None (no VAPID_PRIVATE_KEY) means push is off."""
 
     @property
     def is_development(self) -> bool:
@@ -206,6 +216,7 @@ def load_config(environ: Mapping[str, str] | None = None, *, read_dotenv: bool =
             ),
             trusted_proxies=_networks("TRUSTED_PROXIES", env.text("TRUSTED_PROXIES", "")),
         ),
+        push=_push(env),
     )
 
 
@@ -289,6 +300,32 @@ def _networks(name: str, value: str) -> tuple[Network, ...]:
         except ValueError:
             raise ConfigError(name, f"must be IP addresses or CIDR networks, got {item.strip()!r}") from None
     return tuple(networks)
+
+
+def _push(env: _Reader) -> WebPushSettings | None:
+    """Web Push settings, or None when VAPID_PRIVATE_KEY is unset (push off). The key is parsed
+    now, so a bad one stops start-up instead of the first push."""
+    key = env.text("VAPID_PRIVATE_KEY", "")
+    subject = env.text("VAPID_SUBJECT", "")
+    if not key:
+        if subject:
+            raise ConfigError("VAPID_PRIVATE_KEY", "is required when VAPID_SUBJECT is set")
+        return None
+    try:
+        load_vapid_key(key)
+    except InvalidVapidKey as exc:
+        raise ConfigError("VAPID_PRIVATE_KEY", str(exc)) from None
+    if not subject:
+        raise ConfigError("VAPID_SUBJECT", "is required with VAPID_PRIVATE_KEY (a mailto: or https: URL)")
+    parts = urlsplit(subject)
+    if not ((parts.scheme == "mailto" and "@" in parts.path) or (parts.scheme == "https" and parts.netloc)):
+        raise ConfigError("VAPID_SUBJECT", f"must be a mailto: or https: URL, got {subject!r}")
+    return WebPushSettings(
+        vapid_private_key=key,
+        subject=subject,
+        ttl_seconds=env.integer("PUSH_TTL_SECONDS", DEFAULT_PUSH_TTL_SECONDS, low=0, high=28 * 24 * 60 * 60),
+        timeout_seconds=env.integer("PUSH_TIMEOUT_SECONDS", DEFAULT_PUSH_TIMEOUT_SECONDS, low=1, high=60),
+    )
 
 
 _LANGUAGE = re.compile(r"[a-z]{3}(?:_[a-z]+)*")

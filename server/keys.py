@@ -9,6 +9,7 @@ from server.routing import Operation
 from server.tokens import Claims
 from services import Services
 from services.authorization_codes import AuthorizationCodes
+from services.push import Push
 from services.sessions import Sessions
 from store import Store
 
@@ -17,6 +18,7 @@ STORE = web.AppKey("store", Store)
 SERVICES = web.AppKey("services", Services)
 SESSIONS = web.AppKey("sessions", Sessions)
 AUTHORIZATION_CODES = web.AppKey("authorization_codes", AuthorizationCodes)
+PUSH = web.AppKey("push", Push)
 OPERATIONS = web.AppKey("operations", list[Operation])
 OPENAPI = web.AppKey("openapi", dict)
 

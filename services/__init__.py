@@ -18,6 +18,7 @@ from services.friends import Friends
 from services.groups import Groups
 from services.invites import Invites
 from services.people import People
+from services.push import Push
 from services.roles import Roles
 from services.settlements import Settlements
 from store import Store
@@ -35,9 +36,13 @@ class Services:
     roles: Roles
     accounts: Accounts
     changes: Changes
+    push: Push
 
     @classmethod
-    def build(cls, store: Store, publish: Publish, clock: Clock = utc_now) -> Services:
+    def build(
+        cls, store: Store, publish: Publish, clock: Clock = utc_now, push: Push | None = None
+    ) -> Services:
+        """`push` None: Web Push is off (`Push.send` does nothing)."""
         events = Events(publish)
         return cls(
             expenses=Expenses(store, events, clock),
@@ -50,6 +55,7 @@ class Services:
             roles=Roles(store, events, clock),
             accounts=Accounts(store, events, clock),
             changes=Changes(store, events, clock),
+            push=push or Push(store, None, clock),
         )
 
 
@@ -63,6 +69,7 @@ __all__ = [
     "Groups",
     "People",
     "Publish",
+    "Push",
     "ReplyRecorder",
     "Roles",
     "Services",

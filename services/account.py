@@ -75,6 +75,8 @@ class Accounts(Service):
         erased = await self.store.erase_user(user_id, self.clock())
         # Refresh tokens die with the account (its access tokens already do: no such user).
         await self.store.revoke_sessions(user_id, self.clock())
+        # Nothing is pushed to a deleted account's browsers again.
+        await self.store.delete_push_subscriptions(user_id)
         # Whoever still shows the person (the groups' members) now shows a deleted user.
         for group_id in left:
             self.events.to_group(group_id, "user.updated", public_user_json(erased))
@@ -172,8 +174,9 @@ class Accounts(Service):
         """Everything held about the user, as one JSON document: the profile, the sign-in
         identity (no secret is stored), their groups with their role and the groups they left,
         their friends, every expense and settlement they take part in and every chat message
-        they wrote in any group they ever belonged to, the receipts they uploaded (metadata), and
-        the names of everyone it mentions. Reads the history of each group, page by page."""
+        they wrote in any group they ever belonged to, the receipts they uploaded (metadata), the
+        browsers they let us push to, and the names of everyone it mentions. Reads the history of
+        each group, page by page."""
         user = await self.store.get_user(user_id)
         subject = await self.store.get_oidc_subject(user_id)
         memberships = await self._memberships(user_id)
@@ -223,6 +226,14 @@ class Accounts(Service):
             "settlements": settlements,
             "chat_messages": messages,
             "receipts": await _receipts(receipts, user_id),
+            "push_subscriptions": [
+                {
+                    "endpoint": s.endpoint,
+                    "expirationTime": s.expiration_time,
+                    "created_at": to_text(s.created_at),
+                }
+                for s in await self.store.list_push_subscriptions(user_id)
+            ],
             "users": user_names_json(await self._users(people)),
         }
 

@@ -1,8 +1,10 @@
 """Persistence: one contract (`Store`), an embedded SQLite backend and a DynamoDB backend."""
 
 from store.base import (
+    MAX_PUSH_SUBSCRIPTIONS,
     AuthorizationCode,
     NewGroup,
+    PushSubscription,
     Redemption,
     RedemptionResult,
     Rotation,
@@ -14,7 +16,9 @@ from store.base import (
 
 __all__ = [
     "AuthorizationCode",
+    "MAX_PUSH_SUBSCRIPTIONS",
     "NewGroup",
+    "PushSubscription",
     "Redemption",
     "RedemptionResult",
     "Rotation",

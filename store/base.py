@@ -141,6 +141,26 @@ class RedemptionResult:
     code: AuthorizationCode | None
 
 
+MAX_PUSH_SUBSCRIPTIONS = 20
+"""Web Push subscriptions a user may have at once (one per browser profile they allow)."""
+
+
+@dataclass(frozen=True, slots=True)
+class PushSubscription:
+    """A browser's PushSubscription (RFC 8030 §6 and the W3C Push API), kept for its user. `id` is
+    derived from `endpoint` (`services.push.subscription_id`), so saving the same endpoint twice
+    is one subscription; `p256dh` and `auth` are the browser's keys as it sends them (base64url);
+    `expiration_time` is the browser's `expirationTime` (ms since the epoch) or None."""
+
+    id: str
+    user_id: str
+    endpoint: str
+    p256dh: str
+    auth: str
+    expiration_time: int | None
+    created_at: datetime
+
+
 class Store(abc.ABC):
     """Raises `domain` errors only; no backend type escapes."""
 
@@ -234,6 +254,26 @@ class Store(abc.ABC):
         stored before). A code used before is REUSED (its record names the session of the first
         redemption) for as long as it is kept; an unknown or expired unused code is UNKNOWN. Of
         concurrent redemptions of one code exactly one is REDEEMED."""
+
+    # Web Push subscriptions
+    @abc.abstractmethod
+    async def save_push_subscription(self, subscription: PushSubscription) -> tuple[PushSubscription, bool]:
+        """Keep `subscription` for its user; one with the same id is replaced (a browser may renew
+        its keys for the same endpoint), keeping its `created_at`. Returns what is stored and whether
+        it is new. Raises Conflict (`too_many_push_subscriptions`) when it is new and the user already
+        has MAX_PUSH_SUBSCRIPTIONS. One atomic write (DynamoDB: a get and a conditional put)."""
+
+    @abc.abstractmethod
+    async def list_push_subscriptions(self, user_id: str) -> list[PushSubscription]:
+        """The user's subscriptions, oldest first (at most MAX_PUSH_SUBSCRIPTIONS); one read."""
+
+    @abc.abstractmethod
+    async def delete_push_subscription(self, user_id: str, subscription_id: str) -> bool:
+        """Forget one of the user's subscriptions; False when the user has none with this id."""
+
+    @abc.abstractmethod
+    async def delete_push_subscriptions(self, user_id: str) -> None:
+        """Forget every subscription of the user (their account is being deleted)."""
 
     # groups
     @abc.abstractmethod

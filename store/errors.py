@@ -20,6 +20,14 @@ def session_not_found() -> NotFound:
     return NotFound("no such session", code="session_not_found")
 
 
+def too_many_push_subscriptions(limit: int) -> Conflict:
+    return Conflict(
+        f"at most {limit} push subscriptions per user; remove one first",
+        code="too_many_push_subscriptions",
+        details={"limit": limit},
+    )
+
+
 def record_not_found(kind: str) -> NotFound:
     """`kind` is "expense" or "transaction" (settlements keep their wire name in messages)."""
     return NotFound(f"{kind} not found")

@@ -23,6 +23,7 @@ from store.dynamodb.invites import _Invites
 from store.dynamodb.items import _key
 from store.dynamodb.members import _Members
 from store.dynamodb.people import _People
+from store.dynamodb.push import _Push
 from store.dynamodb.roles import _Roles
 from store.dynamodb.sessions import _Sessions
 from store.dynamodb.settlements import _Settlements
@@ -49,6 +50,7 @@ class DynamoDBStore(
     _People,
     _Friends,
     _Account,
+    _Push,
     Store,
 ):
     """The cloud backend; open one with `DynamoDBStore.open(settings)`."""

@@ -15,6 +15,7 @@ from store.sqlite.history import _History
 from store.sqlite.idempotency import _Idempotency
 from store.sqlite.invites import _Invites
 from store.sqlite.people import _People
+from store.sqlite.push import _Push
 from store.sqlite.roles import _Roles
 from store.sqlite.sessions import _Sessions
 from store.sqlite.users import _Users
@@ -35,6 +36,7 @@ class SQLiteStore(
     _Friends,
     _Account,
     _Changes,
+    _Push,
     Store,
 ):
     """The embedded backend; open one with `SQLiteStore.open(path)`."""

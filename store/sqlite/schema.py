@@ -306,6 +306,20 @@ _MIGRATIONS: list[str] = [
         VALUES (OLD.group_id, 'chat', OLD.id, 'delete', NULL);
     END;
     """,
+    # Web Push subscriptions (issue 14 part 6): a browser's endpoint and keys, per user; the id is
+    # derived from the endpoint, so subscribing twice from one browser is one row.
+    """
+    CREATE TABLE push_subscriptions (
+        user_id TEXT NOT NULL,
+        id TEXT NOT NULL,
+        endpoint TEXT NOT NULL,
+        p256dh TEXT NOT NULL,
+        auth TEXT NOT NULL,
+        expiration_time INTEGER,
+        created_at TEXT NOT NULL,
+        PRIMARY KEY (user_id, id)
+    ) WITHOUT ROWID;
+    """,
 ]
 """Applied in order and never edited once released: a file's `PRAGMA user_version` counts how many
 of them it has, so a new change is always a new entry at the end."""

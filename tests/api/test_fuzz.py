@@ -11,11 +11,20 @@ import logging
 import shutil
 
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from tests.api.conftest import Api
 from tests.api.fuzzing import build_world, fuzz, verify_every_group
 from tests.api.sign_in import sign_in_environ
 
+VAPID_PEM = (
+    ec.generate_private_key(ec.SECP256R1())
+    .private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    .decode()
+)
 EXAMPLES = {"sqlite": 100, "dynamodb": 60}
 """Examples per operation: about 17 s on SQLite and 37 s on moto on two cores, so the suite stays
 well inside its budget; bench/fuzz_bench.py runs more."""
@@ -23,9 +32,11 @@ well inside its budget; bench/fuzz_bench.py runs more."""
 
 @pytest.fixture
 def environ(environ: dict[str, str], oidc_issuer: str) -> dict[str, str]:
-    """Sign-in and OCR configured, so that those routes answer for real rather than 503."""
+    """Sign-in, OCR and Web Push configured, so that those routes answer for real rather than 503."""
     configured = sign_in_environ(environ, oidc_issuer)
     configured["TESSERACT_CMD"] = shutil.which("tesseract") or configured["TESSERACT_CMD"]
+    configured["VAPID_PRIVATE_KEY"] = VAPID_PEM
+    configured["VAPID_SUBJECT"] = "mailto:ops@example.com"
     return configured
 
 
