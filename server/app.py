@@ -15,6 +15,7 @@ from handlers import (
     activity,
     balances,
     chats,
+    comments,
     dashboard,
     docs,
     expenses,
@@ -70,6 +71,7 @@ HANDLER_MODULES = (
     ocr,
     receipts,
     chats,
+    comments,
     ws,
     account,
 )
@@ -176,7 +178,11 @@ async def store_ctx(app: web.Application) -> AsyncIterator[None]:
 
 async def services_ctx(app: web.Application) -> AsyncIterator[None]:
     """The use cases, on the open store, publishing through this app's broker."""
-    app[SERVICES] = Services.build(app[STORE], functools.partial(publish, app))
+    app[SERVICES] = Services.build(
+        app[STORE],
+        functools.partial(publish, app),
+        restore_window=timedelta(days=app[CONFIG].restore_days),
+    )
     app[SESSIONS] = build_sessions(app[STORE], app[CONFIG])
     yield
 

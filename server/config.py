@@ -96,6 +96,8 @@ class Config:
     receipts: ReceiptStorageSettings
     rate_limits: RateLimitSettings
     sessions: SessionSettings = field(default_factory=SessionSettings)
+    restore_days: int = 30
+    """RESTORE_DAYS: how long a deleted expense or settlement can be restored (and is kept)."""
 
     @property
     def is_development(self) -> bool:
@@ -156,6 +158,7 @@ def load_config(environ: Mapping[str, str] | None = None, *, read_dotenv: bool =
             refresh_token_days=env.integer("REFRESH_TOKEN_DAYS", 60, low=1, high=3660),
             refresh_grace_seconds=env.integer("REFRESH_GRACE_SECONDS", 10, low=0, high=300),
         ),
+        restore_days=env.integer("RESTORE_DAYS", 30, low=1, high=3660),
         store_backend=env.choice("STORE_BACKEND", ("sqlite", "dynamodb"), default_backend),  # type: ignore[arg-type]
         data_dir=data_dir,
         sqlite_path=Path(env.text("SQLITE_PATH", str(data_dir / "expense-tracker.sqlite3"))),

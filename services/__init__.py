@@ -6,10 +6,12 @@ A handler parses and authorizes, then makes one call here. A write use case buil
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from domain.clock import Clock, utc_now
 from services.account import Accounts
 from services.chats import Chats
+from services.comments import Comments
 from services.common import ReplyRecorder, Written
 from services.events import Events, Publish
 from services.expenses import Expenses
@@ -20,6 +22,7 @@ from services.people import People
 from services.roles import Roles
 from services.settlements import Settlements
 from store import Store
+from store.base import RESTORE_WINDOW
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +30,7 @@ class Services:
     expenses: Expenses
     settlements: Settlements
     chats: Chats
+    comments: Comments
     groups: Groups
     invites: Invites
     people: People
@@ -35,12 +39,21 @@ class Services:
     accounts: Accounts
 
     @classmethod
-    def build(cls, store: Store, publish: Publish, clock: Clock = utc_now) -> Services:
+    def build(
+        cls,
+        store: Store,
+        publish: Publish,
+        clock: Clock = utc_now,
+        *,
+        restore_window: timedelta = RESTORE_WINDOW,
+    ) -> Services:
+        """`restore_window`: how long a deleted expense or settlement may be restored (RESTORE_DAYS)."""
         events = Events(publish)
         return cls(
-            expenses=Expenses(store, events, clock),
-            settlements=Settlements(store, events, clock),
+            expenses=Expenses(store, events, clock, restore_window),
+            settlements=Settlements(store, events, clock, restore_window),
             chats=Chats(store, events, clock),
+            comments=Comments(store, events, clock),
             groups=Groups(store, events, clock),
             invites=Invites(store, events, clock),
             people=People(store, events, clock),
@@ -53,6 +66,7 @@ class Services:
 __all__ = [
     "Accounts",
     "Chats",
+    "Comments",
     "Events",
     "Expenses",
     "Friends",

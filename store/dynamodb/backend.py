@@ -12,6 +12,7 @@ from store.dynamodb.activity import _Activity
 from store.dynamodb.balances import _Balances
 from store.dynamodb.chat import _Chat
 from store.dynamodb.client import _client
+from store.dynamodb.comments import _Comments
 from store.dynamodb.dashboard import _Dashboard
 from store.dynamodb.expenses import _Expenses
 from store.dynamodb.friends import _Friends
@@ -41,6 +42,7 @@ class DynamoDBStore(
     _Balances,
     _Activity,
     _Chat,
+    _Comments,
     _Dashboard,
     _People,
     _Friends,

@@ -6,6 +6,7 @@ from __future__ import annotations
 from store.base import Store
 from store.sqlite.account import _Account
 from store.sqlite.balances import _Balances
+from store.sqlite.comments import _Comments
 from store.sqlite.feeds import _Feeds
 from store.sqlite.friends import _Friends
 from store.sqlite.groups import _Groups
@@ -28,6 +29,7 @@ class SQLiteStore(
     _History,
     _Balances,
     _Feeds,
+    _Comments,
     _People,
     _Friends,
     _Account,

@@ -218,6 +218,29 @@ _MIGRATIONS: list[str] = [
     );
     CREATE INDEX sessions_by_user ON sessions (user_id, created_at);
     """,
+    # Soft delete and comments (issue 14 parts 3, 4): a deleted expense or settlement keeps its
+    # row (deleted_at, deleted_by) until keep_until, when a later delete may purge it through the
+    # partial index; comments on either, keyed by subject, newest first by (time-ordered) id.
+    """
+    ALTER TABLE expenses ADD COLUMN deleted_at TEXT;
+    ALTER TABLE expenses ADD COLUMN deleted_by TEXT;
+    ALTER TABLE expenses ADD COLUMN keep_until TEXT;
+    CREATE INDEX expenses_to_purge ON expenses (keep_until) WHERE keep_until IS NOT NULL;
+    ALTER TABLE settlements ADD COLUMN deleted_at TEXT;
+    ALTER TABLE settlements ADD COLUMN deleted_by TEXT;
+    ALTER TABLE settlements ADD COLUMN keep_until TEXT;
+    CREATE INDEX settlements_to_purge ON settlements (keep_until) WHERE keep_until IS NOT NULL;
+    CREATE TABLE comments (
+        id TEXT PRIMARY KEY,
+        group_id TEXT NOT NULL REFERENCES groups (id) ON DELETE CASCADE,
+        subject_kind TEXT NOT NULL,
+        subject_id TEXT NOT NULL,
+        author_id TEXT NOT NULL,
+        text TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    CREATE INDEX comments_by_subject ON comments (subject_id, id);
+    """,
 ]
 """Applied in order and never edited once released: a file's `PRAGMA user_version` counts how many
 of them it has, so a new change is always a new entry at the end."""

@@ -29,11 +29,16 @@ def _require_group(db: Db, group_id: str) -> None:
         raise group_not_found()
 
 
-def _check_version(db: Db, table: str, group_id: str, record_id: str, expected: int) -> None:
-    """NotFound unless the group's expense or settlement exists, PreconditionFailed unless it is at
-    version `expected`: an update or delete applies only to the version its caller read."""
-    row = _fetchone(db, f"SELECT version FROM {table} WHERE group_id = ? AND id = ?", (group_id, record_id))
-    if row is None:
+def _check_version(
+    db: Db, table: str, group_id: str, record_id: str, expected: int, *, deleted: bool = False
+) -> None:
+    """NotFound unless the group's expense or settlement exists and is deleted or not as
+    `deleted` says, PreconditionFailed unless it is at version `expected`: an update, delete or
+    restore applies only to the version its caller read."""
+    row = _fetchone(
+        db, f"SELECT version, deleted_at FROM {table} WHERE group_id = ? AND id = ?", (group_id, record_id)
+    )
+    if row is None or (row[1] is not None) != deleted:
         raise record_not_found("expense" if table == "expenses" else "transaction")
     if row[0] != expected:
         raise PreconditionFailed(
