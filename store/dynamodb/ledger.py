@@ -73,9 +73,13 @@ class _Ledger(_Connection):
                 # ReturnValuesOnConditionCheckFailure=ALL_OLD: a failed record action brings the
                 # stored item back, or nothing when there is none.
                 old = exc.old_item(0)
-                if old is None or ("deleted_at" in old) != deleted:
+                # As in SQLite: a deleted record is not there for an edit or a delete; a restore
+                # that finds another version (restored meanwhile, say) is a stale one.
+                if old is None or ("deleted_at" in old and not deleted):
                     raise record_not_found(what) from None
                 current_version = int(old["version"])
+                if current_version == expected_version:
+                    raise record_not_found(what) from None  # live, where a restore wants it deleted
                 raise PreconditionFailed(
                     f"it was changed meanwhile: you sent version {expected_version}, "
                     f"it is now {current_version}",

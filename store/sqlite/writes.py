@@ -38,13 +38,18 @@ def _check_version(
     row = _fetchone(
         db, f"SELECT version, deleted_at FROM {table} WHERE group_id = ? AND id = ?", (group_id, record_id)
     )
-    if row is None or (row[1] is not None) != deleted:
-        raise record_not_found("expense" if table == "expenses" else "transaction")
+    missing = record_not_found("expense" if table == "expenses" else "transaction")
+    # A deleted record is not there for an edit or a delete, whatever its version; a restore that
+    # finds another version (say, restored meanwhile) is a stale one.
+    if row is None or (row[1] is not None and not deleted):
+        raise missing
     if row[0] != expected:
         raise PreconditionFailed(
             f"it was changed meanwhile: you sent version {expected}, it is now {row[0]}",
             details={"current_version": row[0]},
         )
+    if row[1] is None and deleted:
+        raise missing
 
 
 def _log(db: Db, logged: tuple[Any, ...]) -> None:

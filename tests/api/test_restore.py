@@ -4,6 +4,7 @@ involve is still a member and RESTORE_DAYS have not passed."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from typing import Any
 
@@ -185,3 +186,37 @@ async def test_delete_and_restore_are_live_events(api: Api, alice: Actor, bob: A
         carol.id: "-30.00",
     }
     await client.close()
+
+
+async def test_concurrent_restores_bring_it_back_once(
+    api: Api, alice: Actor, bob: Actor, carol: Actor
+) -> None:
+    gid = await trio(api, alice, bob, carol)
+    dinner = await new_expense(api, gid, alice)
+    before = await balances(api, gid, alice)
+    url = f"/api/groups/{gid}/expenses/{dinner['id']}"
+    assert (await api.delete(url, as_=alice)).status == 204
+
+    replies = await asyncio.gather(*(api.post(f"{url}/restore", as_=actor) for actor in (alice, bob, carol)))
+    assert sorted(r.status for r in replies) == [200, 409, 409]
+    assert {r.error["code"] for r in replies if r.status == 409} == {"not_deleted"}
+    assert await balances(api, gid, alice) == before
+    await verified(api, gid)
+
+
+async def test_a_transaction_with_a_payee_who_left_is_not_restored(
+    api: Api, alice: Actor, bob: Actor, carol: Actor
+) -> None:
+    gid = await trio(api, alice, bob, carol)
+    paid = await api.post(
+        f"/api/groups/{gid}/transactions", as_=bob, json={"to_user": carol.id, "amount": "8.00"}
+    )
+    url = f"/api/groups/{gid}/transactions/{paid.json['id']}"
+    assert (await api.delete(url, as_=bob)).status == 204
+    assert (await api.post(f"/api/groups/{gid}/leave", as_=carol)).status == 204
+
+    refused = await api.post(f"{url}/restore", as_=alice)
+    assert (refused.status, refused.error["code"]) == (409, "not_a_member")
+    assert refused.error["details"]["user_ids"] == [carol.id]
+    assert set(refused.error["details"]["users"]) == {carol.id}
+    assert all(amount == "0.00" for amount in (await balances(api, gid, alice)).values())

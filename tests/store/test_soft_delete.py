@@ -66,6 +66,13 @@ async def test_a_deleted_expense_is_kept_hidden_and_restored_with_its_balances(s
     assert await store.get_expense(created.id, spent.id) == back
     assert await store.get_balances(created.id) == before
     assert (await all_activity(store, created.id))[0] == logged
+    with pytest.raises(PreconditionFailed):  # restored meanwhile: a stale restore
+        await store.restore_expense(
+            back,
+            expected_version=2,
+            deltas=moves(spent),
+            activity=activity(created.id, "expense.restored", spent.id),
+        )
     with pytest.raises(NotFound):  # restoring what is not deleted
         await store.restore_expense(
             restored(back),
