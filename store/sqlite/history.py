@@ -166,8 +166,8 @@ class _History(_Engine):
         activity: ActivityEntry,
         spending: SpendingDeltas | None = None,
     ) -> None:
+        # The participants' rows stayed with the deleted expense: only the row itself changes.
         row = (*_expense_row(expense), expense.id)
-        participants = [(expense.id, user) for user in expense.participants]
         moves = _Moves(expense.group_id, deltas, spending, expense.participants)
         logged = _activity_row(activity)
 
@@ -175,8 +175,6 @@ class _History(_Engine):
             _check_version(db, "expenses", expense.group_id, expense.id, expected_version, deleted=True)
             _move_balances(db, moves)
             db.execute(_RESTORE_EXPENSE, row)
-            db.execute("DELETE FROM expense_participants WHERE expense_id = ?", (expense.id,))
-            db.executemany(_INSERT_PARTICIPANT, participants)
             _log(db, logged)
 
         await self._write(work)
