@@ -119,6 +119,9 @@ class Expense:
     created_at: datetime
     updated_at: datetime
     version: int
+    deleted_at: datetime | None = None
+    """Set while the expense is deleted but may still be restored (see `Store.delete_expense`)."""
+    deleted_by: str | None = None
 
     @property
     def participants(self) -> list[str]:
@@ -141,6 +144,9 @@ class Settlement:
     created_by: str
     created_at: datetime
     version: int
+    deleted_at: datetime | None = None
+    """Set while the settlement is deleted but may still be restored."""
+    deleted_by: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,6 +223,24 @@ class Dashboard:
 
 
 MAX_CHAT_MESSAGE_LENGTH = 4000
+MAX_COMMENT_LENGTH = 2000
+
+CommentSubject = Literal["expense", "settlement"]
+"""What a comment is on: an expense, or a settlement (a "transaction" on the wire)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Comment:
+    """A member's remark on one expense or settlement of the group. It lives as long as its
+    subject: kept (hidden) while the subject is deleted, back when it is restored."""
+
+    id: str
+    group_id: str
+    subject_kind: CommentSubject
+    subject_id: str
+    author_id: str
+    text: str
+    created_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,7 +252,7 @@ class ChatMessage:
     created_at: datetime
 
 
-ChangeKind = Literal["group", "member", "expense", "settlement", "chat"]
+ChangeKind = Literal["group", "member", "expense", "settlement", "chat", "comment"]
 ChangeOp = Literal["upsert", "delete"]
 
 

@@ -18,7 +18,7 @@ CHANGE: Schema = {
     "required": ["kind", "id", "op", "version"],
     "additionalProperties": False,
     "properties": {
-        "kind": {"type": "string", "enum": ["group", "member", "expense", "settlement", "chat"]},
+        "kind": {"type": "string", "enum": ["group", "member", "expense", "settlement", "chat", "comment"]},
         "id": {**ID, "description": "the record's id (a member's user id)"},
         "op": {"type": "string", "enum": ["upsert", "delete"]},
         "version": {
@@ -30,7 +30,8 @@ CHANGE: Schema = {
             "description": (
                 "for an upsert: the record as its REST read returns it (a group as GET "
                 "/api/groups/{id}, a member as in its `members`, an expense or settlement as in "
-                "their lists, a chat message as in the chat list); absent for a delete"
+                "their lists, a chat message as in the chat list, a comment as in its subject's "
+                "comments); absent for a delete"
             ),
         },
     },

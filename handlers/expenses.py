@@ -1,4 +1,6 @@
-"""Expenses of a group: create, list, read, edit, delete. Each write moves balances atomically."""
+"""Expenses of a group: create, list, read, edit, delete, restore. Each write moves balances
+atomically. A deleted expense is kept for RESTORE_DAYS: reads show it only with
+`include_deleted=true`."""
 
 from __future__ import annotations
 
@@ -11,7 +13,18 @@ from handlers.access import membership, membership_with_member_ids
 from handlers.fields import AMOUNT, DATE, VERSION, based_on_version, if_match
 from handlers.idempotency import HEADER_DOC, idempotency
 from handlers.receipts import check_attachable
-from handlers.schemas import CURRENCY, ERROR, ID, PAGE_QUERY, TIMESTAMP, Schema, page_of, with_user_names
+from handlers.schemas import (
+    CURRENCY,
+    DELETION,
+    ERROR,
+    ID,
+    INCLUDE_DELETED,
+    PAGE_QUERY,
+    TIMESTAMP,
+    Schema,
+    page_of,
+    with_user_names,
+)
 from ledger import SPLIT_KINDS
 from ledger.splits import MAX_SHARE_WEIGHT
 from server.keys import SERVICES, STORE
@@ -119,6 +132,7 @@ EXPENSE: Schema = {
         "created_at": TIMESTAMP,
         "updated_at": TIMESTAMP,
         "version": {"type": "integer"},
+        **DELETION,
     },
 }
 LIST_QUERY: Schema = {
@@ -129,8 +143,10 @@ LIST_QUERY: Schema = {
         "date_to": DATE,
         "category": {"type": "string", "minLength": 1, "maxLength": 50},
         "member": {**ID, "description": "only expenses this member paid or shares"},
+        "include_deleted": INCLUDE_DELETED,
     },
 }
+ONE_QUERY: Schema = {"type": "object", "properties": {"include_deleted": INCLUDE_DELETED}}
 
 _NOT_FOUND = Reply("no such group or expense, or the caller is not a member", ERROR)
 _VERSION_REPLIES = {
@@ -179,7 +195,11 @@ async def list_expenses(request: web.Request, query: dict[str, Any]) -> web.Resp
         member=query.get("member"),
     )
     page = await request.app[STORE].list_expenses(
-        group.id, limit=query["limit"], cursor=query.get("cursor"), filters=filters
+        group.id,
+        limit=query["limit"],
+        cursor=query.get("cursor"),
+        filters=filters,
+        include_deleted=query["include_deleted"] == "true",
     )
     users = await request.app[SERVICES].people.names(expense_people(page.items))
     return web.json_response(
@@ -189,19 +209,22 @@ async def list_expenses(request: web.Request, query: dict[str, Any]) -> web.Resp
 
 @api.get(
     "/api/groups/{group_id}/expenses/{expense_id}",
-    summary="One expense",
+    summary="One expense (a deleted one only with include_deleted=true)",
+    query=ONE_QUERY,
     replies={
         200: Reply(
             "the expense, with everyone it names; its ETag starts with its version",
             with_user_names(EXPENSE),
             ("ETag",),
         ),
-        404: _NOT_FOUND,
+        404: Reply("no such group or expense, the caller is not a member, or it is deleted", ERROR),
     },
 )
-async def get_expense(request: web.Request) -> web.Response:
+async def get_expense(request: web.Request, query: dict[str, Any]) -> web.Response:
     group, _ = await membership(request)
-    expense = await request.app[STORE].get_expense(group.id, request.match_info["expense_id"])
+    expense = await request.app[STORE].get_expense(
+        group.id, request.match_info["expense_id"], include_deleted=query["include_deleted"] == "true"
+    )
     users = await request.app[SERVICES].people.names(expense_people([expense]))
     return web.json_response({**expense_json(expense), "users": users}, headers=version_etag(expense.version))
 
@@ -234,7 +257,7 @@ async def update_expense(request: web.Request, body: dict[str, Any]) -> web.Resp
 
 @api.delete(
     "/api/groups/{group_id}/expenses/{expense_id}",
-    summary="Delete an expense; balances move back",
+    summary="Delete an expense; balances move back. It can be restored for RESTORE_DAYS",
     headers={"If-Match": "optional: delete only if the expense is still at this version"},
     replies={
         204: Reply("deleted"),
@@ -249,3 +272,27 @@ async def delete_expense(request: web.Request) -> web.Response:
         group, me.user_id, request.match_info["expense_id"], if_match(request)
     )
     return web.Response(status=204)
+
+
+@api.post(
+    "/api/groups/{group_id}/expenses/{expense_id}/restore",
+    summary="Bring a deleted expense back, with its balances and its comments",
+    headers={"If-Match": "optional: restore only if the deleted expense is still at this version"},
+    replies={
+        200: Reply("the restored expense (its version bumped)", EXPENSE, ("ETag",)),
+        404: Reply("no such group or expense (or it was purged), or the caller is not a member", ERROR),
+        409: Reply(
+            "`not_deleted`: it is not deleted; `not_a_member`: someone it involves has left the group "
+            "(details `user_ids` and their `users` names): invite them back first",
+            ERROR,
+        ),
+        410: Reply("`restore_window_passed`: deleted more than RESTORE_DAYS ago", ERROR),
+        412: Reply("the expense changed since the version sent", ERROR),
+    },
+)
+async def restore_expense(request: web.Request) -> web.Response:
+    group, me = await membership(request)
+    written = await request.app[SERVICES].expenses.restore(
+        group, me.user_id, request.match_info["expense_id"], if_match(request)
+    )
+    return json_reply(written.payload_json, headers=version_etag(written.record.version))

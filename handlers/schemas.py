@@ -120,3 +120,19 @@ def with_user_names(schema: Schema) -> Schema:
         "required": [*schema.get("required", []), "users"],
         "properties": {**schema["properties"], "users": USER_NAMES},
     }
+
+
+INCLUDE_DELETED: Schema = {
+    "type": "string",
+    "enum": ["true", "false"],
+    "default": "false",
+    "description": (
+        "`true`: also deleted ones that can still be restored (RESTORE_DAYS), with `deleted_at` and "
+        "`deleted_by`"
+    ),
+}
+DELETION: Schema = {
+    "deleted_at": {**TIMESTAMP, "description": "only on a deleted (restorable) one: when it was deleted"},
+    "deleted_by": {**ID, "description": "only on a deleted one: who deleted it"},
+}
+"""The properties a deleted expense or transaction carries (and a live one lacks)."""

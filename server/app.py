@@ -16,6 +16,7 @@ from handlers import (
     balances,
     changes,
     chats,
+    comments,
     dashboard,
     docs,
     expenses,
@@ -76,6 +77,7 @@ HANDLER_MODULES = (
     receipts,
     chats,
     changes,
+    comments,
     ws,
     account,
     push,
@@ -211,7 +213,12 @@ async def push_ctx(app: web.Application) -> AsyncIterator[None]:
 async def services_ctx(app: web.Application) -> AsyncIterator[None]:
     """The use cases, on the open store, publishing through this app's broker and pushing
     through this app's Web Push."""
-    app[SERVICES] = Services.build(app[STORE], functools.partial(publish, app), push=app[PUSH])
+    app[SERVICES] = Services.build(
+        app[STORE],
+        functools.partial(publish, app),
+        push=app[PUSH],
+        restore_window=timedelta(days=app[CONFIG].restore_days),
+    )
     app[SESSIONS] = build_sessions(app[STORE], app[CONFIG])
     app[AUTHORIZATION_CODES] = AuthorizationCodes(app[SESSIONS])
     yield

@@ -109,6 +109,8 @@ class Config:
     """Where native apps may be sent back after signing in (`server.native_redirects`)."""
     push: WebPushSettings | None = None
     """Web Push; None (no VAPID_PRIVATE_KEY) means push is off."""
+    restore_days: int = 30
+    """RESTORE_DAYS: how long a deleted expense or settlement can be restored (and is kept)."""
 
     @property
     def is_development(self) -> bool:
@@ -170,6 +172,7 @@ def load_config(environ: Mapping[str, str] | None = None, *, read_dotenv: bool =
             refresh_grace_seconds=env.integer("REFRESH_GRACE_SECONDS", 10, low=0, high=300),
         ),
         native_redirect_uris=_native_redirect_uris(env.text("NATIVE_REDIRECT_URIS", "")),
+        restore_days=env.integer("RESTORE_DAYS", 30, low=1, high=3660),
         store_backend=env.choice("STORE_BACKEND", ("sqlite", "dynamodb"), default_backend),  # type: ignore[arg-type]
         data_dir=data_dir,
         sqlite_path=Path(env.text("SQLITE_PATH", str(data_dir / "expense-tracker.sqlite3"))),

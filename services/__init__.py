@@ -6,11 +6,13 @@ A handler parses and authorizes, then makes one call here. A write use case buil
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from domain.clock import Clock, utc_now
 from services.account import Accounts
 from services.changes import Changes
 from services.chats import Chats
+from services.comments import Comments
 from services.common import ReplyRecorder, Written
 from services.events import Events, Publish
 from services.expenses import Expenses
@@ -22,6 +24,7 @@ from services.push import Push
 from services.roles import Roles
 from services.settlements import Settlements
 from store import Store
+from store.base import RESTORE_WINDOW
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +32,7 @@ class Services:
     expenses: Expenses
     settlements: Settlements
     chats: Chats
+    comments: Comments
     groups: Groups
     invites: Invites
     people: People
@@ -40,14 +44,22 @@ class Services:
 
     @classmethod
     def build(
-        cls, store: Store, publish: Publish, clock: Clock = utc_now, push: Push | None = None
+        cls,
+        store: Store,
+        publish: Publish,
+        clock: Clock = utc_now,
+        push: Push | None = None,
+        *,
+        restore_window: timedelta = RESTORE_WINDOW,
     ) -> Services:
-        """`push` None: Web Push is off (`Push.send` does nothing)."""
+        """`push` None: Web Push is off (`Push.send` does nothing). `restore_window`: how long a
+        deleted expense or settlement may be restored (RESTORE_DAYS)."""
         events = Events(publish)
         return cls(
-            expenses=Expenses(store, events, clock),
-            settlements=Settlements(store, events, clock),
+            expenses=Expenses(store, events, clock, restore_window),
+            settlements=Settlements(store, events, clock, restore_window),
             chats=Chats(store, events, clock),
+            comments=Comments(store, events, clock),
             groups=Groups(store, events, clock),
             invites=Invites(store, events, clock),
             people=People(store, events, clock),
@@ -63,6 +75,7 @@ __all__ = [
     "Accounts",
     "Changes",
     "Chats",
+    "Comments",
     "Events",
     "Expenses",
     "Friends",

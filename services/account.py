@@ -141,10 +141,11 @@ class Accounts(Service):
         self.events.to_user(user_id, "group.removed", {"group_id": group.id, "reason": "member.left"})
 
     async def _has_history(self, group_id: str) -> bool:
-        """Whether the group holds any expense, settlement or chat message (one page of each)."""
+        """Whether the group holds any expense, settlement (deleted ones too: they may still be
+        restored) or chat message (one page of each)."""
         for page in (
-            await self.store.list_expenses(group_id, limit=1),
-            await self.store.list_settlements(group_id, limit=1),
+            await self.store.list_expenses(group_id, limit=1, include_deleted=True),
+            await self.store.list_settlements(group_id, limit=1, include_deleted=True),
             await self.store.list_chat_messages(group_id, limit=1),
         ):
             if page.items or page.next_cursor:

@@ -17,13 +17,14 @@ from domain import BadRequest, Change, Group, Member
 from services.common import Service
 from services.payloads import (
     chat_message_json,
+    comment_json,
     expense_json,
     group_json,
     member_json,
     settlement_json,
     user_names_json,
 )
-from services.people import chat_people, expense_people, settlement_people
+from services.people import chat_people, comment_people, expense_people, settlement_people
 from store.base import ChangedRecords
 from store.cursor import decode_cursor, encode_cursor, foreign_cursor
 
@@ -102,6 +103,7 @@ class Changes(Service):
             expense_people(records.expenses.values())
             | settlement_people(records.settlements.values())
             | chat_people(records.chats.values())
+            | comment_people(records.comments.values())
         )
         users = await self._names(people)
         position = logged[-1].seq if logged else after
@@ -123,10 +125,14 @@ class Changes(Service):
             return member_json(member) if member is not None else None
         if change.kind == "expense":
             expense = records.expenses.get(change.id)
-            return expense_json(expense) if expense is not None else None
+            return expense_json(expense) if expense is not None and expense.deleted_at is None else None
         if change.kind == "settlement":
             settlement = records.settlements.get(change.id)
-            return settlement_json(settlement) if settlement is not None else None
+            live = settlement is not None and settlement.deleted_at is None
+            return settlement_json(settlement) if settlement is not None and live else None
+        if change.kind == "comment":
+            comment = records.comments.get(change.id)
+            return comment_json(comment) if comment is not None else None
         message = records.chats.get(change.id)
         return chat_message_json(message) if message is not None else None
 

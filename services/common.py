@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
 from domain import ActivityEntry, IdempotentReply
-from domain.clock import Clock
+from domain.clock import Clock, to_text
 from domain.ids import new_id
 from ledger.effects import BalanceMoves
 from services.events import Events
@@ -56,8 +56,19 @@ class Service:
             details=details,
         )
 
-    def announce_deleted(self, type_: str, group_id: str, record_id: str, moves: BalanceMoves) -> None:
-        """Tell the group a ledger record is gone, with how its deletion moved balances."""
+    def announce_deleted(
+        self, type_: str, group_id: str, record_id: str, moves: BalanceMoves, deleted: ActivityEntry
+    ) -> None:
+        """Tell the group a ledger record is deleted (restorable for RESTORE_DAYS: the entry
+        `deleted` says when and by whom), with how its deletion moved balances."""
         self.events.to_group(
-            group_id, type_, {"id": record_id, "group_id": group_id, "balance_moves": moves_json(moves)}
+            group_id,
+            type_,
+            {
+                "id": record_id,
+                "group_id": group_id,
+                "deleted_at": to_text(deleted.at),
+                "deleted_by": deleted.actor_id,
+                "balance_moves": moves_json(moves),
+            },
         )

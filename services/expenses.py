@@ -1,14 +1,16 @@
-"""Expenses: create, edit, delete. Each builds the record, asks the ledger for its effect, makes one
-atomic store write (the expense, the balances and spending it moves, its activity entry and, on
-create, the idempotent reply) and then publishes the change."""
+"""Expenses: create, edit, delete, restore. Each builds the record, asks the ledger for its effect,
+makes one atomic store write (the expense, the balances and spending it moves, its activity entry
+and, on create, the idempotent reply) and then publishes the change."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Awaitable, Callable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from domain import Expense, Group
+from domain import Conflict, Expense, Group
+from domain.clock import Clock
 from domain.ids import new_id
 from ledger import (
     compute_split,
@@ -23,8 +25,12 @@ from ledger import (
 )
 from ledger.money import invalid
 from services.common import ReplyRecorder, Service, Written
+from services.events import Events
 from services.payloads import expense_json, json_text, version_etag, with_moves
 from services.records import check_version, delete_as_meant, parse_date, require_members
+from services.restoring import check_restorable, naming_who_left
+from store import Store
+from store.base import RESTORE_WINDOW
 
 DEFAULT_CATEGORY = "general"
 
@@ -33,6 +39,12 @@ ReceiptCheck = Callable[[str | None], Awaitable[None]]
 
 
 class Expenses(Service):
+    def __init__(
+        self, store: Store, events: Events, clock: Clock, restore_window: timedelta = RESTORE_WINDOW
+    ) -> None:
+        super().__init__(store, events, clock)
+        self.restore_window = restore_window
+
     async def create(
         self,
         group: Group,
@@ -101,21 +113,62 @@ class Expenses(Service):
     async def delete(
         self, group: Group, actor_id: str, expense_id: str, expected_version: int | None
     ) -> None:
-        """Delete the expense (only at `expected_version` when given); balances move back."""
+        """Delete the expense (only at `expected_version` when given); balances move back. It is
+        kept, restorable, for the restore window (RESTORE_DAYS), its comments with it."""
 
         async def delete(current: Expense) -> None:
             effect = effects(current, None)
+            logged = self.activity(group.id, actor_id, "expense.deleted", current.id, _summary(current))
             await self.store.delete_expense(
                 group.id,
                 current.id,
                 expected_version=current.version,
                 deltas=effect.balances,
                 spending=effect.spending,
-                activity=self.activity(group.id, actor_id, "expense.deleted", current.id, _summary(current)),
+                activity=logged,
+                keep_until=logged.at + self.restore_window,
             )
-            self.announce_deleted("expense.deleted", group.id, current.id, effect.balances)
+            self.announce_deleted("expense.deleted", group.id, current.id, effect.balances, logged)
 
         await delete_as_meant(expected_version, lambda: self.store.get_expense(group.id, expense_id), delete)
+
+    async def restore(
+        self, group: Group, actor_id: str, expense_id: str, expected_version: int | None
+    ) -> Written[Expense]:
+        """Bring a deleted expense back (only at `expected_version` when given) with the balances
+        and spending it moved, its version bumped: 409 `not_deleted` for a live one, 410 past the
+        restore window, 409 `not_a_member` naming whoever it involves who has left."""
+        restored: list[Written[Expense]] = []
+
+        async def restore(current: Expense) -> None:
+            now = self.clock()
+            check_restorable(current, self.restore_window, now)
+            back = dataclasses.replace(
+                current, deleted_at=None, deleted_by=None, updated_at=now, version=current.version + 1
+            )
+            effect = effects(None, back)
+            try:
+                await self.store.restore_expense(
+                    back,
+                    expected_version=current.version,
+                    deltas=effect.balances,
+                    spending=effect.spending,
+                    activity=self.activity(group.id, actor_id, "expense.restored", back.id, _summary(back)),
+                )
+            except Conflict as refusal:
+                if refusal.code != "not_a_member":
+                    raise
+                raise await naming_who_left(self.store, refusal) from None
+            payload_json = json_text(expense_json(back))
+            self.events.to_group(group.id, "expense.restored", with_moves(payload_json, effect.balances))
+            restored.append(Written(back, payload_json))
+
+        await delete_as_meant(
+            expected_version,
+            lambda: self.store.get_expense(group.id, expense_id, include_deleted=True),
+            restore,
+        )
+        return restored[0]
 
     def _build(
         self,

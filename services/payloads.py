@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
-from domain import ChatMessage, Expense, Group, Member, Settlement, User
+from domain import ChatMessage, Comment, Expense, Group, Member, Settlement, User
 from domain.clock import to_text
 from ledger import format_amount, payers_to_json
 from ledger.effects import BalanceMoves
@@ -44,6 +45,7 @@ def expense_json(expense: Expense) -> dict[str, Any]:
         "created_at": to_text(expense.created_at),
         "updated_at": to_text(expense.updated_at),
         "version": expense.version,
+        **deletion_json(expense.deleted_at, expense.deleted_by),
     }
 
 
@@ -61,6 +63,27 @@ def settlement_json(settlement: Settlement) -> dict[str, Any]:
         "created_by": settlement.created_by,
         "created_at": to_text(settlement.created_at),
         "version": settlement.version,
+        **deletion_json(settlement.deleted_at, settlement.deleted_by),
+    }
+
+
+def deletion_json(deleted_at: datetime | None, deleted_by: str | None) -> dict[str, Any]:
+    """`deleted_at` and `deleted_by` of a deleted (restorable) record; a live one has neither."""
+    if deleted_at is None:
+        return {}
+    return {"deleted_at": to_text(deleted_at), "deleted_by": deleted_by}
+
+
+def comment_json(comment: Comment) -> dict[str, Any]:
+    """A comment on an expense or settlement, as REST replies and `comment.created` carry it."""
+    return {
+        "id": comment.id,
+        "group_id": comment.group_id,
+        "subject_kind": comment.subject_kind,
+        "subject_id": comment.subject_id,
+        "author_id": comment.author_id,
+        "text": comment.text,
+        "created_at": to_text(comment.created_at),
     }
 
 

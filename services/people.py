@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from domain import ActivityEntry, ChatMessage, Expense, NotFound, Settlement, User
+from domain import ActivityEntry, ChatMessage, Comment, Expense, NotFound, Settlement, User
 from services.common import Service
 from services.payloads import public_user_json, user_names_json
 
@@ -76,3 +76,7 @@ def activity_people(entries: Iterable[ActivityEntry]) -> set[str]:
 
 def chat_people(messages: Iterable[ChatMessage]) -> set[str]:
     return {message.author_id for message in messages}
+
+
+def comment_people(comments: Iterable[Comment]) -> set[str]:
+    return {comment.author_id for comment in comments}

@@ -18,6 +18,7 @@ from domain import (
     Balance,
     Change,
     ChatMessage,
+    Comment,
     Dashboard,
     Expense,
     ExpenseFilter,
@@ -45,6 +46,12 @@ IDEMPOTENCY_RETENTION = timedelta(hours=24)
 """How long a used Idempotency-Key is remembered."""
 IDEMPOTENCY_LEASE = timedelta(seconds=60)
 """How long a claim on a key blocks retries before it is presumed abandoned (its request died)."""
+RESTORE_WINDOW = timedelta(days=30)
+"""How long a deleted expense or settlement is kept for restoring when the caller names no
+`keep_until` (the service passes RESTORE_DAYS)."""
+PURGE_BATCH = 20
+"""How many expired deleted records one delete write purges on the way (SQLite): bounded work
+on an index, never a scan."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +113,7 @@ class ChangedRecords:
     expenses: dict[str, Expense]
     settlements: dict[str, Settlement]
     chats: dict[str, ChatMessage]
+    comments: dict[str, Comment]
 
 
 AUTHORIZATION_CODE_RETENTION = timedelta(hours=1)
@@ -446,8 +454,9 @@ class Store(abc.ABC):
         (code `not_a_member`) when a participant is not a member at the moment of the write."""
 
     @abc.abstractmethod
-    async def get_expense(self, group_id: str, expense_id: str) -> Expense:
-        """Raises NotFound."""
+    async def get_expense(self, group_id: str, expense_id: str, *, include_deleted: bool = False) -> Expense:
+        """Raises NotFound, also for a deleted expense unless `include_deleted` (then it comes
+        with `deleted_at` and `deleted_by`)."""
 
     @abc.abstractmethod
     async def list_expenses(
@@ -457,9 +466,11 @@ class Store(abc.ABC):
         limit: int,
         cursor: str | None = None,
         filters: ExpenseFilter = ExpenseFilter(),
+        include_deleted: bool = False,
     ) -> Page[Expense]:
-        """Newest first: by date, then creation time, then id. A page may hold fewer than `limit`
-        items while `next_cursor` is set (filters are applied while paging)."""
+        """Newest first: by date, then creation time, then id; deleted ones only with
+        `include_deleted`. A page may hold fewer than `limit` items while `next_cursor` is set
+        (filters, and leaving deleted ones out, are applied while paging)."""
 
     @abc.abstractmethod
     async def update_expense(
@@ -485,10 +496,33 @@ class Store(abc.ABC):
         deltas: BalanceDeltas,
         activity: ActivityEntry,
         spending: SpendingDeltas | None = None,
+        keep_until: datetime | None = None,
     ) -> None:
-        """Delete if still at `expected_version`, moving balances back, atomically. Raises
-        NotFound, PreconditionFailed, or Conflict `not_a_member` when someone it involves has
-        left the group (their balance would move while they are not there to settle it)."""
+        """Soft-delete if still at `expected_version` (and not deleted), moving balances back,
+        atomically: the expense stays, with `deleted_at` = `activity.at`, `deleted_by` =
+        `activity.actor_id` and its version + 1, hidden from reads unless they ask for deleted
+        ones, until `keep_until` (default `activity.at` + RESTORE_WINDOW); after that a backend
+        may drop it (and its comments) whenever it likes: SQLite purges up to PURGE_BATCH
+        expired ones in this same write, DynamoDB leaves it to TTL. Raises NotFound (also when
+        already deleted), PreconditionFailed, or Conflict `not_a_member` when someone it
+        involves has left the group (their balance would move while they are not there to
+        settle it)."""
+
+    @abc.abstractmethod
+    async def restore_expense(
+        self,
+        expense: Expense,
+        *,
+        expected_version: int,
+        deltas: BalanceDeltas,
+        activity: ActivityEntry,
+        spending: SpendingDeltas | None = None,
+    ) -> None:
+        """Bring a deleted expense back as `expense` (no `deleted_at`, version expected_version +
+        1) if the stored one is deleted and still at `expected_version`, moving balances and
+        spending again and logging `activity`, atomically. Raises NotFound (no such expense, or
+        not deleted: callers check that first, from their read), PreconditionFailed, Conflict
+        `not_a_member` (details `user_ids`) when anyone it involves is not a member now."""
 
     # settlements (the seed's "transactions")
 
@@ -504,14 +538,17 @@ class Store(abc.ABC):
         """As create_expense."""
 
     @abc.abstractmethod
-    async def get_settlement(self, group_id: str, settlement_id: str) -> Settlement:
-        """Raises NotFound."""
+    async def get_settlement(
+        self, group_id: str, settlement_id: str, *, include_deleted: bool = False
+    ) -> Settlement:
+        """Raises NotFound; as get_expense for deleted ones."""
 
     @abc.abstractmethod
     async def list_settlements(
-        self, group_id: str, *, limit: int, cursor: str | None = None
+        self, group_id: str, *, limit: int, cursor: str | None = None, include_deleted: bool = False
     ) -> Page[Settlement]:
-        """Newest first: by date, then creation time, then id."""
+        """Newest first: by date, then creation time, then id; as list_expenses for deleted ones
+        (so a page may be short while `next_cursor` is set)."""
 
     @abc.abstractmethod
     async def delete_settlement(
@@ -522,8 +559,20 @@ class Store(abc.ABC):
         expected_version: int,
         deltas: BalanceDeltas,
         activity: ActivityEntry,
+        keep_until: datetime | None = None,
     ) -> None:
-        """As delete_expense."""
+        """As delete_expense (a soft delete)."""
+
+    @abc.abstractmethod
+    async def restore_settlement(
+        self,
+        settlement: Settlement,
+        *,
+        expected_version: int,
+        deltas: BalanceDeltas,
+        activity: ActivityEntry,
+    ) -> None:
+        """As restore_expense."""
 
     # balances and activity
 
@@ -586,8 +635,38 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     async def read_changed(self, group_id: str, changes: Collection[Change]) -> ChangedRecords:
-        """The expenses, settlements and chat messages `changes` name that still exist, in one
+        """The expenses, settlements, chat messages and comments `changes` name that still exist
+        (deleted expenses and settlements included: the caller tells them apart), in one
         bounded read (a page of changes at most). Groups and members are read as usual."""
+
+    # comments on expenses and settlements
+
+    @abc.abstractmethod
+    async def create_comment(self, comment: Comment, activity: ActivityEntry) -> None:
+        """Store the comment and log `activity`, in one atomic write that checks the author is a
+        member and the subject (the group's expense or settlement) exists and is not deleted.
+        Raises NotFound (no such group, or no such live subject), Conflict (`not_a_member`,
+        details `user_ids`). The text is the caller's to check (`services.comments`)."""
+
+    @abc.abstractmethod
+    async def get_comment(self, group_id: str, subject_id: str, comment_id: str) -> Comment:
+        """One comment on the subject; raises NotFound (`comment not found`)."""
+
+    @abc.abstractmethod
+    async def list_comments(
+        self, group_id: str, subject_id: str, *, limit: int, cursor: str | None = None
+    ) -> Page[Comment]:
+        """The subject's comments, newest first by id (ids are time-ordered); one bounded read.
+        A page may hold fewer than `limit` while `next_cursor` is set. Whether the subject is
+        visible is the caller's to check. Raises BadRequest (`invalid_cursor`) for a foreign
+        cursor."""
+
+    @abc.abstractmethod
+    async def delete_comment(
+        self, group_id: str, subject_id: str, comment_id: str, activity: ActivityEntry
+    ) -> None:
+        """Delete the comment and log `activity`, atomically. Raises NotFound when there is no
+        such comment (or no such group)."""
 
     # people
 

@@ -74,3 +74,16 @@ def invite_cursor(cursor: str) -> str:
     if tag != "after":
         raise foreign_cursor()
     return invite_id
+
+
+def comment_cursor(cursor: str) -> str:
+    """The id a page of a subject's comments resumes after (position `["after", <id>]`)."""
+    tag, comment_id = cursor_pair(decode_cursor("comments", cursor))
+    if tag != "after":
+        raise foreign_cursor()
+    return comment_id
+
+
+def after_cursor(kind: str, record_id: str) -> str:
+    """The cursor `invite_cursor` or `comment_cursor` reads back."""
+    return encode_cursor(kind, ["after", record_id])

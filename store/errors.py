@@ -138,3 +138,15 @@ def owner_cannot_leave() -> Conflict:
     return Conflict(
         "the owner cannot leave or be removed; delete the group instead", code="owner_cannot_leave"
     )
+
+
+def comment_not_found() -> NotFound:
+    return NotFound("comment not found")
+
+
+def commenter_not_a_member(author_id: str) -> Conflict:
+    return Conflict(
+        "only a member of the group can comment",
+        code="not_a_member",
+        details={"user_ids": [author_id]},
+    )

@@ -14,6 +14,7 @@ from store.dynamodb.balances import _Balances
 from store.dynamodb.changes import _Changes
 from store.dynamodb.chat import _Chat
 from store.dynamodb.client import _client
+from store.dynamodb.comments import _Comments
 from store.dynamodb.dashboard import _Dashboard
 from store.dynamodb.expenses import _Expenses
 from store.dynamodb.friends import _Friends
@@ -46,6 +47,7 @@ class DynamoDBStore(
     _Activity,
     _Chat,
     _Changes,
+    _Comments,
     _Dashboard,
     _People,
     _Friends,

@@ -11,7 +11,7 @@ from domain.models import ChangeKind, ChangeOp
 from store.base import ChangedRecords
 from store.dynamodb.changelog import log_pk, seq_sk
 from store.dynamodb.connection import _Connection
-from store.dynamodb.items import _attrs, _chat_message, _expense, _key, _plain, _settlement
+from store.dynamodb.items import _attrs, _chat_message, _comment, _expense, _key, _plain, _settlement
 
 
 def _change(item: dict[str, Any]) -> Change:
@@ -57,7 +57,9 @@ class _Changes(_Connection):
             if kind == "settlement"
         ]
         chat_keys = [
-            _key(f"GROUP#{group_id}", c.ref) for (kind, _), c in wanted.items() if kind == "chat" and c.ref
+            _key(f"GROUP#{group_id}", c.ref)
+            for (kind, _), c in wanted.items()
+            if kind in ("chat", "comment") and c.ref
         ]
         expenses = (
             [_expense(i) for i in await self._batch_get(self._expenses, expense_keys)] if expense_keys else []
@@ -67,9 +69,12 @@ class _Changes(_Connection):
             if settlement_keys
             else []
         )
-        chats = [_chat_message(i) for i in await self._batch_get(self._chats, chat_keys)] if chat_keys else []
+        in_chats = await self._batch_get(self._chats, chat_keys) if chat_keys else []
+        chats = [_chat_message(i) for i in in_chats if i["sk"].startswith("MSG#")]
+        comments = [_comment(i) for i in in_chats if i["sk"].startswith("CMT#")]
         return ChangedRecords(
             expenses={e.id: e for e in expenses},
             settlements={s.id: s for s in settlements},
             chats={m.id: m for m in chats},
+            comments={c.id: c for c in comments},
         )

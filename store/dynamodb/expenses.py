@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from domain import ActivityEntry, Expense, ExpenseFilter, IdempotentReply, Page
@@ -44,9 +45,9 @@ class _Expenses(_Ledger):
             spending=spending,
         )
 
-    async def get_expense(self, group_id: str, expense_id: str) -> Expense:
+    async def get_expense(self, group_id: str, expense_id: str, *, include_deleted: bool = False) -> Expense:
         item = await self._get(self._expenses, _key(f"GROUP#{group_id}", f"EXP#{expense_id}"))
-        if item is None:
+        if item is None or ("deleted_at" in item and not include_deleted):
             raise record_not_found("expense")
         return _expense(item)
 
@@ -57,8 +58,9 @@ class _Expenses(_Ledger):
         limit: int,
         cursor: str | None = None,
         filters: ExpenseFilter = ExpenseFilter(),
+        include_deleted: bool = False,
     ) -> Page[Expense]:
-        conditions: list[str] = []
+        conditions: list[str] = [] if include_deleted else ["attribute_not_exists(deleted_at)"]
         values: dict[str, Any] = {}
         if filters.category is not None:
             conditions.append("category = :category")
@@ -118,9 +120,10 @@ class _Expenses(_Ledger):
         deltas: BalanceDeltas,
         activity: ActivityEntry,
         spending: SpendingDeltas | None = None,
+        keep_until: datetime | None = None,
     ) -> None:
-        record = self._versioned(
-            "Delete", self._expenses, group_id, f"EXP#{expense_id}", expected_version, None
+        record = self._soft_delete(
+            self._expenses, group_id, f"EXP#{expense_id}", expected_version, activity, keep_until
         )
         await self._ledger_write(
             group_id,
@@ -130,6 +133,38 @@ class _Expenses(_Ledger):
             deltas=deltas,
             members=[],
             activity=activity,
-            change=Logged("expense", expense_id, "delete", expected_version),
+            change=Logged("expense", expense_id, "delete", expected_version + 1),
             spending=spending,
+        )
+
+    async def restore_expense(
+        self,
+        expense: Expense,
+        *,
+        expected_version: int,
+        deltas: BalanceDeltas,
+        activity: ActivityEntry,
+        spending: SpendingDeltas | None = None,
+    ) -> None:
+        # The Put replaces the whole item: deleted_at, deleted_by and the TTL go with it.
+        record = self._versioned(
+            "Put",
+            self._expenses,
+            expense.group_id,
+            f"EXP#{expense.id}",
+            expected_version,
+            _expense_item(expense),
+            deleted=True,
+        )
+        await self._ledger_write(
+            expense.group_id,
+            record,
+            what="expense",
+            expected_version=expected_version,
+            deltas=deltas,
+            members=expense.participants,
+            activity=activity,
+            change=Logged("expense", expense.id, "upsert", expense.version),
+            spending=spending,
+            deleted=True,
         )

@@ -11,7 +11,7 @@ from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
-from domain import ActivityEntry, Balance, ChatMessage, Expense, Group, Member, Settlement, User
+from domain import ActivityEntry, Balance, ChatMessage, Comment, Expense, Group, Member, Settlement, User
 from domain.clock import from_text, to_text
 from domain.models import MAX_INVITE_LIFETIME
 from store.base import NewGroup
@@ -236,6 +236,7 @@ def _expense_item(expense: Expense) -> dict[str, Any]:
         "created_at": created,
         "updated_at": to_text(expense.updated_at),
         "version": expense.version,
+        **_deletion(expense.deleted_at, expense.deleted_by),
     }
 
 
@@ -257,6 +258,8 @@ def _expense(a: dict[str, Any]) -> Expense:
         created_at=from_text(a["created_at"]),
         updated_at=from_text(a["updated_at"]),
         version=int(a["version"]),
+        deleted_at=from_text(a["deleted_at"]) if "deleted_at" in a else None,
+        deleted_by=a.get("deleted_by"),
     )
 
 
@@ -277,6 +280,7 @@ def _settlement_item(settlement: Settlement) -> dict[str, Any]:
         "created_by": settlement.created_by,
         "created_at": created,
         "version": settlement.version,
+        **_deletion(settlement.deleted_at, settlement.deleted_by),
     }
 
 
@@ -293,7 +297,16 @@ def _settlement(a: dict[str, Any]) -> Settlement:
         created_by=a["created_by"],
         created_at=from_text(a["created_at"]),
         version=int(a["version"]),
+        deleted_at=from_text(a["deleted_at"]) if "deleted_at" in a else None,
+        deleted_by=a.get("deleted_by"),
     )
+
+
+def _deletion(deleted_at: datetime | None, deleted_by: str | None) -> dict[str, Any]:
+    """A deleted record's `deleted_at` and `deleted_by` (a live one has neither attribute)."""
+    if deleted_at is None:
+        return {}
+    return {"deleted_at": to_text(deleted_at), "deleted_by": deleted_by}
 
 
 def _by_date_position(item: dict[str, Any]) -> list[str]:
@@ -351,6 +364,35 @@ def _chat_message(a: dict[str, Any]) -> ChatMessage:
     return ChatMessage(
         id=a["id"],
         group_id=a["group_id"],
+        author_id=a["author_id"],
+        text=a["text"],
+        created_at=from_text(a["created_at"]),
+    )
+
+
+def _comment_item(comment: Comment) -> dict[str, Any]:
+    """The item of a comment, in the chats table beside the group's messages: its sort key
+    `CMT#<subject id>#<comment id>` makes the table the newest-first index of a subject's comments
+    (ids are time-ordered)."""
+    return {
+        "pk": f"GROUP#{comment.group_id}",
+        "sk": f"CMT#{comment.subject_id}#{comment.id}",
+        "id": comment.id,
+        "group_id": comment.group_id,
+        "subject_kind": comment.subject_kind,
+        "subject_id": comment.subject_id,
+        "author_id": comment.author_id,
+        "text": comment.text,
+        "created_at": to_text(comment.created_at),
+    }
+
+
+def _comment(a: dict[str, Any]) -> Comment:
+    return Comment(
+        id=a["id"],
+        group_id=a["group_id"],
+        subject_kind=a["subject_kind"],
+        subject_id=a["subject_id"],
         author_id=a["author_id"],
         text=a["text"],
         created_at=from_text(a["created_at"]),

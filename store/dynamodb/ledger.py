@@ -3,19 +3,20 @@ the balances, spending and activity it moves, and the newest-first pages of the 
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from domain import ActivityEntry, Conflict, IdempotentReply, PreconditionFailed, Unavailable
 from domain.clock import to_text
 from domain.models import MAX_GROUP_MEMBERS
-from store.base import BalanceDeltas, SpendingDeltas
+from store.base import RESTORE_WINDOW, BalanceDeltas, SpendingDeltas
 from store.cursor import dated_position, decode_cursor, encode_cursor
 from store.dynamodb.changelog import Logged
 from store.dynamodb.client import _LEDGER_ATTEMPTS, _Cancelled
 from store.dynamodb.connection import _Connection
 from store.dynamodb.idempotency import _record_reply
-from store.dynamodb.items import _attrs, _by_date_position, _key, _plain, _spending_key
-from store.dynamodb.tables import BY_DATE_INDEX
+from store.dynamodb.items import _attrs, _by_date_position, _key, _plain, _spending_key, _ttl
+from store.dynamodb.tables import BY_DATE_INDEX, TTL_ATTRIBUTE
 from store.errors import group_not_found, in_progress, not_a_member, record_not_found
 
 
@@ -35,12 +36,14 @@ class _Ledger(_Connection):
         change: Logged,
         reply: IdempotentReply | None = None,
         spending: SpendingDeltas | None = None,
+        deleted: bool = False,
     ) -> None:
         """Run `record` (the action on the expense or settlement, first in the transaction) with an
         Update per member whose balance or spending moves and a ConditionCheck per other member in
         `members`, each conditioned on the membership existing, then the Update of META's
         `last_activity_at` (which also numbers `change` in the changes log), the activity Put and the
-        reply Update.
+        reply Update. `deleted`: the stored record must be a deleted one (a restore), else a live
+        one; the other kind is NotFound.
 
         At most 1 + 50 + 1 + 1 + 1 actions: more than 50 distinct users cannot all be members."""
         moves: dict[str, dict[str, int]] = {}
@@ -73,9 +76,13 @@ class _Ledger(_Connection):
                 # ReturnValuesOnConditionCheckFailure=ALL_OLD: a failed record action brings the
                 # stored item back, or nothing when there is none.
                 old = exc.old_item(0)
-                if old is None:
+                # As in SQLite: a deleted record is not there for an edit or a delete; a restore
+                # that finds another version (restored meanwhile, say) is a stale one.
+                if old is None or ("deleted_at" in old and not deleted):
                     raise record_not_found(what) from None
                 current_version = int(old["version"])
+                if current_version == expected_version:
+                    raise record_not_found(what) from None  # live, where a restore wants it deleted
                 raise PreconditionFailed(
                     f"it was changed meanwhile: you sent version {expected_version}, "
                     f"it is now {current_version}",
@@ -157,11 +164,15 @@ class _Ledger(_Connection):
         sk: str,
         expected: int,
         item: dict[str, Any] | None,
+        *,
+        deleted: bool = False,
     ) -> dict[str, Any]:
-        """Put `item` (or Delete) the record at `sk` if it is still at version `expected`."""
+        """Put `item` (or Delete) the record at `sk` if it is still at version `expected` and
+        deleted (`deleted`) or live."""
+        state = "attribute_exists(deleted_at)" if deleted else "attribute_not_exists(deleted_at)"
         action: dict[str, Any] = {
             "TableName": table,
-            "ConditionExpression": "#version = :expected",
+            "ConditionExpression": f"#version = :expected AND {state}",
             "ExpressionAttributeNames": {"#version": "version"},
             "ExpressionAttributeValues": _attrs({":expected": expected}),
             "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
@@ -171,6 +182,38 @@ class _Ledger(_Connection):
         else:
             action["Item"] = _attrs(item)
         return {kind: action}
+
+    def _soft_delete(
+        self,
+        table: str,
+        group_id: str,
+        sk: str,
+        expected: int,
+        activity: ActivityEntry,
+        keep_until: datetime | None,
+    ) -> dict[str, Any]:
+        """The Update marking a live record at version `expected` deleted (version + 1), with the
+        TTL attribute at `keep_until` so that DynamoDB drops it once it can no longer be restored."""
+        until = keep_until if keep_until is not None else activity.at + RESTORE_WINDOW
+        return {
+            "Update": {
+                "TableName": table,
+                "Key": _key(f"GROUP#{group_id}", sk),
+                "UpdateExpression": ("SET deleted_at = :at, deleted_by = :by, #ttl = :ttl, #version = :next"),
+                "ConditionExpression": "#version = :expected AND attribute_not_exists(deleted_at)",
+                "ExpressionAttributeNames": {"#version": "version", "#ttl": TTL_ATTRIBUTE},
+                "ExpressionAttributeValues": _attrs(
+                    {
+                        ":at": to_text(activity.at),
+                        ":by": activity.actor_id,
+                        ":ttl": _ttl(until),
+                        ":expected": expected,
+                        ":next": expected + 1,
+                    }
+                ),
+                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+            }
+        }
 
     async def _dated_page(
         self,

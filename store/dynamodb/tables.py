@@ -112,7 +112,13 @@ async def create_tables(settings: DynamoDBSettings) -> list[str]:
                 await waiter.wait(TableName=spec["TableName"], WaiterConfig={"Delay": 1, "MaxAttempts": 300})
             except (BotoCoreError, ClientError) as exc:
                 raise Unavailable(f"table {spec['TableName']} did not become active") from exc
-        for name in (settings.users_table, settings.groups_table):
+        tables_with_ttl = (
+            settings.users_table,
+            settings.groups_table,
+            settings.expenses_table,
+            settings.transactions_table,
+        )
+        for name in tables_with_ttl:
             described = await _call(client, "describe_time_to_live", TableName=name)
             status = described.get("TimeToLiveDescription", {}).get("TimeToLiveStatus")
             if status not in ("ENABLED", "ENABLING"):

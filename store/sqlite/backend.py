@@ -8,6 +8,7 @@ from store.sqlite.account import _Account
 from store.sqlite.authorization_codes import _AuthorizationCodes
 from store.sqlite.balances import _Balances
 from store.sqlite.changes import _Changes
+from store.sqlite.comments import _Comments
 from store.sqlite.feeds import _Feeds
 from store.sqlite.friends import _Friends
 from store.sqlite.groups import _Groups
@@ -32,6 +33,7 @@ class SQLiteStore(
     _History,
     _Balances,
     _Feeds,
+    _Comments,
     _People,
     _Friends,
     _Account,

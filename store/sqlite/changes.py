@@ -12,9 +12,11 @@ from store.base import ChangedRecords
 from store.sqlite.engine import _Engine
 from store.sqlite.rows import (
     _CHAT_COLUMNS,
+    _COMMENT_COLUMNS,
     _EXPENSE_COLUMNS,
     _SETTLEMENT_COLUMNS,
     _chat_message,
+    _comment,
     _expense,
     _settlement,
 )
@@ -46,7 +48,7 @@ class _Changes(_Engine):
         return int(row[0]) if row is not None and row[0] is not None else 0
 
     async def read_changed(self, group_id: str, changes: Collection[Change]) -> ChangedRecords:
-        wanted: dict[str, set[str]] = {"expense": set(), "settlement": set(), "chat": set()}
+        wanted: dict[str, set[str]] = {"expense": set(), "settlement": set(), "chat": set(), "comment": set()}
         for change in changes:
             if change.kind in wanted and change.op == "upsert":
                 wanted[change.kind].add(change.id)
@@ -65,8 +67,10 @@ class _Changes(_Engine):
             _settlement(r) for r in await rows("settlements", _SETTLEMENT_COLUMNS, wanted["settlement"])
         ]
         chats = [_chat_message(r) for r in await rows("chat_messages", _CHAT_COLUMNS, wanted["chat"])]
+        comments = [_comment(r) for r in await rows("comments", _COMMENT_COLUMNS, wanted["comment"])]
         return ChangedRecords(
             expenses={e.id: e for e in expenses},
             settlements={s.id: s for s in settlements},
             chats={m.id: m for m in chats},
+            comments={c.id: c for c in comments},
         )

@@ -3,11 +3,12 @@ and the activity entry they cause, and read newest first by (date, created_at, i
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from domain import ActivityEntry, Expense, ExpenseFilter, IdempotentReply, Page, Settlement
 from domain.clock import to_text
-from store.base import BalanceDeltas, SpendingDeltas
+from store.base import PURGE_BATCH, RESTORE_WINDOW, BalanceDeltas, SpendingDeltas
 from store.cursor import dated_position, decode_cursor, encode_cursor
 from store.errors import record_not_found
 from store.sqlite.balances import _move_balances, _Moves
@@ -33,6 +34,32 @@ _UPDATE_EXPENSE = (
 )
 _INSERT_PARTICIPANT = "INSERT INTO expense_participants (expense_id, user_id) VALUES (?, ?)"
 _INSERT_SETTLEMENT = f"INSERT INTO settlements ({_SETTLEMENT_COLUMNS}) VALUES ({_marks(_SETTLEMENT_COLUMNS)})"
+_UPDATE_SETTLEMENT = (
+    "UPDATE settlements SET "
+    + ", ".join(f"{c.strip()} = ?" for c in _SETTLEMENT_COLUMNS.split(","))
+    + ", keep_until = NULL WHERE id = ?"
+)
+_RESTORE_EXPENSE = _UPDATE_EXPENSE.replace(" WHERE id = ?", ", keep_until = NULL WHERE id = ?")
+_SOFT_DELETE = (
+    "UPDATE {table} SET deleted_at = ?, deleted_by = ?, keep_until = ?, version = version + 1 WHERE id = ?"
+)
+_EXPIRED = "SELECT id FROM {table} WHERE keep_until IS NOT NULL AND keep_until < ? LIMIT ?"
+
+
+def _soft_delete(
+    db: Db, table: str, record_id: str, activity: ActivityEntry, keep_until: datetime | None
+) -> None:
+    """Mark the record deleted (its version bumped), then purge up to PURGE_BATCH records of any
+    group whose restore window ended before this moment, with their comments: bounded work on
+    the partial `*_to_purge` index, so history never piles up and no request scans a table."""
+    now = to_text(activity.at)
+    until = to_text(keep_until if keep_until is not None else activity.at + RESTORE_WINDOW)
+    db.execute(_SOFT_DELETE.format(table=table), (now, activity.actor_id, until, record_id))
+    expired = [row[0] for row in db.execute(_EXPIRED.format(table=table), (now, PURGE_BATCH))]
+    if expired:
+        marks = ",".join("?" * len(expired))
+        db.execute(f"DELETE FROM comments WHERE subject_id IN ({marks})", expired)
+        db.execute(f"DELETE FROM {table} WHERE id IN ({marks})", expired)
 
 
 class _History(_Engine):
@@ -64,14 +91,17 @@ class _History(_Engine):
 
         await self._write(work)
 
-    async def get_expense(self, group_id: str, expense_id: str) -> Expense:
+    async def get_expense(self, group_id: str, expense_id: str, *, include_deleted: bool = False) -> Expense:
         row = await self._one(
             f"SELECT {_EXPENSE_COLUMNS} FROM expenses WHERE group_id = ? AND id = ?",
             (group_id, expense_id),
         )
         if row is None:
             raise record_not_found("expense")
-        return _expense(row)
+        expense = _expense(row)
+        if expense.deleted_at is not None and not include_deleted:
+            raise record_not_found("expense")
+        return expense
 
     async def list_expenses(
         self,
@@ -80,8 +110,11 @@ class _History(_Engine):
         limit: int,
         cursor: str | None = None,
         filters: ExpenseFilter = ExpenseFilter(),
+        include_deleted: bool = False,
     ) -> Page[Expense]:
         where, params = ["group_id = ?"], [group_id]
+        if not include_deleted:
+            where.append("deleted_at IS NULL")
         if filters.date_from is not None:
             where.append("date >= ?")
             params.append(filters.date_from)
@@ -124,6 +157,28 @@ class _History(_Engine):
 
         await self._write(work)
 
+    async def restore_expense(
+        self,
+        expense: Expense,
+        *,
+        expected_version: int,
+        deltas: BalanceDeltas,
+        activity: ActivityEntry,
+        spending: SpendingDeltas | None = None,
+    ) -> None:
+        # The participants' rows stayed with the deleted expense: only the row itself changes.
+        row = (*_expense_row(expense), expense.id)
+        moves = _Moves(expense.group_id, deltas, spending, expense.participants)
+        logged = _activity_row(activity)
+
+        def work(db: Db) -> None:
+            _check_version(db, "expenses", expense.group_id, expense.id, expected_version, deleted=True)
+            _move_balances(db, moves)
+            db.execute(_RESTORE_EXPENSE, row)
+            _log(db, logged)
+
+        await self._write(work)
+
     async def delete_expense(
         self,
         group_id: str,
@@ -133,6 +188,7 @@ class _History(_Engine):
         deltas: BalanceDeltas,
         activity: ActivityEntry,
         spending: SpendingDeltas | None = None,
+        keep_until: datetime | None = None,
     ) -> None:
         moves = _Moves(group_id, deltas, spending)
         logged = _activity_row(activity)
@@ -140,7 +196,7 @@ class _History(_Engine):
         def work(db: Db) -> None:
             _check_version(db, "expenses", group_id, expense_id, expected_version)
             _move_balances(db, moves)
-            db.execute("DELETE FROM expenses WHERE id = ?", (expense_id,))
+            _soft_delete(db, "expenses", expense_id, activity, keep_until)
             _log(db, logged)
 
         await self._write(work)
@@ -165,22 +221,27 @@ class _History(_Engine):
 
         await self._write(work)
 
-    async def get_settlement(self, group_id: str, settlement_id: str) -> Settlement:
+    async def get_settlement(
+        self, group_id: str, settlement_id: str, *, include_deleted: bool = False
+    ) -> Settlement:
         row = await self._one(
             f"SELECT {_SETTLEMENT_COLUMNS} FROM settlements WHERE group_id = ? AND id = ?",
             (group_id, settlement_id),
         )
         if row is None:
             raise record_not_found("transaction")
-        return _settlement(row)
+        settlement = _settlement(row)
+        if settlement.deleted_at is not None and not include_deleted:
+            raise record_not_found("transaction")
+        return settlement
 
     async def list_settlements(
-        self, group_id: str, *, limit: int, cursor: str | None = None
+        self, group_id: str, *, limit: int, cursor: str | None = None, include_deleted: bool = False
     ) -> Page[Settlement]:
         rows = await self._page(
             "settlements",
             _SETTLEMENT_COLUMNS,
-            ["group_id = ?"],
+            ["group_id = ?"] if include_deleted else ["group_id = ?", "deleted_at IS NULL"],
             [group_id],
             limit=limit,
             cursor=cursor,
@@ -195,6 +256,7 @@ class _History(_Engine):
         expected_version: int,
         deltas: BalanceDeltas,
         activity: ActivityEntry,
+        keep_until: datetime | None = None,
     ) -> None:
         moves = _Moves(group_id, deltas)
         logged = _activity_row(activity)
@@ -202,7 +264,29 @@ class _History(_Engine):
         def work(db: Db) -> None:
             _check_version(db, "settlements", group_id, settlement_id, expected_version)
             _move_balances(db, moves)
-            db.execute("DELETE FROM settlements WHERE id = ?", (settlement_id,))
+            _soft_delete(db, "settlements", settlement_id, activity, keep_until)
+            _log(db, logged)
+
+        await self._write(work)
+
+    async def restore_settlement(
+        self,
+        settlement: Settlement,
+        *,
+        expected_version: int,
+        deltas: BalanceDeltas,
+        activity: ActivityEntry,
+    ) -> None:
+        row = (*_settlement_row(settlement), settlement.id)
+        moves = _Moves(settlement.group_id, deltas, None, (settlement.from_user, settlement.to_user))
+        logged = _activity_row(activity)
+
+        def work(db: Db) -> None:
+            _check_version(
+                db, "settlements", settlement.group_id, settlement.id, expected_version, deleted=True
+            )
+            _move_balances(db, moves)
+            db.execute(_UPDATE_SETTLEMENT, row)
             _log(db, logged)
 
         await self._write(work)

@@ -4,9 +4,10 @@ a record becomes a row's values and a row becomes a record again."""
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
-from domain import ActivityEntry, ChatMessage, Expense, Group, Settlement, User
+from domain import ActivityEntry, ChatMessage, Comment, Expense, Group, Settlement, User
 from domain.clock import from_text, to_text
 
 _GROUP_COLUMNS = (
@@ -18,13 +19,15 @@ _GROUP_WIDTH = 10
 _USER_COLUMNS = "id, email, name, picture, created_at, default_currency, locale, name_set, deleted_at"
 _EXPENSE_COLUMNS = (
     "id, group_id, description, amount, currency, date, category, paid, owed, split, notes, "
-    "receipt_id, created_by, created_at, updated_at, version"
+    "receipt_id, created_by, created_at, updated_at, version, deleted_at, deleted_by"
 )
 _SETTLEMENT_COLUMNS = (
-    "id, group_id, from_user, to_user, amount, currency, date, note, created_by, created_at, version"
+    "id, group_id, from_user, to_user, amount, currency, date, note, created_by, created_at, version, "
+    "deleted_at, deleted_by"
 )
 _ACTIVITY_COLUMNS = "id, group_id, at, actor_id, action, subject_id, details"
 _CHAT_COLUMNS = "id, group_id, author_id, text, created_at"
+_COMMENT_COLUMNS = "id, group_id, subject_kind, subject_id, author_id, text, created_at"
 
 
 def _marks(columns: str) -> str:
@@ -87,6 +90,8 @@ def _expense_row(expense: Expense) -> tuple[Any, ...]:
         to_text(expense.created_at),
         to_text(expense.updated_at),
         expense.version,
+        _optional_time(expense.deleted_at),
+        expense.deleted_by,
     )
 
 
@@ -108,6 +113,8 @@ def _expense(row: Any) -> Expense:
         created_at=from_text(row[13]),
         updated_at=from_text(row[14]),
         version=row[15],
+        deleted_at=None if row[16] is None else from_text(row[16]),
+        deleted_by=row[17],
     )
 
 
@@ -125,6 +132,8 @@ def _settlement_row(settlement: Settlement) -> tuple[Any, ...]:
         settlement.created_by,
         to_text(settlement.created_at),
         settlement.version,
+        _optional_time(settlement.deleted_at),
+        settlement.deleted_by,
     )
 
 
@@ -141,6 +150,8 @@ def _settlement(row: Any) -> Settlement:
         created_by=row[8],
         created_at=from_text(row[9]),
         version=row[10],
+        deleted_at=None if row[11] is None else from_text(row[11]),
+        deleted_by=row[12],
     )
 
 
@@ -183,4 +194,33 @@ def _chat_row(message: ChatMessage) -> tuple[Any, ...]:
 def _chat_message(row: Any) -> ChatMessage:
     return ChatMessage(
         id=row[0], group_id=row[1], author_id=row[2], text=row[3], created_at=from_text(row[4])
+    )
+
+
+def _optional_time(moment: datetime | None) -> str | None:
+    return None if moment is None else to_text(moment)
+
+
+def _comment_row(comment: Comment) -> tuple[Any, ...]:
+    """`comment` as the values of `_COMMENT_COLUMNS`."""
+    return (
+        comment.id,
+        comment.group_id,
+        comment.subject_kind,
+        comment.subject_id,
+        comment.author_id,
+        comment.text,
+        to_text(comment.created_at),
+    )
+
+
+def _comment(row: Any) -> Comment:
+    return Comment(
+        id=row[0],
+        group_id=row[1],
+        subject_kind=row[2],
+        subject_id=row[3],
+        author_id=row[4],
+        text=row[5],
+        created_at=from_text(row[6]),
     )

@@ -233,10 +233,34 @@ _MIGRATIONS: list[str] = [
     );
     CREATE INDEX authorization_codes_by_expiry ON authorization_codes (expires_at);
     """,
+    # Soft delete and comments (issue 14 parts 3, 4): a deleted expense or settlement keeps its
+    # row (deleted_at, deleted_by) until keep_until, when a later delete may purge it through the
+    # partial index; comments on either, keyed by subject, newest first by (time-ordered) id.
+    """
+    ALTER TABLE expenses ADD COLUMN deleted_at TEXT;
+    ALTER TABLE expenses ADD COLUMN deleted_by TEXT;
+    ALTER TABLE expenses ADD COLUMN keep_until TEXT;
+    CREATE INDEX expenses_to_purge ON expenses (keep_until) WHERE keep_until IS NOT NULL;
+    ALTER TABLE settlements ADD COLUMN deleted_at TEXT;
+    ALTER TABLE settlements ADD COLUMN deleted_by TEXT;
+    ALTER TABLE settlements ADD COLUMN keep_until TEXT;
+    CREATE INDEX settlements_to_purge ON settlements (keep_until) WHERE keep_until IS NOT NULL;
+    CREATE TABLE comments (
+        id TEXT PRIMARY KEY,
+        group_id TEXT NOT NULL REFERENCES groups (id) ON DELETE CASCADE,
+        subject_kind TEXT NOT NULL,
+        subject_id TEXT NOT NULL,
+        author_id TEXT NOT NULL,
+        text TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    CREATE INDEX comments_by_subject ON comments (subject_id, id);
+    """,
     # The changes log (issue 14): one row per change of a group's record, numbered in commit order
     # (writes are serialized, so the autoincrement `seq` grows in commit order). Triggers write it,
     # so every write path records its changes in its own transaction. A group's deletion removes
-    # its log (and its records' delete triggers see no group, so they log nothing).
+    # its log (and its records' delete triggers see no group, so they log nothing). A soft delete
+    # (an update setting deleted_at) logs a delete, a restore an upsert, a later purge nothing.
     """
     CREATE TABLE changes (
         seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -276,10 +300,11 @@ _MIGRATIONS: list[str] = [
     END;
     CREATE TRIGGER expenses_log_update AFTER UPDATE ON expenses BEGIN
         INSERT INTO changes (group_id, kind, entity_id, op, version)
-        VALUES (NEW.group_id, 'expense', NEW.id, 'upsert', NEW.version);
+        VALUES (NEW.group_id, 'expense', NEW.id,
+            CASE WHEN NEW.deleted_at IS NULL THEN 'upsert' ELSE 'delete' END, NEW.version);
     END;
     CREATE TRIGGER expenses_log_delete AFTER DELETE ON expenses
-        WHEN EXISTS (SELECT 1 FROM groups WHERE id = OLD.group_id) BEGIN
+        WHEN OLD.deleted_at IS NULL AND EXISTS (SELECT 1 FROM groups WHERE id = OLD.group_id) BEGIN
         INSERT INTO changes (group_id, kind, entity_id, op, version)
         VALUES (OLD.group_id, 'expense', OLD.id, 'delete', OLD.version);
     END;
@@ -289,10 +314,11 @@ _MIGRATIONS: list[str] = [
     END;
     CREATE TRIGGER settlements_log_update AFTER UPDATE ON settlements BEGIN
         INSERT INTO changes (group_id, kind, entity_id, op, version)
-        VALUES (NEW.group_id, 'settlement', NEW.id, 'upsert', NEW.version);
+        VALUES (NEW.group_id, 'settlement', NEW.id,
+            CASE WHEN NEW.deleted_at IS NULL THEN 'upsert' ELSE 'delete' END, NEW.version);
     END;
     CREATE TRIGGER settlements_log_delete AFTER DELETE ON settlements
-        WHEN EXISTS (SELECT 1 FROM groups WHERE id = OLD.group_id) BEGIN
+        WHEN OLD.deleted_at IS NULL AND EXISTS (SELECT 1 FROM groups WHERE id = OLD.group_id) BEGIN
         INSERT INTO changes (group_id, kind, entity_id, op, version)
         VALUES (OLD.group_id, 'settlement', OLD.id, 'delete', OLD.version);
     END;
@@ -304,6 +330,15 @@ _MIGRATIONS: list[str] = [
         WHEN EXISTS (SELECT 1 FROM groups WHERE id = OLD.group_id) BEGIN
         INSERT INTO changes (group_id, kind, entity_id, op, version)
         VALUES (OLD.group_id, 'chat', OLD.id, 'delete', NULL);
+    END;
+    CREATE TRIGGER comments_log_insert AFTER INSERT ON comments BEGIN
+        INSERT INTO changes (group_id, kind, entity_id, op, version)
+        VALUES (NEW.group_id, 'comment', NEW.id, 'upsert', NULL);
+    END;
+    CREATE TRIGGER comments_log_delete AFTER DELETE ON comments
+        WHEN EXISTS (SELECT 1 FROM groups WHERE id = OLD.group_id) BEGIN
+        INSERT INTO changes (group_id, kind, entity_id, op, version)
+        VALUES (OLD.group_id, 'comment', OLD.id, 'delete', NULL);
     END;
     """,
     # Web Push subscriptions (issue 14 part 6): a browser's endpoint and keys, per user; the id is

@@ -29,17 +29,27 @@ def _require_group(db: Db, group_id: str) -> None:
         raise group_not_found()
 
 
-def _check_version(db: Db, table: str, group_id: str, record_id: str, expected: int) -> None:
-    """NotFound unless the group's expense or settlement exists, PreconditionFailed unless it is at
-    version `expected`: an update or delete applies only to the version its caller read."""
-    row = _fetchone(db, f"SELECT version FROM {table} WHERE group_id = ? AND id = ?", (group_id, record_id))
-    if row is None:
-        raise record_not_found("expense" if table == "expenses" else "transaction")
+def _check_version(
+    db: Db, table: str, group_id: str, record_id: str, expected: int, *, deleted: bool = False
+) -> None:
+    """NotFound unless the group's expense or settlement exists and is deleted or not as
+    `deleted` says, PreconditionFailed unless it is at version `expected`: an update, delete or
+    restore applies only to the version its caller read."""
+    row = _fetchone(
+        db, f"SELECT version, deleted_at FROM {table} WHERE group_id = ? AND id = ?", (group_id, record_id)
+    )
+    missing = record_not_found("expense" if table == "expenses" else "transaction")
+    # A deleted record is not there for an edit or a delete, whatever its version; a restore that
+    # finds another version (say, restored meanwhile) is a stale one.
+    if row is None or (row[1] is not None and not deleted):
+        raise missing
     if row[0] != expected:
         raise PreconditionFailed(
             f"it was changed meanwhile: you sent version {expected}, it is now {row[0]}",
             details={"current_version": row[0]},
         )
+    if row[1] is None and deleted:
+        raise missing
 
 
 def _log(db: Db, logged: tuple[Any, ...]) -> None:

@@ -36,13 +36,35 @@ async def full_read(api: Api, group_id: str, viewer: Actor) -> State:
     group = await api.group(group_id, viewer)
     members = group.pop("members")
     base = f"/api/groups/{group_id}"
-    return {
+    state: State = {
         "group": {group_id: group},
         "member": {m["user_id"]: m for m in members},
         "expense": {e["id"]: e for e in await _all_items(api, f"{base}/expenses", viewer)},
         "settlement": {s["id"]: s for s in await _all_items(api, f"{base}/transactions", viewer)},
         "chat": {m["id"]: m for m in await _all_items(api, f"{base}/chats", viewer)},
+        "comment": {},
     }
+    for kind in ("expense", "settlement"):
+        for record_id in state[kind]:
+            await read_comments(api, group_id, viewer, state, kind, record_id)
+    return state
+
+
+_SUBJECT_PATHS = {"expense": "expenses", "settlement": "transactions"}
+
+
+async def read_comments(
+    api: Api, group_id: str, viewer: Actor, state: State, kind: str, record_id: str
+) -> None:
+    path = f"/api/groups/{group_id}/{_SUBJECT_PATHS[kind]}/{record_id}/comments"
+    for comment in await _all_items(api, path, viewer):
+        state["comment"][comment["id"]] = comment
+
+
+def visible(state: State) -> State:
+    """What a client shows: comments only while their subject is there (as the REST reads)."""
+    subjects = set(state["expense"]) | set(state["settlement"])
+    return {**state, "comment": {k: c for k, c in state["comment"].items() if c["subject_id"] in subjects}}
 
 
 async def now(api: Api, group_id: str, viewer: Actor) -> str:
@@ -67,7 +89,12 @@ async def pull(
         records = state[change["kind"]]
         if change["op"] == "upsert":
             assert change["version"] == change["data"].get("version")
+            comeback = (
+                change["kind"] in _SUBJECT_PATHS and change["id"] not in records and change["version"] > 1
+            )
             records[change["id"]] = change["data"]
+            if comeback:  # restored (or new and edited): the documented rule, read its comments
+                await read_comments(api, group_id, viewer, state, change["kind"], change["id"])
         else:
             assert "data" not in change
             records.pop(change["id"], None)
@@ -88,6 +115,8 @@ class Others:
         self.api, self.group_id, self.people, self.newcomer, self.rng = api, group_id, people, newcomer, rng
         self.expenses: dict[str, int] = {}
         self.settlements: list[str] = []
+        self.deleted: list[tuple[str, str]] = []
+        self.comments: list[tuple[str, str, str]] = []
         self.newcomer_in = False
         self.base = f"/api/groups/{group_id}"
 
@@ -97,6 +126,12 @@ class Others:
             choices += ["edit", "edit", "delete"]
         if self.settlements:
             choices.append("unpay")
+        if self.expenses or self.settlements:
+            choices += ["comment", "comment"]
+        if self.comments:
+            choices.append("uncomment")
+        if self.deleted:
+            choices.append("restore")
         choices.append("leave" if self.newcomer_in else "join")
         await getattr(self, self.rng.choice(choices))()
 
@@ -132,6 +167,7 @@ class Others:
         reply = await self.api.delete(f"{self.base}/expenses/{expense_id}", as_=self._someone())
         assert reply.status == 204, reply.text
         del self.expenses[expense_id]
+        self.deleted.append(("expenses", expense_id))
 
     async def pay(self) -> None:
         payer, payee = self.rng.sample(self.people, 2)
@@ -145,6 +181,40 @@ class Others:
         settlement_id = self.settlements.pop(self.rng.randrange(len(self.settlements)))
         reply = await self.api.delete(f"{self.base}/transactions/{settlement_id}", as_=self.people[0])
         assert reply.status == 204, reply.text
+        self.deleted.append(("transactions", settlement_id))
+
+    async def restore(self) -> None:
+        path, record_id = self.deleted.pop(self.rng.randrange(len(self.deleted)))
+        reply = await self.api.post(f"{self.base}/{path}/{record_id}/restore", as_=self._someone())
+        assert reply.status == 200, reply.text
+        if path == "expenses":
+            self.expenses[record_id] = reply.json["version"]
+        else:
+            self.settlements.append(record_id)
+
+    def _live_subjects(self) -> list[tuple[str, str]]:
+        return [("expenses", e) for e in sorted(self.expenses)] + [
+            ("transactions", s) for s in self.settlements
+        ]
+
+    async def comment(self) -> None:
+        path, record_id = self.rng.choice(self._live_subjects())
+        reply = await self.api.post(
+            f"{self.base}/{path}/{record_id}/comments", as_=self._someone(), json={"text": "why?"}
+        )
+        assert reply.status == 201, reply.text
+        self.comments.append((path, record_id, reply.json["id"]))
+
+    async def uncomment(self) -> None:
+        live = set(self._live_subjects())
+        choices = [c for c in self.comments if (c[0], c[1]) in live]
+        if not choices:
+            return
+        path, record_id, comment_id = self.rng.choice(choices)
+        owner = self.people[0]  # the owner may delete anyone's comment
+        reply = await self.api.delete(f"{self.base}/{path}/{record_id}/comments/{comment_id}", as_=owner)
+        assert reply.status == 204, reply.text
+        self.comments.remove((path, record_id, comment_id))
 
     async def chat(self) -> None:
         reply = await self.api.post(f"{self.base}/chats", as_=self._someone(), json={"text": "hi"})
@@ -187,7 +257,7 @@ async def test_offline_client_catches_up_to_the_servers_state(
             if rng.random() < 0.2:  # online for a moment: one page
                 cursor, _ = await pull(api, group["id"], carol, state, cursor, rng.randint(1, 5))
         cursor = await catch_up(api, group["id"], carol, state, cursor, rng.randint(1, 7))
-        assert state == await full_read(api, group["id"], carol), f"seed {seed}"
+        assert visible(state) == await full_read(api, group["id"], carol), f"seed {seed}"
         # Caught up: nothing more, and the cursor stays put.
         reply = await api.get(_path(group["id"]), as_=carol, params={"cursor": cursor})
         assert reply.json["changes"] == [] and reply.json["next_cursor"] == cursor
@@ -210,7 +280,7 @@ async def test_a_page_holds_each_record_once_at_its_last_change(api: Api, alice:
     assert page["has_more"] is False
     assert [(c["kind"], c["id"], c["op"], c["version"]) for c in page["changes"]] == [
         ("expense", kept["id"], "upsert", 2),
-        ("expense", gone["id"], "delete", 1),
+        ("expense", gone["id"], "delete", 2),
     ]
     assert page["changes"][0]["data"] == edited.json
     assert set(page["users"]) == {alice.id, bob.id}
@@ -235,7 +305,7 @@ async def test_members_come_and_go_in_the_feed(api: Api, alice: Actor, bob: Acto
     group = await api.create_group(alice)
     cursor = await now(api, group["id"], alice)
     await api.join(group["id"], bob)
-    state: State = {"group": {}, "member": {}, "expense": {}, "settlement": {}, "chat": {}}
+    state: State = {"group": {}, "member": {}, "expense": {}, "settlement": {}, "chat": {}, "comment": {}}
     cursor, _ = await pull(api, group["id"], alice, state, cursor, 10)
     assert state["member"][bob.id]["name"] == "Bob"
     assert (await api.post(f"/api/groups/{group['id']}/leave", as_=bob)).status == 204

@@ -27,7 +27,14 @@ async def test_create_tables_is_idempotent(moto_url: str) -> None:
     async with aioboto3.Session().client(
         "dynamodb", region_name=settings.region, endpoint_url=moto_url
     ) as client:
-        for table in (settings.users_table, settings.groups_table):
+        # Expenses and transactions: deleted ones go once they can no longer be restored.
+        expiring = (
+            settings.users_table,
+            settings.groups_table,
+            settings.expenses_table,
+            settings.transactions_table,
+        )
+        for table in expiring:
             ttl = await client.describe_time_to_live(TableName=table)
             assert ttl["TimeToLiveDescription"] == {
                 "TimeToLiveStatus": "ENABLED",
