@@ -104,7 +104,10 @@ _NOT_CONFIGURED = Reply("sign-in is not configured (code `sign_in_not_configured
             "state": {
                 "type": "string",
                 "maxLength": MAX_APP_STATE_LENGTH,
-                "description": "native apps: an opaque value sent back unchanged with the code or error",
+                # RFC 6749 §4.1.1: VSCHAR only, so its size in the sign-in cookie is bounded.
+                "pattern": "^[\\x20-\\x7e]*$",
+                "description": "native apps: an opaque value (printable ASCII) sent back unchanged with "
+                "the code or error",
             },
         },
     },
@@ -140,7 +143,14 @@ async def login(request: web.Request, query: dict[str, Any]) -> web.Response:
         attempt["landing"] = post_login_url(config.frontend_base_url, query.get("next"))
     state, nonce, verifier = (secrets.token_urlsafe(32), secrets.token_urlsafe(32), secrets.token_urlsafe(64))
     try:
-        location = await client.authorization_url(state=state, nonce=nonce, code_verifier=verifier)
+        location = await client.authorization_url(
+            state=state,
+            nonce=nonce,
+            code_verifier=verifier,
+            # RFC 8252 §8.6: any local app can start a native sign-in (loopback ports and private
+            # schemes are not the app's alone), so the person must see and approve it every time.
+            prompt="consent" if "app" in attempt else None,
+        )
     except SignInError as exc:
         log.warning("sign-in could not start: %s", exc.description)
         return _failed(config, exc.code, exc.description, attempt.get("app"))

@@ -100,7 +100,13 @@ async def get_user(request: web.Request) -> web.Response:
             }
         },
     },
-    replies={204: Reply("signed out")},
+    replies={
+        204: Reply(
+            'signed out; `Clear-Site-Data: "cache"` drops the browser\'s cached copies of this '
+            "person's answers (they are cacheable as private, revalidated each time)",
+            headers=("Clear-Site-Data",),
+        )
+    },
 )
 async def logout(request: web.Request, query: dict[str, Any]) -> web.Response:
     """A standalone token (no session: the legacy `token`, the CLI's) is revoked by itself until
@@ -119,4 +125,4 @@ async def logout(request: web.Request, query: dict[str, Any]) -> web.Response:
         except NotFound:
             pass  # already ended: signing out again is no error
         hub.end_session(claims.user_id, claims.session_id)
-    return web.Response(status=204)
+    return web.Response(status=204, headers={"Clear-Site-Data": '"cache"'})

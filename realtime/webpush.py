@@ -1,9 +1,10 @@
 """Web Push delivery: one message to one browser subscription (RFC 8030), signed with our VAPID key
 (RFC 8292) and encrypted for the subscription's keys (RFC 8291, `aes128gcm`).
 
-pywebpush does the encryption (through http_ece) and the POST on our aiohttp session; py_vapid
-signs the `Authorization: vapid t=…, k=…` JWT. What to push, to whom, and what to do about an
-answer is `services.push`'s business: this module only reports how one delivery went.
+pywebpush does the encryption (through http_ece); the POST is ours, on our aiohttp session,
+without following redirects; py_vapid signs the `Authorization: vapid t=…, k=…` JWT. What to push,
+to whom, and what to do about an answer is `services.push`'s business: this module only reports
+how one delivery went.
 """
 
 from __future__ import annotations
@@ -155,15 +156,32 @@ class WebPushSender:
         return headers
 
     async def deliver(self, endpoint: str, p256dh: str, auth: str, data: bytes) -> Delivery:
-        """POST `data`, encrypted, to `endpoint`; how it went. Never raises (but may be cancelled)."""
+        """POST `data`, encrypted, to `endpoint`; how it went. Never raises (but may be cancelled).
+
+        pywebpush only encrypts; the POST is ours: redirects are not followed (a push service
+        answers 201, never 3xx; following one would let a subscriber's server send us into our
+        own network), an IP-literal host must be a public address (names are checked as they
+        resolve), and the answer's body is not read."""
+        host = urlsplit(endpoint).hostname or ""
+        if not self._settings.allow_http_loopback and not is_public_host(host):
+            log.warning("web push to %s refused: not a public address", _origin(endpoint))
+            return Delivery.FAILED
         subscription = {"endpoint": endpoint, "keys": {"p256dh": p256dh, "auth": auth}}
         try:
             headers = self._vapid_headers(endpoint)
-            headers["Urgency"] = "normal"
-            pusher = WebPusher(subscription, aiohttp_session=self._session)
-            response = await pusher.send_async(
-                data, headers, ttl=self._settings.ttl_seconds, timeout=self._timeout
+            headers.update(
+                {
+                    "Urgency": "normal",
+                    "TTL": str(self._settings.ttl_seconds),
+                    "Content-Encoding": "aes128gcm",
+                    "Content-Type": "application/octet-stream",
+                }
             )
+            body = WebPusher(subscription).encode(data, "aes128gcm")["body"]
+            async with self._session.post(
+                endpoint, data=body, headers=headers, timeout=self._timeout, allow_redirects=False
+            ) as response:
+                status = int(response.status)
         except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
             log.warning("web push to %s failed: %s", _origin(endpoint), type(exc).__name__)
             return Delivery.FAILED
@@ -173,7 +191,6 @@ class WebPushSender:
         except Exception:  # whatever else a push service's answer trips over: still not ours to raise
             log.exception("web push to %s failed", _origin(endpoint))
             return Delivery.FAILED
-        status = int(response.status)
         if 200 <= status < 300:
             return Delivery.DELIVERED
         if status in (404, 410):

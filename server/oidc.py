@@ -187,7 +187,9 @@ class OidcClient:
 
     # the authorization request and the code exchange
 
-    async def authorization_url(self, *, state: str, nonce: str, code_verifier: str) -> str:
+    async def authorization_url(
+        self, *, state: str, nonce: str, code_verifier: str, prompt: str | None = None
+    ) -> str:
         metadata = await self.metadata()
         parameters = {
             "response_type": "code",
@@ -199,6 +201,8 @@ class OidcClient:
             "code_challenge": pkce_challenge(code_verifier),
             "code_challenge_method": "S256",
         }
+        if prompt is not None:
+            parameters["prompt"] = prompt
         separator = "&" if urlsplit(metadata.authorization_endpoint).query else "?"
         return metadata.authorization_endpoint + separator + urlencode(parameters)
 

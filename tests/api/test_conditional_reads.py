@@ -232,3 +232,11 @@ async def test_head_answers_the_get_headers_without_a_body(api: Api, alice: Acto
         assert head.status == 304 and head.headers["ETag"] == got.headers["ETag"]
     async with api.client.head(path, headers={"If-None-Match": got.headers["ETag"]}) as head:
         assert head.status == 401
+
+
+async def test_signing_out_clears_the_browsers_cache(api: Api, alice: Actor) -> None:
+    """Personal answers may be cached (private, revalidated): logout tells the browser to drop them."""
+    assert (await api.get("/api/user", as_=alice)).headers["Cache-Control"] == "private, no-cache"
+    reply = await api.post("/api/logout", as_=alice)
+    assert reply.status == 204
+    assert reply.headers["Clear-Site-Data"] == '"cache"'

@@ -26,7 +26,7 @@ from server.keys import SESSIONS
 from server.native_redirects import MAX_REDIRECT_URI_LENGTH
 from server.sessions import COOKIE_NAME
 from tests.api.conftest import FRONTEND, Api, store_agnostic
-from tests.api.sign_in import back_to_us, location, sign_in_environ
+from tests.api.sign_in import authorization_parameters, back_to_us, location, sign_in_environ
 from tests.api.test_login import Provider
 from tests.realtime.wsclient import TIMEOUT, WsClient
 
@@ -452,3 +452,21 @@ async def test_a_state_beyond_the_cap_is_refused(api: Api) -> None:
         "/api/login", params=_login_params(APP, Pkce(), state="s" * (MAX_APP_STATE_LENGTH + 1))
     )
     assert reply.status == 422
+
+
+@store_agnostic
+async def test_a_state_beyond_printable_ascii_is_refused(api: Api) -> None:
+    """Escaped in the cookie, a few hundred emoji would outgrow the 4 KB a browser keeps."""
+    reply = await api.get("/api/login", params=_login_params(APP, Pkce(), state="😀" * 100))
+    assert reply.status == 422
+
+
+@store_agnostic
+async def test_native_sign_in_always_asks_the_person(api: Api) -> None:
+    """RFC 8252 §8.6: any local app can start one, so the provider must not approve it silently."""
+    native = authorization_parameters(
+        location(await api.get("/api/login", params=_login_params(APP, Pkce())))
+    )
+    web_flow = authorization_parameters(location(await api.get("/api/login")))
+    assert native["prompt"] == "consent"
+    assert "prompt" not in web_flow

@@ -109,6 +109,7 @@ class PushService:
     received: dict[str, list[Any]] = field(default_factory=dict)
     started: dict[str, int] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
+    redirects: dict[str, str] = field(default_factory=dict)
 
     def endpoint(self, name: str) -> str:
         return str(self.server.make_url(f"/push/{name}"))
@@ -119,6 +120,8 @@ class PushService:
     async def handle(self, request: web.Request) -> web.Response:
         name = request.match_info["name"]
         self.started[name] = self.started.get(name, 0) + 1
+        if name in self.redirects:
+            return web.Response(status=307, headers={"Location": self.redirects[name]})
         body = await request.read()
         try:
             self.received.setdefault(name, []).append(self.open(request, name, body))
@@ -404,6 +407,29 @@ async def test_the_sender_connects_to_public_addresses_only(push_service: PushSe
     async with open_sender(settings) as sender:
         assert await sender.deliver(endpoint, keys["p256dh"], keys["auth"], b"{}") is Delivery.FAILED
     assert push_service.started == {}
+    async with open_sender(settings) as sender:  # an IP literal inside our network: no connection
+        literal = push_service.endpoint("inside")
+        assert await sender.deliver(literal, keys["p256dh"], keys["auth"], b"{}") is Delivery.FAILED
+    assert push_service.started == {}
     async with open_sender(replace(settings, allow_http_loopback=True)) as sender:
         assert await sender.deliver(endpoint, keys["p256dh"], keys["auth"], b"{}") is Delivery.DELIVERED
     assert push_service.started == {"inside": 1}
+
+
+async def test_the_sender_follows_no_redirect(push_service: PushService) -> None:
+    """A push service answers 201; a subscriber's server answering 307 into our own network must
+    not make us POST there."""
+    browser = push_service.browser("target")
+    keys = browser.subscription("")["keys"]
+    push_service.redirects["moved"] = push_service.endpoint("target")
+    settings = WebPushSettings(
+        vapid_private_key=VAPID_PEM,
+        subject=SUBJECT,
+        ttl_seconds=TTL,
+        timeout_seconds=5,
+        allow_http_loopback=True,
+    )
+    async with open_sender(settings) as sender:
+        moved = push_service.endpoint("moved")
+        assert await sender.deliver(moved, keys["p256dh"], keys["auth"], b"{}") is Delivery.FAILED
+    assert push_service.started == {"moved": 1}
