@@ -77,6 +77,8 @@ class Accounts(Service):
         await self.store.revoke_sessions(user_id, self.clock())
         # Nothing is pushed to a deleted account's browsers again.
         await self.store.delete_push_subscriptions(user_id)
+        # Their notifications are their personal data: gone with the account.
+        await self.store.delete_notifications(user_id)
         # Whoever still shows the person (the groups' members) now shows a deleted user.
         for group_id in left:
             self.events.to_group(group_id, "user.updated", public_user_json(erased))
