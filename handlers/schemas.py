@@ -60,7 +60,7 @@ USER: Schema = {
         "unread_count": {
             "type": "integer",
             "minimum": 0,
-            "description": "your unread notifications (`GET /api/user` only; see /api/notifications)",
+            "description": "your unread notifications (`GET` and `PATCH /api/user`; see /api/notifications)",
         },
     },
 }

@@ -272,3 +272,20 @@ async def test_the_recipient_is_pushed_the_notification(
     (stored,) = (await feed(api, bob))["items"]
     assert message == {"type": "notification", "notification": stored}
     assert "alice" not in push_service.received
+
+
+async def test_deleting_the_account_forgets_its_notifications(
+    api: Api, alice: Actor, bob: Actor, carol: Actor, dave: Actor
+) -> None:
+    gid = await four(api, alice, bob, carol, dave)
+    await dinner(api, gid, alice, alice, bob, carol)
+    assert await unread(api, carol) == 1
+    # Carol owes Alice now; settling keeps the account deletable (no open balance).
+    settled = await api.post(
+        f"/api/groups/{gid}/transactions", as_=carol, json={"to_user": alice.id, "amount": "10.00"}
+    )
+    assert settled.status == 201, settled.text
+    assert (await api.delete("/api/user", as_=carol)).status == 204
+    assert (await api.store.list_notifications(carol.id, limit=10)).items == []
+    assert (await api.store.notification_state(carol.id)).unread == 0
+    assert await unread(api, bob) == 1
