@@ -1,13 +1,13 @@
 """Notifications (issue 14 part 5): what other people did that concerns a user, kept in their feed,
 sent live on their channel (`notification.created`) and pushed to their browsers.
 
-A use case calls `notify` right after its own write has committed, with who it concerns: the
+A use case calls in right after its own write has committed, with who it concerns: the
 notifications are one atomic store write of their own (every recipient's row and counter at once),
-not part of the change's write. That keeps each of the change's write paths (twelve of them, on
-two backends) as it is, at the price that a crash between the two writes loses the change's
-notifications (never the change itself): acceptable for a feed of hints whose truth is the ledger.
-`notify` never raises: the change is committed, and failing its request now would make the
-client retry a write that happened."""
+not part of the change's write, because on DynamoDB they do not fit in it: a ledger write in a
+full group is already up to 54 actions plus its changes log, and 50 recipients need 100 more
+(docs/notifications.md). A crash between the two writes loses the change's notifications, never
+the change. These calls never raise: the change is committed, and failing its request now would
+make the client retry a write that happened."""
 
 from __future__ import annotations
 
@@ -202,7 +202,13 @@ class Notifications(Service):
         if not people:
             return
         try:
-            actor_name = (await self._names([actor_id])).get(actor_id, "Someone")
+            users = await self.store.get_users([actor_id, *people])
+            # A deleted account is told nothing more (its notifications went with it).
+            people = [p for p in people if p in users and users[p].deleted_at is None]
+            if not people:
+                return
+            actor = users.get(actor_id)
+            actor_name = (actor.name if actor is not None else "") or "Someone"
             now = self.clock()
             made = [
                 Notification(

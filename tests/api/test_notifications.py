@@ -278,7 +278,7 @@ async def test_deleting_the_account_forgets_its_notifications(
     api: Api, alice: Actor, bob: Actor, carol: Actor, dave: Actor
 ) -> None:
     gid = await four(api, alice, bob, carol, dave)
-    await dinner(api, gid, alice, alice, bob, carol)
+    expense = await dinner(api, gid, alice, alice, bob, carol)
     assert await unread(api, carol) == 1
     # Carol owes Alice now; settling keeps the account deletable (no open balance).
     settled = await api.post(
@@ -289,3 +289,9 @@ async def test_deleting_the_account_forgets_its_notifications(
     assert (await api.store.list_notifications(carol.id, limit=10)).items == []
     assert (await api.store.notification_state(carol.id)).unread == 0
     assert await unread(api, bob) == 1
+
+    # Still in the dinner, but deleted: told nothing more.
+    url = f"/api/groups/{gid}/expenses/{expense['id']}/comments"
+    assert (await api.post(url, as_=alice, json={"text": "thanks all"})).status == 201
+    assert await unread(api, bob) == 2
+    assert (await api.store.list_notifications(carol.id, limit=10)).items == []
