@@ -295,3 +295,16 @@ async def test_deleting_the_account_forgets_its_notifications(
     assert (await api.post(url, as_=alice, json={"text": "thanks all"})).status == 201
     assert await unread(api, bob) == 2
     assert (await api.store.list_notifications(carol.id, limit=10)).items == []
+
+
+async def test_the_personal_data_export_lists_them(
+    api: Api, alice: Actor, bob: Actor, carol: Actor, dave: Actor
+) -> None:
+    gid = await four(api, alice, bob, carol, dave)
+    await dinner(api, gid, alice, alice, bob)
+    await dinner(api, gid, alice, alice, bob)
+    exported = await api.get("/api/user/export", as_=bob)
+    assert exported.status == 200, exported.text
+    assert exported.json["notifications"] == (await feed(api, bob))["items"]
+    assert len(exported.json["notifications"]) == 2
+    assert (await api.get("/api/user/export", as_=dave)).json["notifications"] == []
