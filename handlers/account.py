@@ -27,6 +27,7 @@ PERSONAL_DATA: Schema = {
         "chat_messages",
         "receipts",
         "push_subscriptions",
+        "notifications",
         "users",
     ],
     "properties": {
@@ -106,6 +107,10 @@ PERSONAL_DATA: Schema = {
         },
         "users": USER_NAMES,
         "receipts": {**_LIST, "description": "the receipts the caller uploaded (what was read from them)"},
+        "notifications": {
+            **_LIST,
+            "description": "the caller's notifications, newest first, as GET /api/notifications lists them",
+        },
         "push_subscriptions": {
             "type": "array",
             "description": "the browsers the caller lets us push to (Web Push; their keys are left out)",

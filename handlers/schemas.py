@@ -57,6 +57,11 @@ USER: Schema = {
         "default_currency": {"type": "string", "description": "ISO 4217; the default for new groups"},
         "locale": {"type": ["string", "null"], "description": "BCP 47 language tag, or null"},
         "created_at": TIMESTAMP,
+        "unread_count": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "your unread notifications (`GET` and `PATCH /api/user`; see /api/notifications)",
+        },
     },
 }
 

@@ -54,7 +54,8 @@ async def current_user(request: web.Request) -> web.Response:
         user = await request.app[STORE].get_user(request[CLAIMS].user_id)
     except NotFound:
         raise Unauthorized("the token's user no longer exists", code="invalid_token") from None
-    return web.json_response(user_json(user))
+    unread = await request.app[SERVICES].notifications.unread_count(user.id)
+    return web.json_response({**user_json(user), "unread_count": unread})
 
 
 @api.patch(
@@ -69,7 +70,8 @@ async def update_current_user(request: web.Request, body: dict[str, Any]) -> web
         user = await request.app[SERVICES].people.update_profile(request[CLAIMS].user_id, body)
     except NotFound:
         raise Unauthorized("the token's user no longer exists", code="invalid_token") from None
-    return web.json_response(user_json(user))
+    unread = await request.app[SERVICES].notifications.unread_count(user.id)
+    return web.json_response({**user_json(user), "unread_count": unread})
 
 
 @api.get(

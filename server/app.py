@@ -26,6 +26,7 @@ from handlers import (
     health,
     invites,
     login,
+    notifications,
     ocr,
     push,
     receipts,
@@ -81,6 +82,7 @@ HANDLER_MODULES = (
     ws,
     account,
     push,
+    notifications,
 )
 # What a browser client may read from a cross-origin answer: versions, request ids for support,
 # when to retry, where a new resource lives, whether an answer is a replay, an export's file name.

@@ -19,6 +19,7 @@ from services.expenses import Expenses
 from services.friends import Friends
 from services.groups import Groups
 from services.invites import Invites
+from services.notifications import Notifications
 from services.people import People
 from services.push import Push
 from services.roles import Roles
@@ -41,6 +42,7 @@ class Services:
     accounts: Accounts
     changes: Changes
     push: Push
+    notifications: Notifications
 
     @classmethod
     def build(
@@ -55,19 +57,22 @@ class Services:
         """`push` None: Web Push is off (`Push.send` does nothing). `restore_window`: how long a
         deleted expense or settlement may be restored (RESTORE_DAYS)."""
         events = Events(publish)
+        push = push or Push(store, None, clock)
+        notifications = Notifications(store, events, clock, push)
         return cls(
-            expenses=Expenses(store, events, clock, restore_window),
-            settlements=Settlements(store, events, clock, restore_window),
+            expenses=Expenses(store, events, clock, notifications, restore_window),
+            settlements=Settlements(store, events, clock, notifications, restore_window),
             chats=Chats(store, events, clock),
-            comments=Comments(store, events, clock),
+            comments=Comments(store, events, clock, notifications),
             groups=Groups(store, events, clock),
             invites=Invites(store, events, clock),
             people=People(store, events, clock),
-            friends=Friends(store, events, clock),
+            friends=Friends(store, events, clock, notifications),
             roles=Roles(store, events, clock),
             accounts=Accounts(store, events, clock),
             changes=Changes(store, events, clock),
-            push=push or Push(store, None, clock),
+            push=push,
+            notifications=notifications,
         )
 
 
@@ -80,6 +85,7 @@ __all__ = [
     "Expenses",
     "Friends",
     "Groups",
+    "Notifications",
     "People",
     "Publish",
     "Push",

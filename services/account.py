@@ -28,6 +28,7 @@ from domain import (
 from domain.clock import to_text
 from ocr.storage import ReceiptStorage
 from services.common import Service
+from services.notifications import notification_json
 from services.payloads import (
     chat_message_json,
     expense_json,
@@ -77,6 +78,8 @@ class Accounts(Service):
         await self.store.revoke_sessions(user_id, self.clock())
         # Nothing is pushed to a deleted account's browsers again.
         await self.store.delete_push_subscriptions(user_id)
+        # Their notifications are their personal data: gone with the account.
+        await self.store.delete_notifications(user_id)
         # Whoever still shows the person (the groups' members) now shows a deleted user.
         for group_id in left:
             self.events.to_group(group_id, "user.updated", public_user_json(erased))
@@ -235,8 +238,15 @@ class Accounts(Service):
                 }
                 for s in await self.store.list_push_subscriptions(user_id)
             ],
+            "notifications": await self._notifications(user_id),
             "users": user_names_json(await self._users(people)),
         }
+
+    async def _notifications(self, user_id: str) -> list[dict[str, Any]]:
+        """Every notification of the user, newest first, read or not."""
+        state = await self.store.notification_state(user_id)
+        every = _every(lambda cursor: self.store.list_notifications(user_id, limit=PAGE_SIZE, cursor=cursor))
+        return [notification_json(n, state) async for n in every]
 
     async def _users(self, ids: set[str]) -> dict[str, User]:
         """The people the export names, read a hundred at a time."""

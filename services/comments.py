@@ -7,16 +7,24 @@ from __future__ import annotations
 from typing import Any
 
 from domain import Comment, Forbidden, Invalid, Member
+from domain.clock import Clock
 from domain.ids import new_id
 from domain.models import MAX_COMMENT_LENGTH, CommentSubject
 from services.common import Service
+from services.events import Events
+from services.notifications import Notifications
 from services.payloads import comment_json
+from store import Store
 
 EXCERPT_LENGTH = 100
 """How much of a comment's text its activity entry repeats."""
 
 
 class Comments(Service):
+    def __init__(self, store: Store, events: Events, clock: Clock, notifications: Notifications) -> None:
+        super().__init__(store, events, clock)
+        self.notifications = notifications
+
     async def post(
         self, group_id: str, author_id: str, subject_kind: CommentSubject, subject_id: str, text: object
     ) -> Comment:
@@ -40,6 +48,7 @@ class Comments(Service):
             ),
         )
         self.events.to_group(group_id, "comment.created", comment_json(comment))
+        await self.notifications.comment_posted(comment)
         return comment
 
     async def delete(self, group_id: str, actor: Member, subject_id: str, comment_id: str) -> None:

@@ -26,6 +26,7 @@ from ledger import (
 from ledger.money import invalid
 from services.common import ReplyRecorder, Service, Written
 from services.events import Events
+from services.notifications import Notifications
 from services.payloads import expense_json, json_text, version_etag, with_moves
 from services.records import check_version, delete_as_meant, parse_date, require_members
 from services.restoring import check_restorable, naming_who_left
@@ -40,9 +41,15 @@ ReceiptCheck = Callable[[str | None], Awaitable[None]]
 
 class Expenses(Service):
     def __init__(
-        self, store: Store, events: Events, clock: Clock, restore_window: timedelta = RESTORE_WINDOW
+        self,
+        store: Store,
+        events: Events,
+        clock: Clock,
+        notifications: Notifications,
+        restore_window: timedelta = RESTORE_WINDOW,
     ) -> None:
         super().__init__(store, events, clock)
+        self.notifications = notifications
         self.restore_window = restore_window
 
     async def create(
@@ -69,6 +76,7 @@ class Expenses(Service):
             reply=recorder.reply(201, payload, version_etag(expense.version)),
         )
         self.events.to_group(group.id, "expense.created", with_moves(payload_json, effect.balances))
+        await self.notifications.expense_changed("expense.created", actor_id, None, expense)
         return Written(expense, payload_json)
 
     async def update(
@@ -108,6 +116,7 @@ class Expenses(Service):
         )
         payload_json = json_text(expense_json(edited))
         self.events.to_group(group.id, "expense.updated", with_moves(payload_json, effect.balances))
+        await self.notifications.expense_changed("expense.updated", actor_id, current, edited)
         return Written(edited, payload_json)
 
     async def delete(
@@ -129,6 +138,7 @@ class Expenses(Service):
                 keep_until=logged.at + self.restore_window,
             )
             self.announce_deleted("expense.deleted", group.id, current.id, effect.balances, logged)
+            await self.notifications.expense_changed("expense.deleted", actor_id, None, current)
 
         await delete_as_meant(expected_version, lambda: self.store.get_expense(group.id, expense_id), delete)
 
@@ -161,6 +171,7 @@ class Expenses(Service):
                 raise await naming_who_left(self.store, refusal) from None
             payload_json = json_text(expense_json(back))
             self.events.to_group(group.id, "expense.restored", with_moves(payload_json, effect.balances))
+            await self.notifications.expense_changed("expense.restored", actor_id, None, back)
             restored.append(Written(back, payload_json))
 
         await delete_as_meant(

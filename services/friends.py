@@ -12,11 +12,14 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from domain import Invalid, NotFound
+from domain.clock import Clock
 from domain.models import Friend, GroupBalances
 from ledger import settle_up
 from services.common import Service
+from services.events import Events
+from services.notifications import Notifications
 from services.payloads import group_event
-from store import NewGroup
+from store import NewGroup, Store
 
 FRIEND_LIMIT = 200
 """The most friends one `GET /api/friends` lists."""
@@ -62,6 +65,10 @@ class FriendsView:
 
 
 class Friends(Service):
+    def __init__(self, store: Store, events: Events, clock: Clock, notifications: Notifications) -> None:
+        super().__init__(store, events, clock)
+        self.notifications = notifications
+
     async def add(self, user_id: str, email: str) -> FriendAdded:
         """Befriend whoever has (or will sign in with) `email`: their direct ledger with the
         caller, made now or given its members back. 422 for the caller's own address."""
@@ -93,6 +100,7 @@ class Friends(Service):
             for one, other in ((me.id, friend.id), (friend.id, me.id)):
                 self.events.to_user(one, "friend.added", {"user_id": other, "group_id": group.id})
                 self.events.to_user(one, "group.joined", joined)
+            await self.notifications.friend_added(me.id, friend.id, group.id)
         return FriendAdded(user_id=friend.id, email=friend.email, group_id=group.id, created=created)
 
     async def remove(self, user_id: str, friend_id: str) -> None:

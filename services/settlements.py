@@ -15,6 +15,7 @@ from domain.ids import new_id
 from ledger import effects, format_amount, parse_amount, parse_currency
 from services.common import ReplyRecorder, Service, Written
 from services.events import Events
+from services.notifications import Notifications
 from services.payloads import json_text, settlement_json, version_etag, with_moves
 from services.records import delete_as_meant, parse_date, require_members
 from services.restoring import check_restorable, naming_who_left
@@ -24,9 +25,15 @@ from store.base import RESTORE_WINDOW
 
 class Settlements(Service):
     def __init__(
-        self, store: Store, events: Events, clock: Clock, restore_window: timedelta = RESTORE_WINDOW
+        self,
+        store: Store,
+        events: Events,
+        clock: Clock,
+        notifications: Notifications,
+        restore_window: timedelta = RESTORE_WINDOW,
     ) -> None:
         super().__init__(store, events, clock)
+        self.notifications = notifications
         self.restore_window = restore_window
 
     async def create(
@@ -74,6 +81,7 @@ class Settlements(Service):
             reply=recorder.reply(201, payload, version_etag(settlement.version)),
         )
         self.events.to_group(group.id, "settlement.created", with_moves(payload_json, effect.balances))
+        await self.notifications.settlement_changed("settlement.created", actor_id, settlement)
         return Written(settlement, payload_json)
 
     async def delete(
@@ -94,6 +102,7 @@ class Settlements(Service):
                 keep_until=logged.at + self.restore_window,
             )
             self.announce_deleted("settlement.deleted", group.id, current.id, effect.balances, logged)
+            await self.notifications.settlement_changed("settlement.deleted", actor_id, current)
 
         await delete_as_meant(
             expected_version, lambda: self.store.get_settlement(group.id, settlement_id), delete
@@ -124,6 +133,7 @@ class Settlements(Service):
                 raise await naming_who_left(self.store, refusal) from None
             payload_json = json_text(settlement_json(back))
             self.events.to_group(group.id, "settlement.restored", with_moves(payload_json, effect.balances))
+            await self.notifications.settlement_changed("settlement.restored", actor_id, back)
             restored.append(Written(back, payload_json))
 
         await delete_as_meant(

@@ -1,9 +1,12 @@
 """Persistence: one contract (`Store`), an embedded SQLite backend and a DynamoDB backend."""
 
 from store.base import (
+    MAX_NOTIFICATION_RECIPIENTS,
     MAX_PUSH_SUBSCRIPTIONS,
     AuthorizationCode,
     NewGroup,
+    Notification,
+    NotificationState,
     PushSubscription,
     Redemption,
     RedemptionResult,
@@ -16,8 +19,11 @@ from store.base import (
 
 __all__ = [
     "AuthorizationCode",
+    "MAX_NOTIFICATION_RECIPIENTS",
     "MAX_PUSH_SUBSCRIPTIONS",
     "NewGroup",
+    "Notification",
+    "NotificationState",
     "PushSubscription",
     "Redemption",
     "RedemptionResult",

@@ -169,6 +169,40 @@ class PushSubscription:
     created_at: datetime
 
 
+MAX_NOTIFICATION_RECIPIENTS = 50
+"""The most people one change notifies (a group has at most MAX_GROUP_MEMBERS), which keeps one
+change's notifications, with their counters, inside one DynamoDB transaction (100 actions)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Notification:
+    """Something another person did that concerns `user_id` (issue 14 part 5). `id` is
+    time-ordered (`domain.ids.new_id`), so newest first is by id; `link` names what it is about
+    (`kind`, `group_id` and `expense_id`, `settlement_id` or `comment_id`). Whether it is read is
+    the user's `NotificationState`, not the record's."""
+
+    id: str
+    user_id: str
+    kind: str
+    actor_id: str
+    actor_name: str
+    summary: str
+    link: dict[str, str]
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class NotificationState:
+    """A user's counter and read mark: `unread` notifications have ids above `read_up_to`
+    (None: none read yet). Kept with every notification and every read, so reading it is O(1)."""
+
+    unread: int = 0
+    read_up_to: str | None = None
+
+    def is_read(self, notification_id: str) -> bool:
+        return self.read_up_to is not None and notification_id <= self.read_up_to
+
+
 class Store(abc.ABC):
     """Raises `domain` errors only; no backend type escapes."""
 
@@ -282,6 +316,34 @@ class Store(abc.ABC):
     @abc.abstractmethod
     async def delete_push_subscriptions(self, user_id: str) -> None:
         """Forget every subscription of the user (their account is being deleted)."""
+
+    # notifications (issue 14 part 5)
+    @abc.abstractmethod
+    async def add_notifications(self, notifications: Collection[Notification]) -> None:
+        """Store the notifications and add one to each recipient's `unread`, in one atomic write
+        (at most MAX_NOTIFICATION_RECIPIENTS of them: DynamoDB, one TransactWriteItems)."""
+
+    @abc.abstractmethod
+    async def list_notifications(
+        self, user_id: str, *, limit: int, cursor: str | None = None
+    ) -> Page[Notification]:
+        """The user's notifications, newest first; one bounded read. Raises BadRequest
+        (`invalid_cursor`) for a cursor this listing did not issue."""
+
+    @abc.abstractmethod
+    async def notification_state(self, user_id: str) -> NotificationState:
+        """The user's unread counter and read mark: one read of one row or item."""
+
+    @abc.abstractmethod
+    async def mark_notifications_read(self, user_id: str, up_to: str) -> NotificationState:
+        """Mark the user's notification `up_to` and every older one read: the read mark moves
+        to `up_to` unless it is already past it (so repeating is harmless) and `unread` becomes
+        the number above the mark (reads only the unread ones, never the history). Raises
+        NotFound (`notification not found`) when the user has no notification `up_to`."""
+
+    @abc.abstractmethod
+    async def delete_notifications(self, user_id: str) -> None:
+        """Forget every notification of the user and their counter (account deletion)."""
 
     # groups
     @abc.abstractmethod

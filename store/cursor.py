@@ -87,3 +87,11 @@ def comment_cursor(cursor: str) -> str:
 def after_cursor(kind: str, record_id: str) -> str:
     """The cursor `invite_cursor` or `comment_cursor` reads back."""
     return encode_cursor(kind, ["after", record_id])
+
+
+def notification_cursor(cursor: str) -> str:
+    """The id a page of notifications resumes before (position `["after", <id>]`)."""
+    tag, notification_id = cursor_pair(decode_cursor("notifications", cursor))
+    if tag != "after":
+        raise foreign_cursor()
+    return notification_id

@@ -150,3 +150,7 @@ def commenter_not_a_member(author_id: str) -> Conflict:
         code="not_a_member",
         details={"user_ids": [author_id]},
     )
+
+
+def notification_not_found() -> NotFound:
+    return NotFound("notification not found")

@@ -23,6 +23,7 @@ from store.dynamodb.idempotency import _Idempotency
 from store.dynamodb.invites import _Invites
 from store.dynamodb.items import _key
 from store.dynamodb.members import _Members
+from store.dynamodb.notifications import _Notifications
 from store.dynamodb.people import _People
 from store.dynamodb.push import _Push
 from store.dynamodb.roles import _Roles
@@ -53,6 +54,7 @@ class DynamoDBStore(
     _Friends,
     _Account,
     _Push,
+    _Notifications,
     Store,
 ):
     """The cloud backend; open one with `DynamoDBStore.open(settings)`."""

@@ -15,6 +15,7 @@ from store.sqlite.groups import _Groups
 from store.sqlite.history import _History
 from store.sqlite.idempotency import _Idempotency
 from store.sqlite.invites import _Invites
+from store.sqlite.notifications import _Notifications
 from store.sqlite.people import _People
 from store.sqlite.push import _Push
 from store.sqlite.roles import _Roles
@@ -39,6 +40,7 @@ class SQLiteStore(
     _Account,
     _Changes,
     _Push,
+    _Notifications,
     Store,
 ):
     """The embedded backend; open one with `SQLiteStore.open(path)`."""

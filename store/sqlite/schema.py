@@ -355,6 +355,27 @@ _MIGRATIONS: list[str] = [
         PRIMARY KEY (user_id, id)
     ) WITHOUT ROWID;
     """,
+    # Notifications (issue 14 part 5): what others did that concerns a user, newest first by id
+    # (ids are time-ordered), and per user the unread counter and the read mark, so that the
+    # count is one row read, never a COUNT over history.
+    """
+    CREATE TABLE notifications (
+        user_id TEXT NOT NULL,
+        id TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        actor_id TEXT NOT NULL,
+        actor_name TEXT NOT NULL,
+        summary TEXT NOT NULL,
+        link TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        PRIMARY KEY (user_id, id)
+    ) WITHOUT ROWID;
+    CREATE TABLE notification_states (
+        user_id TEXT PRIMARY KEY,
+        unread INTEGER NOT NULL,
+        read_up_to TEXT
+    ) WITHOUT ROWID;
+    """,
 ]
 """Applied in order and never edited once released: a file's `PRAGMA user_version` counts how many
 of them it has, so a new change is always a new entry at the end."""

@@ -289,6 +289,8 @@ async def test_both_hear_of_the_friendship(api: Api, alice: Actor, bob: Actor) -
         joined = await theirs[someone.id].next_event()
         assert joined["type"] == "group.joined" and joined["data"]["kind"] == "direct"
         assert joined["data"]["id"] == ledger
+    # Bob, whom Alice added, is also notified of it (tests/api/test_notifications.py).
+    assert (await theirs[bob.id].next_event())["type"] == "notification.created"
 
     assert (await api.delete(f"/api/friends/{alice.id}", as_=bob)).status == 204
     for someone, other in ((alice, bob), (bob, alice)):

@@ -40,7 +40,13 @@ async def test_a_friend_is_announced_once(world: tuple[Services, Published, str]
 
     assert added.created and not again.created and again.group_id == added.group_id
     assert added.group_id == direct_group_id(ana, added.user_id)
-    assert published.types() == ["friend.added", "group.joined", "friend.added", "group.joined"]
+    assert published.types() == [
+        "friend.added",
+        "group.joined",
+        "friend.added",
+        "group.joined",
+        "notification.created",  # for the friend Ana added
+    ]
     assert {channel for channel, _, _ in published.events} == {f"user:{ana}", f"user:{added.user_id}"}
     joined = published.events[1][2]
     assert (joined["kind"], joined["created_at"]) == ("direct", to_text(START))

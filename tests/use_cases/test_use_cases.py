@@ -107,7 +107,9 @@ async def test_an_expense_is_stamped_by_the_clock_and_announced_after_it_is_stor
     assert expense.created_at == expense.updated_at == START and expense.date == "2026-12-01"
     first, second = sorted(members)  # the leftover cent goes to the smaller user id
     assert expense.owed == {first: 50001, second: 50000}
-    assert world.published.types() == ["expense.created"]
+    # The group hears of it, then the other member, who owes a share, is notified.
+    assert world.published.types() == ["expense.created", "notification.created"]
+    assert world.published.events[1][0] == f"user:{world.bea.id}"
     channel, _, data = world.published.events[0]
     assert channel == f"group:{group.id}"
     event = json.loads(data.text)
@@ -147,7 +149,8 @@ async def test_edits_and_deletes_leave_balances_that_history_agrees_with(world: 
     balances = {(b.user_id, b.currency): b.amount for b in await world.store.get_balances(group.id)}
     assert balances[(world.ana.id, "USD")] == 1575 - 1000
     assert all(amount == 0 for (_, currency), amount in balances.items() if currency == "EUR")
-    assert world.published.types()[-4:] == [
+    group_events = [t for c, t, _ in world.published.events if c.startswith("group:")]
+    assert group_events[-4:] == [
         "expense.created",
         "expense.updated",
         "settlement.created",
