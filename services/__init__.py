@@ -59,6 +59,7 @@ class Services:
         events = Events(publish)
         push = push or Push(store, None, clock)
         notifications = Notifications(store, events, clock, push)
+        people = People(store, events, clock)
         return cls(
             expenses=Expenses(store, events, clock, notifications, restore_window),
             settlements=Settlements(store, events, clock, notifications, restore_window),
@@ -66,11 +67,11 @@ class Services:
             comments=Comments(store, events, clock, notifications),
             groups=Groups(store, events, clock),
             invites=Invites(store, events, clock),
-            people=People(store, events, clock),
+            people=people,
             friends=Friends(store, events, clock, notifications),
             roles=Roles(store, events, clock),
             accounts=Accounts(store, events, clock),
-            changes=Changes(store, events, clock),
+            changes=Changes(store, events, clock, people),
             push=push,
             notifications=notifications,
         )

@@ -14,7 +14,9 @@ from __future__ import annotations
 from typing import Any
 
 from domain import BadRequest, Change, Group, Member
+from domain.clock import Clock
 from services.common import Service
+from services.events import Events
 from services.payloads import (
     chat_message_json,
     comment_json,
@@ -22,9 +24,9 @@ from services.payloads import (
     group_json,
     member_json,
     settlement_json,
-    user_names_json,
 )
-from services.people import chat_people, comment_people, expense_people, settlement_people
+from services.people import People, chat_people, comment_people, expense_people, settlement_people
+from store import Store
 from store.base import ChangedRecords
 from store.cursor import decode_cursor, encode_cursor, foreign_cursor
 
@@ -64,6 +66,10 @@ def _latest_each(changes: list[Change]) -> list[Change]:
 
 
 class Changes(Service):
+    def __init__(self, store: Store, events: Events, clock: Clock, people: People) -> None:
+        super().__init__(store, events, clock)
+        self.people = people
+
     async def page(self, group: Group, role: str, cursor: str | None, limit: int) -> dict[str, Any]:
         """One page of `group`'s feed as its member with `role` sees it. Without a cursor: none,
         and a cursor for "now", to read from after one full read."""
@@ -105,7 +111,7 @@ class Changes(Service):
             | chat_people(records.chats.values())
             | comment_people(records.comments.values())
         )
-        users = await self._names(people)
+        users = await self.people.names(people)
         position = logged[-1].seq if logged else after
         return {
             "changes": out,
@@ -135,6 +141,3 @@ class Changes(Service):
             return comment_json(comment) if comment is not None else None
         message = records.chats.get(change.id)
         return chat_message_json(message) if message is not None else None
-
-    async def _names(self, user_ids: set[str]) -> dict[str, dict[str, Any]]:
-        return user_names_json(await self.store.get_users(user_ids)) if user_ids else {}

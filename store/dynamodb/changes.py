@@ -49,8 +49,7 @@ class _Changes(_Connection):
         return items[:limit], len(items) > limit
 
     async def last_change(self, group_id: str) -> int:
-        item = await self._get(self._groups, _key(f"GROUP#{group_id}", "META"))
-        return int(item.get("change_seq", 0)) if item else 0
+        return await self._read_change_seq(group_id)
 
     async def read_changed(self, group_id: str, changes: Collection[Change]) -> ChangedRecords:
         wanted = {(c.kind, c.id): c for c in changes if c.op == "upsert"}
