@@ -31,6 +31,7 @@ from domain import (
     Settlement,
     StoredReply,
     User,
+    UserChange,
 )
 from domain.models import Friend, GroupBalances, GroupKind, Role
 
@@ -320,8 +321,9 @@ class Store(abc.ABC):
     # notifications (issue 14 part 5)
     @abc.abstractmethod
     async def add_notifications(self, notifications: Collection[Notification]) -> None:
-        """Store the notifications and add one to each recipient's `unread`, in one atomic write
-        (at most MAX_NOTIFICATION_RECIPIENTS of them: DynamoDB, one TransactWriteItems)."""
+        """Store the notifications (at most MAX_NOTIFICATION_RECIPIENTS), each with one added to
+        its recipient's `unread` and logged in the recipient's changes log in one atomic write
+        (DynamoDB: one TransactWriteItems per batch of recipients)."""
 
     @abc.abstractmethod
     async def list_notifications(
@@ -700,6 +702,23 @@ class Store(abc.ABC):
         """The expenses, settlements, chat messages and comments `changes` name that still exist
         (deleted expenses and settlements included: the caller tells them apart), in one
         bounded read (a page of changes at most). Groups and members are read as usual."""
+
+    # the user's own changes log (issue 14): every write that changes what a user sees outside any
+    # one group's records adds one UserChange for that user, in the same atomic write, numbered in
+    # commit order per user: a membership added or removed (kind `group`, or `friend` for a direct
+    # ledger; for each member when a group is deleted), the profile updated (`profile`), a
+    # notification stored (`notification`), the read mark moved (`read`).
+
+    @abc.abstractmethod
+    async def list_user_changes(
+        self, user_id: str, *, after: int, limit: int
+    ) -> tuple[list[UserChange], bool]:
+        """The user's changes with `seq` above `after`, oldest first, at most `limit`, and whether
+        there are more. One bounded read however long the log. An unknown user has none."""
+
+    @abc.abstractmethod
+    async def last_user_change(self, user_id: str) -> int:
+        """The `seq` of the user's latest change (0 when there is none): "now" in their log."""
 
     # comments on expenses and settlements
 
