@@ -333,6 +333,11 @@ class Store(abc.ABC):
         (`invalid_cursor`) for a cursor this listing did not issue."""
 
     @abc.abstractmethod
+    async def get_notifications(self, user_id: str, ids: Collection[str]) -> dict[str, Notification]:
+        """Those of the user's notifications `ids` names that exist, by id: one bounded read (a
+        page of the user's changes at most)."""
+
+    @abc.abstractmethod
     async def notification_state(self, user_id: str) -> NotificationState:
         """The user's unread counter and read mark: one read of one row or item."""
 

@@ -94,6 +94,11 @@ class _Notifications(_Connection):
         more = len(found) > limit or "LastEvaluatedKey" in response
         return Page(items=page, next_cursor=after_cursor(_CURSOR, page[-1].id) if more and page else None)
 
+    async def get_notifications(self, user_id: str, ids: Collection[str]) -> dict[str, Notification]:
+        keys = [_key(f"NOTIFY#{user_id}", notification_id) for notification_id in sorted(set(ids))]
+        found = await self._batch_get(self._chats, keys) if keys else []
+        return {n.id: n for n in map(_notification, found)}
+
     async def notification_state(self, user_id: str) -> NotificationState:
         item = await self._get(self._users, _key(f"NOTIFY#{user_id}"))
         if item is None:

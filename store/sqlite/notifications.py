@@ -78,6 +78,16 @@ class _Notifications(_Engine):
         more = len(found) > limit
         return Page(items=page, next_cursor=after_cursor(_CURSOR, page[-1].id) if more else None)
 
+    async def get_notifications(self, user_id: str, ids: Collection[str]) -> dict[str, Notification]:
+        if not ids:
+            return {}
+        marks = ", ".join("?" * len(ids))
+        rows = await self._all(
+            f"SELECT {_COLUMNS} FROM notifications WHERE user_id = ? AND id IN ({marks})",
+            (user_id, *sorted(ids)),
+        )
+        return {n.id: n for n in map(_notification, rows)}
+
     async def notification_state(self, user_id: str) -> NotificationState:
         row = await self._one(
             "SELECT unread, read_up_to FROM notification_states WHERE user_id = ?", (user_id,)

@@ -90,3 +90,14 @@ async def test_fifty_recipients_in_one_write_and_deletion(store: Store) -> None:
     assert (await store.list_notifications("user0", limit=100)).items == []
     assert await store.notification_state("user0") == NotificationState()
     assert (await store.list_notifications("user1", limit=10)).items == [notes[1]]
+
+
+async def test_get_notifications_by_id(store: Store) -> None:
+    mine = [_note("u1", n) for n in range(3)]
+    theirs = _note("u2", 9)
+    await store.add_notifications([*mine, theirs])
+
+    found = await store.get_notifications("u1", [mine[0].id, mine[2].id, theirs.id, "f" * 32])
+
+    assert found == {mine[0].id: mine[0], mine[2].id: mine[2]}
+    assert await store.get_notifications("u1", []) == {}
