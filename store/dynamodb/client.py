@@ -65,10 +65,23 @@ def _cancellation(exc: ClientError) -> _Cancelled:
     )
 
 
+_session: aioboto3.Session | None = None
+
+
+def _shared_session() -> aioboto3.Session:
+    """One aioboto3 session per process: a new session loads and parses botocore's service models
+    again (~0.1 s of CPU for each client), and a session holds no connection of its own, so every
+    client of the process can come from the same one."""
+    global _session
+    if _session is None:
+        _session = aioboto3.Session()
+    return _session
+
+
 def _client(settings: DynamoDBSettings) -> Any:
     """An aioboto3 client (an async context manager) for the settings' region and endpoint, with
     this backend's timeouts and botocore's standard retries."""
-    return aioboto3.Session().client(
+    return _shared_session().client(
         "dynamodb", region_name=settings.region, endpoint_url=settings.endpoint_url, config=_CONFIG
     )
 

@@ -87,25 +87,21 @@ def _require_indexes(spec: dict[str, Any], table: dict[str, Any]) -> None:
 
 async def create_tables(settings: DynamoDBSettings) -> list[str]:
     """Create whichever tables are missing, wait until all are ACTIVE and make sure TTL is on
-    where items carry `ttl`. Safe to run again, and concurrently; returns the tables it created."""
+    where items carry `ttl`. Safe to run again, and concurrently; returns the tables it created.
+    A table is created first and described only if it was there already, and TTL is looked up only
+    on tables it did not create, so a fresh deployment costs one request per table and step."""
     created: list[str] = []
     async with _client(settings) as client:
         specs = _table_specs(settings)
         for spec in specs:
-            name = spec["TableName"]
-            try:
-                described = await _call(client, "describe_table", TableName=name)
-                _require_indexes(spec, described["Table"])
-                continue
-            except _ServiceError as exc:
-                if exc.aws_code != "ResourceNotFoundException":
-                    raise
             try:
                 await _call(client, "create_table", BillingMode="PAY_PER_REQUEST", **spec)
-                created.append(name)
+                created.append(spec["TableName"])
             except _ServiceError as exc:
                 if exc.aws_code != "ResourceInUseException":
                     raise
+                described = await _call(client, "describe_table", TableName=spec["TableName"])
+                _require_indexes(spec, described["Table"])
         for spec in specs:
             waiter = client.get_waiter("table_exists")
             try:
@@ -119,13 +115,15 @@ async def create_tables(settings: DynamoDBSettings) -> list[str]:
             settings.transactions_table,
         )
         for name in tables_with_ttl:
-            described = await _call(client, "describe_time_to_live", TableName=name)
-            status = described.get("TimeToLiveDescription", {}).get("TimeToLiveStatus")
-            if status not in ("ENABLED", "ENABLING"):
-                await _call(
-                    client,
-                    "update_time_to_live",
-                    TableName=name,
-                    TimeToLiveSpecification={"Enabled": True, "AttributeName": TTL_ATTRIBUTE},
-                )
+            if name not in created:
+                described = await _call(client, "describe_time_to_live", TableName=name)
+                status = described.get("TimeToLiveDescription", {}).get("TimeToLiveStatus")
+                if status in ("ENABLED", "ENABLING"):
+                    continue
+            await _call(
+                client,
+                "update_time_to_live",
+                TableName=name,
+                TimeToLiveSpecification={"Enabled": True, "AttributeName": TTL_ATTRIBUTE},
+            )
     return created
