@@ -70,14 +70,17 @@ class Changes(Service):
         super().__init__(store, events, clock)
         self.people = people
 
+    async def now_cursor(self, group_id: str) -> str:
+        """A cursor for now in the group's feed (the caller has checked membership)."""
+        return changes_cursor(group_id, await self.store.last_change(group_id))
+
     async def page(self, group: Group, role: str, cursor: str | None, limit: int) -> dict[str, Any]:
         """One page of `group`'s feed as its member with `role` sees it. Without a cursor: none,
         and a cursor for "now", to read from after one full read."""
         if cursor is None:
-            now = await self.store.last_change(group.id)
             return {
                 "changes": [],
-                "next_cursor": changes_cursor(group.id, now),
+                "next_cursor": await self.now_cursor(group.id),
                 "has_more": False,
                 "users": {},
             }

@@ -67,12 +67,15 @@ class UserChanges(Service):
     def __init__(self, store: Store, events: Events, clock: Clock) -> None:
         super().__init__(store, events, clock)
 
+    async def now_cursor(self, user_id: str) -> str:
+        """A cursor for now in the user's own feed."""
+        return user_changes_cursor(user_id, await self.store.last_user_change(user_id))
+
     async def page(self, user_id: str, cursor: str | None, limit: int) -> dict[str, Any]:
         """One page of the user's own feed. Without a cursor: none, and a cursor for "now", to
         read from after one full read."""
         if cursor is None:
-            now = await self.store.last_user_change(user_id)
-            return {"changes": [], "next_cursor": user_changes_cursor(user_id, now), "has_more": False}
+            return {"changes": [], "next_cursor": await self.now_cursor(user_id), "has_more": False}
         after = read_cursor(user_id, cursor)
         logged, more = await self.store.list_user_changes(user_id, after=after, limit=limit)
         latest = _latest_each(logged)
