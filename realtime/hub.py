@@ -6,7 +6,8 @@ Events arrive from the broker into one inbox that a single task works through, s
 events reach every connection in sequence order. That task also closes gaps: an event whose `seq`
 skips ahead (the instance lost its Redis connection for a moment, say) is preceded by the missing
 ones read from the channel's history; when history cannot supply them, the channel's subscribers
-are asked to resubscribe, which tells them (`recovered: false`) to reload through REST.
+are asked to resubscribe, which tells them (`recovered: false`) to catch up through the changes
+feed.
 """
 
 from __future__ import annotations

@@ -96,7 +96,7 @@ __all__ = [
     "ReplyRecorder",
     "Roles",
     "Services",
-    "UserChanges",
     "Settlements",
+    "UserChanges",
     "Written",
 ]

@@ -95,8 +95,13 @@ class Notifications(Service):
         return (await self.store.notification_state(user_id)).unread
 
     async def mark_read(self, user_id: str, up_to: str) -> NotificationState:
-        """`up_to` and everything older read; NotFound for an id that is not one of theirs."""
-        return await self.store.mark_notifications_read(user_id, up_to)
+        """`up_to` and everything older read; NotFound for an id that is not one of theirs. The
+        user's other devices hear it (`notifications.read`), as the user's changes feed logs it."""
+        state = await self.store.mark_notifications_read(user_id, up_to)
+        self.events.to_user(
+            user_id, "notifications.read", {"read_up_to": state.read_up_to, "unread_count": state.unread}
+        )
+        return state
 
     # writing, after a change committed
 

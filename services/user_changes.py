@@ -16,57 +16,34 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from domain import BadRequest, Group, Member, NotFound, User, UserChange
-from domain.clock import Clock, to_text
+from domain import Group, Member, NotFound, User, UserChange
+from domain.clock import to_text
 from services.common import Service
-from services.events import Events
+from services.feeds import feed_cursor, feed_position, latest_each
 from services.notifications import notification_json
 from services.payloads import group_json, person_json, user_json
-from store import Store
 from store.base import Notification, NotificationState
-from store.cursor import decode_cursor, encode_cursor, foreign_cursor
 
 CURSOR_KIND = "user-changes"
-MAX_SEQ = 2**62
-"""No log position is larger (SQLite's integers are 64-bit): a cursor beyond it is not ours."""
 
 
 def user_changes_cursor(user_id: str, seq: int) -> str:
-    return encode_cursor(CURSOR_KIND, [user_id, seq])
+    return feed_cursor(CURSOR_KIND, user_id, seq)
 
 
 def read_cursor(user_id: str, cursor: str) -> int:
     """The position a cursor of this user's feed stands at. Raises BadRequest (`invalid_cursor`)
     for anything else, another user's cursor included."""
-    position = decode_cursor(CURSOR_KIND, cursor)
-    if (
-        not isinstance(position, list)
-        or len(position) != 2
-        or not isinstance(position[1], int)
-        or isinstance(position[1], bool)
-        or not 0 <= position[1] <= MAX_SEQ
-    ):
-        raise foreign_cursor()
-    if position[0] != user_id:
-        raise BadRequest("this cursor belongs to another user's feed", code="invalid_cursor")
-    return position[1]
+    return feed_position(CURSOR_KIND, user_id, cursor, foreign="this cursor belongs to another user's feed")
 
 
-def _latest_each(changes: list[UserChange]) -> list[UserChange]:
-    """Each record's last change in the page, in commit order; the read mark is one record (only
-    where it stands now matters)."""
-    last: dict[tuple[str, str], UserChange] = {}
-    for change in changes:
-        key = (change.kind, "" if change.kind == "read" else change.id)
-        last.pop(key, None)
-        last[key] = change
-    return list(last.values())
+def _record(change: UserChange) -> tuple[str, str]:
+    """Which record a change is about; the read mark is one record (only where it stands now
+    matters)."""
+    return (change.kind, "" if change.kind == "read" else change.id)
 
 
 class UserChanges(Service):
-    def __init__(self, store: Store, events: Events, clock: Clock) -> None:
-        super().__init__(store, events, clock)
-
     async def now_cursor(self, user_id: str) -> str:
         """A cursor for now in the user's own feed."""
         return user_changes_cursor(user_id, await self.store.last_user_change(user_id))
@@ -78,7 +55,7 @@ class UserChanges(Service):
             return {"changes": [], "next_cursor": await self.now_cursor(user_id), "has_more": False}
         after = read_cursor(user_id, cursor)
         logged, more = await self.store.list_user_changes(user_id, after=after, limit=limit)
-        latest = _latest_each(logged)
+        latest = latest_each(logged, _record)
         upserts = [c for c in latest if c.op == "upsert"]
         data = await self._read(user_id, upserts)
         out: list[dict[str, Any]] = []

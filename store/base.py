@@ -725,6 +725,11 @@ class Store(abc.ABC):
     async def last_user_change(self, user_id: str) -> int:
         """The `seq` of the user's latest change (0 when there is none): "now" in their log."""
 
+    @abc.abstractmethod
+    async def delete_user_changes(self, user_id: str) -> None:
+        """Forget the user's changes log (account deletion: the groups, friends and notifications
+        it names are their personal data)."""
+
     # comments on expenses and settlements
 
     @abc.abstractmethod

@@ -9,7 +9,7 @@ from typing import Any, cast
 from domain import Change, UserChange
 from domain.models import ChangeKind, ChangeOp, UserChangeKind
 from store.base import ChangedRecords
-from store.sqlite.engine import _Engine
+from store.sqlite.engine import Db, _Engine
 from store.sqlite.rows import (
     _CHAT_COLUMNS,
     _COMMENT_COLUMNS,
@@ -94,3 +94,9 @@ class _Changes(_Engine):
     async def last_user_change(self, user_id: str) -> int:
         row = await self._one("SELECT max(seq) FROM user_changes WHERE user_id = ?", (user_id,))
         return int(row[0]) if row is not None and row[0] is not None else 0
+
+    async def delete_user_changes(self, user_id: str) -> None:
+        def work(db: Db) -> None:
+            db.execute("DELETE FROM user_changes WHERE user_id = ?", (user_id,))
+
+        await self._write(work)

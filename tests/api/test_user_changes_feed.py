@@ -4,6 +4,7 @@ body; a client that applies the pages ends where REST reads are. Both backends."
 
 from __future__ import annotations
 
+import random
 from typing import Any
 
 from tests.api.conftest import Actor, Api
@@ -178,8 +179,6 @@ async def test_a_client_applying_the_feed_ends_where_rest_is(api: Api, alice: Ac
     """A seeded random walk of joins, leaves, friendships, profile edits, expenses (which notify)
     and read marks, the client catching up at random moments with small pages; at the end what it
     holds is what REST answers."""
-    import random
-
     rng = random.Random(14)
     carol = await api.user("carol")
     groups = [await api.create_group(owner, f"G{n}") for n, owner in enumerate([alice, carol, alice])]

@@ -68,7 +68,8 @@ async def test_the_user_channel_names_the_users_own_feed(api: Api, alice: Actor,
 
     added = await api.post("/api/friends", as_=alice, json={"email": bob.email})
     assert added.status == 201, added.text
-    assert (await client.next_event())["type"]
+    heard = [(await client.next_event())["type"] for _ in range(2)]
+    assert sorted(heard) == ["friend.added", "group.joined"]
 
     changes = await catch_up(api, bob, "/api/user/changes", reply["cursor"])
     assert ("friend", added.json["group_id"], "upsert") in [(c["kind"], c["id"], c["op"]) for c in changes]

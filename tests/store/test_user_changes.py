@@ -175,3 +175,15 @@ async def test_pages_and_concurrent_writes_number_without_gaps(store: Store) -> 
     assert pages == everything
     assert await store.list_user_changes("nobody", after=0, limit=10) == ([], False)
     assert await store.last_user_change("nobody") == 0
+
+
+async def test_account_deletion_forgets_the_log(store: Store) -> None:
+    created, a, b, _ = await trio(store)
+    await store.add_notifications([_note(b.id)])
+    assert await store.last_user_change(b.id) > 0
+
+    await store.delete_user_changes(b.id)
+
+    assert await store.list_user_changes(b.id, after=0, limit=10) == ([], False)
+    assert await store.last_user_change(b.id) == 0
+    assert _plain(await _all(store, a.id)) == [("group", created.id, "upsert")]  # theirs stays
