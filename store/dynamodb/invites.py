@@ -12,7 +12,7 @@ from domain import ActivityEntry, Conflict, Invite, Member, Page, Unavailable
 from domain.clock import from_text, to_text
 from domain.models import MAX_GROUP_MEMBERS
 from store.cursor import encode_cursor, invite_cursor
-from store.dynamodb.changelog import Logged
+from store.dynamodb.changelog import Logged, UserLogged
 from store.dynamodb.client import _ATTEMPTS, _backoff, _Cancelled
 from store.dynamodb.connection import _Connection
 from store.dynamodb.items import (
@@ -243,6 +243,8 @@ class _Invites(_Connection):
                     self._accept_actions(live, user_id, now, activity),
                     [Logged("member", user_id, "upsert")],
                     known=found.get(("GROUP", "META")),
+                    # The membership it writes carries no `kind`: the user's view counts it a group.
+                    users=[UserLogged(user_id, "group", group_id, "upsert")],
                 )
                 return Member(user_id=user_id, role="member", joined_at=now), True
             except _Cancelled as exc:

@@ -9,7 +9,7 @@ from typing import Any
 from domain import ActivityEntry, Conflict, Member, NotFound, Unavailable
 from domain.clock import to_text
 from domain.models import MAX_GROUP_MEMBERS
-from store.dynamodb.changelog import Logged
+from store.dynamodb.changelog import Logged, UserLogged, membership_kind
 from store.dynamodb.client import _ATTEMPTS, _backoff, _Cancelled
 from store.dynamodb.connection import _Connection
 from store.dynamodb.items import (
@@ -86,7 +86,13 @@ class _Members(_Connection):
             actions.append(self._log(activity))
         for attempt in range(_ATTEMPTS):
             try:
-                await self._transact_logged(group_id, actions, [Logged("member", user_id, "upsert")])
+                await self._transact_logged(
+                    group_id,
+                    actions,
+                    [Logged("member", user_id, "upsert")],
+                    # The membership it writes carries no `kind`: the user's view counts it a group.
+                    users=[UserLogged(user_id, "group", group_id, "upsert")],
+                )
                 return Member(user_id=user_id, role="member", joined_at=joined_at), True
             except _Cancelled as exc:
                 meta, membership = await self._meta_and_membership(group_id, user_id)
@@ -160,7 +166,12 @@ class _Members(_Connection):
             if activity is not None:
                 actions.append(self._log(activity))
             try:
-                await self._transact_logged(group_id, actions, [Logged("member", user_id, "delete")])
+                await self._transact_logged(
+                    group_id,
+                    actions,
+                    [Logged("member", user_id, "delete")],
+                    users=[UserLogged(user_id, membership_kind(membership), group_id, "delete")],
+                )
                 return
             except _Cancelled as exc:
                 if exc.failed(1):

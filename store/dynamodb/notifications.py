@@ -1,25 +1,33 @@
 """Notifications in the chats table: `NOTIFY#<user id>` / `<notification id>` items, newest first
 by sort key (ids are time-ordered). Each user's counter and read mark is one `NOTIFY#<user id>`
 item in the users table (`unread`, `read_up_to`), moved in the same transaction as the
-notifications it counts; a read recounts only the notifications above the new mark."""
+notifications it counts; a read recounts only the notifications above the new mark. A stored
+notification, and a read mark that moves, are entries in the recipient's own changes log, written
+in that same transaction (`changelog`)."""
 
 from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
 from typing import Any
 
 from domain import Page, Unavailable
 from domain.clock import from_text, to_text
 from store.base import MAX_NOTIFICATION_RECIPIENTS, Notification, NotificationState
 from store.cursor import after_cursor, notification_cursor
-from store.dynamodb.client import _ConditionFailed
+from store.dynamodb.changelog import TRANSACTION_ACTIONS, UserLogged
+from store.dynamodb.client import _Cancelled, _ConditionFailed
 from store.dynamodb.connection import _Connection
 from store.dynamodb.items import _attrs, _key, _plain
 from store.errors import notification_not_found
 
 _CURSOR = "notifications"
+_PER_RECIPIENT = 2
+"""Actions a recipient adds to a transaction of notifications: its counter's and its log HEAD's
+Updates."""
+_PER_NOTIFICATION = 2
+"""Actions each notification adds: its Put and its entry's Put in its recipient's log."""
 _ATTEMPTS = 5
 """Rounds of count-and-set a read makes before giving up to notifications arriving meanwhile."""
 
@@ -35,6 +43,29 @@ def _item(n: Notification) -> dict[str, Any]:
         "link": json.dumps(n.link, separators=(",", ":")),
         "created_at": to_text(n.created_at),
     }
+
+
+def _batches(notifications: Collection[Notification]) -> Iterator[list[Notification]]:
+    """The notifications cut into transactions of at most TRANSACTION_ACTIONS actions. A
+    recipient's notifications stay in one when they fit, and are split otherwise: each
+    notification is still atomic with its count and its entry in its recipient's log."""
+    by_user: dict[str, list[Notification]] = {}
+    for n in notifications:
+        by_user.setdefault(n.user_id, []).append(n)
+    batch: list[Notification] = []
+    room = TRANSACTION_ACTIONS
+    for pending in by_user.values():
+        while pending:
+            fits = (room - _PER_RECIPIENT) // _PER_NOTIFICATION
+            if fits < 1:
+                yield batch
+                batch, room = [], TRANSACTION_ACTIONS
+                continue
+            taken, pending = pending[:fits], pending[fits:]
+            batch += taken
+            room -= _PER_RECIPIENT + _PER_NOTIFICATION * len(taken)
+    if batch:
+        yield batch
 
 
 def _notification(a: dict[str, Any]) -> Notification:
@@ -54,25 +85,25 @@ class _Notifications(_Connection):
     """The notification part of the contract."""
 
     async def add_notifications(self, notifications: Collection[Notification]) -> None:
-        if not notifications:
-            return
         if len(notifications) > MAX_NOTIFICATION_RECIPIENTS:
             raise ValueError(f"at most {MAX_NOTIFICATION_RECIPIENTS} notifications per write")
-        actions: list[dict[str, Any]] = [
-            {"Put": {"TableName": self._chats, "Item": _attrs(_item(n))}} for n in notifications
-        ]
-        for user_id, count in Counter(n.user_id for n in notifications).items():
-            actions.append(
-                {
-                    "Update": {
-                        "TableName": self._users,
-                        "Key": _key(f"NOTIFY#{user_id}"),
-                        "UpdateExpression": "ADD unread :n",
-                        "ExpressionAttributeValues": _attrs({":n": count}),
+        for batch in _batches(notifications):
+            actions: list[dict[str, Any]] = [
+                {"Put": {"TableName": self._chats, "Item": _attrs(_item(n))}} for n in batch
+            ]
+            for user_id, count in Counter(n.user_id for n in batch).items():
+                actions.append(
+                    {
+                        "Update": {
+                            "TableName": self._users,
+                            "Key": _key(f"NOTIFY#{user_id}"),
+                            "UpdateExpression": "ADD unread :n",
+                            "ExpressionAttributeValues": _attrs({":n": count}),
+                        }
                     }
-                }
-            )
-        await self._transact(actions)
+                )
+            logged = [UserLogged(n.user_id, "notification", n.id, "upsert") for n in batch]
+            await self._transact_logged(None, actions, users=logged)
 
     async def list_notifications(
         self, user_id: str, *, limit: int, cursor: str | None = None
@@ -130,26 +161,31 @@ class _Notifications(_Connection):
             mark = up_to if state.read_up_to is None else max(state.read_up_to, up_to)
             unread = await self._count_above(user_id, mark)
             # Only if no notification arrived (nor another read) since the state was read.
+            update = {
+                "TableName": self._users,
+                "Key": _key(f"NOTIFY#{user_id}"),
+                "UpdateExpression": "SET unread = :unread, read_up_to = :mark",
+                "ConditionExpression": (
+                    "(attribute_not_exists(unread) OR unread = :old) AND "
+                    "(attribute_not_exists(read_up_to) OR read_up_to = :old_mark)"
+                ),
+                "ExpressionAttributeValues": _attrs(
+                    {
+                        ":unread": unread,
+                        ":mark": mark,
+                        ":old": state.unread,
+                        ":old_mark": state.read_up_to or "",
+                    }
+                ),
+            }
             try:
-                await self._call(
-                    "update_item",
-                    TableName=self._users,
-                    Key=_key(f"NOTIFY#{user_id}"),
-                    UpdateExpression="SET unread = :unread, read_up_to = :mark",
-                    ConditionExpression=(
-                        "(attribute_not_exists(unread) OR unread = :old) AND "
-                        "(attribute_not_exists(read_up_to) OR read_up_to = :old_mark)"
-                    ),
-                    ExpressionAttributeValues=_attrs(
-                        {
-                            ":unread": unread,
-                            ":mark": mark,
-                            ":old": state.unread,
-                            ":old_mark": state.read_up_to or "",
-                        }
-                    ),
-                )
-            except _ConditionFailed:
+                if mark == state.read_up_to:
+                    await self._call("update_item", **update)
+                else:
+                    # The mark moves: the user's own log says so, in the same write.
+                    logged = [UserLogged(user_id, "read", mark, "upsert")]
+                    await self._transact_logged(None, [{"Update": update}], users=logged)
+            except (_ConditionFailed, _Cancelled):
                 continue
             return NotificationState(unread, mark)
         raise Unavailable("notifications kept arriving; try again", code="notifications_busy")
