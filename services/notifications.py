@@ -23,7 +23,7 @@ from ledger import format_amount
 from services.common import Service
 from services.events import Events
 from services.push import Push
-from store import MAX_NOTIFICATION_RECIPIENTS, Notification, NotificationState, Store
+from store import MAX_NOTIFICATION_RECIPIENTS, NOTIFICATIONS_PER_WRITE, Notification, NotificationState, Store
 
 log = logging.getLogger(__name__)
 
@@ -228,11 +228,19 @@ class Notifications(Service):
                 )
                 for recipient in people
             ]
-            await self.store.add_notifications(made)
         except Exception:
-            log.exception("storing %s notifications failed", kind)
+            log.exception("preparing %s notifications failed", kind)
             return
-        for notification in made:
-            body = notification_json(notification, NotificationState())
-            self.events.to_user(notification.user_id, "notification.created", body)
-            self.push.send(notification.user_id, {"type": "notification", "notification": body})
+        # Each write stores all of its notifications or none: announce exactly those stored (the
+        # recipients' changes feeds log them, and a subscriber is promised every logged change).
+        for start in range(0, len(made), NOTIFICATIONS_PER_WRITE):
+            chunk = made[start : start + NOTIFICATIONS_PER_WRITE]
+            try:
+                await self.store.add_notifications(chunk)
+            except Exception:
+                log.exception("storing %s notifications failed", kind)
+                return
+            for notification in chunk:
+                body = notification_json(notification, NotificationState())
+                self.events.to_user(notification.user_id, "notification.created", body)
+                self.push.send(notification.user_id, {"type": "notification", "notification": body})

@@ -171,8 +171,11 @@ class PushSubscription:
 
 
 MAX_NOTIFICATION_RECIPIENTS = 50
-"""The most people one change notifies (a group has at most MAX_GROUP_MEMBERS), which keeps one
-change's notifications, with their counters, inside one DynamoDB transaction (100 actions)."""
+"""The most people one change notifies (a group has at most MAX_GROUP_MEMBERS)."""
+NOTIFICATIONS_PER_WRITE = 25
+"""The most notifications one `add_notifications` stores, in one atomic write: on DynamoDB each
+takes four actions (its item, its recipient's counter, and its entry and counter in the
+recipient's changes log) and a transaction holds 100."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -321,9 +324,9 @@ class Store(abc.ABC):
     # notifications (issue 14 part 5)
     @abc.abstractmethod
     async def add_notifications(self, notifications: Collection[Notification]) -> None:
-        """Store the notifications (at most MAX_NOTIFICATION_RECIPIENTS), each with one added to
-        its recipient's `unread` and logged in the recipient's changes log in one atomic write
-        (DynamoDB: one TransactWriteItems per batch of recipients)."""
+        """Store the notifications (at most NOTIFICATIONS_PER_WRITE), each with one added to its
+        recipient's `unread` and logged in the recipient's changes log, all in one atomic write:
+        all of them or none (so a caller announces exactly what was stored)."""
 
     @abc.abstractmethod
     async def list_notifications(

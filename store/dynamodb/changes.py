@@ -7,10 +7,11 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any, cast
 
-from domain import Change, UserChange
+from domain import Change, Unavailable, UserChange
 from domain.models import ChangeKind, ChangeOp, UserChangeKind
 from store.base import ChangedRecords
 from store.dynamodb.changelog import LAST_SEQ_SK, log_pk, seq_sk, user_head_key, user_log_pk
+from store.dynamodb.client import _ATTEMPTS, _ConditionFailed
 from store.dynamodb.connection import _Connection
 from store.dynamodb.items import _attrs, _chat_message, _comment, _expense, _key, _plain, _settlement
 
@@ -85,6 +86,25 @@ class _Changes(_Connection):
         )
         item = response.get("Item")
         return int(_plain(item).get("change_seq", 0)) if item else 0
+
+    async def delete_user_changes(self, user_id: str) -> None:
+        # Entries first, the counter last and only if no write took a number meanwhile (else its
+        # entry would be left behind a counter starting again from 0, and collide with the next).
+        for _ in range(_ATTEMPTS):
+            seen = await self.last_user_change(user_id)
+            await self._delete_partition(self._expenses, user_log_pk(user_id), "SEQ#")
+            try:
+                await self._call(
+                    "delete_item",
+                    TableName=self._expenses,
+                    Key=user_head_key(user_id),
+                    ConditionExpression="attribute_not_exists(change_seq) OR change_seq = :seen",
+                    ExpressionAttributeValues=_attrs({":seen": seen}),
+                )
+                return
+            except _ConditionFailed:
+                continue
+        raise Unavailable("the user's changes kept coming while their log was being deleted")
 
     async def read_changed(self, group_id: str, changes: Collection[Change]) -> ChangedRecords:
         wanted = {(c.kind, c.id): c for c in changes if c.op == "upsert"}

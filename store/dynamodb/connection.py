@@ -168,6 +168,33 @@ class _Connection(Store):
         item = response.get("Item")
         return int(_plain(item).get("change_seq", 0)) if item else 0
 
+    async def _delete_partition(self, table: str, pk: str, sk_prefix: str | None = None) -> None:
+        """Delete every item of partition `pk` (whose sort key starts with `sk_prefix`, if given)
+        — account deletion: the user's own items — a page of keys at a time, 100 deletes per
+        transaction."""
+        condition, values = "pk = :pk", {":pk": pk}
+        if sk_prefix is not None:
+            condition += " AND begins_with(sk, :prefix)"
+            values[":prefix"] = sk_prefix
+        params: dict[str, Any] = {
+            "TableName": table,
+            "KeyConditionExpression": condition,
+            "ExpressionAttributeValues": _attrs(values),
+            "ProjectionExpression": "pk, sk",
+            "ConsistentRead": True,
+        }
+        while True:
+            response = await self._call("query", **params)
+            deletes = [
+                {"Delete": {"TableName": table, "Key": {"pk": item["pk"], "sk": item["sk"]}}}
+                for item in response.get("Items", [])
+            ]
+            for start in range(0, len(deletes), 100):
+                await self._transact(deletes[start : start + 100])
+            if "LastEvaluatedKey" not in response:
+                return
+            params["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
     async def _partition(self, group_id: str, sk_prefix: str | None = None) -> list[dict[str, Any]]:
         """Every item of a group's partition (META and at most MAX_GROUP_MEMBERS memberships, far
         below the 1 MB page size, so in practice one Query)."""

@@ -1,14 +1,20 @@
 """Deleting a group, and telling each member in their own changes log, in the transaction that
 ends their membership. A transaction holds at most 100 actions, too few to end 50 memberships and
 log each: the newest members of a bigger group leave first, in transactions of their own, each
-leaving a valid smaller group (logged in the group's log as well), so a crash in between leaves
-one that a DELETE tried again finishes."""
+leaving a valid smaller group (logged in the group's log as well).
+
+So that a deletion that has begun removing people cannot then be refused, a bigger group is first
+frozen: one transaction checks that every membership is settled and marks META `deleting_at`;
+from then on every write that moves balances (`_touch`) or adds a member fails on META, as for a
+deleted group. A crash (or DynamoDB failing) part-way leaves a frozen, smaller group that a DELETE
+tried again finishes."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from domain import Unavailable
+from domain.clock import to_text, utc_now
 from store.dynamodb.changelog import (
     TRANSACTION_ACTIONS,
     USER_LOG_ACTIONS,
@@ -18,7 +24,14 @@ from store.dynamodb.changelog import (
 )
 from store.dynamodb.client import _ATTEMPTS, _backoff, _Cancelled
 from store.dynamodb.connection import _Connection
-from store.dynamodb.items import _attrs, _key, _member_order, _settled_condition, _unsettled_balances
+from store.dynamodb.items import (
+    DELETING,
+    _attrs,
+    _key,
+    _member_order,
+    _settled_condition,
+    _unsettled_balances,
+)
 from store.errors import group_not_found, unsettled
 
 _DELETED_AT_ONCE = (TRANSACTION_ACTIONS - 1) // (1 + USER_LOG_ACTIONS)
@@ -43,6 +56,8 @@ class _GroupDeletion(_Connection):
                 raise group_not_found()
             count = int(meta["member_count"])
             try:
+                if len(members) > _DELETED_AT_ONCE:
+                    await self._freeze(group_id, count, members)
                 # The owner sorts first, so never leaves ahead of the rest.
                 while len(members) > _DELETED_AT_ONCE:
                     leaving = members[max(_DELETED_AT_ONCE, len(members) - _SHED_AT_ONCE) :]
@@ -57,6 +72,32 @@ class _GroupDeletion(_Connection):
             except _Cancelled:
                 await _backoff(attempt)
         raise Unavailable("group kept changing while being deleted; try again")
+
+    async def _freeze(self, group_id: str, count: int, members: list[dict[str, Any]]) -> None:
+        """Mark the group as being deleted, if it still has `count` members, each still settled
+        as read: after this nothing can unsettle it or add to it (cancelled otherwise)."""
+        actions: list[dict[str, Any]] = [
+            {
+                "Update": {
+                    "TableName": self._groups,
+                    "Key": _key(f"GROUP#{group_id}", "META"),
+                    "UpdateExpression": f"SET {DELETING} = :now",
+                    "ConditionExpression": "member_count = :count",
+                    "ExpressionAttributeValues": _attrs({":now": to_text(utc_now()), ":count": count}),
+                }
+            }
+        ]
+        actions += [
+            {
+                "ConditionCheck": {
+                    "TableName": self._groups,
+                    "Key": _key(f"GROUP#{group_id}", m["sk"]),
+                    **_settled_condition(m),
+                }
+            }
+            for m in members
+        ]
+        await self._transact(actions)
 
     async def _shed_members(self, group_id: str, count: int, leaving: list[dict[str, Any]]) -> None:
         """Delete the settled memberships `leaving` from a group of `count` members, as if each

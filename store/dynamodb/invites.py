@@ -16,6 +16,8 @@ from store.dynamodb.changelog import Logged, UserLogged
 from store.dynamodb.client import _ATTEMPTS, _backoff, _Cancelled
 from store.dynamodb.connection import _Connection
 from store.dynamodb.items import (
+    DELETING,
+    NOT_DELETING,
     _attrs,
     _key,
     _member,
@@ -267,7 +269,7 @@ class _Invites(_Connection):
                     "TableName": self._groups,
                     "Key": _key(f"GROUP#{group_id}", "META"),
                     "UpdateExpression": "SET member_count = member_count + :one, last_activity_at = :at",
-                    "ConditionExpression": "attribute_exists(pk) AND member_count < :max",
+                    "ConditionExpression": f"attribute_exists(pk) AND member_count < :max AND {NOT_DELETING}",
                     "ExpressionAttributeValues": _attrs(
                         {":one": 1, ":max": MAX_GROUP_MEMBERS, ":at": to_text(activity.at)}
                     ),
@@ -325,7 +327,7 @@ def _judge_accept(found: Found, invite: Invite, user_id: str, now: datetime) -> 
     go ahead (the transaction checks the same rules again, atomically); raise if a rule refuses."""
     meta = found.get(("GROUP", "META"))
     live = found.get(("INVITES", f"INVITE#{invite.id}"))
-    if meta is None:
+    if meta is None or DELETING in meta:
         raise group_not_found()
     if live is None or not _alive(live, found):
         raise invite_not_found()

@@ -13,6 +13,8 @@ from store.dynamodb.changelog import Logged, UserLogged, membership_kind
 from store.dynamodb.client import _ATTEMPTS, _backoff, _Cancelled
 from store.dynamodb.connection import _Connection
 from store.dynamodb.items import (
+    DELETING,
+    NOT_DELETING,
     _attrs,
     _key,
     _member,
@@ -61,7 +63,7 @@ class _Members(_Connection):
                     "TableName": self._groups,
                     "Key": _key(f"GROUP#{group_id}", "META"),
                     "UpdateExpression": meta_update,
-                    "ConditionExpression": "attribute_exists(pk) AND member_count < :max",
+                    "ConditionExpression": f"attribute_exists(pk) AND member_count < :max AND {NOT_DELETING}",
                     "ExpressionAttributeValues": _attrs(meta_values),
                 }
             },
@@ -96,7 +98,7 @@ class _Members(_Connection):
                 return Member(user_id=user_id, role="member", joined_at=joined_at), True
             except _Cancelled as exc:
                 meta, membership = await self._meta_and_membership(group_id, user_id)
-                if meta is None:
+                if meta is None or DELETING in meta:
                     raise group_not_found() from None
                 if membership is not None:
                     return _member(membership), False

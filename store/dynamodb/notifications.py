@@ -9,25 +9,20 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Collection, Iterator
+from collections.abc import Collection
 from typing import Any
 
 from domain import Page, Unavailable
 from domain.clock import from_text, to_text
-from store.base import MAX_NOTIFICATION_RECIPIENTS, Notification, NotificationState
+from store.base import NOTIFICATIONS_PER_WRITE, Notification, NotificationState
 from store.cursor import after_cursor, notification_cursor
-from store.dynamodb.changelog import TRANSACTION_ACTIONS, UserLogged
+from store.dynamodb.changelog import UserLogged
 from store.dynamodb.client import _Cancelled, _ConditionFailed
 from store.dynamodb.connection import _Connection
 from store.dynamodb.items import _attrs, _key, _plain
 from store.errors import notification_not_found
 
 _CURSOR = "notifications"
-_PER_RECIPIENT = 2
-"""Actions a recipient adds to a transaction of notifications: its counter's and its log HEAD's
-Updates."""
-_PER_NOTIFICATION = 2
-"""Actions each notification adds: its Put and its entry's Put in its recipient's log."""
 _ATTEMPTS = 5
 """Rounds of count-and-set a read makes before giving up to notifications arriving meanwhile."""
 
@@ -43,29 +38,6 @@ def _item(n: Notification) -> dict[str, Any]:
         "link": json.dumps(n.link, separators=(",", ":")),
         "created_at": to_text(n.created_at),
     }
-
-
-def _batches(notifications: Collection[Notification]) -> Iterator[list[Notification]]:
-    """The notifications cut into transactions of at most TRANSACTION_ACTIONS actions. A
-    recipient's notifications stay in one when they fit, and are split otherwise: each
-    notification is still atomic with its count and its entry in its recipient's log."""
-    by_user: dict[str, list[Notification]] = {}
-    for n in notifications:
-        by_user.setdefault(n.user_id, []).append(n)
-    batch: list[Notification] = []
-    room = TRANSACTION_ACTIONS
-    for pending in by_user.values():
-        while pending:
-            fits = (room - _PER_RECIPIENT) // _PER_NOTIFICATION
-            if fits < 1:
-                yield batch
-                batch, room = [], TRANSACTION_ACTIONS
-                continue
-            taken, pending = pending[:fits], pending[fits:]
-            batch += taken
-            room -= _PER_RECIPIENT + _PER_NOTIFICATION * len(taken)
-    if batch:
-        yield batch
 
 
 def _notification(a: dict[str, Any]) -> Notification:
@@ -85,25 +57,28 @@ class _Notifications(_Connection):
     """The notification part of the contract."""
 
     async def add_notifications(self, notifications: Collection[Notification]) -> None:
-        if len(notifications) > MAX_NOTIFICATION_RECIPIENTS:
-            raise ValueError(f"at most {MAX_NOTIFICATION_RECIPIENTS} notifications per write")
-        for batch in _batches(notifications):
-            actions: list[dict[str, Any]] = [
-                {"Put": {"TableName": self._chats, "Item": _attrs(_item(n))}} for n in batch
-            ]
-            for user_id, count in Counter(n.user_id for n in batch).items():
-                actions.append(
-                    {
-                        "Update": {
-                            "TableName": self._users,
-                            "Key": _key(f"NOTIFY#{user_id}"),
-                            "UpdateExpression": "ADD unread :n",
-                            "ExpressionAttributeValues": _attrs({":n": count}),
-                        }
+        if len(notifications) > NOTIFICATIONS_PER_WRITE:
+            raise ValueError(f"at most {NOTIFICATIONS_PER_WRITE} notifications per write")
+        if not notifications:
+            return
+        # Four actions each at most (NOTIFICATIONS_PER_WRITE): the items, one counter Update per
+        # recipient, and the recipients' log entries with their counters (`_transact_logged`).
+        actions: list[dict[str, Any]] = [
+            {"Put": {"TableName": self._chats, "Item": _attrs(_item(n))}} for n in notifications
+        ]
+        for user_id, count in Counter(n.user_id for n in notifications).items():
+            actions.append(
+                {
+                    "Update": {
+                        "TableName": self._users,
+                        "Key": _key(f"NOTIFY#{user_id}"),
+                        "UpdateExpression": "ADD unread :n",
+                        "ExpressionAttributeValues": _attrs({":n": count}),
                     }
-                )
-            logged = [UserLogged(n.user_id, "notification", n.id, "upsert") for n in batch]
-            await self._transact_logged(None, actions, users=logged)
+                }
+            )
+        logged = [UserLogged(n.user_id, "notification", n.id, "upsert") for n in notifications]
+        await self._transact_logged(None, actions, users=logged)
 
     async def list_notifications(
         self, user_id: str, *, limit: int, cursor: str | None = None
@@ -191,22 +166,5 @@ class _Notifications(_Connection):
         raise Unavailable("notifications kept arriving; try again", code="notifications_busy")
 
     async def delete_notifications(self, user_id: str) -> None:
-        params: dict[str, Any] = {
-            "TableName": self._chats,
-            "KeyConditionExpression": "pk = :pk",
-            "ExpressionAttributeValues": _attrs({":pk": f"NOTIFY#{user_id}"}),
-            "ProjectionExpression": "pk, sk",
-            "ConsistentRead": True,
-        }
-        while True:
-            response = await self._call("query", **params)
-            deletes = [
-                {"Delete": {"TableName": self._chats, "Key": {"pk": item["pk"], "sk": item["sk"]}}}
-                for item in response.get("Items", [])
-            ]
-            for start in range(0, len(deletes), 100):
-                await self._transact(deletes[start : start + 100])
-            if "LastEvaluatedKey" not in response:
-                break
-            params["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        await self._delete_partition(self._chats, f"NOTIFY#{user_id}")
         await self._call("delete_item", TableName=self._users, Key=_key(f"NOTIFY#{user_id}"))

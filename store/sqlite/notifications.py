@@ -9,7 +9,7 @@ from typing import Any
 
 from domain import Page
 from domain.clock import from_text, to_text
-from store.base import Notification, NotificationState
+from store.base import NOTIFICATIONS_PER_WRITE, Notification, NotificationState
 from store.cursor import after_cursor, notification_cursor
 from store.errors import notification_not_found
 from store.sqlite.engine import Db, _Engine, _fetchone
@@ -35,6 +35,9 @@ class _Notifications(_Engine):
     """The notification methods of `SQLiteStore`."""
 
     async def add_notifications(self, notifications: Collection[Notification]) -> None:
+        if len(notifications) > NOTIFICATIONS_PER_WRITE:
+            raise ValueError(f"at most {NOTIFICATIONS_PER_WRITE} notifications per write")
+
         def work(db: Db) -> None:
             for n in notifications:
                 db.execute(

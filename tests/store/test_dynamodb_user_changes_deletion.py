@@ -1,7 +1,7 @@
 """Deleting a full group on DynamoDB: one transaction cannot end 50 memberships and log each in its
 member's own log (100 actions at most), so the newest members leave first. A failure between those
-transactions leaves a valid, smaller group, every log telling the truth, and a DELETE tried again
-finishes the job."""
+transactions leaves a valid, smaller group, every log telling the truth, frozen so that nothing can
+make its deletion fail, and a DELETE tried again finishes the job."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from domain import Unavailable
+from domain import NotFound, Unavailable
 from domain.models import MAX_GROUP_MEMBERS
 from store.dynamodb import DynamoDBSettings, DynamoDBStore
-from tests.store.builders import at, group, user, users
+from tests.store.builders import activity, at, expense, group, moves, user, users
 
 
 async def test_a_deletion_cut_short_leaves_a_smaller_group_and_a_retry_finishes(
@@ -32,9 +32,9 @@ async def test_a_deletion_cut_short_leaves_a_smaller_group_and_a_retry_finishes(
         calls = 0
 
         async def fail_after_the_first(actions: list[dict[str, Any]], attempts: int = 5) -> None:
-            nonlocal calls
+            nonlocal calls  # the freeze, then the first members' leaving, then the failure
             calls += 1
-            if calls > 1:
+            if calls > 2:
                 raise Unavailable("DynamoDB went away")
             await transact(actions, attempts)
 
@@ -53,6 +53,16 @@ async def test_a_deletion_cut_short_leaves_a_smaller_group_and_a_retry_finishes(
             logged, _ = await store.list_user_changes(member.id, after=marks[member.id], limit=10)
             expected = [("group", made.id, "delete")] if member.id in gone else []
             assert [(c.kind, c.id, c.op) for c in logged] == expected
+
+        # Frozen: nothing may unsettle the group or add to it now, or the DELETE that already
+        # removed people could be refused. Both answer as for a deleted group.
+        stayer = next(m for m in remaining if m.user_id != owner.id)
+        owed = expense(made.id, {owner.id: 600}, {owner.id: 300, stayer.user_id: 300})
+        with pytest.raises(NotFound):
+            await store.create_expense(owed, deltas=moves(owed), activity=activity(made.id, "add", owed.id))
+        newcomer = await user(store, "late")
+        with pytest.raises(NotFound):
+            await store.add_member(made.id, newcomer.id, at(99))
 
         await store.delete_group(made.id)
 

@@ -12,7 +12,7 @@ import pytest
 
 from domain import Conflict, UserChange
 from domain.models import MAX_GROUP_MEMBERS
-from store.base import MAX_NOTIFICATION_RECIPIENTS, NewGroup, Notification, Store
+from store.base import NOTIFICATIONS_PER_WRITE, NewGroup, Notification, Store
 from tests.store.builders import T0, activity, at, expense, group, moves, trio, user, users
 
 _ids = iter(range(1, 10**6))
@@ -142,8 +142,8 @@ async def test_a_direct_ledger_logs_a_friend_for_both(store: Store) -> None:
         ]
 
 
-async def test_notifications_for_the_most_recipients_are_each_logged(store: Store) -> None:
-    notes = [_note(f"many-{n}") for n in range(MAX_NOTIFICATION_RECIPIENTS)]
+async def test_notifications_for_the_most_recipients_per_write_are_each_logged(store: Store) -> None:
+    notes = [_note(f"many-{n}") for n in range(NOTIFICATIONS_PER_WRITE)]
     await store.add_notifications(notes)
     for note in notes:
         assert _plain(await _all(store, note.user_id)) == [("notification", note.id, "upsert")]
@@ -187,3 +187,18 @@ async def test_account_deletion_forgets_the_log(store: Store) -> None:
     assert await store.list_user_changes(b.id, after=0, limit=10) == ([], False)
     assert await store.last_user_change(b.id) == 0
     assert _plain(await _all(store, a.id)) == [("group", created.id, "upsert")]  # theirs stays
+
+
+async def test_a_sign_in_that_refreshes_the_profile_logs_it_once(store: Store) -> None:
+    first = await store.ensure_oidc_user("issuer|s1", "sam@example.com", "Sam", None)
+    mark = await store.last_user_change(first.id)
+
+    await store.ensure_oidc_user("issuer|s1", "sam@example.com", "Sam", None)  # nothing new
+    assert await store.last_user_change(first.id) == mark
+    await store.ensure_oidc_user("issuer|s1", "sam@example.com", "Samuel", "https://pic.example/s")
+    assert _plain(await _all(store, first.id, after=mark)) == [("profile", first.id, "upsert")]
+
+    named = await store.update_profile(first.id, changes={"name": "Sam S"})
+    mark = await store.last_user_change(first.id)
+    again = await store.ensure_oidc_user("issuer|s1", "sam@example.com", "Other", None)
+    assert again.name == named.name and await store.last_user_change(first.id) == mark

@@ -61,3 +61,19 @@ async def test_each_kind_the_user_feed_logs_is_announced(world: World) -> None: 
     await check(world, lambda: services.friends.remove(bea.id, ana.id), bea, ana)
     await check(world, lambda: services.groups.remove(group, bea.id, bea.id), bea)
     await check(world, lambda: services.groups.delete(group, None), ana)
+
+
+async def test_a_change_notifying_more_than_one_write_holds_announces_each_stored_one(
+    world: World,  # noqa: F811
+) -> None:
+    people = [await world.store.ensure_user(f"p{n}@example.com", f"P{n}") for n in range(30)]
+    world.published.events.clear()
+
+    await world.services.notifications._notify(
+        world.ana.id, [p.id for p in people], "expense.created", lambda _r, actor: f"{actor} did", {}
+    )
+
+    told = [channel for channel, type_, _ in world.published.events if type_ == "notification.created"]
+    assert sorted(told) == sorted(f"user:{p.id}" for p in people)
+    for person in people:
+        assert (await world.store.notification_state(person.id)).unread == 1
