@@ -1,7 +1,8 @@
 """What the changes feed (issue 14) costs on the embedded defaults, beside a bare aiohttp app in the
 same run: a page of 100 changes read from a group with a short history and from one with a long
 history (it should not grow with the history), an expense page for comparison, and POST expense
-(every write now also logs its change, through SQLite triggers).
+(every write now also logs its change, through SQLite triggers); and a page of the caller's own
+feed naming 100 groups joined, after a long history of profile edits.
 
     python bench/changes_bench.py [--seconds 5] [--connections 64] [--history 3000]
 """
@@ -30,6 +31,16 @@ def group_with_history(api: str, token: str, name: str, history: int) -> tuple[s
     return group["id"], cursor
 
 
+def user_with_history(api: str, token: str, history: int) -> str:
+    """`history` profile edits, then a cursor, then 100 groups made: that cursor."""
+    for number in range(history):
+        call("PATCH", f"{api}/api/user", token, {"name": f"Ana {number}"})
+    cursor: str = call("GET", f"{api}/api/user/changes", token)["next_cursor"]
+    for number in range(100):
+        call("POST", f"{api}/api/groups", token, {"name": f"Joined {number}"})
+    return cursor
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=5.0)
@@ -44,6 +55,7 @@ def main() -> None:
             ana = token_for("ana@example.com", env)
             short, short_cursor = group_with_history(api, ana, "Short", 10)
             long, long_cursor = group_with_history(api, ana, "Long", args.history)
+            mine = user_with_history(api, ana, args.history)
             body = json.dumps({"description": "bench", "amount": "7.00"})
             scenarios = {
                 "bare GET": (f"{bare}/bare", "GET", None, None),
@@ -55,6 +67,12 @@ def main() -> None:
                 ),
                 f"GET changes (100 of {args.history + 100})": (
                     f"{api}/api/groups/{long}/changes?limit=100&cursor={quote(long_cursor)}",
+                    "GET",
+                    ana,
+                    None,
+                ),
+                f"GET user changes (100 groups of {args.history + 100})": (
+                    f"{api}/api/user/changes?limit=100&cursor={quote(mine)}",
                     "GET",
                     ana,
                     None,

@@ -35,12 +35,14 @@ from domain.models import (
     Settlement,
     StoredReply,
     User,
+    UserChange,
 )
 
 __all__ = [
     "ActivityEntry",
     "Balance",
     "Change",
+    "UserChange",
     "ChatMessage",
     "Comment",
     "Dashboard",

@@ -273,6 +273,26 @@ class Change:
     `Store.read_changed`)."""
 
 
+UserChangeKind = Literal["group", "friend", "profile", "notification", "read"]
+
+
+@dataclass(frozen=True, slots=True)
+class UserChange:
+    """One entry of a user's own changes log (issue 14): what changed in the user's view outside
+    any one group's records, written in the same atomic write as the change, in commit order.
+
+    - `group` / `friend`: the user joined (`upsert`) or left (`delete`: left, removed, the group
+      deleted, the account erased) a group, or a direct ledger (a friend); `id` is the group's id.
+    - `profile`: the user's own profile changed; `id` is the user's id.
+    - `notification`: a notification for the user was stored; `id` is the notification's id.
+    - `read`: the user's read mark moved; `id` is the notification now marked read up to."""
+
+    seq: int
+    kind: UserChangeKind
+    id: str
+    op: ChangeOp
+
+
 @dataclass(frozen=True, slots=True)
 class Friend:
     """Someone the user has a direct ledger with (both are its current members)."""

@@ -1,4 +1,5 @@
-"""The changes feed of a group (issue 14): `GET /api/groups/{group_id}/changes?cursor=`."""
+"""The changes feeds (issue 14): a group's, `GET /api/groups/{group_id}/changes?cursor=`, and the
+caller's own, `GET /api/user/changes?cursor=`."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from aiohttp import web
 
 from handlers.access import membership
 from handlers.schemas import ERROR, ID, USER_NAMES, Schema
-from server.keys import SERVICES
+from server.keys import CLAIMS, SERVICES
 from server.routing import Api, Reply
 
 api = Api("changes")
@@ -89,4 +90,75 @@ CHANGES_QUERY: Schema = {
 async def list_changes(request: web.Request, query: dict[str, Any]) -> web.Response:
     group, member = await membership(request)
     page = await request.app[SERVICES].changes.page(group, member.role, query.get("cursor"), query["limit"])
+    return web.json_response(page)
+
+
+USER_CHANGE: Schema = {
+    "type": "object",
+    "required": ["kind", "id", "op"],
+    "additionalProperties": False,
+    "properties": {
+        "kind": {
+            "type": "string",
+            "enum": ["group", "friend", "profile", "notification", "read"],
+            "description": (
+                "`group`: you joined (upsert) or left, were removed from, or saw deleted (delete) a "
+                "group; `friend`: a friendship (its direct ledger) began or ended; `profile`: your "
+                "profile changed; `notification`: a notification arrived; `read`: your read mark "
+                "moved (on this or another device)"
+            ),
+        },
+        "id": {
+            **ID,
+            "description": (
+                "the group's id (for `friend`, the direct ledger's), your user id (`profile`), the "
+                "notification's id (`notification`, `read`: the one read up to)"
+            ),
+        },
+        "op": {"type": "string", "enum": ["upsert", "delete"]},
+        "data": {
+            "type": "object",
+            "description": (
+                "for an upsert: a group as an item of GET /api/groups; a friend as `{group_id, user}`; your "
+                "profile as GET /api/user; a notification as in GET /api/notifications; the read "
+                "mark as `{read_up_to, unread_count}`. Absent for a delete"
+            ),
+        },
+    },
+}
+
+USER_CHANGES_PAGE: Schema = {
+    "type": "object",
+    "required": ["changes", "next_cursor", "has_more"],
+    "additionalProperties": False,
+    "properties": {
+        "changes": {"type": "array", "items": USER_CHANGE},
+        "next_cursor": CHANGES_PAGE["properties"]["next_cursor"],
+        "has_more": CHANGES_PAGE["properties"]["has_more"],
+    },
+}
+
+
+@api.get(
+    "/api/user/changes",
+    summary="What changed in your own view since a cursor, in commit order (offline sync)",
+    description=(
+        "Groups you joined or left, friendships begun or ended, your profile, your notifications "
+        "and read mark, since `cursor`, oldest first; each record once per page, at its last "
+        "change there, with its current body. With each group's feed "
+        "(/api/groups/{group_id}/changes) a client catches up on everything it can see: on a "
+        "`group` or `friend` upsert, read that group in full (or its feed from no cursor) and "
+        "follow its feed from then on; on a delete, drop it. Without a cursor: no changes and a "
+        "cursor for now."
+    ),
+    query=CHANGES_QUERY,
+    replies={
+        200: Reply("one page of changes", USER_CHANGES_PAGE),
+        400: Reply("the cursor is not one your feed issued (`invalid_cursor`)", ERROR),
+    },
+)
+async def list_user_changes(request: web.Request, query: dict[str, Any]) -> web.Response:
+    page = await request.app[SERVICES].user_changes.page(
+        request[CLAIMS].user_id, query.get("cursor"), query["limit"]
+    )
     return web.json_response(page)

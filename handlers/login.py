@@ -28,7 +28,7 @@ from aiohttp_session import Session
 from domain import BadRequest, Conflict, DomainError, Unavailable
 from handlers.schemas import ERROR
 from server.config import Config
-from server.keys import AUTHORIZATION_CODES, CONFIG, SESSIONS, STORE
+from server.keys import AUTHORIZATION_CODES, CONFIG, SERVICES, SESSIONS
 from server.native_redirects import native_redirect
 from server.oidc import OIDC, OidcClient, SignInError
 from server.routing import Api, Reply
@@ -242,7 +242,7 @@ async def _complete(
         log.warning("sign-in failed (%s): %s", exc.code, exc.description)
         return _failed(config, exc.code, exc.description, app)
     try:
-        user = await request.app[STORE].ensure_oidc_user(
+        user = await request.app[SERVICES].people.sign_in(
             identity.account_key, identity.email, identity.name, identity.picture
         )
     except Conflict as exc:

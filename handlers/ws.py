@@ -14,6 +14,7 @@ from aiohttp import web
 
 from domain import Forbidden, Unauthorized
 from handlers.schemas import ERROR, Schema
+from realtime.channels import GROUP_PREFIX
 from realtime.frames import shrink_send_buffer
 from realtime.hub import HUB
 from realtime.session import Session, authenticate_first_frame, websocket_response
@@ -133,3 +134,9 @@ class _AppUpstream:
 
     async def post_chat(self, group_id: str, author_id: str, text: object) -> dict[str, Any]:
         return chat_message_json(await self._app[SERVICES].chats.post(group_id, author_id, text))
+
+    async def feed_cursor(self, channel: str, user_id: str) -> str:
+        services = self._app[SERVICES]
+        if channel.startswith(GROUP_PREFIX):
+            return await services.changes.now_cursor(channel.removeprefix(GROUP_PREFIX))
+        return await services.user_changes.now_cursor(user_id)

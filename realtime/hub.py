@@ -6,7 +6,8 @@ Events arrive from the broker into one inbox that a single task works through, s
 events reach every connection in sequence order. That task also closes gaps: an event whose `seq`
 skips ahead (the instance lost its Redis connection for a moment, say) is preceded by the missing
 ones read from the channel's history; when history cannot supply them, the channel's subscribers
-are asked to resubscribe, which tells them (`recovered: false`) to reload through REST.
+are asked to resubscribe, which tells them (`recovered: false`) to catch up through the changes
+feed.
 """
 
 from __future__ import annotations
@@ -174,7 +175,10 @@ class SubscriptionEnded(Exception):
 
 
 _RESYNC = object()
-Authorize = Callable[[], Awaitable[None]]
+Authorize = Callable[[], Awaitable[dict[str, Any] | None]]
+"""Checks, once a subscription catches events, that it may go on; raises to refuse. What it
+returns (if anything) is added to the subscribe reply: read at that moment, it describes a state
+from which every later change reaches the subscriber live."""
 
 
 class Hub:
@@ -307,7 +311,8 @@ class Hub:
         """Subscribe `connection` to `channel`. Sends the reply (epoch, head, and whether what the
         client missed since (`epoch`, `seq`) could be recovered), then the missed events, then
         live ones, with no gap and no duplicate. `authorize` runs once the subscription catches
-        events, so a membership change racing with it is either seen by it or delivered after.
+        events, so a membership change racing with it is either seen by it or delivered after;
+        the fields it returns join the reply.
         Raises BrokerUnavailable, SubscriptionEnded, or whatever `authorize` raises (and then
         nothing has been sent)."""
         state = self._channels.get(channel)
@@ -320,8 +325,7 @@ class Hub:
         try:
             await asyncio.shield(state.listening)
             recovery = await self._broker.since(channel, epoch, seq)
-            if authorize is not None:
-                await authorize()
+            extra = await authorize() if authorize is not None else None
         except BaseException:
             if state.subscriptions.get(connection) is subscription:
                 self._remove(connection, channel)
@@ -343,6 +347,7 @@ class Hub:
                 "epoch": recovery.epoch,
                 "seq": recovery.head,
                 "recovered": recovered,
+                **(extra or {}),
             }
         )
         subscription.last = seq if recovered and seq is not None else recovery.head

@@ -53,6 +53,10 @@ class Upstream(Protocol):
         """Post a chat message to the group (validated, stored, published) and return it as its
         JSON object."""
 
+    async def feed_cursor(self, channel: str, user_id: str) -> str:
+        """A changes-feed cursor for now of the feed behind `channel` (a group's, or the user's
+        own), for a subscriber `user_id` already authorized for it."""
+
 
 def websocket_response() -> web.WebSocketResponse:
     """A response for the realtime WebSocket: heartbeat and frame-size limit as the protocol says,
@@ -241,7 +245,7 @@ class Session:
             epoch=epoch,
             seq=seq,
             command_id=command.get("id"),
-            authorize=lambda: self._authorize(channel),
+            authorize=lambda: self._locate(channel),
         )
 
     async def _unsubscribe(self, command: dict[str, Any]) -> dict[str, Any]:
@@ -307,6 +311,14 @@ class Session:
                 else f"no such channel {channel!r}",
                 code="forbidden",
             )
+
+    async def _locate(self, channel: str) -> dict[str, Any]:
+        """Authorize again, now that the subscription catches events, and name the feed cursor
+        that matches this moment: every change after it reaches the subscriber live, so once the
+        client has applied everything up to it (the replay on `recovered: true`, the feed read
+        from its previous cursor on `recovered: false`) it resumes from this cursor next time."""
+        await self._authorize(channel)
+        return {"cursor": await self._upstream.feed_cursor(channel, self._user_id)}
 
     _COMMANDS = {
         "subscribe": _subscribe,

@@ -24,6 +24,7 @@ from services.people import People
 from services.push import Push
 from services.roles import Roles
 from services.settlements import Settlements
+from services.user_changes import UserChanges
 from store import Store
 from store.base import RESTORE_WINDOW
 
@@ -41,6 +42,7 @@ class Services:
     roles: Roles
     accounts: Accounts
     changes: Changes
+    user_changes: UserChanges
     push: Push
     notifications: Notifications
 
@@ -72,6 +74,7 @@ class Services:
             roles=Roles(store, events, clock),
             accounts=Accounts(store, events, clock),
             changes=Changes(store, events, clock, people),
+            user_changes=UserChanges(store, events, clock),
             push=push,
             notifications=notifications,
         )
@@ -94,5 +97,6 @@ __all__ = [
     "Roles",
     "Services",
     "Settlements",
+    "UserChanges",
     "Written",
 ]

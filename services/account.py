@@ -90,6 +90,9 @@ class Accounts(Service):
                 await self._leave(user_id, membership.group)
             except Conflict:
                 log.warning("deleted user %s is still in group %s", user_id, membership.group.id)
+        # Their changes log names the groups, friends and notifications they had: it goes too,
+        # last, after every write above that logged something for them.
+        await self.store.delete_user_changes(user_id)
         return erased
 
     async def _check_may_go(self, user_id: str, memberships: list[GroupMembership]) -> None:

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from domain import BadRequest, Change, Group, Member
+from domain import Change, Group, Member
 from domain.clock import Clock
 from services.common import Service
 from services.events import Events
+from services.feeds import feed_cursor, feed_position, latest_each
 from services.payloads import (
     chat_message_json,
     comment_json,
@@ -28,41 +29,18 @@ from services.payloads import (
 from services.people import People, chat_people, comment_people, expense_people, settlement_people
 from store import Store
 from store.base import ChangedRecords
-from store.cursor import decode_cursor, encode_cursor, foreign_cursor
 
 CURSOR_KIND = "changes"
-MAX_SEQ = 2**62
-"""No log position is larger (SQLite's integers are 64-bit): a cursor beyond it is not ours."""
 
 
 def changes_cursor(group_id: str, seq: int) -> str:
-    return encode_cursor(CURSOR_KIND, [group_id, seq])
+    return feed_cursor(CURSOR_KIND, group_id, seq)
 
 
 def read_cursor(group_id: str, cursor: str) -> int:
     """The position a cursor of this group's feed stands at. Raises BadRequest (`invalid_cursor`)
     for anything else, a cursor of another group's feed included."""
-    position = decode_cursor(CURSOR_KIND, cursor)
-    if (
-        not isinstance(position, list)
-        or len(position) != 2
-        or not isinstance(position[1], int)
-        or isinstance(position[1], bool)
-        or not 0 <= position[1] <= MAX_SEQ
-    ):
-        raise foreign_cursor()
-    if position[0] != group_id:
-        raise BadRequest("this cursor belongs to another group's feed", code="invalid_cursor")
-    return position[1]
-
-
-def _latest_each(changes: list[Change]) -> list[Change]:
-    """Each record's last change in the page, in commit order."""
-    last: dict[tuple[str, str], Change] = {}
-    for change in changes:
-        last.pop((change.kind, change.id), None)
-        last[(change.kind, change.id)] = change
-    return list(last.values())
+    return feed_position(CURSOR_KIND, group_id, cursor, foreign="this cursor belongs to another group's feed")
 
 
 class Changes(Service):
@@ -70,20 +48,23 @@ class Changes(Service):
         super().__init__(store, events, clock)
         self.people = people
 
+    async def now_cursor(self, group_id: str) -> str:
+        """A cursor for now in the group's feed (the caller has checked membership)."""
+        return changes_cursor(group_id, await self.store.last_change(group_id))
+
     async def page(self, group: Group, role: str, cursor: str | None, limit: int) -> dict[str, Any]:
         """One page of `group`'s feed as its member with `role` sees it. Without a cursor: none,
         and a cursor for "now", to read from after one full read."""
         if cursor is None:
-            now = await self.store.last_change(group.id)
             return {
                 "changes": [],
-                "next_cursor": changes_cursor(group.id, now),
+                "next_cursor": await self.now_cursor(group.id),
                 "has_more": False,
                 "users": {},
             }
         after = read_cursor(group.id, cursor)
         logged, more = await self.store.list_changes(group.id, after=after, limit=limit)
-        latest = _latest_each(logged)
+        latest = latest_each(logged, lambda c: (c.kind, c.id))
         records = await self.store.read_changed(group.id, latest)
         members = (
             {m.user_id: m for m in await self.store.list_members(group.id)}

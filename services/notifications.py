@@ -23,7 +23,7 @@ from ledger import format_amount
 from services.common import Service
 from services.events import Events
 from services.push import Push
-from store import MAX_NOTIFICATION_RECIPIENTS, Notification, NotificationState, Store
+from store import MAX_NOTIFICATION_RECIPIENTS, NOTIFICATIONS_PER_WRITE, Notification, NotificationState, Store
 
 log = logging.getLogger(__name__)
 
@@ -95,8 +95,13 @@ class Notifications(Service):
         return (await self.store.notification_state(user_id)).unread
 
     async def mark_read(self, user_id: str, up_to: str) -> NotificationState:
-        """`up_to` and everything older read; NotFound for an id that is not one of theirs."""
-        return await self.store.mark_notifications_read(user_id, up_to)
+        """`up_to` and everything older read; NotFound for an id that is not one of theirs. The
+        user's other devices hear it (`notifications.read`), as the user's changes feed logs it."""
+        state = await self.store.mark_notifications_read(user_id, up_to)
+        self.events.to_user(
+            user_id, "notifications.read", {"read_up_to": state.read_up_to, "unread_count": state.unread}
+        )
+        return state
 
     # writing, after a change committed
 
@@ -223,11 +228,19 @@ class Notifications(Service):
                 )
                 for recipient in people
             ]
-            await self.store.add_notifications(made)
         except Exception:
-            log.exception("storing %s notifications failed", kind)
+            log.exception("preparing %s notifications failed", kind)
             return
-        for notification in made:
-            body = notification_json(notification, NotificationState())
-            self.events.to_user(notification.user_id, "notification.created", body)
-            self.push.send(notification.user_id, {"type": "notification", "notification": body})
+        # Each write stores all of its notifications or none: announce exactly those stored (the
+        # recipients' changes feeds log them, and a subscriber is promised every logged change).
+        for start in range(0, len(made), NOTIFICATIONS_PER_WRITE):
+            chunk = made[start : start + NOTIFICATIONS_PER_WRITE]
+            try:
+                await self.store.add_notifications(chunk)
+            except Exception:
+                log.exception("storing %s notifications failed", kind)
+                return
+            for notification in chunk:
+                body = notification_json(notification, NotificationState())
+                self.events.to_user(notification.user_id, "notification.created", body)
+                self.push.send(notification.user_id, {"type": "notification", "notification": body})

@@ -32,6 +32,15 @@ class People(Service):
             raise NotFound("user not found")
         return await self.store.get_user(user_id)
 
+    async def sign_in(self, account_key: str, email: str, name: str, picture: str | None) -> User:
+        """The user a provider's identity signs in as (`Store.ensure_oidc_user`), made on first
+        sign-in. A name and picture the user never set themselves follow the provider's, and the
+        user's own channel hears `user.updated` (their changes feed logs such a change; the event
+        keeps the subscribe-reply cursor's promise that every later change arrives live)."""
+        user = await self.store.ensure_oidc_user(account_key, email, name, picture)
+        self.events.to_user(user.id, "user.updated", public_user_json(user))
+        return user
+
     async def update_profile(self, user_id: str, changes: Mapping[str, Any]) -> User:
         """Change the caller's name, default currency or locale; tell them, and every group they
         are in, the public profile (`user.updated`)."""

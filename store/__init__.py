@@ -3,6 +3,7 @@
 from store.base import (
     MAX_NOTIFICATION_RECIPIENTS,
     MAX_PUSH_SUBSCRIPTIONS,
+    NOTIFICATIONS_PER_WRITE,
     AuthorizationCode,
     NewGroup,
     Notification,
@@ -20,6 +21,7 @@ from store.base import (
 __all__ = [
     "AuthorizationCode",
     "MAX_NOTIFICATION_RECIPIENTS",
+    "NOTIFICATIONS_PER_WRITE",
     "MAX_PUSH_SUBSCRIPTIONS",
     "NewGroup",
     "Notification",

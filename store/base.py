@@ -31,6 +31,7 @@ from domain import (
     Settlement,
     StoredReply,
     User,
+    UserChange,
 )
 from domain.models import Friend, GroupBalances, GroupKind, Role
 
@@ -170,8 +171,11 @@ class PushSubscription:
 
 
 MAX_NOTIFICATION_RECIPIENTS = 50
-"""The most people one change notifies (a group has at most MAX_GROUP_MEMBERS), which keeps one
-change's notifications, with their counters, inside one DynamoDB transaction (100 actions)."""
+"""The most people one change notifies (a group has at most MAX_GROUP_MEMBERS)."""
+NOTIFICATIONS_PER_WRITE = 25
+"""The most notifications one `add_notifications` stores, in one atomic write: on DynamoDB each
+takes four actions (its item, its recipient's counter, and its entry and counter in the
+recipient's changes log) and a transaction holds 100."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -320,8 +324,9 @@ class Store(abc.ABC):
     # notifications (issue 14 part 5)
     @abc.abstractmethod
     async def add_notifications(self, notifications: Collection[Notification]) -> None:
-        """Store the notifications and add one to each recipient's `unread`, in one atomic write
-        (at most MAX_NOTIFICATION_RECIPIENTS of them: DynamoDB, one TransactWriteItems)."""
+        """Store the notifications (at most NOTIFICATIONS_PER_WRITE), each with one added to its
+        recipient's `unread` and logged in the recipient's changes log, all in one atomic write:
+        all of them or none (so a caller announces exactly what was stored)."""
 
     @abc.abstractmethod
     async def list_notifications(
@@ -329,6 +334,11 @@ class Store(abc.ABC):
     ) -> Page[Notification]:
         """The user's notifications, newest first; one bounded read. Raises BadRequest
         (`invalid_cursor`) for a cursor this listing did not issue."""
+
+    @abc.abstractmethod
+    async def get_notifications(self, user_id: str, ids: Collection[str]) -> dict[str, Notification]:
+        """Those of the user's notifications `ids` names that exist, by id: one bounded read (a
+        page of the user's changes at most)."""
 
     @abc.abstractmethod
     async def notification_state(self, user_id: str) -> NotificationState:
@@ -700,6 +710,28 @@ class Store(abc.ABC):
         """The expenses, settlements, chat messages and comments `changes` name that still exist
         (deleted expenses and settlements included: the caller tells them apart), in one
         bounded read (a page of changes at most). Groups and members are read as usual."""
+
+    # the user's own changes log (issue 14): every write that changes what a user sees outside any
+    # one group's records adds one UserChange for that user, in the same atomic write, numbered in
+    # commit order per user: a membership added or removed (kind `group`, or `friend` for a direct
+    # ledger; for each member when a group is deleted), the profile updated (`profile`), a
+    # notification stored (`notification`), the read mark moved (`read`).
+
+    @abc.abstractmethod
+    async def list_user_changes(
+        self, user_id: str, *, after: int, limit: int
+    ) -> tuple[list[UserChange], bool]:
+        """The user's changes with `seq` above `after`, oldest first, at most `limit`, and whether
+        there are more. One bounded read however long the log. An unknown user has none."""
+
+    @abc.abstractmethod
+    async def last_user_change(self, user_id: str) -> int:
+        """The `seq` of the user's latest change (0 when there is none): "now" in their log."""
+
+    @abc.abstractmethod
+    async def delete_user_changes(self, user_id: str) -> None:
+        """Forget the user's changes log (account deletion: the groups, friends and notifications
+        it names are their personal data)."""
 
     # comments on expenses and settlements
 

@@ -14,13 +14,18 @@ Key design (docs/dynamodb.md has the full picture):
   `joined_at`, so a link dies with the membership it was made in), `INVITES#<gid>`/`REMOVED#<uid>`
   removal record (keeps a removed member out of older links); all with a `ttl`.
 * expenses table: `GROUP#<gid>`/`EXP#<id>` expense and `GROUP#<gid>`/`ACT#<at>#<id>` activity;
+  the changes logs (`changelog`): a group's `CHANGES#<gid>`/`SEQ#<seq>` entries (counted by META's
+  `change_seq`), a user's own `UCHANGES#<uid>`/`SEQ#<seq>` entries and their counter
+  `UCHANGES#<uid>`/`HEAD`, each written in the transaction of the change it logs;
   transactions table: `GROUP#<gid>`/`TXN#<id>` settlement. Expenses and settlements carry
   `lsi1sk = <date>#<created_at>#<id>` for the LSI `by_date` (newest-first listing).
 * chats table: `GROUP#<gid>`/`MSG#<created_at>#<id>` chat message, so a group's messages sort
   by time, then id (newest-first listing straight off the table).
 
 Every method is a fixed number of round trips: no Scan, multi-item writes are one
-TransactWriteItems, and a group's partition is bounded by MAX_GROUP_MEMBERS. An expense or
+TransactWriteItems (two may take a few, each atomic, when 100 actions cannot hold them: notifying
+many recipients, deleting a group of over 33 members), and a group's partition is bounded by
+MAX_GROUP_MEMBERS. An expense or
 settlement write is one transaction: the record, one Update per member whose balance or spending
 moves (conditioned on the membership existing), the META's `last_activity_at`, the activity entry
 and the idempotent reply. Reads of base tables and LSIs are strongly consistent; the `by_user` GSI
@@ -30,7 +35,8 @@ Modules: `client` (requests, retries, error translation), `items` (item shapes a
 (de)serialization), `tables` (table specs and `create_tables`), `connection` (what the concerns
 share), one module per concern of the contract (`users`, `groups`, `members`, `invites`,
 `idempotency`, `ledger` with `expenses`, `settlements` and `balances`, `activity`, `chat`,
-`dashboard`), combined into `DynamoDBStore` in `backend`.
+`dashboard`, `changes` reading the changes logs, and more), combined into `DynamoDBStore` in
+`backend`.
 
 Nothing here is imported until it is asked for (PEP 562): `create_tables` loads `tables` alone,
 without the contract's methods, and `DynamoDBSettings` loads no boto at all.

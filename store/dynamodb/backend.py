@@ -18,6 +18,7 @@ from store.dynamodb.comments import _Comments
 from store.dynamodb.dashboard import _Dashboard
 from store.dynamodb.expenses import _Expenses
 from store.dynamodb.friends import _Friends
+from store.dynamodb.group_deletion import _GroupDeletion
 from store.dynamodb.groups import _Groups
 from store.dynamodb.idempotency import _Idempotency
 from store.dynamodb.invites import _Invites
@@ -38,6 +39,7 @@ class DynamoDBStore(
     _Sessions,
     _AuthorizationCodes,
     _Groups,
+    _GroupDeletion,
     _Members,
     _Roles,
     _Invites,

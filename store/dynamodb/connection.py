@@ -5,11 +5,22 @@ from __future__ import annotations
 
 import asyncio
 import weakref
+from collections.abc import AsyncIterator, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
 from domain import ActivityEntry, Unavailable
 from store.base import Store
-from store.dynamodb.changelog import Logged, with_log
+from store.dynamodb.changelog import (
+    Logged,
+    UserLogged,
+    group_numbering,
+    log_pk,
+    user_head_key,
+    user_log_pk,
+    user_numbering,
+    with_logs,
+)
 from store.dynamodb.client import _ATTEMPTS, _batch_get, _call, _Cancelled, _transact
 from store.dynamodb.items import _activity_item, _attrs, _key, _plain
 from store.dynamodb.tables import USER_GROUPS_INDEX
@@ -56,59 +67,95 @@ class _Connection(Store):
 
     async def _transact_logged(
         self,
-        group_id: str,
+        group_id: str | None,
         actions: list[dict[str, Any]],
-        changes: list[Logged],
+        changes: Sequence[Logged] = (),
         attempts: int = _ATTEMPTS,
         *,
         known: dict[str, Any] | None = None,
+        users: Sequence[UserLogged] = (),
     ) -> None:
-        """`_transact(actions)` that also logs `changes` in the group's changes log, numbered in
-        commit order (see `changelog`). A lost race for the numbers is retried here (bounded);
-        any other cancellation reaches the caller with the indices of `actions` unchanged.
+        """`_transact(actions)` that also logs `changes` in the group's changes log (none when
+        `group_id` is None) and `users` in each of those users' own logs, all numbered in commit
+        order (see `changelog`). A lost race for any log's numbers is retried here (bounded); any
+        other cancellation reaches the caller with the indices of `actions` unchanged.
 
-        The number is read first (one GetItem), unless the caller has just read META (`known`).
-        Writes of one process to one group take their numbers one at a time (a lock per group),
-        so they do not race each other. A write that lost the race to another process's learns
-        the current number from the failure (the META action's old item) and tries again at
-        once, ahead of that process's next write, which reads first: so no process starves.
-        (Remembering the number instead of reading it saves that read but starves the other
-        processes: the one that keeps winning always has its next write in flight first.)"""
-        async with self._log_lock(group_id):
-            prev = (
-                int(known.get("change_seq", 0))
-                if known is not None
-                else await self._read_change_seq(group_id)
-            )
+        The numbers are read first (one GetItem of META, unless the caller has just read it
+        (`known`), beside one BatchGetItem of the users' HEADs). Writes of one process to one log
+        take their numbers one at a time (a lock per log, taken in the order of the logs' keys,
+        so two writes sharing logs cannot wait for each other), so they do not race each other. A
+        write that lost the race to another process's learns the current numbers from the
+        failure (the counter actions' old items) and tries again at once, ahead of that process's
+        next write, which reads first: so no process starves. (Remembering the numbers instead
+        of reading them saves that read but starves the other processes: the one that keeps
+        winning always has its next write in flight first.)"""
+        by_user: dict[str, list[UserLogged]] = {}
+        for change in users:
+            by_user.setdefault(change.user_id, []).append(change)
+        logs = ([log_pk(group_id)] if group_id is not None else []) + [user_log_pk(u) for u in by_user]
+        async with self._log_locks_held(logs):
+            prev = await self._read_counters(group_id if known is None else None, list(by_user))
+            if group_id is not None and known is not None:
+                prev[log_pk(group_id)] = int(known.get("change_seq", 0))
             for _ in range(_LOG_ATTEMPTS):
-                merged, meta_index = with_log(
-                    actions,
-                    groups_table=self._groups,
-                    log_table=self._expenses,
-                    group_id=group_id,
-                    prev=prev,
-                    changes=changes,
-                )
+                numberings = [
+                    user_numbering(self._expenses, user_id, prev[user_log_pk(user_id)], logged)
+                    for user_id, logged in by_user.items()
+                ]
+                if group_id is not None:
+                    numberings.insert(
+                        0,
+                        group_numbering(
+                            self._groups, self._expenses, group_id, prev[log_pk(group_id)], changes
+                        ),
+                    )
+                merged, counters = with_logs(actions, numberings)
                 try:
                     await self._transact(merged, attempts)
                 except _Cancelled as exc:
-                    old = exc.old_item(meta_index)
-                    current = int(old.get("change_seq", 0)) if old is not None else None
-                    if not exc.failed(meta_index) or current is None or current == prev:
+                    lost = False
+                    for numbering, index in zip(numberings, counters, strict=True):
+                        old = exc.old_item(index) if exc.failed(index) else None
+                        current = int(old.get("change_seq", 0)) if old is not None else numbering.prev
+                        if current != numbering.prev:
+                            prev[numbering.log] = current
+                            lost = True
+                    if not lost:
                         raise
                     # Another process took these numbers: take the next ones at once. No backoff:
                     # each lost race means another write went through (no livelock), and waiting
                     # would let a process with a steady stream of writes win every race.
-                    prev = current
                     continue
                 return
-        raise Unavailable("the group kept changing; try again")
+        raise Unavailable("the records kept changing; try again")
 
-    def _log_lock(self, group_id: str) -> asyncio.Lock:
-        lock = self._log_locks.get(group_id)
-        if lock is None:
-            lock = self._log_locks[group_id] = asyncio.Lock()
-        return lock
+    @asynccontextmanager
+    async def _log_locks_held(self, logs: list[str]) -> AsyncIterator[None]:
+        """This process's locks of `logs`, taken in sorted order (the one order every write takes
+        them in, so none waits on another that waits on it)."""
+        async with AsyncExitStack() as stack:
+            for log in sorted(set(logs)):
+                lock = self._log_locks.get(log)
+                if lock is None:
+                    lock = self._log_locks[log] = asyncio.Lock()
+                await stack.enter_async_context(lock)
+            yield
+
+    async def _read_counters(self, group_id: str | None, user_ids: list[str]) -> dict[str, int]:
+        """The current number of the group's log (when `group_id` is given) and of each user's
+        log, by log key: the GetItem and the BatchGetItem run side by side."""
+
+        async def heads() -> dict[str, int]:
+            if not user_ids:
+                return {}
+            found = await self._batch_get(self._expenses, [user_head_key(u) for u in user_ids])
+            numbers = {item["pk"]: int(item.get("change_seq", 0)) for item in found}
+            return {user_log_pk(u): numbers.get(user_log_pk(u), 0) for u in user_ids}
+
+        if group_id is None:
+            return await heads()
+        group, users = await asyncio.gather(self._read_change_seq(group_id), heads())
+        return {log_pk(group_id): group, **users}
 
     async def _read_change_seq(self, group_id: str) -> int:
         response = await self._call(
@@ -120,6 +167,33 @@ class _Connection(Store):
         )
         item = response.get("Item")
         return int(_plain(item).get("change_seq", 0)) if item else 0
+
+    async def _delete_partition(self, table: str, pk: str, sk_prefix: str | None = None) -> None:
+        """Delete every item of partition `pk` (whose sort key starts with `sk_prefix`, if given)
+        — account deletion: the user's own items — a page of keys at a time, 100 deletes per
+        transaction."""
+        condition, values = "pk = :pk", {":pk": pk}
+        if sk_prefix is not None:
+            condition += " AND begins_with(sk, :prefix)"
+            values[":prefix"] = sk_prefix
+        params: dict[str, Any] = {
+            "TableName": table,
+            "KeyConditionExpression": condition,
+            "ExpressionAttributeValues": _attrs(values),
+            "ProjectionExpression": "pk, sk",
+            "ConsistentRead": True,
+        }
+        while True:
+            response = await self._call("query", **params)
+            deletes = [
+                {"Delete": {"TableName": table, "Key": {"pk": item["pk"], "sk": item["sk"]}}}
+                for item in response.get("Items", [])
+            ]
+            for start in range(0, len(deletes), 100):
+                await self._transact(deletes[start : start + 100])
+            if "LastEvaluatedKey" not in response:
+                return
+            params["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
     async def _partition(self, group_id: str, sk_prefix: str | None = None) -> list[dict[str, Any]]:
         """Every item of a group's partition (META and at most MAX_GROUP_MEMBERS memberships, far

@@ -12,7 +12,7 @@ from domain import Group, NotFound, Unavailable
 from domain.clock import from_text, to_text
 from domain.models import Friend, GroupBalances
 from store.base import NewGroup
-from store.dynamodb.changelog import Logged
+from store.dynamodb.changelog import Logged, UserLogged, membership_kind
 from store.dynamodb.client import _ATTEMPTS, _backoff, _Cancelled
 from store.dynamodb.connection import _Connection
 from store.dynamodb.items import (
@@ -118,7 +118,13 @@ class _Friends(_Connection):
                         }
                     )
             try:
-                await self._transact_logged(group.id, actions, logged, known=known)
+                await self._transact_logged(
+                    group.id,
+                    actions,
+                    logged,
+                    known=known,
+                    users=[UserLogged(user_id, "friend", group.id, "upsert") for user_id in missing],
+                )
                 return _group(meta), True
             except _Cancelled as exc:
                 if any(exc.failed(number) for number in range(len(missing))):
@@ -165,7 +171,12 @@ class _Friends(_Connection):
                 actions.append({"Put": {"TableName": self._groups, "Item": _attrs(former)}})
             logged = [Logged("member", m["user_id"], "delete") for m in members]
             try:
-                await self._transact_logged(group_id, actions, logged)
+                await self._transact_logged(
+                    group_id,
+                    actions,
+                    logged,
+                    users=[UserLogged(m["user_id"], membership_kind(m), group_id, "delete") for m in members],
+                )
                 return
             except _Cancelled:
                 await _backoff(attempt)

@@ -1,5 +1,5 @@
-"""Groups: their META item, a member's view of them, the groups of a user (GSI `by_user`), edits
-and deletion."""
+"""Groups: their META item, a member's view of them, the groups of a user (GSI `by_user`) and
+edits (deletion is `group_deletion`)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from domain.clock import from_text, to_text
 from domain.models import GroupKind
 from store.base import NewGroup
 from store.cursor import encode_cursor, timed_pair
-from store.dynamodb.changelog import Logged
+from store.dynamodb.changelog import Logged, UserLogged
 from store.dynamodb.client import _ATTEMPTS, _backoff, _Cancelled
 from store.dynamodb.connection import _Connection
 from store.dynamodb.items import (
@@ -24,11 +24,9 @@ from store.dynamodb.items import (
     _membership_item,
     _person_put,
     _plain,
-    _settled_condition,
-    _unsettled_balances,
 )
 from store.dynamodb.tables import USER_GROUPS_INDEX
-from store.errors import group_not_found, unsettled, user_not_found
+from store.errors import group_not_found, user_not_found
 
 _EDITABLE = ("name", "description", "default_currency")
 _LIST_PAGES = 5
@@ -70,6 +68,7 @@ class _Groups(_Connection):
                 ],
                 [Logged("group", group.id, "upsert", 1), Logged("member", group.owner_id, "upsert")],
                 known={},
+                users=[UserLogged(group.owner_id, "group", group.id, "upsert")],
             )
         except _Cancelled as exc:
             if exc.failed(0):
@@ -210,43 +209,3 @@ class _Groups(_Connection):
                 {**meta, **fields_now, "version": expected_version + 1, "updated_at": to_text(updated_at)}
             )
         raise Unavailable("group kept changing while being updated; try again")
-
-    async def delete_group(self, group_id: str) -> None:
-        for attempt in range(_ATTEMPTS):
-            items = await self._partition(group_id)
-            meta = next((item for item in items if item["sk"] == "META"), None)
-            members = [item for item in items if item["sk"].startswith("MEMBER#")]
-            if any(_unsettled_balances(m) for m in members):
-                raise unsettled("the group still has unsettled balances; settle up first")
-            if meta is None:
-                raise group_not_found()
-            # The count pins the roster: a membership added since the Query fails the META
-            # condition, and one removed fails its own; each membership's condition also pins its
-            # balances at the zeros just read, so an expense written in between cancels the
-            # transaction too. Either way, read again and retry.
-            actions: list[dict[str, Any]] = [
-                {
-                    "Delete": {
-                        "TableName": self._groups,
-                        "Key": _key(f"GROUP#{group_id}", "META"),
-                        "ConditionExpression": "member_count = :count",
-                        "ExpressionAttributeValues": _attrs({":count": int(meta["member_count"])}),
-                    }
-                }
-            ]
-            actions += [
-                {
-                    "Delete": {
-                        "TableName": self._groups,
-                        "Key": _key(f"GROUP#{group_id}", m["sk"]),
-                        **_settled_condition(m),
-                    }
-                }
-                for m in members
-            ]
-            try:
-                await self._transact(actions)
-                return
-            except _Cancelled:
-                await _backoff(attempt)
-        raise Unavailable("group kept changing while being deleted; try again")

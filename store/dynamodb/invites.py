@@ -12,10 +12,12 @@ from domain import ActivityEntry, Conflict, Invite, Member, Page, Unavailable
 from domain.clock import from_text, to_text
 from domain.models import MAX_GROUP_MEMBERS
 from store.cursor import encode_cursor, invite_cursor
-from store.dynamodb.changelog import Logged
+from store.dynamodb.changelog import Logged, UserLogged
 from store.dynamodb.client import _ATTEMPTS, _backoff, _Cancelled
 from store.dynamodb.connection import _Connection
 from store.dynamodb.items import (
+    DELETING,
+    NOT_DELETING,
     _attrs,
     _key,
     _member,
@@ -243,6 +245,8 @@ class _Invites(_Connection):
                     self._accept_actions(live, user_id, now, activity),
                     [Logged("member", user_id, "upsert")],
                     known=found.get(("GROUP", "META")),
+                    # The membership it writes carries no `kind`: the user's view counts it a group.
+                    users=[UserLogged(user_id, "group", group_id, "upsert")],
                 )
                 return Member(user_id=user_id, role="member", joined_at=now), True
             except _Cancelled as exc:
@@ -265,7 +269,7 @@ class _Invites(_Connection):
                     "TableName": self._groups,
                     "Key": _key(f"GROUP#{group_id}", "META"),
                     "UpdateExpression": "SET member_count = member_count + :one, last_activity_at = :at",
-                    "ConditionExpression": "attribute_exists(pk) AND member_count < :max",
+                    "ConditionExpression": f"attribute_exists(pk) AND member_count < :max AND {NOT_DELETING}",
                     "ExpressionAttributeValues": _attrs(
                         {":one": 1, ":max": MAX_GROUP_MEMBERS, ":at": to_text(activity.at)}
                     ),
@@ -323,7 +327,7 @@ def _judge_accept(found: Found, invite: Invite, user_id: str, now: datetime) -> 
     go ahead (the transaction checks the same rules again, atomically); raise if a rule refuses."""
     meta = found.get(("GROUP", "META"))
     live = found.get(("INVITES", f"INVITE#{invite.id}"))
-    if meta is None:
+    if meta is None or DELETING in meta:
         raise group_not_found()
     if live is None or not _alive(live, found):
         raise invite_not_found()

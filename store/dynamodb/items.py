@@ -193,6 +193,12 @@ def _unsettled_balances(membership: dict[str, Any]) -> bool:
     return any(int(amount) != 0 for amount in (membership.get("balances") or {}).values())
 
 
+DELETING = "deleting_at"
+"""Set on a group's META while a deletion in several transactions is under way (see
+`group_deletion`): writes that move balances or add members condition on its absence."""
+NOT_DELETING = f"attribute_not_exists({DELETING})"
+
+
 def _settled_condition(membership: dict[str, Any]) -> dict[str, Any]:
     """ConditionExpression (and its names/values) that the membership still exists with exactly
     the all-zero balances it was read with: no currency added, none moved."""

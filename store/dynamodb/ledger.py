@@ -15,7 +15,7 @@ from store.dynamodb.changelog import Logged
 from store.dynamodb.client import _LEDGER_ATTEMPTS, _Cancelled
 from store.dynamodb.connection import _Connection
 from store.dynamodb.idempotency import _record_reply
-from store.dynamodb.items import _attrs, _by_date_position, _key, _plain, _spending_key, _ttl
+from store.dynamodb.items import NOT_DELETING, _attrs, _by_date_position, _key, _plain, _spending_key, _ttl
 from store.dynamodb.tables import BY_DATE_INDEX, TTL_ATTRIBUTE
 from store.errors import group_not_found, in_progress, not_a_member, record_not_found
 
@@ -99,13 +99,14 @@ class _Ledger(_Connection):
 
     def _touch(self, group_id: str, activity: ActivityEntry) -> dict[str, Any]:
         """The Update recording on META when the group's latest activity happened (conditioned on
-        the group existing, so a write to a deleted group cannot bring back a bare META)."""
+        the group existing, so a write to a deleted group cannot bring back a bare META, and not
+        being deleted, so nothing unsettles a group whose deletion has begun)."""
         return {
             "Update": {
                 "TableName": self._groups,
                 "Key": _key(f"GROUP#{group_id}", "META"),
                 "UpdateExpression": "SET last_activity_at = :at",
-                "ConditionExpression": "attribute_exists(pk)",
+                "ConditionExpression": f"attribute_exists(pk) AND {NOT_DELETING}",
                 "ExpressionAttributeValues": _attrs({":at": to_text(activity.at)}),
             }
         }

@@ -9,10 +9,12 @@ from typing import Any
 from domain import ActivityEntry, Conflict, Member, NotFound, Unavailable
 from domain.clock import to_text
 from domain.models import MAX_GROUP_MEMBERS
-from store.dynamodb.changelog import Logged
+from store.dynamodb.changelog import Logged, UserLogged, membership_kind
 from store.dynamodb.client import _ATTEMPTS, _backoff, _Cancelled
 from store.dynamodb.connection import _Connection
 from store.dynamodb.items import (
+    DELETING,
+    NOT_DELETING,
     _attrs,
     _key,
     _member,
@@ -61,7 +63,7 @@ class _Members(_Connection):
                     "TableName": self._groups,
                     "Key": _key(f"GROUP#{group_id}", "META"),
                     "UpdateExpression": meta_update,
-                    "ConditionExpression": "attribute_exists(pk) AND member_count < :max",
+                    "ConditionExpression": f"attribute_exists(pk) AND member_count < :max AND {NOT_DELETING}",
                     "ExpressionAttributeValues": _attrs(meta_values),
                 }
             },
@@ -86,11 +88,17 @@ class _Members(_Connection):
             actions.append(self._log(activity))
         for attempt in range(_ATTEMPTS):
             try:
-                await self._transact_logged(group_id, actions, [Logged("member", user_id, "upsert")])
+                await self._transact_logged(
+                    group_id,
+                    actions,
+                    [Logged("member", user_id, "upsert")],
+                    # The membership it writes carries no `kind`: the user's view counts it a group.
+                    users=[UserLogged(user_id, "group", group_id, "upsert")],
+                )
                 return Member(user_id=user_id, role="member", joined_at=joined_at), True
             except _Cancelled as exc:
                 meta, membership = await self._meta_and_membership(group_id, user_id)
-                if meta is None:
+                if meta is None or DELETING in meta:
                     raise group_not_found() from None
                 if membership is not None:
                     return _member(membership), False
@@ -160,7 +168,12 @@ class _Members(_Connection):
             if activity is not None:
                 actions.append(self._log(activity))
             try:
-                await self._transact_logged(group_id, actions, [Logged("member", user_id, "delete")])
+                await self._transact_logged(
+                    group_id,
+                    actions,
+                    [Logged("member", user_id, "delete")],
+                    users=[UserLogged(user_id, membership_kind(membership), group_id, "delete")],
+                )
                 return
             except _Cancelled as exc:
                 if exc.failed(1):

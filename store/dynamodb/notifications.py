@@ -1,7 +1,9 @@
 """Notifications in the chats table: `NOTIFY#<user id>` / `<notification id>` items, newest first
 by sort key (ids are time-ordered). Each user's counter and read mark is one `NOTIFY#<user id>`
 item in the users table (`unread`, `read_up_to`), moved in the same transaction as the
-notifications it counts; a read recounts only the notifications above the new mark."""
+notifications it counts; a read recounts only the notifications above the new mark. A stored
+notification, and a read mark that moves, are entries in the recipient's own changes log, written
+in that same transaction (`changelog`)."""
 
 from __future__ import annotations
 
@@ -12,9 +14,10 @@ from typing import Any
 
 from domain import Page, Unavailable
 from domain.clock import from_text, to_text
-from store.base import MAX_NOTIFICATION_RECIPIENTS, Notification, NotificationState
+from store.base import NOTIFICATIONS_PER_WRITE, Notification, NotificationState
 from store.cursor import after_cursor, notification_cursor
-from store.dynamodb.client import _ConditionFailed
+from store.dynamodb.changelog import UserLogged
+from store.dynamodb.client import _Cancelled, _ConditionFailed
 from store.dynamodb.connection import _Connection
 from store.dynamodb.items import _attrs, _key, _plain
 from store.errors import notification_not_found
@@ -54,10 +57,12 @@ class _Notifications(_Connection):
     """The notification part of the contract."""
 
     async def add_notifications(self, notifications: Collection[Notification]) -> None:
+        if len(notifications) > NOTIFICATIONS_PER_WRITE:
+            raise ValueError(f"at most {NOTIFICATIONS_PER_WRITE} notifications per write")
         if not notifications:
             return
-        if len(notifications) > MAX_NOTIFICATION_RECIPIENTS:
-            raise ValueError(f"at most {MAX_NOTIFICATION_RECIPIENTS} notifications per write")
+        # Four actions each at most (NOTIFICATIONS_PER_WRITE): the items, one counter Update per
+        # recipient, and the recipients' log entries with their counters (`_transact_logged`).
         actions: list[dict[str, Any]] = [
             {"Put": {"TableName": self._chats, "Item": _attrs(_item(n))}} for n in notifications
         ]
@@ -72,7 +77,8 @@ class _Notifications(_Connection):
                     }
                 }
             )
-        await self._transact(actions)
+        logged = [UserLogged(n.user_id, "notification", n.id, "upsert") for n in notifications]
+        await self._transact_logged(None, actions, users=logged)
 
     async def list_notifications(
         self, user_id: str, *, limit: int, cursor: str | None = None
@@ -93,6 +99,11 @@ class _Notifications(_Connection):
         # A page also stops at 1 MB: then it is short, and the cursor resumes after its last one.
         more = len(found) > limit or "LastEvaluatedKey" in response
         return Page(items=page, next_cursor=after_cursor(_CURSOR, page[-1].id) if more and page else None)
+
+    async def get_notifications(self, user_id: str, ids: Collection[str]) -> dict[str, Notification]:
+        keys = [_key(f"NOTIFY#{user_id}", notification_id) for notification_id in sorted(set(ids))]
+        found = await self._batch_get(self._chats, keys) if keys else []
+        return {n.id: n for n in map(_notification, found)}
 
     async def notification_state(self, user_id: str) -> NotificationState:
         item = await self._get(self._users, _key(f"NOTIFY#{user_id}"))
@@ -125,47 +136,35 @@ class _Notifications(_Connection):
             mark = up_to if state.read_up_to is None else max(state.read_up_to, up_to)
             unread = await self._count_above(user_id, mark)
             # Only if no notification arrived (nor another read) since the state was read.
+            update = {
+                "TableName": self._users,
+                "Key": _key(f"NOTIFY#{user_id}"),
+                "UpdateExpression": "SET unread = :unread, read_up_to = :mark",
+                "ConditionExpression": (
+                    "(attribute_not_exists(unread) OR unread = :old) AND "
+                    "(attribute_not_exists(read_up_to) OR read_up_to = :old_mark)"
+                ),
+                "ExpressionAttributeValues": _attrs(
+                    {
+                        ":unread": unread,
+                        ":mark": mark,
+                        ":old": state.unread,
+                        ":old_mark": state.read_up_to or "",
+                    }
+                ),
+            }
             try:
-                await self._call(
-                    "update_item",
-                    TableName=self._users,
-                    Key=_key(f"NOTIFY#{user_id}"),
-                    UpdateExpression="SET unread = :unread, read_up_to = :mark",
-                    ConditionExpression=(
-                        "(attribute_not_exists(unread) OR unread = :old) AND "
-                        "(attribute_not_exists(read_up_to) OR read_up_to = :old_mark)"
-                    ),
-                    ExpressionAttributeValues=_attrs(
-                        {
-                            ":unread": unread,
-                            ":mark": mark,
-                            ":old": state.unread,
-                            ":old_mark": state.read_up_to or "",
-                        }
-                    ),
-                )
-            except _ConditionFailed:
+                if mark == state.read_up_to:
+                    await self._call("update_item", **update)
+                else:
+                    # The mark moves: the user's own log says so, in the same write.
+                    logged = [UserLogged(user_id, "read", mark, "upsert")]
+                    await self._transact_logged(None, [{"Update": update}], users=logged)
+            except (_ConditionFailed, _Cancelled):
                 continue
             return NotificationState(unread, mark)
         raise Unavailable("notifications kept arriving; try again", code="notifications_busy")
 
     async def delete_notifications(self, user_id: str) -> None:
-        params: dict[str, Any] = {
-            "TableName": self._chats,
-            "KeyConditionExpression": "pk = :pk",
-            "ExpressionAttributeValues": _attrs({":pk": f"NOTIFY#{user_id}"}),
-            "ProjectionExpression": "pk, sk",
-            "ConsistentRead": True,
-        }
-        while True:
-            response = await self._call("query", **params)
-            deletes = [
-                {"Delete": {"TableName": self._chats, "Key": {"pk": item["pk"], "sk": item["sk"]}}}
-                for item in response.get("Items", [])
-            ]
-            for start in range(0, len(deletes), 100):
-                await self._transact(deletes[start : start + 100])
-            if "LastEvaluatedKey" not in response:
-                break
-            params["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        await self._delete_partition(self._chats, f"NOTIFY#{user_id}")
         await self._call("delete_item", TableName=self._users, Key=_key(f"NOTIFY#{user_id}"))

@@ -9,7 +9,8 @@ from typing import Any
 
 from domain import Page, Unavailable, User
 from store.cursor import decode_cursor, encode_cursor, foreign_cursor
-from store.dynamodb.client import _ConditionFailed
+from store.dynamodb.changelog import UserLogged
+from store.dynamodb.client import _Cancelled
 from store.dynamodb.connection import _Connection
 from store.dynamodb.items import _attrs, _key, _plain, _user
 from store.dynamodb.tables import USER_GROUPS_INDEX
@@ -63,20 +64,25 @@ class _People(_Connection):
             values[":set"] = True
         if not assignments:
             return await self.get_user(user_id)
+        update = {
+            "Update": {
+                "TableName": self._users,
+                "Key": _key(f"USER#{user_id}"),
+                "UpdateExpression": "SET " + ", ".join(assignments),
+                "ConditionExpression": "attribute_exists(pk)",
+                "ExpressionAttributeNames": names,
+                "ExpressionAttributeValues": _attrs(values),
+            }
+        }
         try:
-            response = await self._call(
-                "update_item",
-                TableName=self._users,
-                Key=_key(f"USER#{user_id}"),
-                UpdateExpression="SET " + ", ".join(assignments),
-                ConditionExpression="attribute_exists(pk)",
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=_attrs(values),
-                ReturnValues="ALL_NEW",
+            # A transaction (to log the change in the user's own log) returns no item: read it
+            # back after, as it now stands.
+            await self._transact_logged(
+                None, [update], users=[UserLogged(user_id, "profile", user_id, "upsert")]
             )
-        except _ConditionFailed:
+        except _Cancelled:
             raise user_not_found() from None
-        return _user(_plain(response["Attributes"]))
+        return await self.get_user(user_id)
 
     async def can_see_user(self, viewer_id: str, user_id: str) -> bool:
         if viewer_id == user_id:

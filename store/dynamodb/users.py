@@ -8,9 +8,10 @@ from domain import Unavailable, User
 from domain.clock import to_text, utc_now
 from domain.ids import new_id
 from store.base import TokenStanding
-from store.dynamodb.client import _ATTEMPTS, _Cancelled, _ConditionFailed
+from store.dynamodb.changelog import UserLogged
+from store.dynamodb.client import _ATTEMPTS, _Cancelled
 from store.dynamodb.connection import _Connection
-from store.dynamodb.items import _attrs, _key, _plain, _ttl, _user
+from store.dynamodb.items import _attrs, _key, _ttl, _user
 from store.dynamodb.tables import TTL_ATTRIBUTE
 from store.errors import linked_elsewhere, user_not_found
 
@@ -152,25 +153,33 @@ class _Users(_Connection):
         )
 
     async def _refresh_profile(self, user_id: str, name: str, picture: str | None) -> User:
-        """Take the provider's name and picture, unless the user has named themselves."""
-        try:
-            response = await self._call(
-                "update_item",
-                TableName=self._users,
-                Key=_key(f"USER#{user_id}"),
-                UpdateExpression="SET #n = :n, picture = :p",
-                ConditionExpression="attribute_exists(pk) AND "
+        """Take the provider's name and picture, unless the user has named themselves. A change
+        is logged in the user's own changes log, in the same transaction; a sign-in that changes
+        nothing writes nothing."""
+        item = await self._get(self._users, _key(f"USER#{user_id}"))
+        if item is None:
+            raise user_not_found()
+        current = _user(item)
+        if item.get("name_set") or (current.name, current.picture) == (name, picture):
+            return current
+        update = {
+            "Update": {
+                "TableName": self._users,
+                "Key": _key(f"USER#{user_id}"),
+                "UpdateExpression": "SET #n = :n, picture = :p",
+                "ConditionExpression": "attribute_exists(pk) AND "
                 "(attribute_not_exists(name_set) OR name_set = :unset)",
-                ExpressionAttributeNames={"#n": "name"},
-                ExpressionAttributeValues=_attrs({":n": name, ":p": picture, ":unset": False}),
-                ReturnValues="ALL_NEW",
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                "ExpressionAttributeNames": {"#n": "name"},
+                "ExpressionAttributeValues": _attrs({":n": name, ":p": picture, ":unset": False}),
+            }
+        }
+        try:
+            await self._transact_logged(
+                None, [update], users=[UserLogged(user_id, "profile", user_id, "upsert")]
             )
-        except _ConditionFailed as exc:
-            if exc.item is None:
-                raise user_not_found() from None
-            return _user(exc.item)
-        return _user(_plain(response["Attributes"]))
+        except _Cancelled:
+            pass  # they named themselves (or were erased) meanwhile: as it now stands
+        return await self.get_user(user_id)
 
     async def revoke_token(self, jti: str, expires_at: datetime) -> None:
         await self._call(

@@ -1,15 +1,15 @@
-"""The changes log of a group (issue 14), as the schema's triggers write it, and the records a page
-of it names."""
+"""The changes logs (issue 14), as the schema's triggers write them: a group's, with the records a
+page of it names, and each user's own."""
 
 from __future__ import annotations
 
 from collections.abc import Collection
 from typing import Any, cast
 
-from domain import Change
-from domain.models import ChangeKind, ChangeOp
+from domain import Change, UserChange
+from domain.models import ChangeKind, ChangeOp, UserChangeKind
 from store.base import ChangedRecords
-from store.sqlite.engine import _Engine
+from store.sqlite.engine import Db, _Engine
 from store.sqlite.rows import (
     _CHAT_COLUMNS,
     _COMMENT_COLUMNS,
@@ -74,3 +74,29 @@ class _Changes(_Engine):
             chats={m.id: m for m in chats},
             comments={c.id: c for c in comments},
         )
+
+    async def list_user_changes(
+        self, user_id: str, *, after: int, limit: int
+    ) -> tuple[list[UserChange], bool]:
+        rows = await self._all(
+            "SELECT seq, kind, entity_id, op FROM user_changes WHERE user_id = ? AND seq > ? "
+            "ORDER BY seq LIMIT ?",
+            (user_id, after, limit + 1),
+        )
+        changes = [
+            UserChange(
+                seq=int(row[0]), kind=cast(UserChangeKind, row[1]), id=row[2], op=cast(ChangeOp, row[3])
+            )
+            for row in rows[:limit]
+        ]
+        return changes, len(rows) > limit
+
+    async def last_user_change(self, user_id: str) -> int:
+        row = await self._one("SELECT max(seq) FROM user_changes WHERE user_id = ?", (user_id,))
+        return int(row[0]) if row is not None and row[0] is not None else 0
+
+    async def delete_user_changes(self, user_id: str) -> None:
+        def work(db: Db) -> None:
+            db.execute("DELETE FROM user_changes WHERE user_id = ?", (user_id,))
+
+        await self._write(work)

@@ -9,7 +9,7 @@ from typing import Any
 
 from domain import Page
 from domain.clock import from_text, to_text
-from store.base import Notification, NotificationState
+from store.base import NOTIFICATIONS_PER_WRITE, Notification, NotificationState
 from store.cursor import after_cursor, notification_cursor
 from store.errors import notification_not_found
 from store.sqlite.engine import Db, _Engine, _fetchone
@@ -35,6 +35,9 @@ class _Notifications(_Engine):
     """The notification methods of `SQLiteStore`."""
 
     async def add_notifications(self, notifications: Collection[Notification]) -> None:
+        if len(notifications) > NOTIFICATIONS_PER_WRITE:
+            raise ValueError(f"at most {NOTIFICATIONS_PER_WRITE} notifications per write")
+
         def work(db: Db) -> None:
             for n in notifications:
                 db.execute(
@@ -77,6 +80,16 @@ class _Notifications(_Engine):
         page = found[:limit]
         more = len(found) > limit
         return Page(items=page, next_cursor=after_cursor(_CURSOR, page[-1].id) if more else None)
+
+    async def get_notifications(self, user_id: str, ids: Collection[str]) -> dict[str, Notification]:
+        if not ids:
+            return {}
+        marks = ", ".join("?" * len(ids))
+        rows = await self._all(
+            f"SELECT {_COLUMNS} FROM notifications WHERE user_id = ? AND id IN ({marks})",
+            (user_id, *sorted(ids)),
+        )
+        return {n.id: n for n in map(_notification, rows)}
 
     async def notification_state(self, user_id: str) -> NotificationState:
         row = await self._one(

@@ -376,6 +376,64 @@ _MIGRATIONS: list[str] = [
         read_up_to TEXT
     ) WITHOUT ROWID;
     """,
+    # Each user's own changes log (issue 14): what changed in their view outside any one group's
+    # records, written by triggers in the changing write's own transaction, in commit order (the
+    # global autoincrement `seq`; a user's entries are a subsequence of it). A membership's kind
+    # is `friend` in a direct ledger; when a whole group is deleted its memberships go by cascade
+    # after the group row, so the kind falls back to `group` (direct ledgers are never deleted).
+    """
+    CREATE TABLE user_changes (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        user_id TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        entity_id TEXT NOT NULL,
+        op TEXT NOT NULL
+    );
+    CREATE INDEX user_changes_by_user ON user_changes (user_id, seq);
+    CREATE TRIGGER memberships_user_log_insert AFTER INSERT ON memberships BEGIN
+        INSERT INTO user_changes (user_id, kind, entity_id, op)
+        VALUES (
+            NEW.user_id,
+            CASE (SELECT kind FROM groups WHERE id = NEW.group_id) WHEN 'direct' THEN 'friend'
+                ELSE 'group' END,
+            NEW.group_id,
+            'upsert'
+        );
+    END;
+    CREATE TRIGGER memberships_user_log_delete AFTER DELETE ON memberships BEGIN
+        INSERT INTO user_changes (user_id, kind, entity_id, op)
+        VALUES (
+            OLD.user_id,
+            CASE (SELECT kind FROM groups WHERE id = OLD.group_id) WHEN 'direct' THEN 'friend'
+                ELSE 'group' END,
+            OLD.group_id,
+            'delete'
+        );
+    END;
+    CREATE TRIGGER users_user_log_update AFTER UPDATE OF name, email, picture, default_currency,
+        locale ON users
+        WHEN NEW.name IS NOT OLD.name OR NEW.email IS NOT OLD.email
+            OR NEW.picture IS NOT OLD.picture OR NEW.default_currency IS NOT OLD.default_currency
+            OR NEW.locale IS NOT OLD.locale BEGIN
+        INSERT INTO user_changes (user_id, kind, entity_id, op)
+        VALUES (NEW.id, 'profile', NEW.id, 'upsert');
+    END;
+    CREATE TRIGGER notifications_user_log_insert AFTER INSERT ON notifications BEGIN
+        INSERT INTO user_changes (user_id, kind, entity_id, op)
+        VALUES (NEW.user_id, 'notification', NEW.id, 'upsert');
+    END;
+    CREATE TRIGGER notification_states_user_log_insert AFTER INSERT ON notification_states
+        WHEN NEW.read_up_to IS NOT NULL BEGIN
+        INSERT INTO user_changes (user_id, kind, entity_id, op)
+        VALUES (NEW.user_id, 'read', NEW.read_up_to, 'upsert');
+    END;
+    CREATE TRIGGER notification_states_user_log_update AFTER UPDATE OF read_up_to
+        ON notification_states
+        WHEN NEW.read_up_to IS NOT NULL AND NEW.read_up_to IS NOT OLD.read_up_to BEGIN
+        INSERT INTO user_changes (user_id, kind, entity_id, op)
+        VALUES (NEW.user_id, 'read', NEW.read_up_to, 'upsert');
+    END;
+    """,
 ]
 """Applied in order and never edited once released: a file's `PRAGMA user_version` counts how many
 of them it has, so a new change is always a new entry at the end."""

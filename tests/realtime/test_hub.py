@@ -147,6 +147,27 @@ async def test_events_during_subscription_set_up_are_neither_lost_nor_doubled(
     assert [e["data"]["n"] for e in socket.events()] == [2, 3]
 
 
+async def test_what_authorize_reads_is_followed_by_every_later_event(harness: Harness) -> None:
+    """The subscribe reply's feed cursor is read in `authorize`: a change that commits and is
+    published just after that read must still reach the subscriber, or a client keeping the cursor
+    would skip it. So `authorize` runs once the subscription catches events, and what it returns
+    joins the reply."""
+    connection, socket = harness.connect()
+
+    async def authorize() -> dict[str, Any]:
+        harness.publish("group:g", n=1)  # committed just after the cursor was read
+        return {"cursor": "position-read-here"}
+
+    await harness.hub.subscribe(
+        connection, "group:g", epoch=None, seq=None, command_id=1, authorize=authorize
+    )
+    harness.publish("group:g", n=2)
+    await harness.settle()
+
+    assert socket.frames[0]["cursor"] == "position-read-here"
+    assert [e["data"]["n"] for e in socket.events()] == [1, 2]
+
+
 async def test_a_gap_on_a_live_channel_is_filled_from_history(harness: Harness) -> None:
     connection, socket = harness.connect()
     await harness.hub.subscribe(connection, "group:g", epoch=None, seq=None, command_id=1)

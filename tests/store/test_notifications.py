@@ -8,7 +8,7 @@ import pytest
 
 from domain import BadRequest, NotFound
 from domain.ids import new_id
-from store.base import Notification, NotificationState, Store
+from store.base import NOTIFICATIONS_PER_WRITE, Notification, NotificationState, Store
 
 NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
@@ -78,10 +78,12 @@ async def test_unknown_or_someone_elses_id_is_not_found(store: Store) -> None:
     assert await store.notification_state("u2") == NotificationState(unread=1)
 
 
-async def test_fifty_recipients_in_one_write_and_deletion(store: Store) -> None:
-    notes = [_note(f"user{n}", n) for n in range(50)]
+async def test_the_most_per_write_and_deletion(store: Store) -> None:
+    notes = [_note(f"user{n}", n) for n in range(NOTIFICATIONS_PER_WRITE)]
     await store.add_notifications(notes)
-    assert (await store.notification_state("user49")).unread == 1
+    assert (await store.notification_state(f"user{NOTIFICATIONS_PER_WRITE - 1}")).unread == 1
+    with pytest.raises(ValueError):
+        await store.add_notifications([_note("user0", 100 + n) for n in range(NOTIFICATIONS_PER_WRITE + 1)])
     mine = [_note("user0", n) for n in range(30)]
     for start in range(0, 30, 10):
         await store.add_notifications(mine[start : start + 10])
@@ -90,3 +92,14 @@ async def test_fifty_recipients_in_one_write_and_deletion(store: Store) -> None:
     assert (await store.list_notifications("user0", limit=100)).items == []
     assert await store.notification_state("user0") == NotificationState()
     assert (await store.list_notifications("user1", limit=10)).items == [notes[1]]
+
+
+async def test_get_notifications_by_id(store: Store) -> None:
+    mine = [_note("u1", n) for n in range(3)]
+    theirs = _note("u2", 9)
+    await store.add_notifications([*mine, theirs])
+
+    found = await store.get_notifications("u1", [mine[0].id, mine[2].id, theirs.id, "f" * 32])
+
+    assert found == {mine[0].id: mine[0], mine[2].id: mine[2]}
+    assert await store.get_notifications("u1", []) == {}
