@@ -68,7 +68,7 @@ class Receipt:
 
 def extract(lines: list[Line], *, today: date | None = None) -> Receipt:
     """Every field the rules can find in the receipt's lines."""
-    lines = [Line(clean(line.text), line.confidence) for line in lines]
+    lines = [Line(clean(line.text), line.confidence, line.words) for line in lines]
     lines = [line for line in lines if line.text]
     receipt = Receipt()
     receipt.currency, currency_confidence = _currency(lines)

@@ -25,6 +25,7 @@ from PIL import Image
 from domain import DomainError, Invalid
 from ocr.extract import Line, Receipt, date_line_hints, extract, extract_date, plausible_date
 from ocr.imaging import decode, prepare_with_gray
+from ocr.text import Word
 
 _LENGTH = struct.Struct(">I")
 # The address space a worker (and the tesseract it runs) may use: a hostile image that slips past
@@ -74,7 +75,7 @@ def recognise(data: bytes, options: dict[str, Any]) -> dict[str, Any]:
     second_look = 0
     if not plausible_date(receipt.date, today):
         second_look = _second_look_at_date(
-            receipt, lines, line_boxes(words), prepared, aligned_gray, languages, today
+            receipt, lines, line_boxes(lines), prepared, aligned_gray, languages, today
         )
     timings = {
         "prepare_ms": round((prepared_at - started) * 1000, 1),
@@ -135,28 +136,9 @@ def _second_look_at_date(
 
 
 def lines_from_words(words: dict[str, list[Any]]) -> list[Line]:
-    """Tesseract's words grouped back into lines, each with its words' mean confidence (0..1)."""
-    grouped: dict[tuple[int, int, int, int], list[tuple[str, float]]] = {}
-    for index, text in enumerate(words["text"]):
-        if not str(text).strip():
-            continue
-        key = (
-            words["page_num"][index],
-            words["block_num"][index],
-            words["par_num"][index],
-            words["line_num"][index],
-        )
-        confidence = float(words["conf"][index])
-        grouped.setdefault(key, []).append((str(text), max(0.0, confidence) / 100))
-    return [
-        Line(" ".join(t for t, _ in group), sum(c for _, c in group) / len(group))
-        for _, group in sorted(grouped.items())
-    ]
-
-
-def line_boxes(words: dict[str, list[Any]]) -> list[tuple[int, int, int, int]]:
-    """Each line's box (left, top, right, bottom), in the order `lines_from_words` gives lines."""
-    boxes: dict[tuple[int, int, int, int], tuple[int, int, int, int]] = {}
+    """Tesseract's words grouped back into lines, each with its words (text, confidence 0..1, box)
+    and their mean confidence."""
+    grouped: dict[tuple[int, int, int, int], list[Word]] = {}
     for index, text in enumerate(words["text"]):
         if not str(text).strip():
             continue
@@ -167,12 +149,29 @@ def line_boxes(words: dict[str, list[Any]]) -> list[tuple[int, int, int, int]]:
             words["line_num"][index],
         )
         left, top = int(words["left"][index]), int(words["top"][index])
-        right, bottom = left + int(words["width"][index]), top + int(words["height"][index])
-        if key in boxes:
-            l0, t0, r0, b0 = boxes[key]
-            left, top, right, bottom = min(l0, left), min(t0, top), max(r0, right), max(b0, bottom)
-        boxes[key] = (left, top, right, bottom)
-    return [box for _, box in sorted(boxes.items())]
+        grouped.setdefault(key, []).append(
+            Word(
+                text=str(text),
+                confidence=max(0.0, float(words["conf"][index])) / 100,
+                left=left,
+                top=top,
+                right=left + int(words["width"][index]),
+                bottom=top + int(words["height"][index]),
+            )
+        )
+    return [
+        Line(
+            " ".join(w.text for w in group),
+            sum(w.confidence for w in group) / len(group),
+            tuple(group),
+        )
+        for _, group in sorted(grouped.items())
+    ]
+
+
+def line_boxes(lines: list[Line]) -> list[tuple[int, int, int, int]]:
+    """Each line's box (left, top, right, bottom)."""
+    return [line.box or (0, 0, 0, 0) for line in lines]
 
 
 def main() -> None:
