@@ -404,6 +404,7 @@ class Run:
     strategies: Strategies
     examples: int
     collect: bool
+    derandomize: bool
 
     def call(self, coroutine: Coroutine[Any, Any, Reply]) -> Reply:
         """Run `coroutine` on the app's loop and wait for it (from the fuzz's thread)."""
@@ -417,11 +418,14 @@ def fuzz(
     *,
     examples: int,
     collect: bool = False,
+    derandomize: bool = False,
     only: Callable[[str], bool] = lambda name: True,
 ) -> Tally:
     """Run `examples` drawn requests per operation (in a worker thread: each request is handed to
-    the app's loop). The first failure raises unless `collect`, which records each and goes on."""
-    run = Run(api, world, loop, Tally(), Strategies(world), examples, collect)
+    the app's loop). The first failure raises unless `collect`, which records each and goes on.
+    `derandomize` draws the same requests every run (the suite's gate: a failure reproduces, and
+    its "reached past the front door" counts cannot flake); the bench draws afresh each time."""
+    run = Run(api, world, loop, Tally(), Strategies(world), examples, collect, derandomize)
     for method, template, operation in operations(api.openapi.document):
         if only(f"{method} {template}"):
             fuzz_operation(run, method, template, operation)
@@ -434,6 +438,7 @@ def fuzz_operation(run: Run, method: str, template: str, operation: dict[str, An
 
     @settings(
         max_examples=run.examples,
+        derandomize=run.derandomize,
         deadline=None,
         database=None,
         phases=[Phase.generate],
