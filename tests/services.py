@@ -53,7 +53,8 @@ def _process(name: str, args: list[str], ready: Callable[[], bool], cwd: str | N
     finally:
         process.terminate()
         try:
-            process.wait(timeout=10)
+            # One of the servers (seen at the session's end) ignores SIGTERM: it cost 10 s per run.
+            process.wait(timeout=3)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
