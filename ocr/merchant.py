@@ -113,6 +113,8 @@ _WELCOME = re.compile(
     r"selamat datang(?: ke)?)\s+(?=\S)",
     re.IGNORECASE,
 )
+# A line that is only a currency (`EUR`, `RM`, `$`): the column header over the item list.
+_CURRENCY_LINE = re.compile(r"^[\W_]*(eur|euro|usd|gbp|chf|rm|myr|sgd|s\$|inr|rs|aud|cad|\$|€|£)[\W_]*$")
 _PRICE = re.compile(r"\d\s?[.,]\s?\d{2}(?!\d)")
 _TOTAL_WORD = re.compile(r"\b(total|summe|zu zahlen|jumlah|montant|amount due|subtotal)\b")
 _DOMAIN = re.compile(
@@ -156,13 +158,15 @@ def find_merchant(lines: list[Line]) -> tuple[str | None, float]:
     company = _company_candidate(lines[len(header) :])
     if company is not None:
         candidates.append(company)
-    domain = _domain(lines)
-    if domain is not None:
-        # a header name the domain spells out is confirmed; the domain alone is weak evidence
+    domains = _domains(lines)
+    if domains:
+        # a header name a domain spells out is confirmed; a domain alone is weak evidence
+        confirmed = [d for d in domains if any(d in fold_name(c.name) for c in candidates)]
         candidates = [
-            _Candidate(c.name, c.score + 0.15) if domain in fold_name(c.name) else c for c in candidates
+            _Candidate(c.name, c.score + 0.15) if any(d in fold_name(c.name) for d in domains) else c
+            for c in candidates
         ]
-        candidates.append(_Candidate(domain.capitalize(), 0.45))
+        candidates.append(_Candidate((confirmed or domains)[0].capitalize(), 0.45))
     if not candidates:
         return None, 0.0
     ranked = sorted(candidates, key=lambda c: c.score, reverse=True)
@@ -182,6 +186,8 @@ def _header_end(lines: list[Line]) -> int:
     for index, line in enumerate(lines[:_HEADER_LINES]):
         text = fold(line.text)
         price = _PRICE.search(text)
+        if _CURRENCY_LINE.match(text) and index >= 1:
+            return index
         if _TOTAL_WORD.search(text) or (price and sum(c.isalpha() for c in text[: price.start()]) >= 3):
             return index if index >= 2 else min(len(lines), _HEADER_LINES)
     return min(len(lines), _HEADER_LINES)
@@ -212,11 +218,25 @@ def _header_candidate(line: Line, rank: int, median: float | None, after: list[L
         score += 0.15
     if _is_address(raw, after):
         score -= 0.75
-    if _SLOGAN.search(folded):
+    if _SLOGAN.search(folded) or _is_sentence(name):
         score -= 0.5
     if _DEPARTMENT.search(folded):
         score -= 0.3
     return _Candidate(name, score * line.confidence)
+
+
+def _is_sentence(name: str) -> bool:
+    """Questions, exclamations and instructions are slogans or notices, not names (`Glücklich?`,
+    `Scan the QR code and give feedback.`); a name may end in `.` only as an initial or legal form."""
+    if re.search(r"[?!](?:\s+\S{1,2})*\s*$", name):  # a question, perhaps with stray marks after
+        return True
+    words = name.split()
+    return (
+        name.endswith(".")
+        and len(words) >= 3
+        and not _LEGAL_FORM.search(fold(words[-1]))
+        and any(len(w) >= 4 and w.islower() for w in words)
+    )
 
 
 def _is_address(folded: str, after: list[Line]) -> bool:
@@ -247,13 +267,16 @@ def _company_candidate(lines: list[Line]) -> _Candidate | None:
     return None
 
 
-def _domain(lines: list[Line]) -> str | None:
-    """The shop's own web or e-mail domain (`www.marktkauf-lehr.de` → `marktkauf`)."""
+def _domains(lines: list[Line]) -> list[str]:
+    """The web and e-mail domains printed on the receipt (`www.marktkauf-lehr.de` → `marktkauf`),
+    minus those of payment, loyalty and social services; the shop's own is among them."""
+    found: list[str] = []
     for line in lines:
-        match = _DOMAIN.search(fold(line.text).replace(" ", ""))
-        if match and match["name"] not in _NOT_SHOP_DOMAINS:
-            return str(match["name"].split("-")[0])
-    return None
+        for match in _DOMAIN.finditer(fold(line.text).replace(" ", "")):
+            name = str(match["name"].split("-")[0])
+            if match["name"] not in _NOT_SHOP_DOMAINS and len(name) >= 3 and name not in found:
+                found.append(name)
+    return found
 
 
 # --- a line as a name ------------------------------------------------------------------------

@@ -135,6 +135,18 @@ def test_us_shop_slogan_and_address_lose_to_the_name() -> None:
     assert merchant(text) == "WALMART"
 
 
+def test_a_question_or_an_instruction_is_a_slogan() -> None:
+    text = (
+        "HUNGRY?\nScan the code and tell us how we did.\nCorner Deli\n5 Elm St\n"
+        "www.cornerdeli.com\nSoup 4.00\nTotal 4.00"
+    )
+    assert merchant(text) == "Corner Deli"
+
+
+def test_a_currency_line_ends_the_header() -> None:
+    assert merchant("~~\nWarburger Straße 130\nEUR\nEmmentaler Stück 1,994\nSumme 1,99") is None
+
+
 def test_a_server_line_alone_is_not_a_merchant() -> None:
     assert merchant("Server: ANNA\nTable 7\nSoup 4.00\nTotal 4.00") is None
 
