@@ -17,6 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 from ocr.dates import date_line_hints, extract_date, plausible_date
+from ocr.merchant import find_merchant
 from ocr.text import Line, clean, fold, fold_name, letters, lines_of, mean
 
 __all__ = [
@@ -75,7 +76,9 @@ def extract(lines: list[Line], *, today: date | None = None) -> Receipt:
     total_at = _find_total(lines, receipt)
     _find_subtotal_and_tax(lines, receipt)
     _find_date(lines, receipt, today or date.today())
-    _find_merchant(lines, receipt)
+    receipt.merchant, merchant_confidence = find_merchant(lines)
+    if receipt.merchant is not None:
+        receipt.confidence["merchant"] = merchant_confidence
     receipt.items = _items(lines, total_at)
     if receipt.currency is not None:
         receipt.confidence["currency"] = currency_confidence
@@ -251,137 +254,6 @@ def _find_date(lines: list[Line], receipt: Receipt, today: date) -> None:
     if found is not None:
         receipt.date = found
         receipt.confidence["date"] = confidence
-
-
-# --- merchant ---------------------------------------------------------------------------------
-
-_HEADER_LINES = 10
-_GENERIC = re.compile(
-    r"^(receipt|quittung|kassenbon|kassenbeleg|beleg|rechnung|invoice|tax invoice|bon|ticket|"
-    r"welcome|willkommen|bienvenue|thank you|danke|copy|kopie|customer copy|kundenbeleg|"
-    r"sales receipt|cash receipt|order|store|filiale|eur|euro|usd|gbp|chf|date|datum|"
-    r"original|duplicate)\b"
-)
-_ADDRESS = re.compile(
-    r"\b(str|strasse|straße|weg|platz|allee|gasse|ring|damm|ufer|street|st|road|rd|avenue|ave|"
-    r"blvd|boulevard|lane|ln|drive|dr|suite|floor|highway|hwy|rue|via|calle|plaza)\b\.?|"
-    r"(strasse|straße|str\.)"
-)
-_CONTACT = re.compile(
-    r"\b(tel|phone|fon|fax|telefon|mobil|ph|www|http|email|e-mail|vat|ust|"
-    r"steuer|tax|uid|hrb|kasse|terminal|filiale|store #|store no|open|"
-    r"offnungszeiten|opening|hours|mo|di|mi|do|fr|sa|so|mon|tue|wed|thu|fri|"
-    r"sat|sun|uhr)\b|\S@\S+\.\w"
-)
-_LEGAL_FORM = re.compile(
-    r"\b(gmbh|ag|kg|ohg|e\.k|ltd|limited|llc|inc|corp|plc|s\.a\.|sarl|s\.p\.a|spa|b\.v|"
-    r"n\.v|sdn bhd|bhd|gesmbh|mbh)\b\.?"
-)
-_DOMAIN = re.compile(
-    r"(?:www\.)?(?P<name>[a-z0-9][a-z0-9\-]{1,30})\.(?:de|com|co\.uk|uk|at|ch|fr|"
-    r"nl|it|es|eu|net|org|us|ca|com\.au|com\.my|my|be|pl|se|dk|no)\b"
-)
-
-
-def _find_merchant(lines: list[Line], receipt: Receipt) -> None:
-    """The shop's name: the first header line that reads like a name (mostly letters, not an
-    address, phone number or a word like RECEIPT, and read with some confidence); else a company
-    line (… GmbH, … Ltd) or the shop's web address anywhere on the receipt."""
-    candidates: list[tuple[float, str]] = []
-    for index, line in enumerate(lines[:_HEADER_LINES]):
-        name = _name_like(line.text)
-        if name is None or line.confidence < 0.5:
-            continue
-        score = (0.9 - index * 0.06) * line.confidence
-        if _LEGAL_FORM.search(fold(name)):
-            score += 0.1
-        candidates.append((score, name))
-    for line in lines:
-        folded = fold(line.text)
-        if _LEGAL_FORM.search(folded) and not _ADDRESS.search(folded):
-            name = _company_name(line.text)
-            if name and line.confidence >= 0.5:
-                candidates.append((0.55 * line.confidence, name))
-                break
-    for line in lines:
-        match = _DOMAIN.search(fold(line.text).replace(" ", ""))
-        if match and match["name"] not in _NOT_SHOP_DOMAINS:
-            candidates.append((0.45, match["name"].split("-")[0].capitalize()))
-            break
-    if not candidates:
-        return
-    score, name = max(candidates, key=lambda c: c[0])
-    receipt.merchant = name
-    receipt.confidence["merchant"] = max(0.0, min(1.0, score))
-
-
-_NOT_SHOP_DOMAINS = {
-    "www",
-    "http",
-    "https",
-    "payback",
-    "deutschlandcard",
-    "honestly",
-    "facebook",
-    "instagram",
-    "twitter",
-    "google",
-    "paypal",
-    "visa",
-    "mastercard",
-}
-
-
-def _name_like(text: str) -> str | None:
-    """The line as a shop name, or None when it is an address, contact line, date, amount or noise."""
-    if _amounts(text):
-        return None
-    text = re.sub(r"(?<=[A-Za-z])[@®©](?=[A-Za-z])", "O", text)  # logos: R@SSMANN
-    stripped = _unspaced(text.split(",")[0].strip(" -_=*#|:;.,'\"~`!()[]{}<>+/\\"))
-    stripped = re.sub(r"^(?:\S\s)+|(?:\s\S)+$", "", stripped)  # stray marks beside a logo
-    folded = fold(stripped)
-    if len(stripped) < 2 or len(stripped) > 48:
-        return None
-    letters = sum(c.isalpha() for c in stripped)
-    digits = sum(c.isdigit() for c in stripped)
-    if letters < 3 or digits > 2 or letters < 0.7 * len(stripped.replace(" ", "")):
-        return None
-    if _GENERIC.search(folded) or _CONTACT.search(folded) or _ADDRESS.search(folded):
-        return None
-    if _amounts(stripped):
-        return None
-    words = re.findall(r"[^\W\d_]+", stripped)
-    # OCR noise from logos reads as many one- or two-letter fragments
-    if not words or max(len(w) for w in words) < 3 or sum(len(w) <= 2 for w in words) > len(words) / 2:
-        return None
-    return " ".join(stripped.split())
-
-
-def _unspaced(text: str) -> str:
-    """`t o o m B a u m a r k t` → `toom Baumarkt`; `A LD I` → `ALDI`: letter-spaced logos."""
-    words = text.split()
-    if len(words) >= 3 and all(len(w) <= 2 and w.isalpha() for w in words):
-        return "".join(words)
-    joined: list[str] = []
-    run: list[str] = []
-    for word in words + [""]:
-        if len(word) == 1 and word.isalpha():
-            run.append(word)
-            continue
-        if len(run) >= 3:
-            joined.append(re.sub(r"(?<=[a-zäöü])(?=[A-ZÄÖÜ])", " ", "".join(run)))
-        else:
-            joined.extend(run)
-        run = []
-        if word:
-            joined.append(word)
-    return " ".join(joined)
-
-
-def _company_name(text: str) -> str | None:
-    name = re.split(r",|\s{2,}", text.strip())[0].strip(" -_=*#|:;.")
-    letters = sum(c.isalpha() for c in name)
-    return name if letters >= 3 else None
 
 
 # --- items ------------------------------------------------------------------------------------

@@ -212,34 +212,6 @@ def test_amounts_are_not_dates_and_dates_are_not_amounts() -> None:
     assert found["date"] == "2020-05-12"
 
 
-@pytest.mark.parametrize(
-    ("header", "merchant"),
-    [
-        ("A LD I\nPohlweg 110\n33100 Paderborn", "ALDI"),
-        ("t o o m  B a u m a r k t  GmbH\nGruner Weg 41", "toom Baumarkt GmbH"),
-        ("Receipt\nWALMART SUPERCENTER\n123 Main St", "WALMART SUPERCENTER"),
-        ("Tel. 0521 12345\nwww.marktkauf-lehr.de", "Marktkauf"),
-    ],
-)
-def test_merchant_from_the_header(header: str, merchant: str) -> None:
-    assert fields(f"{header}\nItem 1,00\nTotal 1,00")["merchant"] == merchant
-
-
-def test_a_company_line_names_the_merchant_when_the_header_is_a_logo() -> None:
-    lines = [
-        Line("~ ® |", 0.2),
-        Line("Pohlweg 110", 0.9),
-        Line("Total 8,83", 0.9),
-        Line("Aldi GmbH & Co. KG, Schloß Holte", 0.9),
-    ]
-    assert extract(lines, today=TODAY).merchant == "Aldi GmbH & Co. KG"
-
-
-def test_low_confidence_noise_is_not_a_merchant() -> None:
-    lines = [Line("Ihe ali thom ens", 0.3), Line("Total 8,83", 0.9)]
-    assert extract(lines, today=TODAY).merchant is None
-
-
 def test_confidence_follows_tesseract() -> None:
     sure = extract([Line("Shop", 0.95), Line("TOTAL 5,00", 0.95)], today=TODAY)
     unsure = extract([Line("Shop", 0.95), Line("TOTAL 5,00", 0.4)], today=TODAY)

@@ -1,0 +1,351 @@
+"""Receipt header → the shop's name: a scoring model over the header lines, not a first-line rule.
+
+Every receipt in the world prints its issuer at the top, but not always on the first line and not
+always alone: a logo Tesseract cannot read, a slogan, `Welcome to …`, the legal entity with its
+registration number (`MR. D.I.Y. (M) SDN BHD (860671-D)`), then the address, phone, tax number and
+labels such as `Server: Anna` or `TAX INVOICE`. Each header line is cleaned (registration numbers
+stripped, letter-spaced logos joined) and scored on evidence for a name (position, print size,
+letters, case, Tesseract's confidence, a legal form) and against (address, slogan, department).
+Legal forms are kept in the returned name (`REWE Markt GmbH`, `… SDN BHD`): they are part of the
+registered name and stripping them would cut names like `GmbH & Co. KG` inconsistently.
+The confidence is the winner's score scaled by its margin over the runner-up; below
+`MIN_CONFIDENCE` no name is returned (no name beats a wrong one the user might not notice).
+"""
+
+from __future__ import annotations
+
+import re
+import statistics
+from dataclasses import dataclass
+
+from ocr.text import Line, fold, fold_name
+
+__all__ = ["MIN_CONFIDENCE", "find_merchant"]
+
+# Headers are short: name, address, contact, tax numbers, a label or two.
+_HEADER_LINES = 12
+# A line Tesseract read with less confidence than this is too unreliable to be a name.
+_MIN_LINE_CONFIDENCE = 0.45
+# Below this the winner is too weak or too close to the runner-up: no merchant.
+MIN_CONFIDENCE = 0.3
+
+
+@dataclass(frozen=True, slots=True)
+class _Candidate:
+    name: str
+    score: float
+
+
+# --- the vocabulary of receipt headers (folded: lower case, no accents) ------------------------
+
+# A whole line that is only a document label, never a name (any language).
+_GENERIC = re.compile(
+    r"^(receipt|quittung|kassenbon|kassenbeleg|beleg|rechnung|invoice|tax invoice|simplified tax "
+    r"invoice|bon|ticket|welcome|willkommen|bienvenue|thank you|danke|copy|kopie|customer copy|"
+    r"kundenbeleg|sales receipt|cash receipt|cash sale|order|store|filiale|eur|euro|usd|gbp|chf|"
+    r"date|datum|original|duplicate|resit|official receipt|bill|cash bill|facture|recu|factura)\b"
+)
+# Header labels of tills and restaurant bills: a person, a table, a document number.
+_LABEL = re.compile(
+    r"^(server|waiter|waitress|host|cashier|kassierer|operator|staff|table|tisch|guests?|covers?|"
+    r"pax|order|check|chk|invoice|inv|bill|receipt|trans|transaction|till|pos|reg|register|"
+    r"terminal|kasse|bon|beleg)\b\s*(no\b|nr\b|#|:|\d)|^(server|cashier|table|guests?)\b"
+)
+_CONTACT = re.compile(
+    r"\b(tel|phone|fon|fax|telefon|mobil|ph|hp|www|http|email|e-mail|vat|ust|"
+    r"steuer|tax|uid|hrb|kasse|terminal|filiale|store #|store no|open|"
+    r"offnungszeiten|opening|hours|mo|di|mi|do|fr|sa|so|mon|tue|wed|thu|fri|"
+    r"sat|sun|uhr)\b|\S@\S+\.\w"
+)
+# Company registration and tax numbers, stripped from a name line before it is judged: Malaysian
+# ROC `(123456-X)` / `(1234567-K)` / `Co. Reg. No.`, `GST Reg No`, `SST No`; Singapore `UEN`;
+# Australia `ABN`/`ACN`; India `GSTIN`/`CIN`; UK `Company No.`; Germany `HRB 1234`, `USt-IdNr`,
+# `St.-Nr.`; France `SIRET`/`SIREN`/`RCS`. The label and everything after it on the line go.
+_REGISTRATION_LABEL = re.compile(
+    r"[(\[]?\s*\b(co\.?\s*reg(?:istration)?\.?(?:\s*no)?|company\s*(?:reg(?:istration)?\.?\s*)?no|"
+    r"roc|gst\s*(?:reg(?:istration)?\.?\s*)?(?:no|id)|sst\s*(?:reg(?:istration)?\.?\s*)?(?:no|id)|"
+    r"uen|abn|acn|gstin|cin|hrb|hra|ust\.?\s*-?\s*id\.?\s*-?\s*nr|st\.?\s*-?\s*nr|"
+    r"siret|siren|rcs|vat\s*(?:reg(?:istration)?\.?\s*)?no)\b\.?.*$"
+)
+# A bare registration number in brackets or at the end: `(860671-D)`, `1234567-K`, `(M) 12345-A`.
+_REGISTRATION_NUMBER = re.compile(r"[(\[]\s*\d{3,8}\s*-\s*[a-z]\s*[)\]]|\b\d{4,8}\s*-\s*[a-z]\b\s*$")
+# Legal forms: evidence FOR a company name (Malaysia, Singapore, India, UK, US, Germany, France,
+# Spain, Italy, Netherlands, Australia, and the `Enterprise`/`Trading` of small Asian shops).
+_LEGAL_FORM = re.compile(
+    r"(?<![a-z])(sdn\.?\s*bhd|s/b|bhd|pte\.?\s*ltd|pvt\.?\s*ltd|pty\.?\s*ltd|ltd|limited|llc|llp|"
+    r"inc|incorporated|corp|corporation|plc|gmbh(?:\s*&\s*co\.?\s*kg)?|mbh|gesmbh|ag|kg|ohg|"
+    r"e\.\s?k|sarl|s\.a\.r\.l|sas|s\.a|s\.l|s\.p\.a|spa|srl|b\.v|n\.v|enterprises?|trading)"
+    r"(?![a-z])\.?"
+)
+# Street words of Europe and the English-speaking world.
+_STREET = re.compile(
+    r"\b(str|strasse|weg|platz|allee|gasse|ring|damm|ufer|street|st|road|rd|avenue|ave|"
+    r"blvd|boulevard|lane|ln|drive|dr|suite|floor|highway|hwy|rue|via|calle|avenida|marg|nagar)\b\.?|"
+    r"(strasse|str\.)"
+)
+# Malaysian and Singaporean address words, unit numbers (`#01-23`, `Level 2`, `G-12`, `Lot 5`).
+_LOCAL_ADDRESS = re.compile(
+    r"\b(jalan|jln|lot|taman|tmn|kawasan|bandar|persiaran|lorong|lrg|kampung|seksyen|batu|"
+    r"wisma|menara|level|lvl|unit|blk|block|no\.?\s*\d)\b|#\s?\d{1,3}\s?-\s?\d{1,4}|"
+    r"\b[a-z]-\d{1,3}(?:-\d{1,3})?\b"
+)
+# Countries, states and big cities printed as the last address line.
+_PLACE = re.compile(
+    r"\b(malaysia|singapore|selangor|kuala lumpur|johor|penang|pulau pinang|perak|kedah|sabah|"
+    r"sarawak|melaka|negeri sembilan|pahang|terengganu|kelantan|putrajaya|india|deutschland|"
+    r"germany|united kingdom|england|usa|united states|france|indonesia|thailand|philippines)\b"
+)
+# Postcodes: five (DE, MY, US, FR) or six digits (SG, IN), UK `OX1 4AA`, US `Austin, TX 78701`.
+_POSTCODE = re.compile(
+    r"\b\d{5}(?:-\d{4})?\b|\b\d{6}\b|\b[a-z]{1,2}\d[a-z\d]?\s\d[a-z]{2}\b|,\s*[a-z]{2}\s+\d{5}\b"
+)
+# Malls and centres: an address when the line also carries a number or a comma.
+_MALL = re.compile(r"\b(mall|plaza|centre|center|complex|arcade|komplex|galleria)\b")
+# Slogans and greetings of every till.
+_SLOGAN = re.compile(
+    r"\b(thank you|thanks|danke|merci|terima kasih|welcome|since \d{4}|est\.? \d{4}|seit \d{4}|"
+    r"quality|your .{0,20}store|save money|live better|always|every ?day|the best|fresh|"
+    r"open daily|24 hours|visit us|see you)\b"
+)
+_DEPARTMENT = re.compile(r"\b(dept|department|abteilung|abt)\b")
+_WELCOME = re.compile(
+    r"^\s*(?:welcome to|welcome|willkommen (?:bei|im|in der)|bienvenue (?:chez|a)|"
+    r"selamat datang(?: ke)?)\s+(?=\S)",
+    re.IGNORECASE,
+)
+# A line that is only a currency (`EUR`, `RM`, `$`): the column header over the item list.
+_CURRENCY_LINE = re.compile(r"^[\W_]*(eur|euro|usd|gbp|chf|rm|myr|sgd|s\$|inr|rs|aud|cad|\$|€|£)[\W_]*$")
+_PRICE = re.compile(r"\d\s?[.,]\s?\d{2}(?!\d)")
+_TOTAL_WORD = re.compile(r"\b(total|summe|zu zahlen|jumlah|montant|amount due|subtotal)\b")
+_DOMAIN = re.compile(
+    r"(?:www\.)?(?P<name>[a-z0-9][a-z0-9\-]{1,30})\.(?:de|com|co\.uk|uk|at|ch|fr|"
+    r"nl|it|es|eu|net|org|us|ca|com\.au|com\.my|my|com\.sg|sg|co\.in|in|be|pl|se|dk|no)\b"
+)
+_NOT_SHOP_DOMAINS = {
+    "www",
+    "http",
+    "https",
+    "payback",
+    "deutschlandcard",
+    "honestly",
+    "facebook",
+    "instagram",
+    "twitter",
+    "google",
+    "paypal",
+    "visa",
+    "mastercard",
+    "gmail",
+    "yahoo",
+    "hotmail",
+}
+
+
+# --- the model -------------------------------------------------------------------------------
+
+
+def find_merchant(lines: list[Line]) -> tuple[str | None, float]:
+    """The shop's cleaned name and a confidence in [0, 1], or (None, 0.0) when no candidate is
+    sure enough. Candidates: every header line, a line with a legal form anywhere (the company
+    line printed at the foot of many receipts), and the shop's web or e-mail domain."""
+    header = lines[: _header_end(lines)]
+    median = _median_height(lines)
+    candidates: list[_Candidate] = []
+    for rank, line in enumerate(header):
+        candidate = _header_candidate(line, rank, median, header[rank + 1 : rank + 2])
+        if candidate is not None:
+            candidates.append(candidate)
+    company = _company_candidate(lines[len(header) :])
+    if company is not None:
+        candidates.append(company)
+    domains = _domains(lines)
+    if domains:
+        # a header name a domain spells out is confirmed; a domain alone is weak evidence
+        confirmed = [d for d in domains if any(d in fold_name(c.name) for c in candidates)]
+        candidates = [
+            _Candidate(c.name, c.score + 0.15) if any(d in fold_name(c.name) for d in domains) else c
+            for c in candidates
+        ]
+        candidates.append(_Candidate((confirmed or domains)[0].capitalize(), 0.45))
+    if not candidates:
+        return None, 0.0
+    ranked = sorted(candidates, key=lambda c: c.score, reverse=True)
+    winner = ranked[0]
+    rivals = [c.score for c in ranked[1:] if fold_name(c.name) != fold_name(winner.name)]
+    margin = winner.score - (rivals[0] if rivals else 0.0)
+    confidence = max(0.0, min(1.0, winner.score)) * (0.75 + 0.25 * min(1.0, margin / 0.3))
+    if confidence < MIN_CONFIDENCE:
+        return None, 0.0
+    return winner.name, round(confidence, 3)
+
+
+def _header_end(lines: list[Line]) -> int:
+    """Where the header stops: the first item line (letters then a price) or total line, at most
+    `_HEADER_LINES` down. When that comes within the first two lines, the layout is unknown (a
+    garbled top) and the first `_HEADER_LINES` lines are the header."""
+    for index, line in enumerate(lines[:_HEADER_LINES]):
+        text = fold(line.text)
+        price = _PRICE.search(text)
+        if _CURRENCY_LINE.match(text) and index >= 1:
+            return index
+        if _TOTAL_WORD.search(text) or (price and sum(c.isalpha() for c in text[: price.start()]) >= 3):
+            return index if index >= 2 else min(len(lines), _HEADER_LINES)
+    return min(len(lines), _HEADER_LINES)
+
+
+def _median_height(lines: list[Line]) -> float | None:
+    heights = [line.height for line in lines if line.height]
+    return float(statistics.median(heights)) if heights else None
+
+
+def _header_candidate(line: Line, rank: int, median: float | None, after: list[Line]) -> _Candidate | None:
+    """One header line scored as the name; None when it cannot be one at all."""
+    if line.confidence < _MIN_LINE_CONFIDENCE:
+        return None
+    name = clean_name(line.text)
+    if name is None:
+        return None
+    folded = fold(name)
+    raw = fold(line.text)
+    score = max(0.2, 0.9 - rank * 0.06)  # the name comes first
+    if median and line.height:
+        # a name is usually printed larger than the body; smaller print is a sub-line
+        score += max(-0.1, min(0.2, 0.2 * (line.height / median - 1)))
+    score += 0.3 * (_letter_ratio(name) - 0.85)
+    if name.isupper() or name.istitle():
+        score += 0.05
+    if _LEGAL_FORM.search(folded):
+        score += 0.15
+    if _is_address(raw, after):
+        score -= 0.75
+    if _SLOGAN.search(folded) or _is_sentence(name):
+        score -= 0.5
+    if _DEPARTMENT.search(folded):
+        score -= 0.3
+    return _Candidate(name, score * line.confidence)
+
+
+def _is_sentence(name: str) -> bool:
+    """Questions, exclamations and instructions are slogans or notices, not names (`Glücklich?`,
+    `Scan the QR code and give feedback.`); a name may end in `.` only as an initial or legal form."""
+    if re.search(r"[?!](?:\s+\S{1,2})*\s*$", name):  # a question, perhaps with stray marks after
+        return True
+    words = name.split()
+    return (
+        name.endswith(".")
+        and len(words) >= 3
+        and not _LEGAL_FORM.search(fold(words[-1]))
+        and any(len(w) >= 4 and w.islower() for w in words)
+    )
+
+
+def _is_address(folded: str, after: list[Line]) -> bool:
+    if _STREET.search(folded) or _LOCAL_ADDRESS.search(folded) or _PLACE.search(folded):
+        return True
+    if _POSTCODE.search(folded):
+        return True
+    if _MALL.search(folded):
+        # `Mid Valley Megamall, Lot …` or a centre line followed by the street
+        return bool(re.search(r"[\d,]", folded)) or any(
+            _STREET.search(fold(n.text)) or _LOCAL_ADDRESS.search(fold(n.text)) for n in after
+        )
+    return False
+
+
+def _company_candidate(lines: list[Line]) -> _Candidate | None:
+    """The first confident line below the header naming a company (`Aldi GmbH & Co. KG, …`)."""
+    for line in lines:
+        if line.confidence < 0.5:
+            continue
+        text = _strip_registration(line.text)
+        folded = fold(text)
+        if not _LEGAL_FORM.search(folded) or _STREET.search(folded) or _PRICE.search(folded):
+            continue
+        name = re.split(r",|\s{2,}", text.strip())[0].strip(" -_=*#|:;.")
+        if sum(c.isalpha() for c in name) >= 3 and _LEGAL_FORM.search(fold(name)):
+            return _Candidate(name, 0.55 * line.confidence)
+    return None
+
+
+def _domains(lines: list[Line]) -> list[str]:
+    """The web and e-mail domains printed on the receipt (`www.marktkauf-lehr.de` → `marktkauf`),
+    minus those of payment, loyalty and social services; the shop's own is among them."""
+    found: list[str] = []
+    for line in lines:
+        for match in _DOMAIN.finditer(fold(line.text).replace(" ", "")):
+            name = str(match["name"].split("-")[0])
+            if match["name"] not in _NOT_SHOP_DOMAINS and len(name) >= 3 and name not in found:
+                found.append(name)
+    return found
+
+
+# --- a line as a name ------------------------------------------------------------------------
+
+
+def clean_name(text: str) -> str | None:
+    """The line as a shop name (registration numbers, `Welcome to`, stray logo marks and the
+    address after a comma removed), or None when it is an address number, contact line, label,
+    date, amount or noise."""
+    if _PRICE.search(text):
+        return None
+    text = re.sub(r"(?<=[A-Za-z])[@®©](?=[A-Za-z])", "O", text)  # logos: R@SSMANN
+    text = _WELCOME.sub("", text)
+    text = _strip_registration(text)
+    stripped = _unspaced(text.split(",")[0].strip(" -_=*#|:;,'\"~`!()[]{}<>+/\\"))
+    stripped = re.sub(r"^(?:\S\s)+|(?:\s\S)+$", "", stripped)  # stray marks beside a logo
+    folded = fold(stripped)
+    if len(stripped) < 2 or len(stripped) > 48:
+        return None
+    letters = sum(c.isalpha() for c in stripped)
+    digits = sum(c.isdigit() for c in stripped)
+    if letters < 3 or digits > 2 or _letter_ratio(stripped) < 0.7:
+        return None
+    if _GENERIC.search(folded) or _LABEL.search(folded) or _CONTACT.search(folded):
+        return None
+    # dotted initials are one word (`D.I.Y.`, `S.A.`); OCR noise from logos reads as many one- or
+    # two-letter fragments
+    words = re.findall(r"[^\W\d_](?:\.[^\W\d_])+\.?|[^\W\d_]+", stripped)
+    if not words or max(len(w) for w in words) < 3 or sum(len(w) <= 2 for w in words) > len(words) / 2:
+        return None
+    return " ".join(stripped.split())
+
+
+def _strip_registration(text: str) -> str:
+    folded = fold(text)
+    if len(folded) != len(text):  # folding changed the length (ß): keep positions honest
+        folded = text.lower()
+    match = _REGISTRATION_LABEL.search(folded)
+    if match:
+        text = text[: match.start()]
+        folded = folded[: match.start()]
+    for number in reversed(list(_REGISTRATION_NUMBER.finditer(folded))):
+        text = text[: number.start()] + text[number.end() :]
+    return " ".join(text.split())
+
+
+def _letter_ratio(text: str) -> float:
+    """Letters among the printed characters, not counting the punctuation names carry
+    (`MR. D.I.Y. (M)`, `Marks & Spencer`, `TRADER JOE'S`, `7-Eleven`)."""
+    printed = [c for c in text if not c.isspace() and c not in ".,()&'’-/"]
+    return sum(c.isalpha() for c in printed) / len(printed) if printed else 0.0
+
+
+def _unspaced(text: str) -> str:
+    """`t o o m B a u m a r k t` → `toom Baumarkt`; `A LD I` → `ALDI`: letter-spaced logos."""
+    words = text.split()
+    if len(words) >= 3 and all(len(w) <= 2 and w.isalpha() for w in words):
+        return "".join(words)
+    joined: list[str] = []
+    run: list[str] = []
+    for word in words + [""]:
+        if len(word) == 1 and word.isalpha():
+            run.append(word)
+            continue
+        if len(run) >= 3:
+            joined.append(re.sub(r"(?<=[a-zäöü])(?=[A-ZÄÖÜ])", " ", "".join(run)))
+        else:
+            joined.extend(run)
+        run = []
+        if word:
+            joined.append(word)
+    return " ".join(joined)

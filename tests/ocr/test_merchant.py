@@ -1,0 +1,228 @@
+"""The merchant model on receipt headers written out as text, one test per country's convention."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from ocr.extract import extract
+from ocr.merchant import MIN_CONFIDENCE, clean_name, find_merchant
+from ocr.text import Line, Word, fold_name, lines_of
+
+TODAY = date(2025, 6, 1)
+
+
+def merchant(text: str) -> str | None:
+    return extract(lines_of(text), today=TODAY).merchant
+
+
+def matches(found: str | None, slug: str) -> bool:
+    """The bench's rule: right when the name contains the truth's slug, compared loosely."""
+    return found is not None and fold_name(slug) in fold_name(found)
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("A LD I\nPohlweg 110\n33100 Paderborn", "ALDI"),
+        ("t o o m  B a u m a r k t  GmbH\nGruner Weg 41", "toom Baumarkt GmbH"),
+        ("Receipt\nWALMART SUPERCENTER\n123 Main St", "WALMART SUPERCENTER"),
+        ("Tel. 0521 12345\nwww.marktkauf-lehr.de", "Marktkauf"),
+    ],
+)
+def test_merchant_from_the_header(header: str, expected: str) -> None:
+    assert merchant(f"{header}\nItem 1,00\nTotal 1,00") == expected
+
+
+def test_a_company_line_names_the_merchant_when_the_header_is_a_logo() -> None:
+    lines = [
+        Line("~ ® |", 0.2),
+        Line("Pohlweg 110", 0.9),
+        Line("Total 8,83", 0.9),
+        Line("Aldi GmbH & Co. KG, Schloß Holte", 0.9),
+    ]
+    assert extract(lines, today=TODAY).merchant == "Aldi GmbH & Co. KG"
+
+
+def test_low_confidence_noise_is_not_a_merchant() -> None:
+    lines = [Line("Ihe ali thom ens", 0.3), Line("Total 8,83", 0.9)]
+    assert extract(lines, today=TODAY).merchant is None
+
+
+# --- Malaysia: legal form, registration number, Malay address words ----------------------------
+
+MALAYSIAN = """
+MR. D.I.Y. (M) SDN BHD (860671-D)
+LOT 1851-A & 1851-B, JALAN KPB 6,
+KAWASAN PERINDUSTRIAN BALAKONG,
+43300 SERI KEMBANGAN, SELANGOR
+(GST ID NO : 000306020352)
+TAX INVOICE
+Invoice No: 1234567
+KILAT AUTO ECO WASH 1 X 5.90 5.90
+TOTAL INCL. GST 5.90
+"""
+
+
+def test_malaysian_company_line_with_registration_number_and_dotted_initials() -> None:
+    found = merchant(MALAYSIAN)
+    assert found == "MR. D.I.Y. (M) SDN BHD"
+    assert matches(found, "mrdiy")
+
+
+def test_malaysian_registration_on_its_own_line_and_address_below() -> None:
+    text = (
+        "SYARIKAT PERNIAGAAN GIN KEE\n(CO. REG : 81109-A)\nNO 290, JALAN AIR PANAS,\n"
+        "SETAPAK, 53200 KUALA LUMPUR\nTEL : 03-40210276\nITEM A 2.00\nTOTAL 2.00"
+    )
+    assert merchant(text) == "SYARIKAT PERNIAGAAN GIN KEE"
+
+
+def test_an_unread_logo_leaves_the_legal_form_line_to_win() -> None:
+    text = (
+        "~ ~\nUNIHAKKA INTERNATIONAL SDN BHD\n12, Jalan Tampoi 7/4,\n"
+        "Kawasan Perindustrian Tampoi\nRice 3.50\nTotal 3.50"
+    )
+    assert merchant(text) == "UNIHAKKA INTERNATIONAL SDN BHD"
+
+
+# --- Singapore: UEN, GST Reg No, unit numbers -------------------------------------------------
+
+SINGAPOREAN = """
+KOUFU PTE LTD
+UEN: 200003948K
+GST Reg No: M2-0109826-6
+1 Raffles Place #01-23
+Singapore 048616
+Kopi 1.40
+TOTAL 1.40
+"""
+
+
+def test_singaporean_pte_ltd_with_uen_and_unit_number() -> None:
+    assert merchant(SINGAPOREAN) == "KOUFU PTE LTD"
+
+
+# --- USA: restaurant labels, city/state/ZIP, slogans ------------------------------------------
+
+US_RESTAURANT = """
+Welcome to
+The Capital Grille
+450 Market Street
+Austin, TX 78701
+Server: JESSICA
+Table 12   Guests 2
+Check #4471
+1 Filet 48.00
+Amount Due 48.00
+"""
+
+
+def test_us_restaurant_labels_are_not_the_name() -> None:
+    assert merchant(US_RESTAURANT) == "The Capital Grille"
+
+
+def test_welcome_to_names_the_shop() -> None:
+    assert merchant("WELCOME TO BURGER BARN\n12 Elm St\nBurger 5.00\nTotal 5.00") == "BURGER BARN"
+
+
+def test_us_shop_slogan_and_address_lose_to_the_name() -> None:
+    text = (
+        "Save money. Live better.\nWALMART\n( 512 ) 555 - 0199\nMANAGER JOHN SMITH\n"
+        "1234 LAMAR BLVD\nAUSTIN TX 78701\nBANANAS 0.76\nTOTAL 0.76"
+    )
+    assert merchant(text) == "WALMART"
+
+
+def test_a_question_or_an_instruction_is_a_slogan() -> None:
+    text = (
+        "HUNGRY?\nScan the code and tell us how we did.\nCorner Deli\n5 Elm St\n"
+        "www.cornerdeli.com\nSoup 4.00\nTotal 4.00"
+    )
+    assert merchant(text) == "Corner Deli"
+
+
+def test_a_currency_line_ends_the_header() -> None:
+    assert merchant("~~\nWarburger Straße 130\nEUR\nEmmentaler Stück 1,994\nSumme 1,99") is None
+
+
+def test_a_server_line_alone_is_not_a_merchant() -> None:
+    assert merchant("Server: ANNA\nTable 7\nSoup 4.00\nTotal 4.00") is None
+
+
+# --- UK, Germany, India, France ---------------------------------------------------------------
+
+
+def test_uk_company_number_and_postcode() -> None:
+    text = (
+        "Sainsbury's Supermarkets Ltd\nCompany No. 185647\n33 Holborn, London EC1N 2HT\n"
+        "VAT Reg No 660 4548 36\nMilk 1.45\nTOTAL 1.45"
+    )
+    assert merchant(text) == "Sainsbury's Supermarkets Ltd"
+
+
+def test_german_legal_form_kept_and_hrb_stripped() -> None:
+    text = "Bäckerei Müller GmbH & Co. KG HRB 12345\nHauptstraße 5\n10115 Berlin\nBrezel 0,80\nSumme 0,80"
+    assert merchant(text) == "Bäckerei Müller GmbH & Co. KG"
+
+
+def test_indian_gstin_and_cin_are_stripped() -> None:
+    text = (
+        "SARAVANA BHAVAN\nGSTIN: 33AAACS1234F1Z5\nCIN U55101TN1981PTC008787\n"
+        "12, MG Road, Bengaluru 560001\nDosa 120.00\nGrand Total 120.00"
+    )
+    assert merchant(text) == "SARAVANA BHAVAN"
+
+
+def test_french_sarl_with_siret_and_rue() -> None:
+    text = (
+        "BOULANGERIE DUPONT SARL\nSIRET 123 456 789 00012\n12 rue de la Paix\n75002 PARIS\n"
+        "Baguette 1,20\nTOTAL 1,20"
+    )
+    assert merchant(text) == "BOULANGERIE DUPONT SARL"
+
+
+# --- layout evidence and confidence -----------------------------------------------------------
+
+
+def _line(text: str, height: int, confidence: float = 0.9) -> Line:
+    words = tuple(
+        Word(w, confidence, left=i * 50, top=0, right=i * 50 + 40, bottom=height)
+        for i, w in enumerate(text.split())
+    )
+    return Line(text, confidence, words)
+
+
+def test_the_larger_print_wins_over_an_earlier_small_line() -> None:
+    lines = [
+        _line("Italian Kitchen", 20),
+        _line("BELLA NAPOLI", 48),
+        _line("Pasta 9.00", 20),
+        _line("Total 9.00", 20),
+    ]
+    assert find_merchant(lines)[0] == "BELLA NAPOLI"
+
+
+def test_confidence_reflects_the_margin_and_nothing_sure_is_none() -> None:
+    alone, sure = find_merchant(lines_of("CORNER GROCERY\n12 Baker Street\nMilk 1.45"))
+    assert alone == "CORNER GROCERY" and MIN_CONFIDENCE <= sure <= 1
+    _, close = find_merchant(lines_of("CORNER GROCERY\nGOOD FOODS MARKET\nMilk 1.45"))
+    assert close < sure
+    assert find_merchant(lines_of("12 Baker Street\nLondon NW1 6XE\nMilk 1.45")) == (None, 0.0)
+
+
+@pytest.mark.parametrize(
+    ("raw", "name"),
+    [
+        ("99 SPEED MART S/B (519537-X)", "99 SPEED MART S/B"),
+        ("Welcome to Tesco", "Tesco"),
+        ("R@SSMANN", "ROSSMANN"),
+        ("TAX INVOICE", None),
+        ("Table 12", None),
+        ("Cashier: Mary", None),
+        ("Thank you for shopping", None),
+    ],
+)
+def test_clean_name(raw: str, name: str | None) -> None:
+    assert clean_name(raw) == name
