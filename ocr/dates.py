@@ -1,117 +1,65 @@
-"""Receipt text → its purchase date: numeric dates day- or month-first, month names in several
-languages, dates whose digits OCR read as look-alike letters, and which lines deserve a second OCR
-look when no date was found. Pure functions on the OCR's lines."""
+"""Receipt text → its purchase date, for receipts from anywhere: numeric dates in day-, month- or
+year-first order (decided from the whole receipt, see `ocr.date_order`), month names in the
+languages of `ocr.months`, CJK dates (`2024年3月14日`), two-digit years, garbled separators, digits
+read as look-alike letters, dates glued to a time of day, and which lines deserve a second OCR look
+when no date was found. Pure functions on the OCR's lines.
+
+Every candidate on the receipt is scored: labelled ones (`Date:`, `Datum`, `Tarikh`, `Fecha`), ones
+beside a time of day and ones that recur win over a misread one; validity, expiry and best-before
+dates are never candidates; dates outside a plausible window around the scan date lose or go. When
+the best candidates disagree with equal weight the answer is None: a wrong date the user may not
+notice is worse than none."""
 
 from __future__ import annotations
 
 import re
-from collections import Counter
-from datetime import date
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, timedelta
 
+from ocr.date_order import Evidence, Order, numeric_order
+from ocr.months import LONGEST, month_number
 from ocr.text import Line, fold
 
-_MONTHS = {
-    # English, German, French, Spanish, Italian, Dutch: full names and the usual abbreviations
-    "jan": 1,
-    "january": 1,
-    "januar": 1,
-    "janvier": 1,
-    "enero": 1,
-    "gennaio": 1,
-    "januari": 1,
-    "jän": 1,
-    "jaen": 1,
-    "feb": 2,
-    "february": 2,
-    "februar": 2,
-    "fevrier": 2,
-    "febrero": 2,
-    "febbraio": 2,
-    "februari": 2,
-    "mar": 3,
-    "march": 3,
-    "märz": 3,
-    "marz": 3,
-    "maerz": 3,
-    "mars": 3,
-    "marzo": 3,
-    "maart": 3,
-    "mrz": 3,
-    "apr": 4,
-    "april": 4,
-    "avril": 4,
-    "abril": 4,
-    "aprile": 4,
-    "may": 5,
-    "mai": 5,
-    "mayo": 5,
-    "maggio": 5,
-    "mei": 5,
-    "jun": 6,
-    "june": 6,
-    "juni": 6,
-    "juin": 6,
-    "junio": 6,
-    "giugno": 6,
-    "jul": 7,
-    "july": 7,
-    "juli": 7,
-    "juillet": 7,
-    "julio": 7,
-    "luglio": 7,
-    "aug": 8,
-    "august": 8,
-    "aout": 8,
-    "agosto": 8,
-    "augustus": 8,
-    "sep": 9,
-    "sept": 9,
-    "september": 9,
-    "septembre": 9,
-    "septiembre": 9,
-    "settembre": 9,
-    "oct": 10,
-    "october": 10,
-    "okt": 10,
-    "oktober": 10,
-    "octobre": 10,
-    "octubre": 10,
-    "ottobre": 10,
-    "nov": 11,
-    "november": 11,
-    "novembre": 11,
-    "noviembre": 11,
-    "dec": 12,
-    "december": 12,
-    "dez": 12,
-    "dezember": 12,
-    "decembre": 12,
-    "diciembre": 12,
-    "dicembre": 12,
-}
-_MONTH_NAME = r"(?P<month_name>[a-zäéû]{3,9})\.?"
+# --- the shapes a date takes -------------------------------------------------------------------
+
+# Two groups of digits and a year, any of the separators tills print or OCR misreads them as
+# (`19/03/2017`, `19-03-17`, `19.03,2017`); a four-digit year may be glued to the time (`201714:22`).
+_YEAR_END = r"(?:\d{4}(?=(?:[01]?\d|2[0-3])[:;.][0-5]\d)|\d{2,4}(?!\d|[.,]\d))"
 _NUMERIC_DATE = re.compile(
-    r"(?<![\d.,/])(?P<a>\d{1,4})\s?(?P<sep>[./\-,])\s?(?P<b>\d{1,2})\s?(?P=sep)\s?(?P<c>\d{2,4})(?!\d)"
+    r"(?<![\d.,/:])(?P<a>\d{1,4})\s?(?P<s1>[./\-,])\s?(?P<b>\d{1,2})\s?(?P<s2>[./\-,])\s?(?P<c>"
+    + _YEAR_END
+    + ")"
 )
-# The OCR misreads one of the two separators: 18.09,2020
-_MIXED_DATE = re.compile(r"(?<![\d.,/])(?P<a>\d{1,2})[.,](?P<b>\d{1,2})[.,](?P<c>\d{4}|\d{2})(?![\d])")
+# OCR drops the separators' ink but keeps the gaps: `19 03 2017`. Only with a four-digit year of
+# this century or the last, so that phone numbers (`0521 12 34 56`) stay out.
+_SPACED_DATE = re.compile(r"(?<![\d.,/:])(?P<a>\d{1,2}) (?P<b>\d{1,2}) (?P<c>(?:19|20)\d{2})(?!\d|[.,]\d)")
+_MONTH_WORD = rf"(?P<month>[a-z]{{3,{LONGEST}}})(?![a-z])\.?"
+# A two-digit year may carry an apostrophe (`Mar 19 '17`); a year is never followed by a decimal
+# part (an amount) or a colon (a time).
+_YEAR = r"(?P<year>(?:19|20)\d{2}|['`\u2018\u2019]?\d{2})(?!\d|[.,]\d|:)"
 _NAMED_DATES = (
-    # 18 April 2020, 18. Apr. 2020, 18-Apr-20
+    # Day first (most of the world): 19-Mar-17, 19 MAR 2017, 19. März 2017, 19th March 2017,
+    # le 19 mars 2017, 19 de marzo de 2017, 19 Ogos 2017, Sat, 19 Mar 2017
     re.compile(
-        r"(?<!\d)(?P<day>\d{1,2})(?:st|nd|rd|th)?\.?[\s\-/]*"
-        + _MONTH_NAME
-        + r"[\s\-/,]*(?P<year>\d{4}|\d{2})(?!\d)"
+        r"(?<![\d.,])(?P<day>[0-3]?\d)(?:st|nd|rd|th|er)?\.?[\s\-/.]*(?:de\s+)?"
+        + _MONTH_WORD
+        + r"[\s\-/.,]*(?:de\s+|del\s+)?"
+        + _YEAR
     ),
-    # April 18, 2020 / Apr 18 2020
-    re.compile(r"\b" + _MONTH_NAME + r"\s*(?P<day>\d{1,2})(?:st|nd|rd|th)?,?\s*(?P<year>\d{4})(?!\d)"),
+    # Month first (US English): March 19, 2017; Mar 19 '17; MAR 19 2017
+    re.compile(
+        r"(?<![a-z])" + _MONTH_WORD + r"[\s\-/.]*(?P<day>[0-3]?\d)(?:st|nd|rd|th)?(?!\d)[\s,.\-/]*" + _YEAR
+    ),
+    # Year first: 2017-Mar-19, 2017 Mar 19
+    re.compile(
+        r"(?<![\d.,])(?P<year>(?:19|20)\d{2})[\s\-/.]*" + _MONTH_WORD + r"[\s\-/.]*(?P<day>[0-3]?\d)(?!\d)"
+    ),
 )
-_DATE_KEYWORDS = re.compile(r"\b(datum|date|dated|fecha|data|le)\b")
-_NOT_DATE_LINE = re.compile(r"gultig|valid|expir|exp\b|best before|mhd|geburt|birth|ablauf")
-
-
-# A time of day next to a date marks the purchase date line (`18.05.20 09:50`); `;` and spaces are
-# common OCR slips for `:`.
-_TIME = re.compile(r"(?<![\d.,:])(?:[01]?\d|2[0-3])\s?[:;]\s?[0-5]\d(?![\d.,])")
+# Japanese and Chinese 年月日, Korean 년월일: year first, always.
+_CJK_DATE = re.compile(
+    r"(?P<year>(?:19|20)\d{2})\s?[年년]\s?(?P<month>\d{1,2})\s?[月월]\s?(?P<day>\d{1,2})(?!\d)"
+)
 # Characters OCR confuses with digits, and what they stand for inside a group of digits.
 _DIGIT_LOOKALIKES = str.maketrans(
     {
@@ -133,60 +81,116 @@ _DIGIT_LOOKALIKES = str.maketrans(
 _D = r"[\dOoDQlI|!SsBZz]"
 # A date-shaped group where some digits may have been read as look-alike letters: 3O.O4.2O2O
 _LOOSE_DATE = re.compile(rf"(?<![\w.,/]){_D}{{1,4}}\s?[./\-,]\s?{_D}{{1,2}}\s?[./\-,]\s?{_D}{{2,4}}(?![\w])")
+
+# --- what the line around a date says ----------------------------------------------------------
+
+# Labels of the purchase date: English (`Date`, `Date/Time`, `Trans Date`, `Dated`, `Dt`), German
+# and Dutch `Datum`, Spanish `Fecha`, Italian/Portuguese `Data`, Malay `Tarikh`, Indonesian
+# `Tanggal`/`Tgl`, French `le` (`le 19 mars 2017`).
+_DATE_KEYWORDS = re.compile(r"\b(datum|date|dated|dt|fecha|data|tarikh|tanggal|tgl|le)\b")
+# Dates that are not the purchase: validity and expiry (cards, vouchers, points), best-before and
+# use-by (food), due and return-by dates, birth dates; in English, German (`gültig bis`, `MHD`,
+# `Ablauf`, `haltbar`), Malay (`sah sehingga`, `tamat`), French (`valable`, `à consommer`),
+# Spanish (`válido`, `vence`, `caduca`), Italian (`scadenza`). A date before the word still counts.
+_NOT_PURCHASE = re.compile(
+    r"gultig|valid|expir|\bexp\b|best before|use by|mhd|haltbar|ablauf|geburt|birth|\bdob\b|"
+    r"due date|return by|return before|returns? until|\bsah\b|tamat|valable|consommer|vence|"
+    r"caduc|scadenza|member since"
+)
+# A time of day next to a date marks the purchase date line (`18.05.20 09:50`, `9:15 PM`); `;` and
+# spaces are common OCR slips for `:`; `201714:22` is a year glued to the time.
+_TIME = re.compile(
+    r"(?<![\d.,:])(?:[01]?\d|2[0-3])\s?[:;]\s?[0-5]\d(?![\d.,])|(?:19|20)\d{2}(?:[01]?\d|2[0-3])[:;][0-5]\d"
+)
 # Parts of a date, for choosing lines worth a second OCR look: `30.04.` `.2020` `04/2020`
 _DATE_FRAGMENT = re.compile(r"(?<!\d)\d{1,2}\s?[./\-]\s?\d{1,2}\s?[./\-,]|[./\-]\s?(?:19|20)\d{2}(?!\d)")
 _HINT_LIMIT = 4
 # A label that may head a column with the date in the row below (`Datum  Zeit  BonNr`).
-_DATE_LABEL = re.compile(r"\b(datum|date|fecha|datum/zeit)\b")
+_DATE_LABEL = re.compile(r"\b(datum|date|fecha|tarikh|datum/zeit)\b")
+
+# --- how plausible a date is -------------------------------------------------------------------
+
+# Receipts are photographed soon after the purchase, some kept for warranty or tax for years. A
+# date in the future beyond a day (time zones) or decades back is a misread year.
+_TIME_ZONE_SLACK = timedelta(days=1)
+_OLDEST = timedelta(days=20 * 365)
+_OLD = timedelta(days=12 * 365)
+# Candidates whose scores differ by less than this are a tie: the receipt disagrees with itself.
+_TIE = 0.05
+_CLOSE = 0.25
+
+
+@dataclass(frozen=True, slots=True)
+class _Candidate:
+    found: date
+    strength: float
+    repaired: bool = False
 
 
 def extract_date(
-    lines: list[Line], *, currency: str | None = None, today: date | None = None
+    lines: list[Line],
+    *,
+    currency: str | None = None,
+    today: date | None = None,
+    country: str | None = None,
 ) -> tuple[date | None, float]:
-    """The purchase date and its confidence: candidates from every line, preferring ones labelled
-    `Datum`/`Date`, ones beside a time of day, ones that recur, and ones not in the future. Digits
-    read as look-alike letters (`3O.O4.2O`) count, less strongly."""
+    """The purchase date and its confidence. `currency` (ISO code) and `country` (ISO 3166 code)
+    help to read ambiguous numeric dates when the receipt itself does not settle the order. None
+    when no candidate is plausible or the best ones disagree with equal weight."""
     today = today or date.today()
-    month_first = currency in ("USD", "CAD")
-    candidates: list[tuple[float, date, float]] = []
+    order, evidence = numeric_order((line.text for line in lines), currency=currency, country=country)
+    scored: dict[date, list[tuple[float, float, bool]]] = {}
+    label_above = False
     for line in lines:
         text = fold(line.text)
-        if _NOT_DATE_LINE.search(text):
-            continue
-        labelled = bool(_DATE_KEYWORDS.search(text))
+        labelled = bool(_DATE_KEYWORDS.search(text)) or label_above
         timed = bool(_TIME.search(line.text))
-        for found, strength in _dates_in(line.text, month_first=month_first):
-            if not date(2000, 1, 1) <= found <= date(today.year + 1, 12, 31):
+        cut = _NOT_PURCHASE.search(text)
+        candidates = list(_dates_in(line.text, order, evidence, today, before=cut.start() if cut else None))
+        # A column header (`Datum Uhrzeit Filiale`) labels the row under it.
+        label_above = not candidates and bool(_DATE_LABEL.search(text))
+        for candidate in candidates:
+            if not today - _OLDEST <= candidate.found <= date(today.year + 1, 12, 31):
                 continue
-            score = (
-                strength
-                + (0.3 if labelled else 0.0)
-                + (0.1 if timed else 0.0)
-                - (0.5 if found > today else 0.0)
-            )
-            candidates.append((score, found, line.confidence))
-    if not candidates:
+            score = candidate.strength + (0.3 if labelled else 0.0) + (0.1 if timed else 0.0)
+            if candidate.found > today + _TIME_ZONE_SLACK:
+                score -= 0.5
+            elif candidate.found < today - _OLD:
+                score -= 0.2
+            scored.setdefault(candidate.found, []).append((score, line.confidence, candidate.repaired))
+    if not scored:
         return None, 0.0
-    recurring = Counter(found for _, found, _ in candidates)
-    score, found, confidence = max(
-        candidates, key=lambda c: (c[0] + 0.2 * (recurring[c[1]] - 1), -candidates.index(c))
+    ranked = sorted(
+        ((max(s for s, _, _ in seen) + 0.2 * (len(seen) - 1), found) for found, seen in scored.items()),
+        key=lambda item: -item[0],
     )
-    return found, min(1.0, score + 0.2 * (recurring[found] - 1)) * confidence
+    best_score, best = ranked[0]
+    if len(ranked) > 1 and best_score - ranked[1][0] < _TIE:
+        return None, 0.0
+    seen = scored[best]
+    confidence = min(1.0, best_score) * max(c for _, c, _ in seen)
+    if len(ranked) > 1 and best_score - ranked[1][0] < _CLOSE:
+        confidence *= 0.6
+    if all(repaired for _, _, repaired in seen):
+        confidence *= 0.7
+    return best, max(0.0, confidence)
 
 
 def plausible_date(found: date | None, today: date | None = None) -> bool:
-    """Whether a date could be a purchase date: there, and not in the future (a misread year)."""
-    return found is not None and found <= (today or date.today())
+    """Whether a date could be a purchase date: there, not in the future (beyond a day of time
+    zones) and not decades old (both are misread years)."""
+    today = today or date.today()
+    return found is not None and today - _OLDEST <= found <= today + _TIME_ZONE_SLACK
 
 
 def date_line_hints(lines: list[Line]) -> list[int]:
     """Lines where a date the OCR garbled probably is, best first, for a second look: lines with
-    a time of day, a `Date`/`Datum` label (and the line under a label with no date: column
-    headers), or part of a date. Validity lines (`gültig bis`) are skipped."""
+    a time of day, a date label (and the line under a label with no date: column headers), or
+    part of a date. Validity lines (`gültig bis`) are skipped."""
     scored: dict[int, float] = {}
     for index, line in enumerate(lines):
         text = fold(line.text)
-        if _NOT_DATE_LINE.search(text):
+        if _NOT_PURCHASE.search(text):
             continue
         score = 0.0
         if _TIME.search(line.text):
@@ -198,7 +202,7 @@ def date_line_hints(lines: list[Line]) -> list[int]:
             if (
                 index + 1 < len(lines)
                 and _DATE_LABEL.search(text)
-                and not _dates_in(line.text, month_first=False)
+                and not list(_dates_in(line.text, "dmy", Evidence.DEFAULT, date.max))
             ):
                 scored[index + 1] = scored.get(index + 1, 0.0) + 1
         if score:
@@ -207,10 +211,28 @@ def date_line_hints(lines: list[Line]) -> list[int]:
     return ranked[:_HINT_LIMIT]
 
 
-def _dates_in(text: str, *, month_first: bool) -> list[tuple[date, float]]:
-    found: list[tuple[date, float]] = []
-    seen_spans: list[tuple[int, int]] = []
-    # Digits misread as look-alike letters first: `l8.05.2020` is 18 May, not 8 May.
+# --- candidates in one line --------------------------------------------------------------------
+
+
+def _dates_in(
+    text: str, order: Order, evidence: Evidence, today: date, *, before: int | None = None
+) -> Iterator[_Candidate]:
+    """Every date the line shows, each with how strongly its form says `date`. Only dates that
+    start before `before` (where a validity word begins) count."""
+    limit = len(text) if before is None else before
+    taken: list[tuple[int, int]] = []
+
+    def fresh(span: tuple[int, int]) -> bool:
+        if span[0] >= limit or any(s < span[1] and span[0] < e for s, e in taken):
+            return False
+        taken.append(span)
+        return True
+
+    for match in _CJK_DATE.finditer(text):
+        made = _make_date(int(match["year"]), int(match["month"]), int(match["day"]))
+        if made and fresh(match.span()):
+            yield _Candidate(made, 0.95)
+    # Digits misread as look-alike letters: `l8.05.2020` is 18 May, not 8 May.
     for match in _LOOSE_DATE.finditer(text):
         group = match.group(0)
         if all(c.isdigit() or c in "./-, " for c in group) or sum(c.isdigit() for c in group) < 4:
@@ -218,65 +240,75 @@ def _dates_in(text: str, *, month_first: bool) -> list[tuple[date, float]]:
         repaired = _NUMERIC_DATE.fullmatch(group.translate(_DIGIT_LOOKALIKES))
         if repaired is None:
             continue
-        parsed = _numeric_date(
-            repaired["a"], repaired["b"], repaired["c"], repaired["sep"], month_first, repaired["sep"] != ","
+        consistent = repaired["s1"] == repaired["s2"] and repaired["s1"] != ","
+        parsed = _numeric(
+            repaired["a"], repaired["b"], repaired["c"], repaired["s1"], order, evidence, today, consistent
         )
-        if parsed is not None:
-            found.append((parsed[0], parsed[1] - 0.15))
-            seen_spans.append(match.span())
-    for pattern in (_NUMERIC_DATE, _MIXED_DATE):
-        for match in pattern.finditer(text):
-            if any(s <= match.start() < e for s, e in seen_spans):
-                continue
-            consistent = pattern is _NUMERIC_DATE and match["sep"] != ","
-            parsed = _numeric_date(
-                match["a"],
-                match["b"],
-                match["c"],
-                match.groupdict().get("sep") or ".",
-                month_first,
-                consistent,
-            )
-            if parsed is not None:
-                found.append(parsed)
-                seen_spans.append(match.span())
+        if parsed and fresh(match.span()):
+            yield _Candidate(parsed.found, parsed.strength - 0.15, repaired=True)
+    for match in _NUMERIC_DATE.finditer(text):
+        consistent = match["s1"] == match["s2"]
+        parsed = _numeric(match["a"], match["b"], match["c"], match["s1"], order, evidence, today, consistent)
+        if parsed and fresh(match.span()):
+            yield parsed
+    for match in _SPACED_DATE.finditer(text):
+        parsed = _numeric(match["a"], match["b"], match["c"], " ", order, evidence, today, False)
+        if parsed and fresh(match.span()):
+            yield _Candidate(parsed.found, parsed.strength - 0.05)
+    # Month names: on the folded line, whose positions match the printed one closely enough for
+    # the validity cut (folding only changes `ß` and combining accents).
     folded = fold(text)
+    named: list[tuple[int, int]] = []
     for pattern in _NAMED_DATES:
         for match in pattern.finditer(folded):
-            month = _MONTHS.get(match["month_name"])
-            if month is None:
+            month = month_number(match["month"])
+            if month is None or match.start() >= limit:
                 continue
-            made = _make_date(_year(match["year"]), month, int(match["day"]))
+            if any(s < match.end() and match.start() < e for s, e in named):
+                continue
+            made = _make_date(_year(match["year"], today), month, int(match["day"]))
             if made is not None:
-                found.append((made, 0.9))
-    return found
+                named.append(match.span())
+                yield _Candidate(made, 0.9)
 
 
-def _numeric_date(
-    a: str, b: str, c: str, sep: str, month_first: bool, consistent: bool = True
-) -> tuple[date, float] | None:
-    if len(a) == 4:  # ISO: 2020-04-18
-        made = _make_date(int(a), int(b), int(c))
-        return (made, 0.95) if made else None
-    if len(a) == 3 or len(c) == 3:
-        return None
-    year, first, second = _year(c), int(a), int(b)
-    day_first = _make_date(year, second, first)
-    month_first_date = _make_date(year, first, second)
+def _numeric(
+    a: str, b: str, c: str, sep: str, order: Order, evidence: Evidence, today: date, consistent: bool
+) -> _Candidate | None:
+    """A numeric date in the receipt's order. A four-digit first group is a year (ISO, East Asia,
+    Hungary); otherwise a field above 12 can only be the day; when both fields could be the month,
+    the receipt's order decides, and the weaker its evidence the weaker the candidate. Dots are a
+    day-first habit (Germany, Central and Eastern Europe), so only a receipt's own field > 12 makes
+    a dotted date month-first."""
     strength = 0.8 if consistent else 0.5
-    if day_first and month_first_date and day_first != month_first_date:
-        # Ambiguous (both parts ≤ 12): dots mean day-first everywhere they are used; slashes
-        # and dashes follow the currency's country (US and Canada write month first).
-        if sep == "/" and month_first:
-            return month_first_date, strength - 0.1
-        return day_first, strength if sep in ".," else strength - 0.1
-    made = day_first or month_first_date
-    return (made, strength) if made else None
+    if len(a) == 4:
+        made = _make_date(int(a), int(b), int(c)) if len(c) <= 2 else None
+        return _Candidate(made, strength + 0.15) if made else None
+    if len(a) == 3 or len(c) == 3 or len(c) > 4:
+        return None
+    if order == "ymd" and len(c) == 2:
+        made = _make_date(_year(a, today), int(b), int(c))
+        return _Candidate(made, strength - 0.1) if made else None
+    year = _year(c, today)
+    day_first = _make_date(year, int(b), int(a))
+    month_first = _make_date(year, int(a), int(b))
+    if day_first and month_first and day_first != month_first:
+        if sep == "." and evidence is not Evidence.FIELD:
+            return _Candidate(day_first, strength)
+        chosen = month_first if order == "mdy" else day_first
+        doubt = {Evidence.FIELD: 0.0, Evidence.COUNTRY: 0.05, Evidence.TEXT: 0.05}.get(evidence, 0.1)
+        return _Candidate(chosen, strength - doubt)
+    made = day_first or month_first
+    return _Candidate(made, strength) if made else None
 
 
-def _year(text: str) -> int:
-    year = int(text)
-    return year + 2000 if year < 100 else year
+def _year(text: str, today: date) -> int:
+    """A printed year; a two-digit one (`17`, `'17`) is in this century unless that would be
+    beyond next year."""
+    year = int(text.lstrip("'`\u2018\u2019"))
+    if year >= 100:
+        return year
+    return 2000 + year if 2000 + year <= today.year + 1 else 1900 + year
 
 
 def _make_date(year: int, month: int, day: int) -> date | None:

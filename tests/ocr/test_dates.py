@@ -1,0 +1,131 @@
+"""Dates of the world's receipts, on text: orders, month names, two-digit years, garbled digits and
+separators, labels, competing candidates and the plausible window."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from ocr.date_order import Evidence, numeric_order
+from ocr.dates import extract_date, plausible_date
+from ocr.text import lines_of
+
+TODAY = date(2025, 6, 1)
+
+
+def read(text: str, currency: str | None = None, country: str | None = None) -> str | None:
+    found, _ = extract_date(lines_of(text), currency=currency, today=TODAY, country=country)
+    return found.isoformat() if found else None
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("19-Mar-17", "2017-03-19"),
+        ("Mar 19 '17", "2017-03-19"),
+        ("19 MAR 2017", "2017-03-19"),
+        ("March 19, 2017", "2017-03-19"),
+        ("19. März 2017", "2017-03-19"),
+        ("19 Ogos 2017", "2017-08-19"),  # Malay
+        ("19 Mac 2017", "2017-03-19"),  # Malay
+        ("5 Disember 2018", "2018-12-05"),  # Malay
+        ("le 19 mars 2017", "2017-03-19"),  # French
+        ("19 de marzo de 2017", "2017-03-19"),  # Spanish
+        ("Sat, 19 Mar 2017", "2017-03-19"),
+        ("2017-Mar-19", "2017-03-19"),
+        ("19 sept. 2017", "2017-09-19"),
+        ("2024年3月14日", "2024-03-14"),  # Japanese / Chinese
+        ("2024년 3월 14일", "2024-03-14"),  # Korean
+        ("2024.03.14.", "2024-03-14"),  # Hungary
+    ],
+)
+def test_month_names_and_year_first(text: str, expected: str) -> None:
+    assert read(f"Shop\n{text}\nTotal 1.00") == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("19/03/17", "2017-03-19"),
+        ("19.03,2017", "2017-03-19"),
+        ("19 03 2017", "2017-03-19"),
+        ("19-03-2017", "2017-03-19"),
+        ("l9/O3/2017", "2017-03-19"),
+        ("19/03/2017 14:22", "2017-03-19"),
+        ("19/03/201714:22", "2017-03-19"),
+        ("Tarikh: 19/03/2017", "2017-03-19"),
+        ("Fecha: 19/03/2017", "2017-03-19"),
+        ("Date/Time 19/03/2017 14:22", "2017-03-19"),
+        ("Trans Date 19-03-2017", "2017-03-19"),
+    ],
+)
+def test_garbled_separators_digits_and_labels(text: str, expected: str) -> None:
+    assert read(f"Shop\n{text}\nTotal 1.00") == expected
+
+
+def test_a_field_above_twelve_fixes_the_order_for_the_whole_receipt() -> None:
+    # A US till prints 13/...: no, 01/13 shows month first; the other date follows it.
+    assert read("Shop\nOrder 01/13/2024\n03/04/2024 10:21\nTotal 1,00 EUR") == "2024-03-04"
+    assert read("Shop\n25/12/2023\n03/04/2024 10:21\nTotal $1.00") == "2024-04-03"
+
+
+def test_country_conventions_decide_ambiguous_dates() -> None:
+    assert read("Shop\n03/04/2024\nTotal $5.00", currency="USD") == "2024-03-04"
+    # Dollars, but Singapore's: day first
+    assert read("Shop Pte Ltd\nSingapore 018989\n03/04/2024\nTotal $5.00", currency="USD") == "2024-04-03"
+    assert read("Shop Sdn Bhd\n03/04/2024\nTotal RM 5.00", currency="MYR") == "2024-04-03"
+    # A US address without a dollar sign
+    assert read("Shop\nSan Francisco, CA 94107\n03/04/2024\nTotal 5.00") == "2024-03-04"
+    assert read("Shop\n03/04/2024\nTotal 5.00", country="PH") == "2024-03-04"
+    assert read("Shop\n03/04/2024\nTotal 5.00", country="IN") == "2024-04-03"
+
+
+def test_numeric_order_says_what_decided() -> None:
+    assert numeric_order(["31/01/2019"]) == ("dmy", Evidence.FIELD)
+    assert numeric_order(["Total $5"], currency="USD") == ("mdy", Evidence.CURRENCY)
+    assert numeric_order(["Jalan Ampang, Kuala Lumpur"], currency="USD") == ("dmy", Evidence.TEXT)
+    assert numeric_order(["nothing"]) == ("dmy", Evidence.DEFAULT)
+
+
+def test_dots_are_day_first_even_with_dollars() -> None:
+    assert read("Shop\n03.04.2024\nTotal $5.00", currency="USD") == "2024-04-03"
+
+
+def test_validity_expiry_and_best_before_dates_lose() -> None:
+    assert read("Shop\nValid until 31/12/2024\nTotal 5.00\n02/03/2024") == "2024-03-02"
+    assert read("Shop\nBest before 10.06.2025\nMHD 11.06.2025\nTotal 1,00") is None
+    assert read("Shop\nDatum 03.02.2024 gültig bis 31.12.2024") == "2024-02-03"
+    assert read("Shop\nExp 12/26\nDate: 14/01/2024") == "2024-01-14"
+
+
+def test_the_recurring_labelled_or_timed_date_wins() -> None:
+    assert read("Shop\n12/01/2024\n14/01/2024\n14/01/2024") == "2024-01-14"
+    assert read("Shop\n12/01/2024\nDate: 14/01/2024") == "2024-01-14"
+    assert read("Shop\n12/01/2024\n14/01/2024 10:21") == "2024-01-14"
+
+
+def test_equal_candidates_that_disagree_give_none() -> None:
+    assert read("Shop\n12/01/2024\n14/01/2024\nTotal 1.00") is None
+
+
+def test_implausible_years() -> None:
+    assert read("Shop\n19/03/2003\nTotal 1.00") is None  # two decades old: a misread year
+    assert read("Shop\n19/03/2003\n19/03/2023 10:00\nTotal 1.00") == "2023-03-19"
+    # A future date is kept only when nothing else is there, and flagged as implausible
+    assert read("Shop\n18.05.26 09:50") == "2026-05-18"
+    assert not plausible_date(date(2026, 5, 18), TODAY)
+    assert plausible_date(date(2025, 6, 2), TODAY)  # a day of time zones
+    assert not plausible_date(date(2004, 1, 1), TODAY)
+
+
+def test_confidence_is_lower_when_unsure() -> None:
+    sure = extract_date(lines_of("Date: 14/03/2024 10:21"), today=TODAY)[1]
+    repaired = extract_date(lines_of("Date: l4/O3/2024 10:21"), today=TODAY)[1]
+    ambiguous = extract_date(lines_of("03/04/2024"), today=TODAY)[1]
+    assert 0 < repaired < sure and 0 < ambiguous < sure
+
+
+def test_amounts_and_prices_are_not_dates() -> None:
+    assert read("Shop\n2 Mar 10.00\nTotal 1.00") is None
+    assert read("Shop\nMAR 19 12:30\nTotal 1.00") is None
