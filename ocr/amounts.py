@@ -1,0 +1,203 @@
+"""Money on receipts: amounts in a line of text, and the receipt's currency with its decimals.
+
+An amount is only money when it is written with the currency's own minor unit: two decimals for
+most currencies, none for the yen or the won (ISO 4217 exponent 0), three for the Gulf dinars.
+A bare integer is a quantity, a code or a phone number unless the currency has no decimals, so
+the parser is always told the exponent; `currency_exponent` gives it from the ISO code.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from decimal import Decimal
+from typing import NamedTuple
+
+from ocr.text import Line
+
+__all__ = [
+    "Amount",
+    "currency_exponent",
+    "detect_currency",
+    "find_amounts",
+    "format_money",
+    "last_amount",
+]
+
+# ISO 4217 minor units that differ from 2. IDR has 2 in the standard but is printed without
+# decimals in practice (`Rp 15.000`); receipts follow practice.
+_EXPONENTS: dict[str, int] = {
+    "JPY": 0,
+    "KRW": 0,
+    "VND": 0,
+    "CLP": 0,
+    "ISK": 0,
+    "PYG": 0,
+    "UGX": 0,
+    "XAF": 0,
+    "XOF": 0,
+    "IDR": 0,
+    "BHD": 3,
+    "KWD": 3,
+    "OMR": 3,
+    "JOD": 3,
+    "TND": 3,
+    "LYD": 3,
+    "IQD": 3,
+}
+
+
+def currency_exponent(currency: str | None) -> int:
+    """The currency's number of decimals (ISO 4217 minor unit; 2 when unknown)."""
+    return _EXPONENTS.get(currency or "", 2)
+
+
+class Amount(NamedTuple):
+    """An amount found in a line, and where (the span lets callers split label from amount)."""
+
+    value: Decimal
+    start: int
+    end: int
+
+
+_GROUPED = r"\d{1,3}(?:[.,'\u2019 ]\d{3})+"
+# 1.234,56 / 1,234.56 / 1234,56 / 12.34 / 7, 16 (OCR splits after the separator) / -2,84 /
+# 2,84- (a trailing minus: German and Asian tills print discounts and rounding that way)
+_DECIMAL_AMOUNT = {
+    exponent: re.compile(
+        r"(?<![\d.,])(?P<sign>-\s?|\()?"
+        rf"(?P<whole>{_GROUPED}|\d{{1,7}})"
+        rf"\s?(?P<sep>[.,])\s?(?P<cents>\d{{{exponent}}})(?!\d)"
+        r"(?!\s?[.,]\d)"
+        r"(?!\s?%)"
+        r"(?P<trail>-(?![\w-])|\))?"
+    )
+    for exponent in (2, 3)
+}
+# Whole amounts of 0-decimal currencies: ¥1,280 / 1.280 / 1 280 / 1280円. Never part of a date,
+# a time, a phone number or a percentage (the neighbours `:/-.` and digits rule those out).
+_WHOLE_AMOUNT = re.compile(
+    r"(?<![\d.,:/\-])(?P<sign>-\s?)?"
+    r"(?P<whole>\d{1,3}(?:[.,'\u2019]\d{3})+|\d{1,9})"
+    r"(?![\d:/%]|[.,]\d|\s?%|-\d)"
+)
+
+
+def find_amounts(text: str, exponent: int = 2) -> list[Amount]:
+    """Money amounts in a line with the currency's `exponent` decimals; never a date (12.05.2020)
+    or a percentage, and (for 2- or 3-decimal currencies) never a bare integer."""
+    if exponent == 0:
+        return _whole_amounts(text)
+    found: list[Amount] = []
+    for match in _DECIMAL_AMOUNT[3 if exponent == 3 else 2].finditer(text):
+        whole = re.sub(r"[.,'\u2019 ]", "", match["whole"])
+        value = Decimal(f"{whole}.{match['cents']}")
+        sign, trail = match["sign"] or "", match["trail"] or ""
+        if sign.startswith("-") or trail == "-" or (sign == "(" and trail == ")"):
+            value = -value
+        found.append(Amount(value, match.start(), match.end()))
+    return found
+
+
+def _whole_amounts(text: str) -> list[Amount]:
+    found: list[Amount] = []
+    for match in _WHOLE_AMOUNT.finditer(text):
+        value = Decimal(re.sub(r"[.,'\u2019]", "", match["whole"]))
+        found.append(Amount(-value if match["sign"] else value, match.start(), match.end()))
+    return found
+
+
+def last_amount(text: str, exponent: int = 2) -> Decimal | None:
+    """The line's last amount: where receipts print the figure that belongs to the label."""
+    amounts = find_amounts(text, exponent)
+    return amounts[-1].value if amounts else None
+
+
+def format_money(value: Decimal | None, currency: str | None) -> str | None:
+    """The amount as a string with the currency's decimals: `1280` for JPY, `12.30` for MYR."""
+    if value is None:
+        return None
+    exponent = currency_exponent(currency)
+    return f"{value:.{exponent}f}"
+
+
+# --- currency ---------------------------------------------------------------------------------
+
+# (pattern on the receipt's text, ISO code, weight). Explicit codes and unambiguous symbols weigh
+# more than a bare `$`, which many countries share.
+_MARKS: tuple[tuple[str, str, float], ...] = (
+    (r"€|\beur\b|\beuro\b", "EUR", 1.0),
+    (r"£|\bgbp\b", "GBP", 1.0),
+    (r"\bchf\b|\bfr\.", "CHF", 1.0),
+    (r"\bpln\b|\bz[lł]\b|z[lł]\s*$", "PLN", 1.0),
+    (r"\brm\s?\d|\brm\b|\bmyr\b", "MYR", 1.0),
+    (r"₹|\binr\b|\brs\.?\s?\d|\brs\b", "INR", 1.0),
+    (r"\bjpy\b|円", "JPY", 1.5),
+    (r"\bcny\b|\brmb\b|元", "CNY", 1.5),
+    (r"₩|\bkrw\b", "KRW", 1.5),
+    (r"฿|\bthb\b|\bbaht\b", "THB", 1.0),
+    (r"\bidr\b|\brp\.?\s?\d|\brp\b", "IDR", 1.0),
+    (r"₱|\bphp\b", "PHP", 1.0),
+    (r"\baed\b|\bdhs?\b|\bdirhams?\b", "AED", 1.0),
+    (r"\bsek\b", "SEK", 1.5),
+    (r"\bnok\b", "NOK", 1.5),
+    (r"\bdkk\b", "DKK", 1.5),
+    (r"\bkr\.?\b", "SEK", 0.8),
+    (r"\busd\b|\bus\$", "USD", 1.5),
+    (r"\bsgd\b|\bs\$", "SGD", 1.5),
+    (r"\bhkd\b|\bhk\$", "HKD", 1.5),
+    (r"\baud\b|\ba\$", "AUD", 1.5),
+    (r"\bnzd\b|\bnz\$", "NZD", 1.5),
+    (r"\bcad\b|\bc\$", "CAD", 1.5),
+)
+# `¥` is the yen and the yuan; the yuan's own marks decide, the yen by default.
+_YEN_SIGN = re.compile(r"[¥￥]")
+_DOLLAR = re.compile(r"\$")
+# Which dollar a bare `$` is, from the country's words on the receipt: its name, its tax number
+# (Australia's ABN, Singapore's GST Reg / UEN, Canada's HST), else the US dollar.
+_DOLLAR_COUNTRIES: tuple[tuple[str, str], ...] = (
+    (r"singapore|\buen\b|gst reg", "SGD"),
+    (r"hong kong", "HKD"),
+    (r"australia|\babn\b|\bnsw\b|\bvic\b|\bqld\b", "AUD"),
+    (r"new zealand|\bgst no\b", "NZD"),
+    (r"canada|\bhst\b|\bqst\b|\bpst\b|\bontario\b|\bquebec\b", "CAD"),
+    (r"malaysia", "MYR"),
+)
+
+
+def detect_currency(lines: list[Line]) -> tuple[str | None, float]:
+    """The receipt's ISO currency from its symbols and codes, with a confidence in [0, 1] that
+    grows with how often the currency is marked."""
+    text = "\n".join(line.text for line in lines).lower()
+    counts: defaultdict[str, float] = defaultdict(float)
+    for pattern, code, weight in _MARKS:
+        hits = len(re.findall(pattern, text, flags=re.MULTILINE))
+        if hits:
+            counts[code] += hits * weight
+    # Scandinavian `kr` follows an explicit Norwegian or Danish code when there is one.
+    if "SEK" in counts and ("NOK" in counts or "DKK" in counts):
+        other = "NOK" if counts["NOK"] >= counts["DKK"] else "DKK"
+        counts[other] += counts.pop("SEK")
+    yen = len(_YEN_SIGN.findall(text))
+    if yen:
+        counts["CNY" if counts["CNY"] > counts["JPY"] else "JPY"] += yen
+    dollars = len(_DOLLAR.findall(text))
+    if dollars:
+        counts[_dollar_of(text, counts)] += dollars * 0.9
+    counts = defaultdict(float, {code: count for code, count in counts.items() if count > 0})
+    if not counts:
+        return None, 0.0
+    code, count = max(counts.items(), key=lambda item: item[1])
+    return code, min(1.0, 0.5 + 0.1 * count)
+
+
+def _dollar_of(text: str, counts: defaultdict[str, float]) -> str:
+    """The dollar a bare `$` means: an explicit dollar code on the receipt, else the country."""
+    dollar_codes = ("SGD", "HKD", "AUD", "NZD", "CAD", "USD")
+    explicit = [code for code in dollar_codes if counts[code] > 0]
+    if explicit:
+        return max(explicit, key=lambda code: counts[code])
+    for pattern, code in _DOLLAR_COUNTRIES:
+        if re.search(pattern, text):
+            return code
+    return "USD"

@@ -1,0 +1,83 @@
+"""Amounts in the currency's own decimals, and the currency from symbols, codes and country."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from ocr.amounts import currency_exponent, detect_currency, find_amounts, format_money
+from ocr.text import lines_of
+
+
+def values(text: str, exponent: int = 2) -> list[str]:
+    return [str(a.value) for a in find_amounts(text, exponent)]
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        ("TOTAL$12.34", ["12.34"]),
+        ("USD12.34", ["12.34"]),
+        ("RM12.30", ["12.30"]),
+        ("Summe 1.234,56", ["1234.56"]),
+        ("Total 1,234.56", ["1234.56"]),
+        ("Rounding -0.03", ["-0.03"]),
+        ("Rabatt 0,50-", ["-0.50"]),
+        ("Datum 12.05.2020", []),
+        ("MwSt 19%", []),
+        ("Qty 3 Tel 0123 456789", []),
+    ],
+)
+def test_two_decimal_amounts(text: str, found: list[str]) -> None:
+    assert values(text) == found
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        ("合計 ¥1,280", ["1280"]),
+        ("Total 1.280", ["1280"]),
+        ("Total Rp 15.000", ["15000"]),
+        ("2024/03/14 10:21", []),
+        ("Tax 8%", []),
+    ],
+)
+def test_whole_amounts_only_for_zero_decimal_currencies(text: str, found: list[str]) -> None:
+    assert values(text, 0) == found
+
+
+def test_exponents_follow_iso_4217_and_practice() -> None:
+    assert [currency_exponent(c) for c in ("JPY", "KRW", "IDR", "EUR", "KWD", None)] == [0, 0, 0, 2, 3, 2]
+    assert format_money(Decimal(1280), "JPY") == "1280"
+    assert format_money(Decimal("12.3"), "MYR") == "12.30"
+    assert format_money(None, "EUR") is None
+
+
+@pytest.mark.parametrize(
+    ("text", "currency"),
+    [
+        ("Shop\nTotal RM 12.30", "MYR"),
+        ("Shop\nTotal S$ 12.30", "SGD"),
+        ("Shop Singapore\nGST Reg No 123\nTotal $12.30", "SGD"),
+        ("Cafe\nABN 12 345 678 901\nTotal $12.30", "AUD"),
+        ("Diner\nTotal $12.30", "USD"),
+        ("Shop\nTotal HK$ 12.30", "HKD"),
+        ("Laden\nSumme 12,30 €", "EUR"),
+        ("Shop\nTotal £12.30", "GBP"),
+        ("Shop\nTotal ₹ 120.00", "INR"),
+        ("Shop\nTotal Rs. 120.00", "INR"),
+        ("店\n合計 ¥1,280", "JPY"),
+        ("Butik\nTotalt 120,00 kr", "SEK"),
+        ("Butikk\nNOK\nTotalt 120,00 kr", "NOK"),
+        ("Sklep\nSuma 12,30 zł", "PLN"),
+        ("Shop\nTotal ฿120.00", "THB"),
+        ("Toko\nTotal Rp 15.000", "IDR"),
+        ("Store\nTotal ₱120.00", "PHP"),
+        ("Shop\nTotal AED 12.30", "AED"),
+        ("Geschäft\nTotal CHF 12.30", "CHF"),
+        ("Shop\nTotal 12.30", None),
+    ],
+)
+def test_currency_from_symbols_codes_and_country(text: str, currency: str | None) -> None:
+    assert detect_currency(lines_of(text))[0] == currency

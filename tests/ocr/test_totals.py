@@ -1,0 +1,125 @@
+"""The payable total among the world's receipt conventions, on text (and word boxes)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from ocr.extract import extract
+from ocr.text import Line, Word, lines_of
+from ocr.totals import read_money
+
+TODAY = date(2025, 6, 1)
+
+
+def total(text: str) -> str | None:
+    found: str | None = extract(lines_of(text), today=TODAY).to_json()["total"]
+    return found
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Total incl. GST 12.30",
+        "Total (Incl GST) 12.30",
+        "Total Incl. VAT 12.30",
+        "Jumlah termasuk GST 12.30",
+        "Gesamt inkl. MwSt 12,30",
+        "Total TTC 12,30",
+        "Total IVA incluido 12,30",
+        "Total (Incl 6% GST) 12.30",
+    ],
+)
+def test_tax_inclusive_totals_are_totals(line: str) -> None:
+    assert total(f"Shop\nItem A 11.60\nTax 0.70\n{line}\n") == "12.30"
+
+
+def test_tax_band_summaries_are_not_the_total() -> None:
+    text = (
+        "Shop\nItem A 11.60\nTotal Excl GST 11.60\nGST 6% 0.70\nTotal Incl GST 12.30\n"
+        "GST Summary Amount(RM) Tax(RM)\nSR 6% 11.60 0.70\nTotal SR 6% 11.60\n"
+        "Total 0% supplies 0.00\nTotal tax 0.70\n"
+    )
+    assert total(text) == "12.30"
+    assert total("Laden\nSumme 11,90\nMwSt 19% Netto Brutto\nA 19% 10,00 1,90 11,90\n") == "11.90"
+
+
+def test_the_rounded_figure_is_payable() -> None:
+    text = (
+        "Shop\nItem 12.33\nTotal Sales (Incl GST) 12.33\nRounding -0.03\nTotal 12.30\n"
+        "Cash 20.00\nChange 7.70\n"
+    )
+    assert total(text) == "12.30"
+    for label in ("Rounding Adj", "Round off", "Penggenapan"):
+        assert total(f"Kedai\nJumlah 12.33\n{label} -0.03\nJumlah Bayaran 12.30\n") == "12.30"
+
+
+def test_tendered_and_change_are_not_the_total() -> None:
+    assert total("Kedai\nJumlah 7.30\nTunai 10.00\nBaki 2.70\n") == "7.30"
+    assert total("Toko\nTotal 7.30\nTunai 10.00\nKembalian 2.70\n") == "7.30"
+    assert total("Laden\nSumme 7,30\nGegeben 10,00\nRückgeld 2,70\n") == "7.30"
+    assert (
+        total("Shop\nTotal Qty 3.00\nTotal Items 3.00\nNo. of items 3.00\nJumlah item 3.00\nTotal 7.30\n")
+        == "7.30"
+    )
+    assert total("Shop\nItem 7.30\nCash Tendered 10.00\nChange 2.70\n") == "10.00"
+
+
+def test_the_amount_on_the_next_line() -> None:
+    assert total("Shop\nItem 5.00\nGRAND TOTAL\n5.00\nThank you\n") == "5.00"
+
+
+def test_the_amount_in_the_right_hand_column_on_the_same_baseline() -> None:
+    def line(text: str, left: int, top: int) -> Line:
+        return Line(text, 0.9, (Word(text, 0.9, left, top, left + 10 * len(text), top + 20),))
+
+    lines = [line("Shop", 10, 0), line("TOTAL", 10, 100), line("Thank you", 10, 140), line("12.34", 400, 102)]
+    assert read_money(lines).total is not None
+    assert str(read_money(lines).total) == "12.34"
+
+
+@pytest.mark.parametrize("word", ["T0TAL", "TOTAI", "TOTA1", "TCTAL", "ТОТАL"])
+def test_garbled_total_keyword(word: str) -> None:
+    assert total(f"Shop\nItem 4.50\nItem 3.50\n{word} 8.00\n") == "8.00"
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Amount Due $12.34",
+        "Balance Due 12.34",
+        "Grand Total 12.34",
+        "Total Due 12.34",
+        "Amount Payable 12.34",
+        "Net Total 12.34",
+        "Nett Total 12.34",
+        "TOTAL$12.34",
+        "TOTAL USD12.34",
+    ],
+)
+def test_us_and_commonwealth_wording(line: str) -> None:
+    assert total(f"Diner\nBurger 12.34\n{line}\n") == "12.34"
+
+
+def test_tips_and_suggested_gratuity_are_never_the_total() -> None:
+    text = (
+        "Diner\nBurger 30.00\nSubtotal 30.00\nTax 2.40\nTotal 32.40\n"
+        "Suggested Gratuity\n15% $4.86\n18% $5.83\n20% $6.48\n"
+    )
+    assert total(text) == "32.40"
+    assert total("Diner\nBurger 30.00\nAmount Due 32.40\nTip\nTotal\n\nSignature\nx 1.00\n") == "32.40"
+
+
+def test_a_yen_total_is_a_whole_number() -> None:
+    found = extract(lines_of("店\nお茶 ¥150\n合計 Total ¥1,280\n"), today=TODAY).to_json()
+    assert (found["currency"], found["total"]) == ("JPY", "1280")
+    assert total("Toko\nTotal Rp 15.000\nTunai Rp 20.000\n") == "15000"
+
+
+def test_integers_are_not_amounts_in_two_decimal_currencies() -> None:
+    assert total("Shop\nTotal Qty 3\nTotal 12\n") is None
+
+
+def test_conflicting_totals_give_none() -> None:
+    assert total("Shop\nTotal 12.30\nTotal 45.60\n") is None
