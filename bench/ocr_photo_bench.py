@@ -3,7 +3,7 @@ shared scans and on photo-like versions of them (tests/ocr/photos.py: the paper 
 textured table, in perspective, under a shadow, JPEG; seeded, made in memory).
 
     .venv/bin/python bench/ocr_photo_bench.py [--receipts ../shared/receipts] [--sets scan,photo]
-        [--preparations pillow,opencv] [--layout on|off|both]
+        [--preparations pillow] [--layout on|off|both]
 
 Each job runs the worker's own `recognise` in one of two processes. Prints one table per run
 and one JSON line.
@@ -39,14 +39,8 @@ def _run(job: Job) -> dict[str, Any]:
     data = Path(path).read_bytes()
     if kind == "photo":
         data = photographed(data, seed=seed)
-    if preparation == "opencv":
-        from ocr.paper import prepare_with_gray as opencv
-
-        worker.prepare_with_gray = opencv  # type: ignore[assignment]
-    else:
-        from ocr.imaging import prepare_with_gray as pillow
-
-        worker.prepare_with_gray = pillow  # type: ignore[assignment]
+    if preparation != "pillow":  # a candidate preparation plugs in here to be compared
+        raise ValueError(f"unknown preparation {preparation!r}")
     worker.ROW_REBUILDING = layout == "on"
     started = _cpu()
     try:
@@ -71,7 +65,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--receipts", type=Path, default=DEFAULT_RECEIPTS)
     parser.add_argument("--sets", default="scan,photo")
-    parser.add_argument("--preparations", default="pillow,opencv")
+    parser.add_argument("--preparations", default="pillow")
     parser.add_argument("--layout", choices=("on", "off", "both"), default="on")
     args = parser.parse_args()
     truth = load_truth(args.receipts)

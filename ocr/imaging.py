@@ -120,7 +120,7 @@ def prepare_with_gray(gray: Image.Image) -> tuple[Image.Image, Image.Image]:
     grayscale (barcodes whitened too) for a second look at single lines, where Tesseract's own
     thresholding sometimes reads faint print better than the local threshold."""
     paper = crop_to_paper(gray)
-    paper = scaled(paper)
+    paper = _scaled(paper)
     paper = paper.filter(ImageFilter.MedianFilter(3))
     binary = binarise(paper)
     angle = skew_angle(binary)
@@ -184,8 +184,7 @@ def _bright_run(profile: list[int]) -> tuple[int, int]:
     return best
 
 
-def scaled(gray: Image.Image) -> Image.Image:
-    """The paper at the width Tesseract reads best (receipt print at about 300 dpi)."""
+def _scaled(gray: Image.Image) -> Image.Image:
     width = gray.width
     if width < _MIN_PAPER_WIDTH:
         factor = min(_MAX_UPSCALE, _MIN_PAPER_WIDTH / width)

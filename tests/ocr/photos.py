@@ -38,7 +38,7 @@ def photographed(scan: bytes, *, seed: int) -> bytes:
     photo = Image.composite(warped, background, mask)
     photo = ImageChops.multiply(photo, _shadow(canvas_w, canvas_h, rng).convert("RGB"))
     photo = photo.filter(ImageFilter.GaussianBlur(rng.uniform(0.5, 1.1)))
-    grain = Image.effect_noise((canvas_w, canvas_h), rng.uniform(6, 12)).convert("RGB")
+    grain = _noise((canvas_w, canvas_h), rng.uniform(10, 20), rng).convert("RGB")
     photo = ImageChops.add(photo, grain, scale=1.0, offset=-128)
     out = io.BytesIO()
     photo.save(out, format="JPEG", quality=rng.randint(60, 82))
@@ -49,10 +49,16 @@ def _table(width: int, height: int, rng: random.Random) -> Image.Image:
     """A dark-to-mid surface (wood, stone, a desk) with coarse texture."""
     base = tuple(rng.randint(45, 120) + rng.randint(-15, 15) for _ in range(3))
     table = Image.new("RGB", (width, height), base)
-    coarse = Image.effect_noise((max(1, width // 16), max(1, height // 16)), 40).resize((width, height))
-    fine = Image.effect_noise((width, height), 25)
+    coarse = _noise((max(1, width // 16), max(1, height // 16)), 70, rng).resize((width, height))
+    fine = _noise((width, height), 45, rng)
     texture = ImageChops.add(coarse, fine, scale=2.0).convert("RGB")
     return ImageChops.add(table, texture, scale=1.0, offset=-64)
+
+
+def _noise(size: tuple[int, int], amplitude: float, rng: random.Random) -> Image.Image:
+    """Uniform noise around mid-grey, +-`amplitude`, from `rng` (Pillow's own noise is not seeded)."""
+    raw = Image.frombytes("L", size, rng.randbytes(size[0] * size[1]))
+    return raw.point(lambda v: round(128 + (v - 128) * amplitude / 128))
 
 
 def _placed_quad(
