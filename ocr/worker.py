@@ -25,6 +25,7 @@ from PIL import Image
 from domain import DomainError, Invalid
 from ocr.extract import Line, Receipt, date_line_hints, extract, extract_date, plausible_date
 from ocr.imaging import decode, prepare_with_gray
+from ocr.layout import readable, rows
 from ocr.text import Word
 
 _LENGTH = struct.Struct(">I")
@@ -35,6 +36,8 @@ TESSERACT_CONFIG = "--oem 1 --psm 4"
 # The second look at a strip that should hold the date: a uniform block of text (the strip may
 # catch a neighbouring line; psm 6 copes with that far better than single-line psm 7).
 LINE_CONFIG = "--oem 1 --psm 6"
+# Rebuild receipt rows from the word boxes (ocr.layout) before extraction.
+ROW_REBUILDING = True
 
 
 def read_frame(stream: BinaryIO) -> bytes | None:
@@ -69,6 +72,9 @@ def recognise(data: bytes, options: dict[str, Any]) -> dict[str, Any]:
     )
     recognised_at = time.perf_counter()
     lines = lines_from_words(words)
+    if ROW_REBUILDING:
+        lines = rows(lines)
+    lines = readable(lines)
     today = date.today()
     receipt = extract(lines, today=today)
     extracted_at = time.perf_counter()

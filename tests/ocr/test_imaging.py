@@ -123,3 +123,16 @@ def test_text_and_a_few_tall_strokes_are_not_barcodes() -> None:
     for index in range(6):  # a logo's tall letters: a few long strokes, not a barcode
         draw.rectangle((100 + index * 150, 100, 130 + index * 150, 400), fill=0)
     assert suppress_barcodes(logo).tobytes() == logo.tobytes()
+
+
+def test_a_photo_like_picture_of_a_scan_is_a_bigger_jpeg_on_a_darker_table() -> None:
+    from tests.ocr.photos import photographed
+
+    scan = rendered_receipt(fmt="PNG")
+    photo = photographed(scan, seed=7)
+    assert photo == photographed(scan, seed=7)  # seeded: the bench is repeatable
+    header = inspect(photo, max_pixels=MAX_PIXELS)
+    assert header.format == "JPEG" and header.width > 760
+    gray = decode(photo, max_pixels=MAX_PIXELS)
+    corner = gray.crop((0, 0, 20, 20)).resize((1, 1), Image.Resampling.BOX).getpixel((0, 0))
+    assert isinstance(corner, int) and corner < 200  # the table, darker than paper
