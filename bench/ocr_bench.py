@@ -140,11 +140,12 @@ async def accuracy(folder: Path, truth: list[dict[str, Any]], languages: str) ->
     for f in FIELDS:
         print(f"{f:<9} {hits[f]:>2}/{n} = {100 * hits[f] / n:5.1f} %")
     shared = [verdicts(r, {**t, "currency": r.get("currency")}) for r, t in zip(results, truth, strict=True)]
-    print_counts("shared receipts", shared)
+    counts = print_counts("shared receipts", shared)
     per_image = [r.get("timings", {}) for r in results]
     return {
         "receipts": n,
         "accuracy": {f: round(hits[f] / n, 3) for f in FIELDS},
+        "counts": counts,
         "seconds_per_image_2_workers": round(wall / n, 2),
         "images_per_second_2_workers_all": round(n / wall, 3),
         "mean_tesseract_ms": round(statistics.mean(t.get("tesseract_ms", 0) for t in per_image), 1),
