@@ -1,7 +1,11 @@
 """Receipt OCR: accuracy per field on the shared receipts, throughput with 1 and 2 workers, the
 event loop's lag while the pool is saturated, and the overhead over the bare tesseract CLI.
 
-    .venv/bin/python bench/ocr_bench.py [--receipts ../shared/receipts] [--only accuracy]
+    .venv/bin/python bench/ocr_bench.py [--receipts ../shared/receipts] [--only accuracy|speed|synthetic]
+        [--synthetic 60] [--synthetic-text 2000]
+
+The synthetic corpus (tests/ocr/synthetic): a text-level pass (clean and OCR-noised) and N rendered,
+degraded receipts through the pool, per-field accuracy per country and right/null/wrong counts.
 
 Bounded time (about 2 minutes on 2 cores): the accuracy pass covers every receipt with 2 workers
 (and is the 2-worker throughput and lag measurement); 1 vs 2 workers and the CLI comparison use
@@ -19,14 +23,19 @@ import statistics
 import subprocess
 import sys
 import time
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ocr.extract import fold_name  # noqa: E402
+from ocr.extract import extract, fold_name, lines_of  # noqa: E402
 from ocr.pool import OcrPool  # noqa: E402
 from ocr.settings import DEFAULT_LANGUAGES  # noqa: E402
+from tests.ocr.synthetic import COUNTRIES, generate  # noqa: E402
+from tests.ocr.synthetic import judge as verdicts
+from tests.ocr.synthetic.noise import ocr_noise  # noqa: E402
+from tests.ocr.synthetic.render import degrade  # noqa: E402
 
 DEFAULT_RECEIPTS = Path(__file__).resolve().parents[2] / "shared" / "receipts"
 SUBSET = 8
@@ -130,10 +139,13 @@ async def accuracy(folder: Path, truth: list[dict[str, Any]], languages: str) ->
     print()
     for f in FIELDS:
         print(f"{f:<9} {hits[f]:>2}/{n} = {100 * hits[f] / n:5.1f} %")
+    shared = [verdicts(r, {**t, "currency": r.get("currency")}) for r, t in zip(results, truth, strict=True)]
+    counts = print_counts("shared receipts", shared)
     per_image = [r.get("timings", {}) for r in results]
     return {
         "receipts": n,
         "accuracy": {f: round(hits[f] / n, 3) for f in FIELDS},
+        "counts": counts,
         "seconds_per_image_2_workers": round(wall / n, 2),
         "images_per_second_2_workers_all": round(n / wall, 3),
         "mean_tesseract_ms": round(statistics.mean(t.get("tesseract_ms", 0) for t in per_image), 1),
@@ -146,6 +158,64 @@ async def accuracy(folder: Path, truth: list[dict[str, Any]], languages: str) ->
         "loop_lag_p99_ms_saturated": round(probe.p99_ms(), 2),
         "loop_lag_samples": len(probe.samples),
     }
+
+
+def print_counts(title: str, judged: list[dict[str, str]]) -> dict[str, dict[str, int]]:
+    """Right / null / wrong per field: null beats wrong (a wrong value the user may not notice)."""
+    counts = {f: {v: sum(j[f] == v for j in judged) for v in ("right", "null", "wrong")} for f in FIELDS}
+    print(f"{title}: " + ", ".join(f"{f} {c['right']}/{c['null']}/{c['wrong']}" for f, c in counts.items())
+          + " (right/null/wrong)")  # fmt: skip
+    return counts
+
+
+def per_country(title: str, rows: list[tuple[str, dict[str, str]]]) -> dict[str, Any]:
+    """Per-country accuracy table of the synthetic corpus, then right/null/wrong counts."""
+    print(f"\n{title}")
+    print(f"{'country':<8} {'n':>5} " + " ".join(f"{f:>9}" for f in (*FIELDS, "currency")))
+    table: dict[str, Any] = {}
+    for country in COUNTRIES:
+        mine = [j for c, j in rows if c == country]
+        if not mine:
+            continue
+        rates = {f: sum(j[f] == "right" for j in mine) / len(mine) for f in (*FIELDS, "currency")}
+        table[country] = {f: round(v, 3) for f, v in rates.items()}
+        print(f"{country:<8} {len(mine):>5} " + " ".join(f"{100 * v:8.1f}%" for v in rates.values()))
+    judged = [j for _, j in rows]
+    overall = {f: round(sum(j[f] == "right" for j in judged) / len(judged), 3) for f in (*FIELDS, "currency")}
+    print(f"{'all':<8} {len(judged):>5} " + " ".join(f"{100 * v:8.1f}%" for v in overall.values()))
+    return {"per_country": table, "accuracy": overall, "counts": print_counts(title, judged)}
+
+
+def synthetic_text(n: int) -> dict[str, Any]:
+    """Extraction alone on n generated receipts' text, clean and with OCR-like character noise."""
+    today = date(2026, 6, 1)
+    report: dict[str, Any] = {"receipts": n}
+    for noisy in (False, True):
+        rows = []
+        for seed in range(n):
+            receipt = generate(seed)
+            lines = ocr_noise(receipt.lines, seed) if noisy else receipt.lines
+            result = extract(lines_of("\n".join(lines)), today=today).to_json()
+            rows.append((receipt.country, verdicts(result, receipt.truth)))
+        name = "text_noisy" if noisy else "text_clean"
+        report[name] = per_country(f"synthetic text, {'OCR noise' if noisy else 'clean'} ({n})", rows)
+    return report
+
+
+async def synthetic_images(n: int, languages: str) -> dict[str, Any]:
+    """n rendered and degraded receipts through the whole pipeline (2 workers)."""
+    receipts = [generate(100_000 + seed) for seed in range(n)]
+    images = [degrade(r.render(), r.seed) for r in receipts]
+    pool = make_pool(2, languages, n)
+    await pool.start()
+    try:
+        results, wall = await run_all(pool, images)
+    finally:
+        await pool.close()
+    rows = [(r.country, verdicts(res, r.truth)) for r, res in zip(receipts, results, strict=True)]
+    report = per_country(f"synthetic images ({n}, rendered + degraded, tesseract)", rows)
+    report["seconds_per_image_2_workers"] = round(wall / n, 2)
+    return report
 
 
 def _mark(ok: bool) -> str:
@@ -242,13 +312,19 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--receipts", type=Path, default=DEFAULT_RECEIPTS)
     parser.add_argument("--languages", default=DEFAULT_LANGUAGES)
-    parser.add_argument("--only", choices=("accuracy", "speed"))
+    parser.add_argument("--only", choices=("accuracy", "speed", "synthetic"))
+    parser.add_argument("--synthetic", type=int, default=60, help="rendered synthetic receipts (0: none)")
+    parser.add_argument("--synthetic-text", type=int, default=2000, help="synthetic receipts, text only")
     args = parser.parse_args()
     truth = load_truth(args.receipts)
     report: dict[str, Any] = {"cpus": os.cpu_count(), "languages": args.languages}
     started = time.perf_counter()
     if args.only in (None, "accuracy"):
         report.update(await accuracy(args.receipts, truth, args.languages))
+    if args.only in (None, "synthetic"):
+        report["synthetic"] = synthetic_text(args.synthetic_text)
+        if args.synthetic:
+            report["synthetic"]["images"] = await synthetic_images(args.synthetic, args.languages)
     if args.only in (None, "speed"):
         # Equal jobs (one small scan, repeated), so 1 vs 2 workers is not skewed by one long
         # image finishing last; the CPU ceiling says what the machine itself allows.

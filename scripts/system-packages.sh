@@ -7,6 +7,7 @@ target=${1:-run}
 declare -A package_of=(
   [tesseract]="tesseract-ocr tesseract-ocr-eng tesseract-ocr-deu"
   [redis-server]="redis-server"
+  [fonts]="fonts-dejavu-core fonts-liberation fonts-freefont-ttf"
 )
 case "$target" in
   run) needed=(tesseract redis-server) required=() ;;
@@ -21,6 +22,10 @@ done
 # The German language data is needed by OCR tests even where tesseract itself is present.
 if command -v tesseract >/dev/null 2>&1 && ! tesseract --list-langs 2>/dev/null | grep -qx deu; then
   missing+=(tesseract)
+fi
+# The synthetic receipt corpus prints with these fonts (it falls back to Pillow's own without them).
+if [ "$target" = test ] && [ ! -e /usr/share/fonts/truetype/liberation/LiberationMono-Regular.ttf ]; then
+  missing+=(fonts)
 fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 
