@@ -212,7 +212,7 @@ def generate(seed: int, country: str | None = None) -> SyntheticReceipt:
         printed=tuple(out),
         columns=columns,
         truth={
-            "total": f"{total:.2f}",
+            "total": f"{total:.{p.decimals}f}",  # as the API writes money: JPY 27470
             "date": when.isoformat() if has_date else None,
             "merchant": slug,
             "currency": p.currency,
