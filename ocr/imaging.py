@@ -135,14 +135,29 @@ def prepare_with_gray(gray: Image.Image) -> tuple[Image.Image, Image.Image]:
 
 
 def crop_to_paper(gray: Image.Image) -> Image.Image:
-    """The brightest wide band of columns: the receipt, when it was scanned or photographed on a
+    """The band of columns the paper covers, when the receipt was scanned or photographed on a
     darker background. Leaves the image alone when the paper fills it. (Rows are left alone: a
-    receipt's own logos and barcodes make dark bands across it.)"""
+    receipt's own logos and barcodes make dark bands across it.)
+
+    The band is the run of columns whose mean is near the brightest, widened to the run of columns
+    mostly covered by paper-bright pixels (Otsu's split of the thumbnail) when the two overlap: a
+    receipt photographed at an angle covers its outer columns only partly, and the mean alone cut
+    those columns off, taking the right-hand amounts with them. Never narrowed by coverage: on
+    scans a shaded half of the paper would lose its columns."""
     thumb = gray.copy()
     thumb.thumbnail((400, 400))
-    columns = _profile(thumb, axis="columns")
-    left, right = _bright_run(columns)
-    if (right - left) < 0.92 * len(columns):
+    left, right = _bright_run(_profile(thumb, axis="columns"))
+    covered = _paper_columns(thumb)
+    widened = min(left, covered[0]), max(right, covered[1])
+    # The same paper, seen whole, and clearly wider (a tilted photo loses a good part of its width;
+    # a column or two more or less only moves the binarisation's noise about).
+    if (
+        covered[0] < right
+        and covered[1] > left
+        and widened[1] - widened[0] > right - left + 0.05 * thumb.width
+    ):
+        left, right = widened
+    if (right - left) < 0.92 * thumb.width:
         scale = gray.width / thumb.width
         margin = int(0.01 * gray.width)
         box = (
@@ -153,6 +168,56 @@ def crop_to_paper(gray: Image.Image) -> Image.Image:
         )
         gray = gray.crop(box)
     return gray
+
+
+def _paper_columns(thumb: Image.Image) -> tuple[int, int]:
+    """The longest run of columns at least half as covered by bright pixels as the most covered
+    one; the whole width when paper and background are not told apart."""
+    split = _otsu(thumb.histogram())
+    if split is None:
+        return 0, thumb.width
+    mask = thumb.point(lambda value: 255 if value > split else 0)
+    coverage = _profile(mask, axis="columns")
+    fullest = max(coverage, default=0)
+    if fullest == 0:
+        return 0, thumb.width
+    best, best_length, start = (0, thumb.width), 0, None
+    for index, value in enumerate([*coverage, -1]):
+        if value >= 0.5 * fullest and start is None:
+            start = index
+        elif value < 0.5 * fullest and start is not None:
+            if index - start > best_length:
+                best, best_length = (start, index), index - start
+            start = None
+    if best_length < 0.12 * thumb.width:
+        return 0, thumb.width
+    return best
+
+
+def _otsu(histogram: list[int]) -> int | None:
+    """Otsu's threshold of a 256-bin histogram; None when the two classes are less than 40 grey
+    levels apart (nothing but paper, or nothing but background)."""
+    total = sum(histogram)
+    if total == 0:
+        return None
+    weighted_all = sum(level * count for level, count in enumerate(histogram))
+    best, best_variance, gap = None, 0.0, 0.0
+    below = weighted_below = 0
+    for level, count in enumerate(histogram):
+        below += count
+        weighted_below += level * count
+        above = total - below
+        if below == 0 or above == 0:
+            continue
+        mean_below = weighted_below / below
+        mean_above = (weighted_all - weighted_below) / above
+        variance = below * above * (mean_below - mean_above) ** 2
+        if variance > best_variance:
+            best, best_variance = level, variance
+            gap = mean_above - mean_below
+    if best is None or gap < 40:
+        return None
+    return best
 
 
 def _profile(image: Image.Image, *, axis: str) -> list[int]:
