@@ -152,8 +152,16 @@ def find_merchant(lines: list[Line]) -> tuple[str | None, float]:
     median = _median_height(lines)
     candidates: list[_Candidate] = []
     for rank, line in enumerate(header):
+        if _is_legal_form_only(line.text):
+            continue  # `PTE LTD` under `SHENG SIONG`: the tail of the name above, never a name
         candidate = _header_candidate(line, rank, median, header[rank + 1 : rank + 2])
         if candidate is not None:
+            following = header[rank + 1] if rank + 1 < len(header) else None
+            if following is not None and _is_legal_form_only(following.text):
+                # Malaysian, Singaporean and Indian tills often wrap the registered name so that
+                # its legal form sits alone on the next line: it belongs to this name
+                tail = _strip_registration(following.text).strip(" -_=*#|:;,")
+                candidate = _Candidate(f"{candidate.name} {tail}", candidate.score + 0.15)
             candidates.append(candidate)
     company = _company_candidate(lines[len(header) :])
     if company is not None:
@@ -223,6 +231,14 @@ def _header_candidate(line: Line, rank: int, median: float | None, after: list[L
     if _DEPARTMENT.search(folded):
         score -= 0.3
     return _Candidate(name, score * line.confidence)
+
+
+def _is_legal_form_only(text: str) -> bool:
+    """A line that is nothing but a legal form (`SDN BHD`, `Pte. Ltd.`, `GmbH`), registration
+    number aside: a wrapped company name's second line."""
+    folded = fold(_strip_registration(text)).strip(" -_=*#|:;,.")
+    folded = re.sub(r"^\(m\)\s*", "", folded)  # Malaysia's `(M) SDN BHD`
+    return bool(folded) and _LEGAL_FORM.fullmatch(folded.rstrip(".")) is not None
 
 
 def _is_sentence(name: str) -> bool:

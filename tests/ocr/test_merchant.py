@@ -226,3 +226,20 @@ def test_confidence_reflects_the_margin_and_nothing_sure_is_none() -> None:
 )
 def test_clean_name(raw: str, name: str | None) -> None:
     assert clean_name(raw) == name
+
+
+# --- review findings: a wrapped legal form, labels, places and slogans are not the name --------
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        # Singapore and Malaysia: the registered name wrapped, its legal form alone on line two
+        ("SHENG SIONG\nPTE LTD\n3 Yishun Ring Road", "SHENG SIONG PTE LTD"),
+        ("99 SPEEDMART\nSDN BHD", "99 SPEEDMART SDN BHD"),
+        ("KEDAI MAJU\n(M) SDN. BHD. (123456-X)\nNo. 5, Jalan Besar", "KEDAI MAJU (M) SDN. BHD."),
+        ("Bäckerei Lange\nGmbH\nHauptstr. 3", "Bäckerei Lange GmbH"),
+    ],
+)
+def test_a_line_that_is_only_a_legal_form_joins_the_name_above(header: str, expected: str) -> None:
+    assert merchant(f"{header}\nTOTAL 4.50") == expected
