@@ -43,13 +43,21 @@ _GENERIC = re.compile(
     r"^(receipt|quittung|kassenbon|kassenbeleg|beleg|rechnung|invoice|tax invoice|simplified tax "
     r"invoice|bon|ticket|welcome|willkommen|bienvenue|thank you|danke|copy|kopie|customer copy|"
     r"kundenbeleg|sales receipt|cash receipt|cash sale|order|store|filiale|eur|euro|usd|gbp|chf|"
-    r"date|datum|original|duplicate|resit|official receipt|bill|cash bill|facture|recu|factura)\b"
+    r"date|datum|original|duplicate|resit|official receipt|bill|cash bill|facture|recu|factura|"
+    # card slips print whose copy it is; Indian and Malaysian bills a sales or retail invoice
+    # title; restaurant tills the order type
+    r"(?:merchant|cardholder|card holder|store|shop|customer|bank) copy|sales invoice|retail "
+    r"invoice|gst invoice|(?:dine[ -]?in|take[ -]?away|takeaway|take[ -]?out|to go|eat[ -]?in)"
+    r"(?:\s*order)?[\s:#\d-]*$)\b"
 )
 # Header labels of tills and restaurant bills: a person, a table, a document number.
 _LABEL = re.compile(
     r"^(server|waiter|waitress|host|cashier|kassierer|operator|staff|table|tisch|guests?|covers?|"
     r"pax|order|check|chk|invoice|inv|bill|receipt|trans|transaction|till|pos|reg|register|"
-    r"terminal|kasse|bon|beleg)\b\s*(no\b|nr\b|#|:|\d)|^(server|cashier|table|guests?)\b"
+    r"terminal|kasse|bon|beleg)\b\s*(no\b|nr\b|#|:|\d)|^(server|cashier|table|guests?)\b|"
+    # the person on duty: US tills print the store manager, restaurants who served
+    r"^((store|general|shift|duty|asst\.?|assistant) )?(manager|mgr|supervisor)\b|"
+    r"^(served|serviced|attended|assisted) by\b|^(your )?(server|host|attendant)\b"
 )
 _CONTACT = re.compile(
     r"\b(tel|phone|fon|fax|telefon|mobil|ph|hp|www|http|email|e-mail|vat|ust|"
@@ -86,7 +94,7 @@ _STREET = re.compile(
 # Malaysian and Singaporean address words, unit numbers (`#01-23`, `Level 2`, `G-12`, `Lot 5`).
 _LOCAL_ADDRESS = re.compile(
     r"\b(jalan|jln|lot|taman|tmn|kawasan|bandar|persiaran|lorong|lrg|kampung|seksyen|batu|"
-    r"wisma|menara|level|lvl|unit|blk|block|no\.?\s*\d)\b|#\s?\d{1,3}\s?-\s?\d{1,4}|"
+    r"wisma|menara|level|lvl|unit|blk|block|no\.?\s*\d|lingkaran|lebuh|lebuhraya|lengkok|solok)\b|#\s?\d{1,3}\s?-\s?\d{1,4}|"
     r"\b[a-z]-\d{1,3}(?:-\d{1,3})?\b"
 )
 # Countries, states and big cities printed as the last address line.
@@ -100,12 +108,37 @@ _POSTCODE = re.compile(
     r"\b\d{5}(?:-\d{4})?\b|\b\d{6}\b|\b[a-z]{1,2}\d[a-z\d]?\s\d[a-z]{2}\b|,\s*[a-z]{2}\s+\d{5}\b"
 )
 # Malls and centres: an address when the line also carries a number or a comma.
-_MALL = re.compile(r"\b(mall|plaza|centre|center|complex|arcade|komplex|galleria)\b")
+_MALL = re.compile(r"\b((?!small\b)\w*mall|plaza|centre|center|complex|arcade|komplex|galleria)\b")
 # Slogans and greetings of every till.
 _SLOGAN = re.compile(
     r"\b(thank you|thanks|danke|merci|terima kasih|welcome|since \d{4}|est\.? \d{4}|seit \d{4}|"
     r"quality|your .{0,20}store|save money|live better|always|every ?day|the best|fresh|"
     r"open daily|24 hours|visit us|see you)\b"
+)
+# A US address's city line: `ROGERS AR`, `Austin, TX` (the ZIP may be missing or unread). Two-letter
+# state codes are matched as printed (upper case); codes that are also English words or company
+# abbreviations (`& CO`, `IN`, `OR`, `ME`) count only after a comma.
+_US_STATES = (
+    "AL AK AZ AR CA CT DC FL GA IA KS KY MD MI MN MO MS MT NC ND NE NH NJ NM NV NY RI SC SD TN TX UT "
+    "VA VT WA WI WV"
+)
+_US_AMBIGUOUS_STATES = "CO DE HI ID IN LA MA ME OH OK OR PA"
+_US_CITY_LINE = re.compile(
+    rf"^[A-Za-z][A-Za-z .'-]{{1,28}}(?:,\s*(?:{_US_STATES.replace(' ', '|')}|"
+    rf"{_US_AMBIGUOUS_STATES.replace(' ', '|')})|\s+(?:{_US_STATES.replace(' ', '|')}))"
+    r"\.?(?:\s+\d{5}(?:-\d{4})?)?\s*$"
+)
+# Big cities printed alone as the address's last line (US, UK, India, Singapore's districts are
+# covered by postcodes): only a whole line, so shops named after a city (`San Francisco Coffee`)
+# stay names.
+_CITY_LINE = re.compile(
+    r"^(new york(?: city)?|nyc|los angeles|san francisco|san diego|san jose|chicago|houston|"
+    r"phoenix|philadelphia|san antonio|dallas|austin|seattle|boston|denver|miami|atlanta|"
+    r"las vegas|portland|detroit|washington|london|manchester|birmingham|glasgow|edinburgh|"
+    r"liverpool|leeds|bristol|mumbai|bombay|delhi|new delhi|bangalore|bengaluru|chennai|"
+    r"kolkata|hyderabad|pune|kuala lumpur|petaling jaya|shah alam|johor bahru|george town|ipoh|"
+    r"berlin|hamburg|munchen|koln|frankfurt(?: am main)?|sydney|melbourne|toronto|vancouver)"
+    r"[\s,.]*$"
 )
 _DEPARTMENT = re.compile(r"\b(dept|department|abteilung|abt)\b")
 _WELCOME = re.compile(
@@ -152,8 +185,16 @@ def find_merchant(lines: list[Line]) -> tuple[str | None, float]:
     median = _median_height(lines)
     candidates: list[_Candidate] = []
     for rank, line in enumerate(header):
+        if _is_legal_form_only(line.text):
+            continue  # `PTE LTD` under `SHENG SIONG`: the tail of the name above, never a name
         candidate = _header_candidate(line, rank, median, header[rank + 1 : rank + 2])
         if candidate is not None:
+            following = header[rank + 1] if rank + 1 < len(header) else None
+            if following is not None and _is_legal_form_only(following.text):
+                # Malaysian, Singaporean and Indian tills often wrap the registered name so that
+                # its legal form sits alone on the next line: it belongs to this name
+                tail = _strip_registration(following.text).strip(" -_=*#|:;,")
+                candidate = _Candidate(f"{candidate.name} {tail}", candidate.score + 0.15)
             candidates.append(candidate)
     company = _company_candidate(lines[len(header) :])
     if company is not None:
@@ -216,13 +257,44 @@ def _header_candidate(line: Line, rank: int, median: float | None, after: list[L
         score += 0.05
     if _LEGAL_FORM.search(folded):
         score += 0.15
-    if _is_address(raw, after):
+    if _is_address(raw, after, line.text):
         score -= 0.75
+    if _is_sentences(line.text):
+        return None  # `Save money. Live better.`: a slogan of short sentences is never a name
     if _SLOGAN.search(folded) or _is_sentence(name):
         score -= 0.5
     if _DEPARTMENT.search(folded):
         score -= 0.3
     return _Candidate(name, score * line.confidence)
+
+
+def _is_legal_form_only(text: str) -> bool:
+    """A line that is nothing but a legal form (`SDN BHD`, `Pte. Ltd.`, `GmbH`), registration
+    number aside: a wrapped company name's second line."""
+    folded = fold(_strip_registration(text)).strip(" -_=*#|:;,.")
+    folded = re.sub(r"^\(m\)\s*", "", folded)  # Malaysia's `(M) SDN BHD`
+    return bool(folded) and _LEGAL_FORM.fullmatch(folded.rstrip(".")) is not None
+
+
+def _is_sentences(name: str) -> bool:
+    """Two or more sentences of two words or more, each ending in `.`, `!` or `?` after a word
+    (the slogans under a logo: `Save money. Live better.`, `Eat fresh. Feel good!`); dotted
+    initials and legal forms (`MR. D.I.Y.`, `Co. Ltd.`) are not sentence ends."""
+    parts = re.split(r"(?<=[.!?])\s+", name.strip())
+    if len(parts) < 2:
+        return False
+    for part in parts:
+        words = part.split()
+        last = re.sub(r"[.!?]+$", "", words[-1])
+        if (
+            len(words) < 2
+            or not re.search(r"[.!?]$", part)
+            or len(last) < 3
+            or not last.isalpha()
+            or _LEGAL_FORM.fullmatch(fold(last))
+        ):
+            return False
+    return True
 
 
 def _is_sentence(name: str) -> bool:
@@ -239,10 +311,12 @@ def _is_sentence(name: str) -> bool:
     )
 
 
-def _is_address(folded: str, after: list[Line]) -> bool:
+def _is_address(folded: str, after: list[Line], raw: str = "") -> bool:
     if _STREET.search(folded) or _LOCAL_ADDRESS.search(folded) or _PLACE.search(folded):
         return True
-    if _POSTCODE.search(folded):
+    if _POSTCODE.search(folded) or _CITY_LINE.match(folded):
+        return True
+    if _US_CITY_LINE.match(raw.strip()):
         return True
     if _MALL.search(folded):
         # `Mid Valley Megamall, Lot …` or a centre line followed by the street

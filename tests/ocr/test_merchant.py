@@ -226,3 +226,70 @@ def test_confidence_reflects_the_margin_and_nothing_sure_is_none() -> None:
 )
 def test_clean_name(raw: str, name: str | None) -> None:
     assert clean_name(raw) == name
+
+
+# --- review findings: a wrapped legal form, labels, places and slogans are not the name --------
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        # Singapore and Malaysia: the registered name wrapped, its legal form alone on line two
+        ("SHENG SIONG\nPTE LTD\n3 Yishun Ring Road", "SHENG SIONG PTE LTD"),
+        ("99 SPEEDMART\nSDN BHD", "99 SPEEDMART SDN BHD"),
+        ("KEDAI MAJU\n(M) SDN. BHD. (123456-X)\nNo. 5, Jalan Besar", "KEDAI MAJU (M) SDN. BHD."),
+        ("Bäckerei Lange\nGmbH\nHauptstr. 3", "Bäckerei Lange GmbH"),
+    ],
+)
+def test_a_line_that_is_only_a_legal_form_joins_the_name_above(header: str, expected: str) -> None:
+    assert merchant(f"{header}\nTOTAL 4.50") == expected
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        # staff on duty, card-slip copies, invoice titles and order types are labels
+        ("Served by: Anna\nCAFE LUNA", "CAFE LUNA"),
+        ("CAFE LUNA\nServed by Anna", "CAFE LUNA"),
+        ("Store Manager: Bob Lee\nJOE'S DINER", "JOE'S DINER"),
+        ("MERCHANT COPY\nBLUE BOTTLE COFFEE", "BLUE BOTTLE COFFEE"),
+        ("SALES INVOICE\nSHREE GANESH STORES", "SHREE GANESH STORES"),
+        ("DINE IN\nNASI KANDAR PELITA", "NASI KANDAR PELITA"),
+        ("TAKE AWAY #12\nNASI KANDAR PELITA", "NASI KANDAR PELITA"),
+        # a mall (also a `-mall` compound) above a Malay street line is the location, not the shop
+        ("SUNWAY PYRAMID MEGAMALL\nLingkaran Sunway\nKEDAI ABC", "KEDAI ABC"),
+        # the slogan under an unread logo is followed by a US address block
+        ("Save money. Live better.\nWalmart\n(479) 273-4000\nMANAGER DIANA EARNEST", "Walmart"),
+    ],
+)
+def test_labels_malls_and_slogans_are_not_the_name(header: str, expected: str) -> None:
+    assert merchant(f"{header}\nTOTAL 4.50") == expected
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        # nothing but a slogan, a manager, a US city with its state, or a big city alone
+        "Save money. Live better.\n(479) 273-4000\nMANAGER DIANA EARNEST\n2110 W WALNUT ST\nROGERS AR 72756",
+        "ROGERS AR",
+        "Austin, TX",
+        "SAN FRANCISCO",
+        "Eat fresh. Feel good!",
+    ],
+)
+def test_no_name_rather_than_a_label_place_or_slogan(header: str) -> None:
+    assert merchant(f"{header}\nTOTAL 4.50") is None
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        # names that only look like the above stay names
+        ("ACME CO\n12 Main St", "ACME CO"),
+        ("San Francisco Coffee\nJalan Besar 5", "San Francisco Coffee"),
+        ("MR. D.I.Y. (M) SDN BHD", "MR. D.I.Y. (M) SDN BHD"),
+        ("Take Away Pizza\nHauptstr. 3", "Take Away Pizza"),
+    ],
+)
+def test_names_resembling_labels_or_places_stay_names(header: str, expected: str) -> None:
+    assert merchant(f"{header}\nTOTAL 4.50") == expected
