@@ -150,12 +150,12 @@ def extract_date(
         # A column header (`Datum Uhrzeit Filiale`) labels the row under it.
         label_above = not candidates and bool(_DATE_LABEL.search(text))
         for candidate in candidates:
-            if not today - _OLDEST <= candidate.found <= date(today.year + 1, 12, 31):
+            # The window plausible_date states: a purchase cannot be after the scan (beyond a day
+            # of time zones), so a future date is a misread year, never a weaker candidate.
+            if not plausible_date(candidate.found, today):
                 continue
             score = candidate.strength + (0.3 if labelled else 0.0) + (0.1 if timed else 0.0)
-            if candidate.found > today + _TIME_ZONE_SLACK:
-                score -= 0.5
-            elif candidate.found < today - _OLD:
+            if candidate.found < today - _OLD:
                 score -= 0.2
             scored.setdefault(candidate.found, []).append((score, line.confidence, candidate.repaired))
     if not scored:

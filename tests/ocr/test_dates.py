@@ -112,8 +112,8 @@ def test_equal_candidates_that_disagree_give_none() -> None:
 def test_implausible_years() -> None:
     assert read("Shop\n19/03/2003\nTotal 1.00") is None  # two decades old: a misread year
     assert read("Shop\n19/03/2003\n19/03/2023 10:00\nTotal 1.00") == "2023-03-19"
-    # A future date is kept only when nothing else is there, and flagged as implausible
-    assert read("Shop\n18.05.26 09:50") == "2026-05-18"
+    # A future date is a misread year, even when nothing else is there (review bug 4)
+    assert read("Shop\n18.05.26 09:50") is None
     assert not plausible_date(date(2026, 5, 18), TODAY)
     assert plausible_date(date(2025, 6, 2), TODAY)  # a day of time zones
     assert not plausible_date(date(2004, 1, 1), TODAY)
@@ -129,3 +129,20 @@ def test_confidence_is_lower_when_unsure() -> None:
 def test_amounts_and_prices_are_not_dates() -> None:
     assert read("Shop\n2 Mar 10.00\nTotal 1.00") is None
     assert read("Shop\nMAR 19 12:30\nTotal 1.00") is None
+
+
+REVIEW_TODAY = date(2024, 3, 15)
+
+
+def review_read(text: str) -> tuple[str | None, float]:
+    """The date and confidence the whole extraction gives, as the review probed it."""
+    from ocr.extract import extract
+
+    receipt = extract(lines_of(text.replace(" / ", "\n")), today=REVIEW_TODAY)
+    return (receipt.date.isoformat() if receipt.date else None), receipt.confidence.get("date", 0.0)
+
+
+def test_a_future_date_is_never_the_purchase_date() -> None:
+    # Review bug 4: a date beyond a day of time zones is a misread year, as plausible_date says.
+    assert review_read("SHOP ONE / Date: 2025-12-20 10:00 / TOTAL 12.50") == (None, 0.0)
+    assert review_read("SHOP / 16/03/2024 10:00 / TOTAL 1.00")[0] == "2024-03-16"  # time zones
