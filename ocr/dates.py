@@ -111,10 +111,15 @@ _DATE_LABEL = re.compile(r"\b(datum|date|fecha|tarikh|datum/zeit)\b")
 # --- how plausible a date is -------------------------------------------------------------------
 
 # Receipts are photographed soon after the purchase, some kept for warranty or tax for years. A
-# date in the future beyond a day (time zones) or decades back is a misread year.
+# date in the future beyond a day (time zones) or decades back is a misread year. Tax records are
+# kept 6 to 10 years (UK 6, US and Malaysia 7, India 8, Germany 10): a date beyond 12 years is far
+# more often a misread year (`2005` for `2025`) than a kept receipt, so it loses to any recent
+# candidate and, alone, is given with low confidence.
 _TIME_ZONE_SLACK = timedelta(days=1)
 _OLDEST = timedelta(days=20 * 365)
 _OLD = timedelta(days=12 * 365)
+_OLD_PENALTY = 0.5
+_OLD_CONFIDENCE = 0.5
 # Candidates whose scores differ by less than this are a tie: the receipt disagrees with itself.
 _TIE = 0.05
 _CLOSE = 0.25
@@ -156,7 +161,7 @@ def extract_date(
                 continue
             score = candidate.strength + (0.3 if labelled else 0.0) + (0.1 if timed else 0.0)
             if candidate.found < today - _OLD:
-                score -= 0.2
+                score -= _OLD_PENALTY
             scored.setdefault(candidate.found, []).append((score, line.confidence, candidate.repaired))
     if not scored:
         return None, 0.0
@@ -173,6 +178,8 @@ def extract_date(
         confidence *= 0.6
     if all(repaired for _, _, repaired in seen):
         confidence *= 0.7
+    if best < today - _OLD:
+        confidence *= _OLD_CONFIDENCE
     return best, max(0.0, confidence)
 
 

@@ -146,3 +146,12 @@ def test_a_future_date_is_never_the_purchase_date() -> None:
     # Review bug 4: a date beyond a day of time zones is a misread year, as plausible_date says.
     assert review_read("SHOP ONE / Date: 2025-12-20 10:00 / TOTAL 12.50") == (None, 0.0)
     assert review_read("SHOP / 16/03/2024 10:00 / TOTAL 1.00")[0] == "2024-03-16"  # time zones
+
+
+def test_a_date_older_than_records_are_kept_is_doubtful() -> None:
+    # Review bug 5: ~two decades back is beyond any tax or warranty retention: a misread year.
+    found, confidence = review_read("SHOP / Date: 20/03/2005 10:00 / TOTAL 1.00")
+    assert found is None or confidence <= 0.4
+    # A recent date on the same receipt wins outright.
+    found, _ = review_read("SHOP / Date: 20/03/2005 10:00 / 14/03/2024 / TOTAL 1.00")
+    assert found == "2024-03-14"
