@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from ocr.date_order import Evidence, Order, numeric_order
-from ocr.months import LONGEST, month_number
+from ocr.months import LONGEST, ORDINARY_WORDS, month_number
 from ocr.text import Line, fold
 
 # --- the shapes a date takes -------------------------------------------------------------------
@@ -273,10 +273,35 @@ def _dates_in(
                 continue
             if any(s < match.end() and match.start() < e for s, e in named):
                 continue
+            strength = _named_strength(match)
+            if strength is None:
+                continue
             made = _make_date(_year(match["year"], today), month, int(match["day"]))
             if made is not None:
                 named.append(match.span())
-                yield _Candidate(made, 0.9)
+                yield _Candidate(made, strength)
+
+
+def _named_strength(match: re.Match[str]) -> float | None:
+    """How strongly a month-word match says `date`. A four-digit year, an apostrophe year
+    (`Mar 19 '17`) or the joined DD-MON-YY form (`19-Mar-17`, `19/MAR/17`) is unmistakable. A bare
+    two-digit year apart from the word (`2 MAR 23`) may be an item line's quantity, word and count:
+    weaker than a printed numeric date, and not a date at all when the word is also an ordinary
+    word of item lines (`1 SET 23`, `1 MAC 20 pcs`)."""
+    year = match["year"]
+    if len(year) == 4 or not year[0].isdigit():
+        return 0.9
+    text = match.string
+    pieces = sorted((match.span("day"), match.span("month"), match.span("year")))
+    joined = all(
+        0 < len(gap) <= 3 and not any(c.isspace() for c in gap)
+        for gap in (text[a[1] : b[0]] for a, b in zip(pieces[:-1], pieces[1:], strict=True))
+    )
+    if joined:
+        return 0.9
+    if match["month"] in ORDINARY_WORDS:
+        return None
+    return 0.6
 
 
 def _numeric(

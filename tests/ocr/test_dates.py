@@ -155,3 +155,33 @@ def test_a_date_older_than_records_are_kept_is_doubtful() -> None:
     # A recent date on the same receipt wins outright.
     found, _ = review_read("SHOP / Date: 20/03/2005 10:00 / 14/03/2024 / TOTAL 1.00")
     assert found == "2024-03-14"
+
+
+@pytest.mark.parametrize(
+    "item",
+    ["LEGO 1 SET 23", "2 SET 20", "Sabun 1 MAC 20 pcs", "Cable 3 GEN 22", "Vogue 1 MAG 24", "4 DIS 21"],
+)
+def test_month_words_that_are_ordinary_words_in_item_lines_are_not_dates(item: str) -> None:
+    # Review bug 6: `set`, `mac`, `gen`, `mag`, `ago`, `des`, `dis` are also words of item lines;
+    # with a bare two-digit year beside them they are a quantity and a number, not a date.
+    assert review_read(f"SHOP / {item} / 05/03/2024 14:22 / TOTAL 4.50")[0] == "2024-03-05"
+    assert review_read(f"SHOP / {item} / TOTAL 4.50")[0] is None
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("19 Mac 2017", "2017-03-19"),  # Malay, four-digit year
+        ("19-SET-17", "2017-09-19"),  # Italian, the DD-MON-YY form
+        ("19 Dis '17", "2017-12-19"),  # Malay, apostrophe year
+        ("19-Mar-17", "2017-03-19"),
+        ("19 MAR 17", "2017-03-19"),
+    ],
+)
+def test_month_words_still_read_in_date_forms(text: str, expected: str) -> None:
+    assert read(f"Shop\n{text}\nTotal 1.00") == expected
+
+
+def test_a_two_digit_year_month_word_date_does_not_beat_a_printed_numeric_date() -> None:
+    # `19 MAR 17` without apostrophe is weaker evidence than a full numeric date on the receipt.
+    assert read("Shop\nItem 2 MAR 23\n05/03/2024\nTotal 4.50") == "2024-03-05"
