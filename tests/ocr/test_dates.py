@@ -185,3 +185,15 @@ def test_month_words_still_read_in_date_forms(text: str, expected: str) -> None:
 def test_a_two_digit_year_month_word_date_does_not_beat_a_printed_numeric_date() -> None:
     # `19 MAR 17` without apostrophe is weaker evidence than a full numeric date on the receipt.
     assert read("Shop\nItem 2 MAR 23\n05/03/2024\nTotal 4.50") == "2024-03-05"
+
+
+def test_year_first_receipts_read_a_leading_field_above_twelve_as_the_year() -> None:
+    # Review bug 7: Japan, China, Korea print `24/03/14` year first; its 24 is the year, not
+    # evidence for day first.
+    assert review_read("LAWSON / 24/03/14 12:30 / Total ¥280")[0] == "2024-03-14"
+    assert read("Shop\n24/03/14 12:30\nTotal 5000", currency="KRW") == "2024-03-14"
+    assert read("Shop\n24/03/14 12:30\nTotal 5000", country="JP") == "2024-03-14"
+    assert numeric_order(["24/03/14"], currency="JPY") == ("ymd", Evidence.FIELD)
+    # A four-digit year at the end stays day first, and so do other currencies.
+    assert read("Shop\n24/03/2014\nTotal 5000", currency="JPY") == "2014-03-24"
+    assert read("Shop\n24/03/14\nTotal 5.00", currency="EUR") == "2014-03-24"
