@@ -64,7 +64,7 @@ _US_STATE_ZIP = re.compile(
 )
 # A numeric date-shaped group whose fields may settle the order: 31/01/2019, 01-31-19.
 _DAY_MONTH_GROUP = re.compile(
-    r"(?<![\d.,/:])(?P<a>\d{1,2})\s?[./\-]\s?(?P<b>\d{1,2})\s?[./\-,]\s?(?:\d{4}|\d{2})(?![\d])"
+    r"(?<![\d.,/:])(?P<a>\d{1,2})\s?[./\-]\s?(?P<b>\d{1,2})\s?[./\-,]\s?(?P<c>\d{4}|\d{2})(?![\d])"
 )
 
 
@@ -73,14 +73,24 @@ def numeric_order(
 ) -> tuple[Order, Evidence]:
     """The order the receipt's ambiguous numeric dates are in, and what decided it."""
     texts = list(texts)
-    day_first = month_first = 0
+    # Japan, China, Korea and Taiwan print two-digit years first (`24/03/14`): on their receipts a
+    # leading field above 12 with a two-digit last field is the year, evidence for year first,
+    # not for day first.
+    year_first_hint = (
+        country.upper() in _YEAR_FIRST_COUNTRIES if country else currency in _YEAR_FIRST_CURRENCIES
+    )
+    day_first = month_first = year_first = 0
     for text in texts:
         for match in _DAY_MONTH_GROUP.finditer(text):
             a, b = int(match["a"]), int(match["b"])
-            if 12 < a <= 31 and 1 <= b <= 12:
+            if year_first_hint and a > 12 and len(match["c"]) == 2 and 1 <= b <= 12:
+                year_first += 1
+            elif 12 < a <= 31 and 1 <= b <= 12:
                 day_first += 1
             elif 12 < b <= 31 and 1 <= a <= 12:
                 month_first += 1
+    if year_first > day_first + month_first:
+        return "ymd", Evidence.FIELD
     if day_first != month_first:
         return ("dmy" if day_first > month_first else "mdy"), Evidence.FIELD
     if country:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from ocr.date_order import Evidence, Order, numeric_order
-from ocr.months import LONGEST, month_number
+from ocr.months import LONGEST, ORDINARY_WORDS, month_number
 from ocr.text import Line, fold
 
 # --- the shapes a date takes -------------------------------------------------------------------
@@ -111,10 +111,15 @@ _DATE_LABEL = re.compile(r"\b(datum|date|fecha|tarikh|datum/zeit)\b")
 # --- how plausible a date is -------------------------------------------------------------------
 
 # Receipts are photographed soon after the purchase, some kept for warranty or tax for years. A
-# date in the future beyond a day (time zones) or decades back is a misread year.
+# date in the future beyond a day (time zones) or decades back is a misread year. Tax records are
+# kept 6 to 10 years (UK 6, US and Malaysia 7, India 8, Germany 10): a date beyond 12 years is far
+# more often a misread year (`2005` for `2025`) than a kept receipt, so it loses to any recent
+# candidate and, alone, is given with low confidence.
 _TIME_ZONE_SLACK = timedelta(days=1)
 _OLDEST = timedelta(days=20 * 365)
 _OLD = timedelta(days=12 * 365)
+_OLD_PENALTY = 0.5
+_OLD_CONFIDENCE = 0.5
 # Candidates whose scores differ by less than this are a tie: the receipt disagrees with itself.
 _TIE = 0.05
 _CLOSE = 0.25
@@ -150,13 +155,13 @@ def extract_date(
         # A column header (`Datum Uhrzeit Filiale`) labels the row under it.
         label_above = not candidates and bool(_DATE_LABEL.search(text))
         for candidate in candidates:
-            if not today - _OLDEST <= candidate.found <= date(today.year + 1, 12, 31):
+            # The window plausible_date states: a purchase cannot be after the scan (beyond a day
+            # of time zones), so a future date is a misread year, never a weaker candidate.
+            if not plausible_date(candidate.found, today):
                 continue
             score = candidate.strength + (0.3 if labelled else 0.0) + (0.1 if timed else 0.0)
-            if candidate.found > today + _TIME_ZONE_SLACK:
-                score -= 0.5
-            elif candidate.found < today - _OLD:
-                score -= 0.2
+            if candidate.found < today - _OLD:
+                score -= _OLD_PENALTY
             scored.setdefault(candidate.found, []).append((score, line.confidence, candidate.repaired))
     if not scored:
         return None, 0.0
@@ -173,6 +178,8 @@ def extract_date(
         confidence *= 0.6
     if all(repaired for _, _, repaired in seen):
         confidence *= 0.7
+    if best < today - _OLD:
+        confidence *= _OLD_CONFIDENCE
     return best, max(0.0, confidence)
 
 
@@ -266,10 +273,35 @@ def _dates_in(
                 continue
             if any(s < match.end() and match.start() < e for s, e in named):
                 continue
+            strength = _named_strength(match)
+            if strength is None:
+                continue
             made = _make_date(_year(match["year"], today), month, int(match["day"]))
             if made is not None:
                 named.append(match.span())
-                yield _Candidate(made, 0.9)
+                yield _Candidate(made, strength)
+
+
+def _named_strength(match: re.Match[str]) -> float | None:
+    """How strongly a month-word match says `date`. A four-digit year, an apostrophe year
+    (`Mar 19 '17`) or the joined DD-MON-YY form (`19-Mar-17`, `19/MAR/17`) is unmistakable. A bare
+    two-digit year apart from the word (`2 MAR 23`) may be an item line's quantity, word and count:
+    weaker than a printed numeric date, and not a date at all when the word is also an ordinary
+    word of item lines (`1 SET 23`, `1 MAC 20 pcs`)."""
+    year = match["year"]
+    if len(year) == 4 or not year[0].isdigit():
+        return 0.9
+    text = match.string
+    pieces = sorted((match.span("day"), match.span("month"), match.span("year")))
+    joined = all(
+        0 < len(gap) <= 3 and not any(c.isspace() for c in gap)
+        for gap in (text[a[1] : b[0]] for a, b in zip(pieces[:-1], pieces[1:], strict=True))
+    )
+    if joined:
+        return 0.9
+    if match["month"] in ORDINARY_WORDS:
+        return None
+    return 0.6
 
 
 def _numeric(

@@ -57,6 +57,13 @@ MONTHS: dict[str, int] = {name: month for month, names in _NAMES.items() for nam
 LONGEST = max(len(name) for name in MONTHS)
 
 
+# Abbreviations that are also ordinary words of item lines: English `set` (a bundle), `gen`
+# (generation), `mag` (magazine), `ago`; `Mac` (a brand, `Big Mac`); French/Dutch `des`; `dis`
+# (discount). Beside a bare number they are a quantity and a count, so they name a month only in an
+# unmistakable date form (see `ocr.dates`).
+ORDINARY_WORDS = frozenset({"set", "gen", "mag", "ago", "mac", "des", "dis"})
+
+
 def month_number(word: str) -> int | None:
     """The month a folded word names (`mar`, `marz.`, `ogos`, `disember`), or None. A trailing dot
     (an abbreviation, `Sept.`) is ignored."""

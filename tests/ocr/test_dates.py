@@ -112,8 +112,8 @@ def test_equal_candidates_that_disagree_give_none() -> None:
 def test_implausible_years() -> None:
     assert read("Shop\n19/03/2003\nTotal 1.00") is None  # two decades old: a misread year
     assert read("Shop\n19/03/2003\n19/03/2023 10:00\nTotal 1.00") == "2023-03-19"
-    # A future date is kept only when nothing else is there, and flagged as implausible
-    assert read("Shop\n18.05.26 09:50") == "2026-05-18"
+    # A future date is a misread year, even when nothing else is there (review bug 4)
+    assert read("Shop\n18.05.26 09:50") is None
     assert not plausible_date(date(2026, 5, 18), TODAY)
     assert plausible_date(date(2025, 6, 2), TODAY)  # a day of time zones
     assert not plausible_date(date(2004, 1, 1), TODAY)
@@ -129,3 +129,71 @@ def test_confidence_is_lower_when_unsure() -> None:
 def test_amounts_and_prices_are_not_dates() -> None:
     assert read("Shop\n2 Mar 10.00\nTotal 1.00") is None
     assert read("Shop\nMAR 19 12:30\nTotal 1.00") is None
+
+
+REVIEW_TODAY = date(2024, 3, 15)
+
+
+def review_read(text: str) -> tuple[str | None, float]:
+    """The date and confidence the whole extraction gives, as the review probed it."""
+    from ocr.extract import extract
+
+    receipt = extract(lines_of(text.replace(" / ", "\n")), today=REVIEW_TODAY)
+    return (receipt.date.isoformat() if receipt.date else None), receipt.confidence.get("date", 0.0)
+
+
+def test_a_future_date_is_never_the_purchase_date() -> None:
+    # Review bug 4: a date beyond a day of time zones is a misread year, as plausible_date says.
+    assert review_read("SHOP ONE / Date: 2025-12-20 10:00 / TOTAL 12.50") == (None, 0.0)
+    assert review_read("SHOP / 16/03/2024 10:00 / TOTAL 1.00")[0] == "2024-03-16"  # time zones
+
+
+def test_a_date_older_than_records_are_kept_is_doubtful() -> None:
+    # Review bug 5: ~two decades back is beyond any tax or warranty retention: a misread year.
+    found, confidence = review_read("SHOP / Date: 20/03/2005 10:00 / TOTAL 1.00")
+    assert found is None or confidence <= 0.4
+    # A recent date on the same receipt wins outright.
+    found, _ = review_read("SHOP / Date: 20/03/2005 10:00 / 14/03/2024 / TOTAL 1.00")
+    assert found == "2024-03-14"
+
+
+@pytest.mark.parametrize(
+    "item",
+    ["LEGO 1 SET 23", "2 SET 20", "Sabun 1 MAC 20 pcs", "Cable 3 GEN 22", "Vogue 1 MAG 24", "4 DIS 21"],
+)
+def test_month_words_that_are_ordinary_words_in_item_lines_are_not_dates(item: str) -> None:
+    # Review bug 6: `set`, `mac`, `gen`, `mag`, `ago`, `des`, `dis` are also words of item lines;
+    # with a bare two-digit year beside them they are a quantity and a number, not a date.
+    assert review_read(f"SHOP / {item} / 05/03/2024 14:22 / TOTAL 4.50")[0] == "2024-03-05"
+    assert review_read(f"SHOP / {item} / TOTAL 4.50")[0] is None
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("19 Mac 2017", "2017-03-19"),  # Malay, four-digit year
+        ("19-SET-17", "2017-09-19"),  # Italian, the DD-MON-YY form
+        ("19 Dis '17", "2017-12-19"),  # Malay, apostrophe year
+        ("19-Mar-17", "2017-03-19"),
+        ("19 MAR 17", "2017-03-19"),
+    ],
+)
+def test_month_words_still_read_in_date_forms(text: str, expected: str) -> None:
+    assert read(f"Shop\n{text}\nTotal 1.00") == expected
+
+
+def test_a_two_digit_year_month_word_date_does_not_beat_a_printed_numeric_date() -> None:
+    # `19 MAR 17` without apostrophe is weaker evidence than a full numeric date on the receipt.
+    assert read("Shop\nItem 2 MAR 23\n05/03/2024\nTotal 4.50") == "2024-03-05"
+
+
+def test_year_first_receipts_read_a_leading_field_above_twelve_as_the_year() -> None:
+    # Review bug 7: Japan, China, Korea print `24/03/14` year first; its 24 is the year, not
+    # evidence for day first.
+    assert review_read("LAWSON / 24/03/14 12:30 / Total ¥280")[0] == "2024-03-14"
+    assert read("Shop\n24/03/14 12:30\nTotal 5000", currency="KRW") == "2024-03-14"
+    assert read("Shop\n24/03/14 12:30\nTotal 5000", country="JP") == "2024-03-14"
+    assert numeric_order(["24/03/14"], currency="JPY") == ("ymd", Evidence.FIELD)
+    # A four-digit year at the end stays day first, and so do other currencies.
+    assert read("Shop\n24/03/2014\nTotal 5000", currency="JPY") == "2014-03-24"
+    assert read("Shop\n24/03/14\nTotal 5.00", currency="EUR") == "2014-03-24"
