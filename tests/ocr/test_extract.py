@@ -267,7 +267,7 @@ def test_a_date_beside_a_time_of_day_beats_another_date() -> None:
     assert fields(text)["date"] == "2024-01-14"
 
 
-def test_a_future_date_is_not_plausible_but_is_kept_when_nothing_else() -> None:
+def test_a_future_date_is_not_plausible_and_is_dropped() -> None:
     from ocr.extract import plausible_date
 
     found = fields("Shop\n18.05.26 09:50\nSumme 1,00")["date"]
