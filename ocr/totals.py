@@ -66,6 +66,7 @@ _PAYMENT_KEYWORDS = re.compile(
     r"\b(bar|cash|ec.?karte|karte|card|visa|mastercard|maestro|girocard|amex|debit|credit|"
     r"gegeben|tendered|paid|bezahlt|kreditkarte|tunai|efectivo|especes|contanti|contant)\b"
 )
+_PAYMENT_WORDING = re.compile(r"\b(payment|paid|tendered|tender)\b")
 _CHANGE = re.compile(r"ruckgeld|wechselgeld|\bchange\b|zuruck|\bcambio\b|rendu|\bbaki\b|kembalian|\bresto\b")
 # Cash rounding to 5 or 10 cents (Malaysia, Singapore, Australia, New Zealand, Switzerland, the
 # Nordics): the line that adjusts the pre-rounding figure to the payable one.
@@ -188,8 +189,12 @@ def _find_total(lines: list[Line], exponent: int, money: Money) -> None:
             after_tip = True
             continue
         strength = _total_strength(text)
-        if strength == 0.0 and not NOT_TOTAL.search(text) and _PAYMENT_KEYWORDS.search(text):
-            strength = 0.35 if has_change else 0.5
+        # "TOTAL CASH", "TOTAL PAYMENT", "Total paid" (UK, US, Malaysian tills): what was handed
+        # over, a payment however strong its label; cash handed over is often repeated, so only a
+        # payment's weight keeps the repeat bonus from lifting it over the printed total.
+        if _PAYMENT_KEYWORDS.search(text) or _PAYMENT_WORDING.search(text):
+            if strength < 1.0 and not NOT_TOTAL.search(text):
+                strength = 0.35 if has_change else 0.5
         if strength == 0.0:
             continue
         # After a tip line, a total without a printed amount is the blank the guest fills in.

@@ -123,3 +123,9 @@ def test_integers_are_not_amounts_in_two_decimal_currencies() -> None:
 
 def test_conflicting_totals_give_none() -> None:
     assert total("Shop\nTotal 12.30\nTotal 45.60\n") is None
+
+
+def test_cash_handed_over_is_not_the_total_even_labelled_total() -> None:
+    # Review bug 1: "TOTAL CASH" / "TOTAL PAYMENT" is the money handed over.
+    assert total("SHOP\nTOTAL 4.48\nTOTAL CASH 10.00\nCASH 10.00\n") == "4.48"
+    assert total("KEDAI\nTOTAL RM 4.48\nTOTAL PAYMENT RM 10.00\nTUNAI RM 10.00\nBAKI RM 5.52\n") == "4.48"
