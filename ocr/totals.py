@@ -171,7 +171,7 @@ def _find_total(lines: list[Line], exponent: int, money: Money) -> None:
     everywhere = Counter(a.value for line in lines for a in find_amounts(line.text, exponent))
     has_change = any(_CHANGE.search(text) for text in folded)
     roundings = [
-        value
+        (index, value)
         for index, text in enumerate(folded)
         if _ROUNDING.search(text) and (value := last_amount(lines[index].text, exponent)) is not None
     ]
@@ -224,18 +224,32 @@ def _find_total(lines: list[Line], exponent: int, money: Money) -> None:
 
 
 def _apply_rounding(
-    candidates: list[tuple[float, int, Decimal, float]], roundings: list[Decimal]
+    candidates: list[tuple[float, int, Decimal, float]], roundings: list[tuple[int, Decimal]]
 ) -> list[tuple[float, int, Decimal, float]]:
-    """With a rounding line, the rounded figure is payable: a candidate that equals another plus
-    the adjustment wins, the pre-rounding one loses."""
-    values = {c[2] for c in candidates}
-    rounded = {v + r for v in values for r in roundings if r != 0 and v + r in values}
-    before = {v for v in values for r in roundings if r != 0 and v + r in values}
+    """With a rounding line, the rounded figure is payable: of two candidates that differ by the
+    adjustment, the rounded one wins and the pre-rounding one loses. Tills print the pre-rounding
+    total, the adjustment, then the rounded total, and often without the adjustment's sign, so
+    the figure printed after the rounding line is the rounded one; only when both figures are on
+    the same side does the printed sign decide."""
+    rounded: set[Decimal] = set()
+    before: set[Decimal] = set()
+    for at, adjustment in roundings:
+        if adjustment == 0:
+            continue
+        for _, first_index, first, _ in candidates:
+            for _, second_index, second, _ in candidates:
+                if second - first != adjustment and second - first != -adjustment:
+                    continue
+                across = first_index < at < second_index
+                same_side = not across and not second_index < at < first_index
+                if across or (same_side and second - first == adjustment):
+                    before.add(first)
+                    rounded.add(second)
     adjusted = []
     for score, index, value, strength in candidates:
-        if value in rounded:
+        if value in rounded and value not in before:
             score += _ROUNDING_BONUS
-        elif value in before:
+        elif value in before and value not in rounded:
             score -= _ROUNDING_BONUS
         adjusted.append((score, index, value, strength))
     return adjusted

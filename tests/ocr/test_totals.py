@@ -129,3 +129,9 @@ def test_cash_handed_over_is_not_the_total_even_labelled_total() -> None:
     # Review bug 1: "TOTAL CASH" / "TOTAL PAYMENT" is the money handed over.
     assert total("SHOP\nTOTAL 4.48\nTOTAL CASH 10.00\nCASH 10.00\n") == "4.48"
     assert total("KEDAI\nTOTAL RM 4.48\nTOTAL PAYMENT RM 10.00\nTUNAI RM 10.00\nBAKI RM 5.52\n") == "4.48"
+
+
+def test_unsigned_rounding_the_figure_after_the_rounding_line_is_payable() -> None:
+    # Review bug 2: Malaysian tills often print the adjustment without its sign.
+    assert total("KEDAI ABC\nTotal RM 10.02\nRounding Adj 0.02\nTotal RM 10.00\n") == "10.00"
+    assert total("KEDAI ABC\nTotal RM 10.03\nRounding Adj 0.02\nTotal RM 10.05\n") == "10.05"
