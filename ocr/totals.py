@@ -54,6 +54,8 @@ _INCLUSIVE = re.compile(
 NOT_TOTAL = re.compile(
     r"sub.?total|zwischensumme|zw.?summe|netto|\bnet\b|mwst|must|ust\b|steuer|\btax|\bvat\b|"
     r"\bgst\b|\bsst\b|\biva\b|\btva\b|ruckgeld|wechselgeld|\bchange\b|rabatt|discount|savings|"
+    # India's GST halves and cess (CGST + SGST, IGST, UTGST)
+    r"\b[csiu]gst\b|\butgst\b|\bcess\b|"
     r"saved|ersparnis|punkte|points|umsatz von|\btip\b|trinkgeld|pfand|artikel|items?\b|posten|"
     r"anzahl|\bqty\b|quantity|\bpcs\b|no\.? of|excl|\bht\b|supplies|summary|\bbaki\b|"
     r"kembalian|\bcambio\b|\brendu\b|\bresto\b|gratuity|service charge|\bsvc\b|rounding|"
@@ -109,6 +111,7 @@ CONFLICT_MARGIN = 0.05  # two totals of different value scoring this close: repo
 _CONFLICT_STRENGTH = 0.8  # only labels this sure of being a total (TOTAL, not Betrag) conflict
 _REPEAT_BONUS = 0.15  # per other occurrence of the amount (the card slip repeats the total)
 _ROUNDING_BONUS = 0.3  # the candidate a rounding line leads to
+_NET_AMOUNT = 0.75  # "Net Amount": payable in India, pre-tax on European invoices
 
 
 @dataclass(slots=True)
@@ -136,7 +139,12 @@ def _total_strength(text: str) -> float:
     text = _INCLUSIVE.sub(" ", text)
     # "Net total" / "Nett total" (Malaysia, Singapore, India) and "net à payer" (France) are the
     # payable figure, not a net-of-tax line.
-    text = re.sub(r"\bnett? (?:total|a payer)\b", "amount payable", text)
+    text = re.sub(r"\bnett? (?:total|a payer|payable)\b", "amount payable", text)
+    # Indian bills end with "Net Amount" after CGST/SGST: the payable figure. Elsewhere (a UK VAT
+    # invoice) "Net amount" is before tax, so it ranks with `Amount`-level wording, above "Gross
+    # Amount" (India's pre-tax figure) and below any printed `Total`.
+    if re.search(r"\bnett? (?:amount|amt)\b", text) and not NOT_TOTAL.search(re.sub(r"\bnett?\b", " ", text)):
+        return _NET_AMOUNT
     if NOT_TOTAL.search(text) or _PERCENT.search(text):
         return 0.0
     for pattern, weight in _TOTAL_KEYWORDS:
@@ -206,7 +214,7 @@ def _find_total(lines: list[Line], exponent: int, money: Money) -> None:
     if roundings and candidates:
         candidates = _apply_rounding(candidates, roundings)
     if not candidates:
-        _fallback_total(lines, exponent, everywhere, money)
+        _fallback_total(lines, exponent, money)
         return
     candidates.sort(key=lambda c: -c[0])
     score, index, value, strength = candidates[0]
@@ -290,9 +298,17 @@ def _same_baseline(lines: list[Line], index: int, exponent: int) -> Decimal | No
     return nearest[1] if nearest else None
 
 
-def _fallback_total(lines: list[Line], exponent: int, everywhere: Counter[Decimal], money: Money) -> None:
-    """No keyword: the largest amount printed at least twice (the sum and its payment)."""
-    repeated = [value for value, count in everywhere.items() if count >= 2 and value > 0]
+def _fallback_total(lines: list[Line], exponent: int, money: Money) -> None:
+    """No keyword: the largest amount printed at least twice (the sum and its payment). Amounts on
+    tax, subtotal or change lines do not count: India's CGST and SGST are equal halves of the tax
+    and print the same figure twice."""
+    counted = Counter(
+        a.value
+        for line in lines
+        if not NOT_TOTAL.search(fold(line.text))
+        for a in find_amounts(line.text, exponent)
+    )
+    repeated = [value for value, count in counted.items() if count >= 2 and value > 0]
     if not repeated:
         return
     money.total = max(repeated)

@@ -135,3 +135,12 @@ def test_unsigned_rounding_the_figure_after_the_rounding_line_is_payable() -> No
     # Review bug 2: Malaysian tills often print the adjustment without its sign.
     assert total("KEDAI ABC\nTotal RM 10.02\nRounding Adj 0.02\nTotal RM 10.00\n") == "10.00"
     assert total("KEDAI ABC\nTotal RM 10.03\nRounding Adj 0.02\nTotal RM 10.05\n") == "10.05"
+
+
+def test_indian_net_amount_is_payable_and_equal_tax_halves_are_no_repeat() -> None:
+    # Review bug 3: "Net Amount" / "Net Payable" after CGST and SGST is the bill's total.
+    assert total("SHOP\nGross Amount 500.00\nCGST 12.50\nSGST 12.50\nNet Amount Rs. 525.00\n") == "525.00"
+    assert total("SHOP\nSub Total 500.00\nCGST 12.50\nSGST 12.50\nNet Payable 525.00\n") == "525.00"
+    assert total("SHOP\nSub Total 500.00\nCGST 12.50\nSGST 12.50\n") is None
+    # A European invoice's "Net amount" is before VAT: the printed Total wins.
+    assert total("Shop\nNet Amount 10.00\nVAT 20% 2.00\nTotal 12.00\n") == "12.00"
