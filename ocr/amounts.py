@@ -76,16 +76,23 @@ _DECIMAL_AMOUNT = {
 }
 # Whole amounts of 0-decimal currencies: ¥1,280 / 1.280 / 1 280 / 1280円. Never part of a date,
 # a time, a phone number or a percentage (the neighbours `:/-.` and digits rule those out).
+# Some yen tills print zero decimals (`¥1,280.00`): `.00` / `,00` is part of the whole amount.
 _WHOLE_AMOUNT = re.compile(
     r"(?<![\d.,:/\-])(?P<sign>-\s?)?"
-    r"(?P<whole>\d{1,3}(?:[.,'\u2019]\d{3})+|\d{1,9})"
+    r"(?P<whole>\d{1,3}(?:[.,'\u2019]\d{3})+|\d{1,9})(?P<zeros>[.,]00(?!\d))?"
     r"(?![\d:/%]|[.,]\d|\s?%|-\d)"
+)
+# Full-width digits and punctuation (Japanese, Chinese and Korean tills: `１２．５０`) are the
+# ASCII ones under NFKC; mapped one to one so the amounts' spans still index the original text.
+_FULL_WIDTH = str.maketrans(
+    {chr(code): chr(code - 0xFEE0) for code in range(0xFF01, 0xFF5F)} | {"\u3000": " "}
 )
 
 
 def find_amounts(text: str, exponent: int = 2) -> list[Amount]:
     """Money amounts in a line with the currency's `exponent` decimals; never a date (12.05.2020)
     or a percentage, and (for 2- or 3-decimal currencies) never a bare integer."""
+    text = text.translate(_FULL_WIDTH)
     if exponent == 0:
         return _whole_amounts(text)
     found: list[Amount] = []

@@ -43,9 +43,13 @@ _TOTAL_KEYWORDS: tuple[tuple[str, float], ...] = (
 # A tax-inclusive label is a total: "Total incl. GST", "Total (Incl 6% GST)", "Gesamt inkl. MwSt",
 # "Jumlah termasuk GST", "Total IVA incluido"; the phrase is removed before the checks below so
 # the tax word in it does not make the line a tax line.
+# The rate may stand before or after the tax word ("Total Incl. GST 6%", "(Incl. GST @6%)"), and
+# a restaurant's "Total (incl. tip)" / "incl. service charge" is the payable figure too.
 _INCLUSIVE = re.compile(
     r"\(?\b(?:incl?|inkl|including|inclusive|inc|termasuk|incluye)\b\.?\s*(?:of\s*)?"
-    r"(?:\d+(?:[.,]\d+)?\s?%\s*)?(?:gst|vat|mwst|ust|tax|taxes|sst|iva|tva|btw|moms)\b\)?|"
+    r"(?:@?\s*\d+(?:[.,]\d+)?\s?%\s*)?"
+    r"(?:gst|vat|mwst|ust|tax|taxes|sst|iva|tva|btw|moms|tips?|gratuity|service(?: charge)?|svc)\b"
+    r"\.?(?:\s*@?\s*\d+(?:[.,]\d+)?\s?%)?\s*\)?|"
     r"\b(?:iva|tva|vat|gst|tax)\s+(?:incluido|incluse|inclus|included|inclusive)\b"
 )
 # Never the payable total: subtotals, tax lines and tax-band summaries ("Total 0% supplies",
@@ -77,6 +81,12 @@ _ROUNDING = re.compile(r"rounding|round.?off|penggenapan|pembundaran|rundung|arr
 _TIP = re.compile(r"\b(tip|tips|gratuity|trinkgeld|pourboire|propina)\b")
 _TIP_TABLE = re.compile(r"suggested|gratuity|tip guide|tip calc|tip amount|for your convenience")
 _PERCENT = re.compile(r"\d\s?%")
+# A till's item count printed on the total's line ("Items: 3  Total: 45.00", "Qty 2 Total 9.00"):
+# the count is removed when a total label follows it, so the count word does not void the line.
+_COUNT_BEFORE_TOTAL = re.compile(
+    r"\b(?:no\.? of )?(?:items?|qty|pcs|artikel|posten|anzahl)\b\.?\s*:?\s*\d+\s+"
+    r"(?=.*\b(?:total|summe|gesamt|jumlah|amount)\b)"
+)
 _SUBTOTAL = re.compile(r"sub.?total|zwischensumme|zw.?summe|total excl|jumlah kecil")
 _TAX_LINE = re.compile(
     r"^\s*(sales tax|tax|vat|gst|hst|pst|sst|mwst|ust|iva|tva)\b|\b(total tax|tax total|total gst|"
@@ -136,7 +146,7 @@ def read_money(lines: list[Line], currency: str | None = None) -> Money:
 
 def _total_strength(text: str) -> float:
     """How surely the folded line's label announces the payable total (0 when it does not)."""
-    text = _INCLUSIVE.sub(" ", text)
+    text = _COUNT_BEFORE_TOTAL.sub(" ", _INCLUSIVE.sub(" ", text))
     # "Net total" / "Nett total" (Malaysia, Singapore, India) and "net à payer" (France) are the
     # payable figure, not a net-of-tax line.
     text = re.sub(r"\bnett? (?:total|a payer|payable)\b", "amount payable", text)
@@ -178,7 +188,7 @@ def _find_total(lines: list[Line], exponent: int, money: Money) -> None:
     folded = [fold(line.text) for line in lines]
     everywhere = Counter(a.value for line in lines for a in find_amounts(line.text, exponent))
     has_change = any(_CHANGE.search(text) for text in folded)
-    roundings = [
+    adjustments = [
         (index, value)
         for index, text in enumerate(folded)
         if _ROUNDING.search(text) and (value := last_amount(lines[index].text, exponent)) is not None
@@ -193,8 +203,12 @@ def _find_total(lines: list[Line], exponent: int, money: Money) -> None:
         if in_tip_table and _PERCENT.search(text):
             continue
         in_tip_table = False
-        if _TIP.search(text):
+        if _TIP.search(_INCLUSIVE.sub(" ", text)):
             after_tip = True
+            # A tip added on the slip: the total printed after it includes it (US card slips).
+            tip = last_amount(lines[index].text, exponent)
+            if tip is not None and tip > 0:
+                adjustments.append((index, tip))
             continue
         strength = _total_strength(text)
         # "TOTAL CASH", "TOTAL PAYMENT", "Total paid" (UK, US, Malaysian tills): what was handed
@@ -211,8 +225,8 @@ def _find_total(lines: list[Line], exponent: int, money: Money) -> None:
             continue
         score = strength + min(everywhere[value] - 1, 3) * _REPEAT_BONUS - index * 0.001
         candidates.append((score, index, value, strength))
-    if roundings and candidates:
-        candidates = _apply_rounding(candidates, roundings)
+    if adjustments and candidates:
+        candidates = _apply_adjustments(candidates, adjustments)
     if not candidates:
         _fallback_total(lines, exponent, money)
         return
@@ -231,17 +245,17 @@ def _find_total(lines: list[Line], exponent: int, money: Money) -> None:
     money.confidence["total"] = min(1.0, score) * lines[index].confidence
 
 
-def _apply_rounding(
-    candidates: list[tuple[float, int, Decimal, float]], roundings: list[tuple[int, Decimal]]
+def _apply_adjustments(
+    candidates: list[tuple[float, int, Decimal, float]], adjustments: list[tuple[int, Decimal]]
 ) -> list[tuple[float, int, Decimal, float]]:
-    """With a rounding line, the rounded figure is payable: of two candidates that differ by the
-    adjustment, the rounded one wins and the pre-rounding one loses. Tills print the pre-rounding
-    total, the adjustment, then the rounded total, and often without the adjustment's sign, so
-    the figure printed after the rounding line is the rounded one; only when both figures are on
+    """With a rounding or tip line, the adjusted figure is payable: of two candidates that differ
+    by the adjustment, the adjusted one wins and the earlier one loses. Tills print the first
+    total, the adjustment, then the adjusted total, and rounding often without its sign, so the
+    figure printed after the adjustment line is the adjusted one; only when both figures are on
     the same side does the printed sign decide."""
     rounded: set[Decimal] = set()
     before: set[Decimal] = set()
-    for at, adjustment in roundings:
+    for at, adjustment in adjustments:
         if adjustment == 0:
             continue
         for _, first_index, first, _ in candidates:

@@ -27,6 +27,7 @@ def values(text: str, exponent: int = 2) -> list[str]:
         ("Datum 12.05.2020", []),
         ("MwSt 19%", []),
         ("Qty 3 Tel 0123 456789", []),
+        ("Total １２．５０", ["12.50"]),
     ],
 )
 def test_two_decimal_amounts(text: str, found: list[str]) -> None:
@@ -39,6 +40,7 @@ def test_two_decimal_amounts(text: str, found: list[str]) -> None:
         ("合計 ¥1,280", ["1280"]),
         ("Total 1.280", ["1280"]),
         ("Total Rp 15.000", ["15000"]),
+        ("Total ¥1,280.00", ["1280"]),
         ("2024/03/14 10:21", []),
         ("Tax 8%", []),
     ],

@@ -144,3 +144,20 @@ def test_indian_net_amount_is_payable_and_equal_tax_halves_are_no_repeat() -> No
     assert total("SHOP\nSub Total 500.00\nCGST 12.50\nSGST 12.50\n") is None
     # A European invoice's "Net amount" is before VAT: the printed Total wins.
     assert total("Shop\nNet Amount 10.00\nVAT 20% 2.00\nTotal 12.00\n") == "12.00"
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        # Review bug 13: totals plainly printed that came back null.
+        ("SHOP\nTotal Incl. GST 6% RM 10.60\n", "10.60"),
+        ("SHOP\nTotal (Incl. GST @6%) 10.60\n", "10.60"),
+        ("SHOP\nItems: 3  Total: 45.00\n", "45.00"),
+        ("SHOP\nTotal 43.20\nTip 8.00\nTotal 51.20\n", "51.20"),
+        ("SHOP\nTotal (incl. tip) 51.20\n", "51.20"),
+        ("SHOP\nTotal ¥1,280.00\n", "1280"),
+        ("SHOP\nTotal １２．５０\n", "12.50"),
+    ],
+)
+def test_plainly_printed_totals_are_found(text: str, found: str) -> None:
+    assert total(text) == found
