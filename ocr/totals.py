@@ -121,6 +121,8 @@ CONFLICT_MARGIN = 0.05  # two totals of different value scoring this close: repo
 _CONFLICT_STRENGTH = 0.8  # only labels this sure of being a total (TOTAL, not Betrag) conflict
 _REPEAT_BONUS = 0.15  # per other occurrence of the amount (the card slip repeats the total)
 _ROUNDING_BONUS = 0.3  # the candidate a rounding line leads to
+_PAID = 0.5  # a payment line (cash, card) when no change is printed: card slips pay the total
+_PAID_WITH_CHANGE = 0.35  # cash with change: the total is the cash minus the change
 _NET_AMOUNT = 0.75  # "Net Amount": payable in India, pre-tax on European invoices
 
 
@@ -216,7 +218,7 @@ def _find_total(lines: list[Line], exponent: int, money: Money) -> None:
         # payment's weight keeps the repeat bonus from lifting it over the printed total.
         if _PAYMENT_KEYWORDS.search(text) or _PAYMENT_WORDING.search(text):
             if strength < 1.0 and not NOT_TOTAL.search(text):
-                strength = 0.35 if has_change else 0.5
+                strength = _PAID_WITH_CHANGE if has_change else _PAID
         if strength == 0.0:
             continue
         # After a tip line, a total without a printed amount is the blank the guest fills in.
@@ -240,9 +242,27 @@ def _find_total(lines: list[Line], exponent: int, money: Money) -> None:
     )
     if score < MIN_SCORE or conflict:
         return
+    if strength == _PAID_WITH_CHANGE:
+        # Only a payment and its change are printed (cash sales on small tills): what was paid
+        # for is the cash handed over minus the change, never the cash itself.
+        change = _change_given(lines, folded, exponent)
+        if change is None or not 0 <= change < value:
+            return
+        value -= change
+        score = min(score, _PAID_WITH_CHANGE + _REPEAT_BONUS)
     money.total = value
     money.total_at = index
     money.confidence["total"] = min(1.0, score) * lines[index].confidence
+
+
+def _change_given(lines: list[Line], folded: list[str], exponent: int) -> Decimal | None:
+    """The amount on the receipt's first change line (`CHANGE 6.45`, `Rückgeld 2,70`)."""
+    for index, text in enumerate(folded):
+        if _CHANGE.search(text):
+            value = last_amount(lines[index].text, exponent)
+            if value is not None:
+                return abs(value)
+    return None
 
 
 def _apply_adjustments(

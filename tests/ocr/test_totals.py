@@ -63,7 +63,8 @@ def test_tendered_and_change_are_not_the_total() -> None:
         total("Shop\nTotal Qty 3.00\nTotal Items 3.00\nNo. of items 3.00\nJumlah item 3.00\nTotal 7.30\n")
         == "7.30"
     )
-    assert total("Shop\nItem 7.30\nCash Tendered 10.00\nChange 2.70\n") == "10.00"
+    # Only cash and change printed: the total is the cash minus the change (review bug 11).
+    assert total("Shop\nItem 7.30\nCash Tendered 10.00\nChange 2.70\n") == "7.30"
 
 
 def test_the_amount_on_the_next_line() -> None:
@@ -161,3 +162,10 @@ def test_indian_net_amount_is_payable_and_equal_tax_halves_are_no_repeat() -> No
 )
 def test_plainly_printed_totals_are_found(text: str, found: str) -> None:
     assert total(text) == found
+
+
+def test_cash_only_receipts_pay_cash_minus_change() -> None:
+    # Review bug 11: never the cash handed over as the total.
+    assert total("SHOP\nITEM 43.55\nCASH 50.00\nCHANGE 6.45\n") == "43.55"
+    assert total("SHOP\nITEM 50.00\nCASH 50.00\nCHANGE 0.00\n") == "50.00"
+    assert total("SHOP\nITEM 43.55\nCASH 50.00\nCHANGE 60.00\n") is None
