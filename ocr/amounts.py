@@ -76,10 +76,13 @@ _DECIMAL_AMOUNT = {
 }
 # Whole amounts of 0-decimal currencies: ¥1,280 / 1.280 / 1 280 / 1280円. Never part of a date,
 # a time, a phone number or a percentage (the neighbours `:/-.` and digits rule those out).
+# OCR splits a yen amount's groups with a space (`¥1 280`, `¥1, 280`); a space joins groups only
+# right after the yen sign, where no quantity can stand before the price.
 # Some yen tills print zero decimals (`¥1,280.00`): `.00` / `,00` is part of the whole amount.
 _WHOLE_AMOUNT = re.compile(
     r"(?<![\d.,:/\-])(?P<sign>-\s?)?"
-    r"(?P<whole>\d{1,3}(?:[.,'\u2019]\d{3})+|\d{1,9})(?P<zeros>[.,]00(?!\d))?"
+    r"(?P<whole>(?:(?<=[¥￥])|(?<=[¥￥] ))\d{1,3}(?: \d{3}){1,3}(?!\d)|"
+    r"\d{1,3}(?:[.,'\u2019]\s?\d{3}){1,3}|\d{1,9})(?P<zeros>[.,]00(?!\d))?"
     r"(?![\d:/%]|[.,]\d|\s?%|-\d)"
 )
 # Full-width digits and punctuation (Japanese, Chinese and Korean tills: `１２．５０`) are the
@@ -109,7 +112,7 @@ def find_amounts(text: str, exponent: int = 2) -> list[Amount]:
 def _whole_amounts(text: str) -> list[Amount]:
     found: list[Amount] = []
     for match in _WHOLE_AMOUNT.finditer(text):
-        value = Decimal(re.sub(r"[.,'\u2019]", "", match["whole"]))
+        value = Decimal(re.sub(r"[.,'\u2019\s]", "", match["whole"]))
         found.append(Amount(-value if match["sign"] else value, match.start(), match.end()))
     return found
 

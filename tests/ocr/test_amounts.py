@@ -41,6 +41,10 @@ def test_two_decimal_amounts(text: str, found: list[str]) -> None:
         ("Total 1.280", ["1280"]),
         ("Total Rp 15.000", ["15000"]),
         ("Total ¥1,280.00", ["1280"]),
+        # OCR spaces inside a yen amount (review bug 10); a quantity before a price stays apart
+        ("Total ¥1 280", ["1280"]),
+        ("Total ¥1, 280", ["1280"]),
+        ("お茶 2 150", ["2", "150"]),
         ("2024/03/14 10:21", []),
         ("Tax 8%", []),
     ],

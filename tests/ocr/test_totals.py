@@ -169,3 +169,9 @@ def test_cash_only_receipts_pay_cash_minus_change() -> None:
     assert total("SHOP\nITEM 43.55\nCASH 50.00\nCHANGE 6.45\n") == "43.55"
     assert total("SHOP\nITEM 50.00\nCASH 50.00\nCHANGE 0.00\n") == "50.00"
     assert total("SHOP\nITEM 43.55\nCASH 50.00\nCHANGE 60.00\n") is None
+
+
+def test_a_yen_total_split_by_ocr_is_whole() -> None:
+    # Review bug 10: `¥1 280` is 1280, never 280.
+    assert total("店\nTotal ¥1 280\n") == "1280"
+    assert total("店\nTotal ¥1, 280\n") == "1280"
