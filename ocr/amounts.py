@@ -164,9 +164,10 @@ _MARKS: tuple[tuple[str, str, float], ...] = (
 _YEN_SIGN = re.compile(r"[¥￥]")
 _DOLLAR = re.compile(r"\$")
 # Which dollar a bare `$` is, from the country's words on the receipt: its name, its tax number
-# (Australia's ABN, Singapore's GST Reg / UEN, Canada's HST), else the US dollar.
+# (Australia's ABN, Singapore's GST Reg / UEN and its "Pte Ltd" private company form, Canada's
+# HST), else the US dollar.
 _DOLLAR_COUNTRIES: tuple[tuple[str, str], ...] = (
-    (r"singapore|\buen\b|gst reg", "SGD"),
+    (r"singapore|\buen\b|gst reg|\bpte\.?\s*ltd\b", "SGD"),
     (r"hong kong", "HKD"),
     (r"australia|\babn\b|\bnsw\b|\bvic\b|\bqld\b", "AUD"),
     (r"new zealand|\bgst no\b", "NZD"),

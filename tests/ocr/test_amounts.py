@@ -67,6 +67,9 @@ def test_exponents_follow_iso_4217_and_practice() -> None:
         ("Shop\nTotal S$ 12.30", "SGD"),
         ("Shop Singapore\nGST Reg No 123\nTotal $12.30", "SGD"),
         ("Cafe\nABN 12 345 678 901\nTotal $12.30", "AUD"),
+        # Singapore's private company form is the country's evidence (review bug 12)
+        ("SHENG SIONG\nPTE LTD\nTOTAL $4.50", "SGD"),
+        ("Kopi Shop Pte. Ltd.\nTOTAL $4.50", "SGD"),
         ("Diner\nTotal $12.30", "USD"),
         ("Shop\nTotal HK$ 12.30", "HKD"),
         ("Laden\nSumme 12,30 €", "EUR"),
