@@ -60,7 +60,9 @@ class Amount(NamedTuple):
     end: int
 
 
-_GROUPED = r"\d{1,3}(?:[.,'\u2019 ]\d{3})+"
+# At most three thousands groups (999,999,999): no receipt prints more, and a bound keeps a line
+# of space-separated digits (`111 111 111 ...`) linear instead of rescanned from every group.
+_GROUPED = r"\d{1,3}(?:[.,'\u2019 ]\d{3}){1,3}"
 # 1.234,56 / 1,234.56 / 1234,56 / 12.34 / 7, 16 (OCR splits after the separator) / -2,84 /
 # 2,84- (a trailing minus: German and Asian tills print discounts and rounding that way)
 _DECIMAL_AMOUNT = {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from decimal import Decimal
 
 import pytest
@@ -90,3 +91,11 @@ def test_exponents_follow_iso_4217_and_practice() -> None:
 )
 def test_currency_from_symbols_codes_and_country(text: str, currency: str | None) -> None:
     assert detect_currency(lines_of(text))[0] == currency
+
+
+def test_space_grouped_digits_take_linear_time() -> None:
+    # Review bug 14: `111 111 ...` once took quadratic time (20k characters: seconds).
+    started = time.perf_counter()
+    for exponent in (0, 2, 3):
+        find_amounts("111 " * 10_000, exponent)
+    assert time.perf_counter() - started < 1.0
