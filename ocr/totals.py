@@ -333,16 +333,18 @@ def _same_baseline(lines: list[Line], index: int, exponent: int) -> Decimal | No
 
 
 def _fallback_total(lines: list[Line], exponent: int, money: Money) -> None:
-    """No keyword: the largest amount printed at least twice (the sum and its payment). Amounts on
-    tax, subtotal or change lines do not count: India's CGST and SGST are equal halves of the tax
-    and print the same figure twice."""
-    counted = Counter(
-        a.value
-        for line in lines
-        if not NOT_TOTAL.search(fold(line.text))
-        for a in find_amounts(line.text, exponent)
-    )
-    repeated = [value for value, count in counted.items() if count >= 2 and value > 0]
+    """No keyword: the largest amount printed at least twice (the sum and its payment, or the sum
+    and the gross column of a tax table), at least once on a line that is no tax, subtotal or
+    change line: India's CGST and SGST are equal halves of the tax and print the same figure
+    twice without it being the total."""
+    everywhere: Counter[Decimal] = Counter()
+    plain: set[Decimal] = set()
+    for line in lines:
+        amounts = [a.value for a in find_amounts(line.text, exponent)]
+        everywhere.update(amounts)
+        if not NOT_TOTAL.search(fold(line.text)):
+            plain.update(amounts)
+    repeated = [value for value, count in everywhere.items() if count >= 2 and value > 0 and value in plain]
     if not repeated:
         return
     money.total = max(repeated)

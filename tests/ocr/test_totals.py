@@ -175,3 +175,8 @@ def test_a_yen_total_split_by_ocr_is_whole() -> None:
     # Review bug 10: `¥1 280` is 1280, never 280.
     assert total("店\nTotal ¥1 280\n") == "1280"
     assert total("店\nTotal ¥1, 280\n") == "1280"
+
+
+def test_unlabelled_total_repeated_in_the_tax_table_is_the_fallback() -> None:
+    # The equal-CGST/SGST guard must keep the German tax table's gross column as a repeat.
+    assert total("Laden\nT@t@l €1,95\nMwSt 19% 1,64 0,31 1,95\n1 Artikel\n") == "1.95"
