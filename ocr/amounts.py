@@ -60,7 +60,9 @@ class Amount(NamedTuple):
     end: int
 
 
-_GROUPED = r"\d{1,3}(?:[.,'\u2019 ]\d{3})+"
+# At most three thousands groups (999,999,999): no receipt prints more, and a bound keeps a line
+# of space-separated digits (`111 111 111 ...`) linear instead of rescanned from every group.
+_GROUPED = r"\d{1,3}(?:[.,'\u2019 ]\d{3}){1,3}"
 # 1.234,56 / 1,234.56 / 1234,56 / 12.34 / 7, 16 (OCR splits after the separator) / -2,84 /
 # 2,84- (a trailing minus: German and Asian tills print discounts and rounding that way)
 _DECIMAL_AMOUNT = {
@@ -76,16 +78,26 @@ _DECIMAL_AMOUNT = {
 }
 # Whole amounts of 0-decimal currencies: ¥1,280 / 1.280 / 1 280 / 1280円. Never part of a date,
 # a time, a phone number or a percentage (the neighbours `:/-.` and digits rule those out).
+# OCR splits a yen amount's groups with a space (`¥1 280`, `¥1, 280`); a space joins groups only
+# right after the yen sign, where no quantity can stand before the price.
+# Some yen tills print zero decimals (`¥1,280.00`): `.00` / `,00` is part of the whole amount.
 _WHOLE_AMOUNT = re.compile(
     r"(?<![\d.,:/\-])(?P<sign>-\s?)?"
-    r"(?P<whole>\d{1,3}(?:[.,'\u2019]\d{3})+|\d{1,9})"
+    r"(?P<whole>(?:(?<=[¥￥])|(?<=[¥￥] ))\d{1,3}(?: \d{3}){1,3}(?!\d)|"
+    r"\d{1,3}(?:[.,'\u2019]\s?\d{3}){1,3}|\d{1,9})(?P<zeros>[.,]00(?!\d))?"
     r"(?![\d:/%]|[.,]\d|\s?%|-\d)"
+)
+# Full-width digits and punctuation (Japanese, Chinese and Korean tills: `１２．５０`) are the
+# ASCII ones under NFKC; mapped one to one so the amounts' spans still index the original text.
+_FULL_WIDTH = str.maketrans(
+    {chr(code): chr(code - 0xFEE0) for code in range(0xFF01, 0xFF5F)} | {"\u3000": " "}
 )
 
 
 def find_amounts(text: str, exponent: int = 2) -> list[Amount]:
     """Money amounts in a line with the currency's `exponent` decimals; never a date (12.05.2020)
     or a percentage, and (for 2- or 3-decimal currencies) never a bare integer."""
+    text = text.translate(_FULL_WIDTH)
     if exponent == 0:
         return _whole_amounts(text)
     found: list[Amount] = []
@@ -102,7 +114,7 @@ def find_amounts(text: str, exponent: int = 2) -> list[Amount]:
 def _whole_amounts(text: str) -> list[Amount]:
     found: list[Amount] = []
     for match in _WHOLE_AMOUNT.finditer(text):
-        value = Decimal(re.sub(r"[.,'\u2019]", "", match["whole"]))
+        value = Decimal(re.sub(r"[.,'\u2019\s]", "", match["whole"]))
         found.append(Amount(-value if match["sign"] else value, match.start(), match.end()))
     return found
 
@@ -154,9 +166,10 @@ _MARKS: tuple[tuple[str, str, float], ...] = (
 _YEN_SIGN = re.compile(r"[¥￥]")
 _DOLLAR = re.compile(r"\$")
 # Which dollar a bare `$` is, from the country's words on the receipt: its name, its tax number
-# (Australia's ABN, Singapore's GST Reg / UEN, Canada's HST), else the US dollar.
+# (Australia's ABN, Singapore's GST Reg / UEN and its "Pte Ltd" private company form, Canada's
+# HST), else the US dollar.
 _DOLLAR_COUNTRIES: tuple[tuple[str, str], ...] = (
-    (r"singapore|\buen\b|gst reg", "SGD"),
+    (r"singapore|\buen\b|gst reg|\bpte\.?\s*ltd\b", "SGD"),
     (r"hong kong", "HKD"),
     (r"australia|\babn\b|\bnsw\b|\bvic\b|\bqld\b", "AUD"),
     (r"new zealand|\bgst no\b", "NZD"),

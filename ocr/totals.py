@@ -43,9 +43,13 @@ _TOTAL_KEYWORDS: tuple[tuple[str, float], ...] = (
 # A tax-inclusive label is a total: "Total incl. GST", "Total (Incl 6% GST)", "Gesamt inkl. MwSt",
 # "Jumlah termasuk GST", "Total IVA incluido"; the phrase is removed before the checks below so
 # the tax word in it does not make the line a tax line.
+# The rate may stand before or after the tax word ("Total Incl. GST 6%", "(Incl. GST @6%)"), and
+# a restaurant's "Total (incl. tip)" / "incl. service charge" is the payable figure too.
 _INCLUSIVE = re.compile(
     r"\(?\b(?:incl?|inkl|including|inclusive|inc|termasuk|incluye)\b\.?\s*(?:of\s*)?"
-    r"(?:\d+(?:[.,]\d+)?\s?%\s*)?(?:gst|vat|mwst|ust|tax|taxes|sst|iva|tva|btw|moms)\b\)?|"
+    r"(?:@?\s*\d+(?:[.,]\d+)?\s?%\s*)?"
+    r"(?:gst|vat|mwst|ust|tax|taxes|sst|iva|tva|btw|moms|tips?|gratuity|service(?: charge)?|svc)\b"
+    r"\.?(?:\s*@?\s*\d+(?:[.,]\d+)?\s?%)?\s*\)?|"
     r"\b(?:iva|tva|vat|gst|tax)\s+(?:incluido|incluse|inclus|included|inclusive)\b"
 )
 # Never the payable total: subtotals, tax lines and tax-band summaries ("Total 0% supplies",
@@ -54,6 +58,8 @@ _INCLUSIVE = re.compile(
 NOT_TOTAL = re.compile(
     r"sub.?total|zwischensumme|zw.?summe|netto|\bnet\b|mwst|must|ust\b|steuer|\btax|\bvat\b|"
     r"\bgst\b|\bsst\b|\biva\b|\btva\b|ruckgeld|wechselgeld|\bchange\b|rabatt|discount|savings|"
+    # India's GST halves and cess (CGST + SGST, IGST, UTGST)
+    r"\b[csiu]gst\b|\butgst\b|\bcess\b|"
     r"saved|ersparnis|punkte|points|umsatz von|\btip\b|trinkgeld|pfand|artikel|items?\b|posten|"
     r"anzahl|\bqty\b|quantity|\bpcs\b|no\.? of|excl|\bht\b|supplies|summary|\bbaki\b|"
     r"kembalian|\bcambio\b|\brendu\b|\bresto\b|gratuity|service charge|\bsvc\b|rounding|"
@@ -66,6 +72,7 @@ _PAYMENT_KEYWORDS = re.compile(
     r"\b(bar|cash|ec.?karte|karte|card|visa|mastercard|maestro|girocard|amex|debit|credit|"
     r"gegeben|tendered|paid|bezahlt|kreditkarte|tunai|efectivo|especes|contanti|contant)\b"
 )
+_PAYMENT_WORDING = re.compile(r"\b(payment|paid|tendered|tender)\b")
 _CHANGE = re.compile(r"ruckgeld|wechselgeld|\bchange\b|zuruck|\bcambio\b|rendu|\bbaki\b|kembalian|\bresto\b")
 # Cash rounding to 5 or 10 cents (Malaysia, Singapore, Australia, New Zealand, Switzerland, the
 # Nordics): the line that adjusts the pre-rounding figure to the payable one.
@@ -74,6 +81,12 @@ _ROUNDING = re.compile(r"rounding|round.?off|penggenapan|pembundaran|rundung|arr
 _TIP = re.compile(r"\b(tip|tips|gratuity|trinkgeld|pourboire|propina)\b")
 _TIP_TABLE = re.compile(r"suggested|gratuity|tip guide|tip calc|tip amount|for your convenience")
 _PERCENT = re.compile(r"\d\s?%")
+# A till's item count printed on the total's line ("Items: 3  Total: 45.00", "Qty 2 Total 9.00"):
+# the count is removed when a total label follows it, so the count word does not void the line.
+_COUNT_BEFORE_TOTAL = re.compile(
+    r"\b(?:no\.? of )?(?:items?|qty|pcs|artikel|posten|anzahl)\b\.?\s*:?\s*\d+\s+"
+    r"(?=.*\b(?:total|summe|gesamt|jumlah|amount)\b)"
+)
 _SUBTOTAL = re.compile(r"sub.?total|zwischensumme|zw.?summe|total excl|jumlah kecil")
 _TAX_LINE = re.compile(
     r"^\s*(sales tax|tax|vat|gst|hst|pst|sst|mwst|ust|iva|tva)\b|\b(total tax|tax total|total gst|"
@@ -108,6 +121,9 @@ CONFLICT_MARGIN = 0.05  # two totals of different value scoring this close: repo
 _CONFLICT_STRENGTH = 0.8  # only labels this sure of being a total (TOTAL, not Betrag) conflict
 _REPEAT_BONUS = 0.15  # per other occurrence of the amount (the card slip repeats the total)
 _ROUNDING_BONUS = 0.3  # the candidate a rounding line leads to
+_PAID = 0.5  # a payment line (cash, card) when no change is printed: card slips pay the total
+_PAID_WITH_CHANGE = 0.35  # cash with change: the total is the cash minus the change
+_NET_AMOUNT = 0.75  # "Net Amount": payable in India, pre-tax on European invoices
 
 
 @dataclass(slots=True)
@@ -132,10 +148,15 @@ def read_money(lines: list[Line], currency: str | None = None) -> Money:
 
 def _total_strength(text: str) -> float:
     """How surely the folded line's label announces the payable total (0 when it does not)."""
-    text = _INCLUSIVE.sub(" ", text)
+    text = _COUNT_BEFORE_TOTAL.sub(" ", _INCLUSIVE.sub(" ", text))
     # "Net total" / "Nett total" (Malaysia, Singapore, India) and "net à payer" (France) are the
     # payable figure, not a net-of-tax line.
-    text = re.sub(r"\bnett? (?:total|a payer)\b", "amount payable", text)
+    text = re.sub(r"\bnett? (?:total|a payer|payable)\b", "amount payable", text)
+    # Indian bills end with "Net Amount" after CGST/SGST: the payable figure. Elsewhere (a UK VAT
+    # invoice) "Net amount" is before tax, so it ranks with `Amount`-level wording, above "Gross
+    # Amount" (India's pre-tax figure) and below any printed `Total`.
+    if re.search(r"\bnett? (?:amount|amt)\b", text) and not NOT_TOTAL.search(re.sub(r"\bnett?\b", " ", text)):
+        return _NET_AMOUNT
     if NOT_TOTAL.search(text) or _PERCENT.search(text):
         return 0.0
     for pattern, weight in _TOTAL_KEYWORDS:
@@ -169,8 +190,8 @@ def _find_total(lines: list[Line], exponent: int, money: Money) -> None:
     folded = [fold(line.text) for line in lines]
     everywhere = Counter(a.value for line in lines for a in find_amounts(line.text, exponent))
     has_change = any(_CHANGE.search(text) for text in folded)
-    roundings = [
-        value
+    adjustments = [
+        (index, value)
         for index, text in enumerate(folded)
         if _ROUNDING.search(text) and (value := last_amount(lines[index].text, exponent)) is not None
     ]
@@ -184,12 +205,20 @@ def _find_total(lines: list[Line], exponent: int, money: Money) -> None:
         if in_tip_table and _PERCENT.search(text):
             continue
         in_tip_table = False
-        if _TIP.search(text):
+        if _TIP.search(_INCLUSIVE.sub(" ", text)):
             after_tip = True
+            # A tip added on the slip: the total printed after it includes it (US card slips).
+            tip = last_amount(lines[index].text, exponent)
+            if tip is not None and tip > 0:
+                adjustments.append((index, tip))
             continue
         strength = _total_strength(text)
-        if strength == 0.0 and not NOT_TOTAL.search(text) and _PAYMENT_KEYWORDS.search(text):
-            strength = 0.35 if has_change else 0.5
+        # "TOTAL CASH", "TOTAL PAYMENT", "Total paid" (UK, US, Malaysian tills): what was handed
+        # over, a payment however strong its label; cash handed over is often repeated, so only a
+        # payment's weight keeps the repeat bonus from lifting it over the printed total.
+        if _PAYMENT_KEYWORDS.search(text) or _PAYMENT_WORDING.search(text):
+            if strength < 1.0 and not NOT_TOTAL.search(text):
+                strength = _PAID_WITH_CHANGE if has_change else _PAID
         if strength == 0.0:
             continue
         # After a tip line, a total without a printed amount is the blank the guest fills in.
@@ -198,10 +227,10 @@ def _find_total(lines: list[Line], exponent: int, money: Money) -> None:
             continue
         score = strength + min(everywhere[value] - 1, 3) * _REPEAT_BONUS - index * 0.001
         candidates.append((score, index, value, strength))
-    if roundings and candidates:
-        candidates = _apply_rounding(candidates, roundings)
+    if adjustments and candidates:
+        candidates = _apply_adjustments(candidates, adjustments)
     if not candidates:
-        _fallback_total(lines, exponent, everywhere, money)
+        _fallback_total(lines, exponent, money)
         return
     candidates.sort(key=lambda c: -c[0])
     score, index, value, strength = candidates[0]
@@ -213,24 +242,56 @@ def _find_total(lines: list[Line], exponent: int, money: Money) -> None:
     )
     if score < MIN_SCORE or conflict:
         return
+    if strength == _PAID_WITH_CHANGE:
+        # Only a payment and its change are printed (cash sales on small tills): what was paid
+        # for is the cash handed over minus the change, never the cash itself.
+        change = _change_given(lines, folded, exponent)
+        if change is None or not 0 <= change < value:
+            return
+        value -= change
+        score = min(score, _PAID_WITH_CHANGE + _REPEAT_BONUS)
     money.total = value
     money.total_at = index
     money.confidence["total"] = min(1.0, score) * lines[index].confidence
 
 
-def _apply_rounding(
-    candidates: list[tuple[float, int, Decimal, float]], roundings: list[Decimal]
+def _change_given(lines: list[Line], folded: list[str], exponent: int) -> Decimal | None:
+    """The amount on the receipt's first change line (`CHANGE 6.45`, `Rückgeld 2,70`)."""
+    for index, text in enumerate(folded):
+        if _CHANGE.search(text):
+            value = last_amount(lines[index].text, exponent)
+            if value is not None:
+                return abs(value)
+    return None
+
+
+def _apply_adjustments(
+    candidates: list[tuple[float, int, Decimal, float]], adjustments: list[tuple[int, Decimal]]
 ) -> list[tuple[float, int, Decimal, float]]:
-    """With a rounding line, the rounded figure is payable: a candidate that equals another plus
-    the adjustment wins, the pre-rounding one loses."""
-    values = {c[2] for c in candidates}
-    rounded = {v + r for v in values for r in roundings if r != 0 and v + r in values}
-    before = {v for v in values for r in roundings if r != 0 and v + r in values}
+    """With a rounding or tip line, the adjusted figure is payable: of two candidates that differ
+    by the adjustment, the adjusted one wins and the earlier one loses. Tills print the first
+    total, the adjustment, then the adjusted total, and rounding often without its sign, so the
+    figure printed after the adjustment line is the adjusted one; only when both figures are on
+    the same side does the printed sign decide."""
+    rounded: set[Decimal] = set()
+    before: set[Decimal] = set()
+    for at, adjustment in adjustments:
+        if adjustment == 0:
+            continue
+        for _, first_index, first, _ in candidates:
+            for _, second_index, second, _ in candidates:
+                if second - first != adjustment and second - first != -adjustment:
+                    continue
+                across = first_index < at < second_index
+                same_side = not across and not second_index < at < first_index
+                if across or (same_side and second - first == adjustment):
+                    before.add(first)
+                    rounded.add(second)
     adjusted = []
     for score, index, value, strength in candidates:
-        if value in rounded:
+        if value in rounded and value not in before:
             score += _ROUNDING_BONUS
-        elif value in before:
+        elif value in before and value not in rounded:
             score -= _ROUNDING_BONUS
         adjusted.append((score, index, value, strength))
     return adjusted
@@ -271,9 +332,19 @@ def _same_baseline(lines: list[Line], index: int, exponent: int) -> Decimal | No
     return nearest[1] if nearest else None
 
 
-def _fallback_total(lines: list[Line], exponent: int, everywhere: Counter[Decimal], money: Money) -> None:
-    """No keyword: the largest amount printed at least twice (the sum and its payment)."""
-    repeated = [value for value, count in everywhere.items() if count >= 2 and value > 0]
+def _fallback_total(lines: list[Line], exponent: int, money: Money) -> None:
+    """No keyword: the largest amount printed at least twice (the sum and its payment, or the sum
+    and the gross column of a tax table), at least once on a line that is no tax, subtotal or
+    change line: India's CGST and SGST are equal halves of the tax and print the same figure
+    twice without it being the total."""
+    everywhere: Counter[Decimal] = Counter()
+    plain: set[Decimal] = set()
+    for line in lines:
+        amounts = [a.value for a in find_amounts(line.text, exponent)]
+        everywhere.update(amounts)
+        if not NOT_TOTAL.search(fold(line.text)):
+            plain.update(amounts)
+    repeated = [value for value, count in everywhere.items() if count >= 2 and value > 0 and value in plain]
     if not repeated:
         return
     money.total = max(repeated)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from decimal import Decimal
 
 import pytest
@@ -27,6 +28,7 @@ def values(text: str, exponent: int = 2) -> list[str]:
         ("Datum 12.05.2020", []),
         ("MwSt 19%", []),
         ("Qty 3 Tel 0123 456789", []),
+        ("Total １２．５０", ["12.50"]),
     ],
 )
 def test_two_decimal_amounts(text: str, found: list[str]) -> None:
@@ -39,6 +41,11 @@ def test_two_decimal_amounts(text: str, found: list[str]) -> None:
         ("合計 ¥1,280", ["1280"]),
         ("Total 1.280", ["1280"]),
         ("Total Rp 15.000", ["15000"]),
+        ("Total ¥1,280.00", ["1280"]),
+        # OCR spaces inside a yen amount (review bug 10); a quantity before a price stays apart
+        ("Total ¥1 280", ["1280"]),
+        ("Total ¥1, 280", ["1280"]),
+        ("お茶 2 150", ["2", "150"]),
         ("2024/03/14 10:21", []),
         ("Tax 8%", []),
     ],
@@ -61,6 +68,9 @@ def test_exponents_follow_iso_4217_and_practice() -> None:
         ("Shop\nTotal S$ 12.30", "SGD"),
         ("Shop Singapore\nGST Reg No 123\nTotal $12.30", "SGD"),
         ("Cafe\nABN 12 345 678 901\nTotal $12.30", "AUD"),
+        # Singapore's private company form is the country's evidence (review bug 12)
+        ("SHENG SIONG\nPTE LTD\nTOTAL $4.50", "SGD"),
+        ("Kopi Shop Pte. Ltd.\nTOTAL $4.50", "SGD"),
         ("Diner\nTotal $12.30", "USD"),
         ("Shop\nTotal HK$ 12.30", "HKD"),
         ("Laden\nSumme 12,30 €", "EUR"),
@@ -81,3 +91,11 @@ def test_exponents_follow_iso_4217_and_practice() -> None:
 )
 def test_currency_from_symbols_codes_and_country(text: str, currency: str | None) -> None:
     assert detect_currency(lines_of(text))[0] == currency
+
+
+def test_space_grouped_digits_take_linear_time() -> None:
+    # Review bug 14: `111 111 ...` once took quadratic time (20k characters: seconds).
+    started = time.perf_counter()
+    for exponent in (0, 2, 3):
+        find_amounts("111 " * 10_000, exponent)
+    assert time.perf_counter() - started < 1.0

@@ -63,7 +63,8 @@ def test_tendered_and_change_are_not_the_total() -> None:
         total("Shop\nTotal Qty 3.00\nTotal Items 3.00\nNo. of items 3.00\nJumlah item 3.00\nTotal 7.30\n")
         == "7.30"
     )
-    assert total("Shop\nItem 7.30\nCash Tendered 10.00\nChange 2.70\n") == "10.00"
+    # Only cash and change printed: the total is the cash minus the change (review bug 11).
+    assert total("Shop\nItem 7.30\nCash Tendered 10.00\nChange 2.70\n") == "7.30"
 
 
 def test_the_amount_on_the_next_line() -> None:
@@ -123,3 +124,59 @@ def test_integers_are_not_amounts_in_two_decimal_currencies() -> None:
 
 def test_conflicting_totals_give_none() -> None:
     assert total("Shop\nTotal 12.30\nTotal 45.60\n") is None
+
+
+def test_cash_handed_over_is_not_the_total_even_labelled_total() -> None:
+    # Review bug 1: "TOTAL CASH" / "TOTAL PAYMENT" is the money handed over.
+    assert total("SHOP\nTOTAL 4.48\nTOTAL CASH 10.00\nCASH 10.00\n") == "4.48"
+    assert total("KEDAI\nTOTAL RM 4.48\nTOTAL PAYMENT RM 10.00\nTUNAI RM 10.00\nBAKI RM 5.52\n") == "4.48"
+
+
+def test_unsigned_rounding_the_figure_after_the_rounding_line_is_payable() -> None:
+    # Review bug 2: Malaysian tills often print the adjustment without its sign.
+    assert total("KEDAI ABC\nTotal RM 10.02\nRounding Adj 0.02\nTotal RM 10.00\n") == "10.00"
+    assert total("KEDAI ABC\nTotal RM 10.03\nRounding Adj 0.02\nTotal RM 10.05\n") == "10.05"
+
+
+def test_indian_net_amount_is_payable_and_equal_tax_halves_are_no_repeat() -> None:
+    # Review bug 3: "Net Amount" / "Net Payable" after CGST and SGST is the bill's total.
+    assert total("SHOP\nGross Amount 500.00\nCGST 12.50\nSGST 12.50\nNet Amount Rs. 525.00\n") == "525.00"
+    assert total("SHOP\nSub Total 500.00\nCGST 12.50\nSGST 12.50\nNet Payable 525.00\n") == "525.00"
+    assert total("SHOP\nSub Total 500.00\nCGST 12.50\nSGST 12.50\n") is None
+    # A European invoice's "Net amount" is before VAT: the printed Total wins.
+    assert total("Shop\nNet Amount 10.00\nVAT 20% 2.00\nTotal 12.00\n") == "12.00"
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        # Review bug 13: totals plainly printed that came back null.
+        ("SHOP\nTotal Incl. GST 6% RM 10.60\n", "10.60"),
+        ("SHOP\nTotal (Incl. GST @6%) 10.60\n", "10.60"),
+        ("SHOP\nItems: 3  Total: 45.00\n", "45.00"),
+        ("SHOP\nTotal 43.20\nTip 8.00\nTotal 51.20\n", "51.20"),
+        ("SHOP\nTotal (incl. tip) 51.20\n", "51.20"),
+        ("SHOP\nTotal ¥1,280.00\n", "1280"),
+        ("SHOP\nTotal １２．５０\n", "12.50"),
+    ],
+)
+def test_plainly_printed_totals_are_found(text: str, found: str) -> None:
+    assert total(text) == found
+
+
+def test_cash_only_receipts_pay_cash_minus_change() -> None:
+    # Review bug 11: never the cash handed over as the total.
+    assert total("SHOP\nITEM 43.55\nCASH 50.00\nCHANGE 6.45\n") == "43.55"
+    assert total("SHOP\nITEM 50.00\nCASH 50.00\nCHANGE 0.00\n") == "50.00"
+    assert total("SHOP\nITEM 43.55\nCASH 50.00\nCHANGE 60.00\n") is None
+
+
+def test_a_yen_total_split_by_ocr_is_whole() -> None:
+    # Review bug 10: `¥1 280` is 1280, never 280.
+    assert total("店\nTotal ¥1 280\n") == "1280"
+    assert total("店\nTotal ¥1, 280\n") == "1280"
+
+
+def test_unlabelled_total_repeated_in_the_tax_table_is_the_fallback() -> None:
+    # The equal-CGST/SGST guard must keep the German tax table's gross column as a repeat.
+    assert total("Laden\nT@t@l €1,95\nMwSt 19% 1,64 0,31 1,95\n1 Artikel\n") == "1.95"
