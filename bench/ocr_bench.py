@@ -18,6 +18,7 @@ import argparse
 import asyncio
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -133,10 +134,19 @@ async def accuracy(folder: Path, truth: list[dict[str, Any]], languages: str) ->
         print(f"{f:<9} {hits[f]:>2}/{n} = {100 * hits[f] / n:5.1f} %")
     counts = print_counts("shared receipts", shared)
     per_image = [r.get("timings", {}) for r in results]
+    cpu = statistics.mean(t.get("cpu_ms", 0) for t in per_image) / 1000
+    bare = await bare_tesseract_cpu([folder / t["file"] for t in truth], languages)
+    print(
+        f"CPU per receipt: pipeline {cpu:.2f} s (issue 15 budget: 1.5 s), bare tesseract CLI on "
+        f"the same files {bare:.2f} s, ratio {cpu / bare:.2f}"
+    )
     return {
         "receipts": n,
         "accuracy": {f: round(hits[f] / n, 3) for f in FIELDS},
         "counts": counts,
+        "cpu_seconds_per_receipt": round(cpu, 3),
+        "bare_tesseract_cpu_seconds_per_receipt": round(bare, 3),
+        "cpu_ratio_to_bare_tesseract": round(cpu / bare, 3),
         "seconds_per_image_2_workers": round(wall / n, 2),
         "images_per_second_2_workers_all": round(n / wall, 3),
         "mean_tesseract_ms": round(statistics.mean(t.get("tesseract_ms", 0) for t in per_image), 1),
@@ -207,6 +217,38 @@ async def synthetic_images(n: int, languages: str) -> dict[str, Any]:
     report = per_country(f"synthetic images ({n}, rendered + degraded, tesseract)", rows)
     report["seconds_per_image_2_workers"] = round(wall / n, 2)
     return report
+
+
+async def bare_tesseract_cpu(paths: list[Path], languages: str) -> float:
+    """The baseline measured in the same run: CPU seconds per file of `tesseract FILE stdout` with
+    the same languages and page mode, two at a time (the pool's workers are gone by now, so this
+    process's finished children are these runs alone)."""
+    binary = shutil.which("tesseract")
+    assert binary is not None
+    env = {**os.environ, "OMP_THREAD_LIMIT": "1"}
+    gate = asyncio.Semaphore(2)
+
+    async def one(path: Path) -> None:
+        async with gate:
+            process = await asyncio.create_subprocess_exec(
+                binary,
+                str(path),
+                "stdout",
+                "-l",
+                languages,
+                "--psm",
+                "4",
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                env=env,
+            )
+            await process.wait()
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    await asyncio.gather(*(one(path) for path in paths))
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    used = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    return used / len(paths)
 
 
 def _mark(ok: bool) -> str:

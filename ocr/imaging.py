@@ -121,7 +121,7 @@ def prepare_with_gray(gray: Image.Image) -> tuple[Image.Image, Image.Image]:
     thresholding sometimes reads faint print better than the local threshold."""
     paper = crop_to_paper(gray)
     paper = _scaled(paper)
-    paper = paper.filter(ImageFilter.MedianFilter(3))
+    paper = median3(paper)
     binary = binarise(paper)
     angle = skew_angle(binary)
     if abs(angle) >= 0.5:
@@ -259,6 +259,45 @@ def _scaled(gray: Image.Image) -> Image.Image:
         return gray
     size = (max(1, round(gray.width * factor)), max(1, round(gray.height * factor)))
     return gray.resize(size, Image.Resampling.LANCZOS if factor < 1 else Image.Resampling.BICUBIC)
+
+
+def median3(gray: Image.Image) -> Image.Image:
+    """Pillow's `MedianFilter(3)`, pixel for pixel (edges replicated), in a fraction of its time:
+    Pillow ranks the nine neighbours of every pixel one at a time, a quarter of the pipeline's
+    preparation; here each column of three is sorted once for the whole picture and the median is
+    the median of the columns' greatest low, median middle and least high (exact for a 3x3 window),
+    about 20 whole-picture min/max operations."""
+    darker, lighter = ImageChops.darker, ImageChops.lighter
+    up, down = _moved(gray, 0, -1), _moved(gray, 0, 1)
+    low_pair, high_pair = darker(up, gray), lighter(up, gray)
+    low = darker(low_pair, down)
+    rest = lighter(low_pair, down)
+    middle, high = darker(high_pair, rest), lighter(high_pair, rest)
+
+    def across(image: Image.Image) -> tuple[Image.Image, Image.Image, Image.Image]:
+        return _moved(image, -1, 0), image, _moved(image, 1, 0)
+
+    low_left, _, low_right = across(low)
+    high_left, _, high_right = across(high)
+    greatest_low = lighter(lighter(low_left, low), low_right)
+    least_high = darker(darker(high_left, high), high_right)
+    return _median_of(greatest_low, _median_of(*across(middle)), least_high)
+
+
+def _median_of(a: Image.Image, b: Image.Image, c: Image.Image) -> Image.Image:
+    """The pixelwise median of three pictures."""
+    darker, lighter = ImageChops.darker, ImageChops.lighter
+    return lighter(darker(a, b), darker(lighter(a, b), c))
+
+
+def _moved(image: Image.Image, dx: int, dy: int) -> Image.Image:
+    """The picture shifted so that moved(x, y) = image(x + dx, y + dy) for |dx|, |dy| <= 1, the
+    edge row or column repeated where the shift uncovers it."""
+    width, height = image.size
+    moved = image.copy()
+    part = image.crop((max(0, dx), max(0, dy), width + min(0, dx), height + min(0, dy)))
+    moved.paste(part, (max(0, -dx), max(0, -dy)))
+    return moved
 
 
 def binarise(gray: Image.Image, *, offset: int = 22) -> Image.Image:

@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import io
+import random
 import time
 
 import pytest
-from PIL import Image
+from PIL import Image, ImageFilter
 
 from domain import Invalid, PayloadTooLarge, UnsupportedMediaType
-from ocr.imaging import crop_to_paper, decode, inspect, prepare, skew_angle, sniff_format
+from ocr.imaging import (
+    crop_to_paper,
+    decode,
+    inspect,
+    median3,
+    prepare,
+    skew_angle,
+    sniff_format,
+)
 from tests.ocr.samples import png_bomb, rendered_receipt, truncated_jpeg
 
 MAX_PIXELS = 40_000_000
@@ -149,3 +158,19 @@ def test_a_receipt_photographed_at_an_angle_keeps_its_right_hand_column() -> Non
     gray = decode(degrade(receipt.render(), receipt.seed), max_pixels=40_000_000)
     cropped = crop_to_paper(gray)
     assert cropped.width > 0.7 * gray.width
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_the_fast_median_is_pillows_median_pixel_for_pixel(seed: int) -> None:
+    draw = random.Random(seed)
+    width, height = draw.randint(1, 40), draw.randint(1, 40)
+    pixels = draw.randbytes(width * height)
+    if seed % 3 == 0:  # black and white, as scans mostly are
+        pixels = bytes(255 if value > 127 else 0 for value in pixels)
+    picture = Image.frombytes("L", (width, height), pixels)
+    assert median3(picture).tobytes() == picture.filter(ImageFilter.MedianFilter(3)).tobytes()
+
+
+def test_the_fast_median_on_a_receipt() -> None:
+    picture = Image.open(io.BytesIO(rendered_receipt())).convert("L")
+    assert median3(picture).tobytes() == picture.filter(ImageFilter.MedianFilter(3)).tobytes()

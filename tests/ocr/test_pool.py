@@ -34,6 +34,7 @@ async def test_a_receipt_is_read(pool: OcrPool) -> None:
     assert result["date"] == "2024-03-14"
     assert "CORNER GROCERY" in result["raw_text"]
     assert result["timings"]["tesseract_ms"] > 0
+    assert result["timings"]["cpu_ms"] > result["timings"]["tesseract_ms"] / 2
 
 
 async def test_bad_images_are_refused_and_the_workers_survive(pool: OcrPool) -> None:
