@@ -30,6 +30,13 @@ _DESKEW_MAX_DEGREES = 8.0
 # at the prepared scale is ~1/30 of it), and a barcode is a row crossing at least this many bars.
 _BAR_MIN_LENGTH = 1 / 16
 _BARCODE_MIN_BARS = 12
+# A column belongs to the paper's edge while paper covers at least this fraction of what it covers
+# in the fullest column.
+_PAPER_EDGE_COVERAGE = 0.08
+# A rule (or the paper's edge) is a vertical run of ink at least 1/this of the width long.
+_RULE_MIN_LENGTH = 6
+# ... and lies in the outer this fraction of the width on either side.
+_RULE_SIDE = 0.12
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,7 +135,7 @@ def prepare_with_gray(gray: Image.Image) -> tuple[Image.Image, Image.Image]:
         binary = binary.rotate(angle, resample=Image.Resampling.BILINEAR, expand=True, fillcolor=255)
         binary = binary.point(lambda v: 255 if v > 127 else 0)
         paper = paper.rotate(angle, resample=Image.Resampling.BILINEAR, expand=True, fillcolor=255)
-    cleaned = suppress_barcodes(binary)
+    cleaned = suppress_rules(suppress_barcodes(binary))
     if cleaned is not binary:
         paper = ImageChops.lighter(paper, ImageChops.subtract(cleaned, binary))
     return cleaned, paper
@@ -191,7 +198,15 @@ def _paper_columns(thumb: Image.Image) -> tuple[int, int]:
             start = None
     if best_length < 0.12 * thumb.width:
         return 0, thumb.width
-    return best
+    # A tilted receipt covers its outermost columns only in part (a ramp as wide as its height
+    # times the tilt's sine), and the ends of its lines, the amounts, lie in that ramp: take the
+    # columns the paper covers at all, as far as they run on from the fully covered ones.
+    left, right = best
+    while left > 0 and coverage[left - 1] >= _PAPER_EDGE_COVERAGE * fullest:
+        left -= 1
+    while right < len(coverage) and coverage[right] >= _PAPER_EDGE_COVERAGE * fullest:
+        right += 1
+    return left, right
 
 
 def _otsu(histogram: list[int]) -> int | None:
@@ -343,6 +358,24 @@ def suppress_barcodes(binary: Image.Image) -> Image.Image:
         cleared = ImageChops.lighter(out.crop(box), ImageOps.invert(near_bars))
         out.paste(cleared, box)
     return out
+
+
+def suppress_rules(binary: Image.Image) -> Image.Image:
+    """The picture without the long vertical lines near its sides: the paper's own edges (the
+    darker table beside a receipt leaves a dark line along each side once binarised). Tesseract takes
+    a line beside a column of amounts for a frame and drops the amounts. A line is a vertical run
+    of ink a sixth of the width long, far taller than any printed character."""
+    length = max(48, binary.width // _RULE_MIN_LENGTH)
+    if binary.height <= length:
+        return binary
+    rules = _vertical_opening(binary, length)
+    # Only near the sides, where the paper's edges are: a line further in may be what parts the
+    # receipt from something else on the scan, and Tesseract reads the receipt better apart.
+    side = round(_RULE_SIDE * binary.width)
+    rules.paste(255, (side, 0, binary.width - side, binary.height))
+    if rules.getextrema()[0] == 255:
+        return binary
+    return ImageChops.lighter(binary, ImageOps.invert(_widened(rules, 3)))
 
 
 def _vertical_opening(binary: Image.Image, length: int) -> Image.Image:

@@ -70,9 +70,10 @@ def test_generation_is_deterministic_and_truth_is_exact() -> None:
 
 
 # Eight rendered receipts (DE, MY, SG, US, US-rest, UK, IN, FR), degraded like scans and photos,
-# through the real tesseract; right counts of 8 measured on main 7980987, minus one.
+# through the real tesseract; right counts of 8 measured, minus one (on 7980987: 5, 7, 6; since
+# the crop keeps a tilted paper's outer columns and the paper's edge lines are cleared: 8, 7, 8).
 IMAGE_SEEDS = range(200_000, 200_008)
-IMAGE_FLOORS = {"total": 4, "date": 6, "merchant": 5}  # measured 5, 7, 6
+IMAGE_FLOORS = {"total": 7, "date": 6, "merchant": 7}
 OPTIONS = {"languages": "eng+deu", "max_pixels": 40_000_000, "tesseract_cmd": "tesseract"}
 
 
