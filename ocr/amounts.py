@@ -94,10 +94,30 @@ _FULL_WIDTH = str.maketrans(
 )
 
 
+# OCR's letters for digits inside a figure: `l26.95`, `3,067.O0`, `5S,14`. A run of digits,
+# look-alike letters and separators, standing apart from any word, with at least two real digits
+# and shaped like an amount once mapped, is read as that amount. Mapped one to one (spans hold).
+_LOOKALIKE_DIGITS = str.maketrans({"O": "0", "o": "0", "l": "1", "I": "1", "|": "1", "S": "5", "B": "8"})
+# (Starts only where no letter, digit or separator precedes: linear in the line's length.)
+_LOOKALIKE_RUN = re.compile(r"(?<![^\W_]|[|.,])[\dOolI|SB][\dOolI|SB.,]*(?![^\W\d_])")
+_AMOUNT_SHAPE = re.compile(r"\d{1,3}(?:[.,]\d{3})*(?:[.,]\d{2,3})?|\d+(?:[.,]\d{2,3})?")
+
+
+def _mapped_lookalikes(text: str) -> str:
+    def mapped(match: re.Match[str]) -> str:
+        run = match[0]
+        if run.isdigit() or sum(c.isdigit() for c in run) < 2:
+            return run
+        digits = run.translate(_LOOKALIKE_DIGITS)
+        return digits if _AMOUNT_SHAPE.fullmatch(digits) else run
+
+    return _LOOKALIKE_RUN.sub(mapped, text)
+
+
 def find_amounts(text: str, exponent: int = 2) -> list[Amount]:
     """Money amounts in a line with the currency's `exponent` decimals; never a date (12.05.2020)
     or a percentage, and (for 2- or 3-decimal currencies) never a bare integer."""
-    text = text.translate(_FULL_WIDTH)
+    text = _mapped_lookalikes(text.translate(_FULL_WIDTH))
     if exponent == 0:
         return _whole_amounts(text)
     found: list[Amount] = []

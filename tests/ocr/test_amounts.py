@@ -99,3 +99,30 @@ def test_space_grouped_digits_take_linear_time() -> None:
     for exponent in (0, 2, 3):
         find_amounts("111 " * 10_000, exponent)
     assert time.perf_counter() - started < 1.0
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        ("Total l26.95", ["126.95"]),  # l for 1
+        ("Total Due $ 3l6.36", ["316.36"]),
+        ("Grand Total 3,067.O0", ["3067.00"]),  # O for 0
+        ("Schrauben 5S,14", ["55.14"]),  # S for 5
+        ("Sub Total 2,S99.13", ["2599.13"]),
+        ("Saft 1B.20", ["18.20"]),  # B for 8
+        ("SOLD 12.50", ["12.50"]),  # words stay words
+        ("ISBN 12.50", ["12.50"]),
+        ("l8% = 24.44", ["24.44"]),  # not an amount once mapped: left alone
+        ("Tel 0l23 456", []),
+        ("Total S$9.77", ["9.77"]),  # the S of S$ is parted from the figure by the $
+    ],
+)
+def test_letters_ocr_makes_of_digits_inside_a_figure(text: str, found: list[str]) -> None:
+    assert values(text) == found
+
+
+def test_look_alike_runs_take_linear_time() -> None:
+    started = time.perf_counter()
+    find_amounts("1" * 20_000 + "a")
+    find_amounts("lO" * 10_000 + "x")
+    assert time.perf_counter() - started < 0.5

@@ -180,3 +180,31 @@ def test_a_yen_total_split_by_ocr_is_whole() -> None:
 def test_unlabelled_total_repeated_in_the_tax_table_is_the_fallback() -> None:
     # The equal-CGST/SGST guard must keep the German tax table's gross column as a repeat.
     assert total("Laden\nT@t@l €1,95\nMwSt 19% 1,64 0,31 1,95\n1 Artikel\n") == "1.95"
+
+
+@pytest.mark.parametrize(
+    ("printed", "expected"),
+    [
+        ("Grand Total 5521.44", "21.44"),  # `S$21.44` with its S$ read as 55
+        ("Total (Incl. GST) 80200.95", "200.95"),  # `SGD 200.95`, the code read as 80
+        ("Total 991.26", None),  # no leading digits to drop reach the subtotal: a misread
+        ("Total 9.27", None),  # far below the subtotal: a lost leading digit
+        ("Total 21.30", "21.30"),  # within reach: left alone
+    ],
+)
+def test_a_total_far_from_the_subtotal_is_repaired_or_dropped(printed: str, expected: str | None) -> None:
+    """Payable totals lie between half the subtotal and 1.6 times it."""
+    subtotal = "556.48" if "991" in printed or "9.27" in printed else "19.85"
+    if "80200" in printed:
+        subtotal = "184.36"
+    assert total(f"Shop\nItem A {subtotal}\nSubtotal {subtotal}\n{printed}\nThank you\n") == expected
+
+
+def test_a_total_the_card_slip_repeats_outweighs_the_subtotal() -> None:
+    """Printed twice, the total is the likelier right one; the subtotal is the misread."""
+    assert total("Shop\nSubtotal 13.61\nTotal 121.56\nVISA 121.56\n") == "121.56"
+
+
+def test_a_repair_only_drops_digits_a_sign_looks_like() -> None:
+    """`113.61` with its 1 dropped is no glued sign: the subtotal was misread, so no total."""
+    assert total("Shop\nSubtotal 13.61\nTotal 121.56\nThank you\n") is None
