@@ -12,7 +12,7 @@ from aiohttp.http_exceptions import HttpProcessingError
 from domain import BadRequest, PayloadTooLarge, Unavailable, UnsupportedMediaType
 from domain.clock import to_text, utc_now
 from domain.ids import new_id
-from handlers.schemas import ERROR, ID, TIMESTAMP, Schema
+from handlers.schemas import CURRENCY, ERROR, ID, TIMESTAMP, Schema
 from ocr.imaging import EXTENSIONS, FORMATS, inspect
 from ocr.pool import PoolBusy
 from ocr.service import OCR, RECEIPTS
@@ -25,7 +25,8 @@ READ_CHUNK_BYTES = 64 * 1024
 # Multipart framing (boundaries, part headers) on top of the image itself.
 MULTIPART_OVERHEAD_BYTES = 16 * 1024
 
-_MONEY: Schema = {"type": ["string", "null"], "pattern": r"^-?\d+\.\d{2}$"}
+# In the currency's own decimals (ISO 4217): `12.30`, JPY `1280`, KWD `1.250`.
+_MONEY: Schema = {"type": ["string", "null"], "pattern": r"^-?\d+(\.\d{2,3})?$"}
 _CONFIDENCE: Schema = {"type": "number", "minimum": 0, "maximum": 1}
 EXTRACTED: Schema = {
     "type": "object",
@@ -168,14 +169,41 @@ async def scan_status(request: web.Request) -> web.Response:
     return web.json_response(status)
 
 
+UPLOAD_QUERY: Schema = {
+    "type": "object",
+    "properties": {
+        "currency": {
+            **CURRENCY,
+            "description": (
+                "ISO 4217: the currency the receipt is probably in (the group's). When the receipt "
+                "prints none, its amounts are read in this currency's decimals (a yen receipt "
+                "without a yen sign has none) and `expense_draft.currency` is this one; "
+                "`currency` in the answer stays what the receipt prints"
+            ),
+        },
+        "country": {
+            "type": "string",
+            "pattern": "^[A-Z]{2}$",
+            "description": (
+                "ISO 3166-1 alpha-2: where the receipt probably comes from (the app's region). "
+                "Settles dates such as 03/04/2024 that the receipt itself leaves open "
+                "(US: month first; most of the world: day first)"
+            ),
+        },
+    },
+}
+
+
 @api.post(
     "/api/ocr/upload",
     summary="Scan a receipt photo: merchant, date, total, items; the receipt is kept",
     description=(
         "Send the image as `multipart/form-data` (one file part, PNG, JPEG or WebP; the format "
         "is read from the bytes, not the name or Content-Type). The answer's `receipt_id` can be "
-        "sent as an expense's `receipt_id` to attach the receipt; `expense_draft` prefills it."
+        "sent as an expense's `receipt_id` to attach the receipt; `expense_draft` prefills it. "
+        "`currency` and `country` are optional hints for what the receipt leaves open."
     ),
+    query=UPLOAD_QUERY,
     replies={
         201: Reply("the fields found in the receipt", SCAN_RESULT, ("Location",)),
         400: Reply("not a multipart upload with a file", ERROR),
@@ -192,7 +220,7 @@ async def scan_status(request: web.Request) -> web.Response:
         ),
     },
 )
-async def upload_receipt(request: web.Request) -> web.StreamResponse:
+async def upload_receipt(request: web.Request, query: dict[str, Any]) -> web.StreamResponse:
     started = time.perf_counter()
     service = request.app[OCR]
     pool = service.require_pool()
@@ -200,7 +228,9 @@ async def upload_receipt(request: web.Request) -> web.StreamResponse:
     data = await _read_upload(request, settings.max_upload_bytes)
     header = inspect(data, max_pixels=settings.max_pixels)
     try:
-        result = await pool.run(data)
+        result = await pool.run(
+            data, hints={name: query[name] for name in ("currency", "country") if name in query}
+        )
     except PoolBusy as exc:
         raise Unavailable(exc.message, code=exc.code, headers={"Retry-After": str(exc.retry_after)}) from None
     receipt_id = new_id()
@@ -229,21 +259,22 @@ async def upload_receipt(request: web.Request) -> web.StreamResponse:
             "width": header.width,
             "height": header.height,
         },
-        "expense_draft": expense_draft(extracted, receipt_id),
+        "expense_draft": expense_draft(extracted, receipt_id, query.get("currency")),
         "uploaded_at": to_text(uploaded_at),
     }
     return web.json_response(body, status=201, headers={"Location": f"/api/receipts/{receipt_id}"})
 
 
-def expense_draft(extracted: dict[str, Any], receipt_id: str) -> dict[str, Any]:
-    """The fields of a new expense that the receipt answers."""
+def expense_draft(extracted: dict[str, Any], receipt_id: str, currency: str | None = None) -> dict[str, Any]:
+    """The fields of a new expense that the receipt answers; the hinted `currency` when the
+    receipt prints none."""
     draft: dict[str, Any] = {"receipt_id": receipt_id}
     if extracted.get("merchant"):
         draft["description"] = str(extracted["merchant"])[:200]
     if extracted.get("total"):
         draft["amount"] = extracted["total"]
-    if extracted.get("currency"):
-        draft["currency"] = extracted["currency"]
+    if extracted.get("currency") or currency:
+        draft["currency"] = extracted.get("currency") or currency
     if extracted.get("date"):
         draft["date"] = extracted["date"]
     return draft

@@ -15,7 +15,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from ocr.amounts import detect_currency, format_money
+from ocr.amounts import currency_exponent, detect_currency, format_money
 from ocr.amounts import find_amounts as _amounts
 from ocr.dates import date_line_hints, extract_date, plausible_date
 from ocr.merchant import find_merchant
@@ -52,20 +52,24 @@ class Receipt:
     tax: Decimal | None = None
     items: list[Item] = field(default_factory=list)
     confidence: dict[str, float] = field(default_factory=dict)
+    # The currency the amounts are in: the printed one, else the uploader's hint (not reported
+    # as `currency`, which says what the receipt prints; it sets the decimals money is written in).
+    amounts_in: str | None = None
 
     def to_json(self) -> dict[str, Any]:
+        money_in = self.currency or self.amounts_in
         return {
             "merchant": self.merchant,
             "date": self.date.isoformat() if self.date else None,
-            "total": _money(self.total, self.currency),
+            "total": _money(self.total, money_in),
             "currency": self.currency,
-            "subtotal": _money(self.subtotal, self.currency),
-            "tax": _money(self.tax, self.currency),
+            "subtotal": _money(self.subtotal, money_in),
+            "tax": _money(self.tax, money_in),
             "items": [
                 {
                     "description": i.description,
                     "quantity": _number(i.quantity),
-                    "amount": _money(i.amount, self.currency),
+                    "amount": _money(i.amount, money_in),
                 }
                 for i in self.items
             ],
@@ -73,21 +77,32 @@ class Receipt:
         }
 
 
-def extract(lines: list[Line], *, today: date | None = None) -> Receipt:
-    """Every field the rules can find in the receipt's lines."""
+def extract(
+    lines: list[Line],
+    *,
+    today: date | None = None,
+    currency: str | None = None,
+    country: str | None = None,
+) -> Receipt:
+    """Every field the rules can find in the receipt's lines. `currency` (ISO 4217) and `country`
+    (ISO 3166) are the uploader's hints, e.g. the group's currency and the app's region: when the
+    receipt prints no currency, amounts are read in the hinted currency's decimals (a yen receipt
+    without a yen sign has no decimals) and dates in its order; the country settles ambiguous
+    dates the receipt does not. `currency` in the result stays what the receipt prints."""
     lines = [Line(clean(line.text), line.confidence, line.words) for line in lines]
     lines = [line for line in lines if line.text]
     receipt = Receipt()
     receipt.currency, currency_confidence = detect_currency(lines)
-    money = read_money(lines, receipt.currency)
+    reading = receipt.amounts_in = receipt.currency or currency
+    money = read_money(lines, reading)
     receipt.total, receipt.subtotal, receipt.tax = money.total, money.subtotal, money.tax
     receipt.confidence.update(money.confidence)
     total_at = money.total_at
-    _find_date(lines, receipt, today or date.today())
+    _find_date(lines, receipt, today or date.today(), reading, country)
     receipt.merchant, merchant_confidence = find_merchant(lines)
     if receipt.merchant is not None:
         receipt.confidence["merchant"] = merchant_confidence
-    receipt.items = _items(lines, total_at)
+    receipt.items = _items(lines, total_at, currency_exponent(reading))
     if receipt.currency is not None:
         receipt.confidence["currency"] = currency_confidence
     if receipt.items:
@@ -97,8 +112,10 @@ def extract(lines: list[Line], *, today: date | None = None) -> Receipt:
     return receipt
 
 
-def _find_date(lines: list[Line], receipt: Receipt, today: date) -> None:
-    found, confidence = extract_date(lines, currency=receipt.currency, today=today)
+def _find_date(
+    lines: list[Line], receipt: Receipt, today: date, currency: str | None, country: str | None
+) -> None:
+    found, confidence = extract_date(lines, currency=currency, today=today, country=country)
     if found is not None:
         receipt.date = found
         receipt.confidence["date"] = confidence
@@ -129,16 +146,16 @@ _ITEM_EXCLUDE = re.compile(
 )
 
 
-def _items(lines: list[Line], total_at: int | None) -> list[Item]:
-    """Priced lines before the total: a description followed by an amount; a `2 x 0,49` line
-    before (or in) it gives the quantity."""
+def _items(lines: list[Line], total_at: int | None, exponent: int) -> list[Item]:
+    """Priced lines before the total: a description followed by an amount in the currency's
+    decimals (whole yen: `Onigiri 150`); a `2 x 0,49` line before (or in) it gives the quantity."""
     end = total_at if total_at is not None else len(lines)
     items: list[Item] = []
     pending_quantity: Decimal | None = None
     for line in lines[:end]:
         text = line.text
         folded = fold(text)
-        amounts = _amounts(text)
+        amounts = _amounts(text, exponent)
         quantity_match = _QUANTITY.search(text)
         description_part = text[: amounts[-1][1]] if amounts else text
         if quantity_match and sum(c.isalpha() for c in description_part) < 4:

@@ -36,6 +36,10 @@ STOP_GRACE_SECONDS = 2.0
 RESPAWN_BACKOFF_SECONDS = (0.1, 0.5, 1.0, 2.0, 5.0)
 
 
+# What an upload may tell a job beyond the pool's own options.
+JOB_HINTS = ("currency", "country")
+
+
 class PoolBusy(Unavailable):
     """The pool cannot take this job now; `retry_after` is a fair guess of when it could."""
 
@@ -156,6 +160,7 @@ class OcrPool:
         self.size = size
         self.queue_size = queue_size
         self.timeout = timeout
+        self._base_options = dict(options)
         self._options = json.dumps(options).encode()
         self._idle: asyncio.Queue[_Worker] = asyncio.Queue()
         self._workers: set[_Worker] = set()
@@ -203,8 +208,11 @@ class OcrPool:
     def worker_pids(self) -> set[int]:
         return {worker.pid for worker in self._workers}
 
-    async def run(self, data: bytes, *, timeout: float | None = None) -> dict[str, Any]:
-        """OCR one image in a worker. Raises PoolBusy when the queue is full, JobTimedOut when the
+    async def run(
+        self, data: bytes, *, timeout: float | None = None, hints: dict[str, str] | None = None
+    ) -> dict[str, Any]:
+        """OCR one image in a worker, with the uploader's `hints` (`currency`, `country`: see
+        `ocr.extract.extract`). Raises PoolBusy when the queue is full, JobTimedOut when the
         job overran (its worker is then killed and replaced), the image's own DomainError
         (413/415/422) when the worker refused it, Unavailable when the worker failed."""
         if self._closed:
@@ -219,7 +227,11 @@ class OcrPool:
             worker = await self._idle.get()
             self._busy += 1
             try:
-                return await self._run_on(worker, data, timeout or self.timeout)
+                header = self._options
+                if hints:  # only the hints themselves: nothing a caller sends sets the command
+                    chosen = {name: hints[name] for name in JOB_HINTS if hints.get(name)}
+                    header = json.dumps({**self._base_options, **chosen}).encode()
+                return await self._run_on(worker, header, data, timeout or self.timeout)
             finally:
                 self._busy -= 1
         finally:
@@ -230,10 +242,10 @@ class OcrPool:
         rounds = max(1, self._admitted) / self.size
         return max(1, math.ceil(self._job_seconds * rounds))
 
-    async def _run_on(self, worker: _Worker, data: bytes, timeout: float) -> dict[str, Any]:
+    async def _run_on(self, worker: _Worker, header: bytes, data: bytes, timeout: float) -> dict[str, Any]:
         started = time.monotonic()
         try:
-            reply = await asyncio.wait_for(worker.call(self._options, data), timeout)
+            reply = await asyncio.wait_for(worker.call(header, data), timeout)
         except asyncio.TimeoutError:
             self._timed_out += 1
             self._replace(worker, "overran its %.1f s" % timeout)

@@ -4,8 +4,9 @@ Started by `ocr.pool` as `python -m ocr.worker` in its own session, so that endi
 overran its time (SIGKILL to the process group) ends the tesseract it started as well.
 
 Protocol: frames of a 4-byte big-endian length and a body. The worker first sends `{"ready": true}`;
-then per job it reads a JSON header frame (`languages`, `max_pixels`, `tesseract_cmd`) and an
-image frame, and answers one JSON frame: `{"ok": true, "result": {...}}` or
+then per job it reads a JSON header frame (`languages`, `max_pixels`, `tesseract_cmd`, and the
+uploader's optional `currency` and `country` hints) and an image frame, and answers one JSON
+frame: `{"ok": true, "result": {...}}` or
 `{"ok": false, "error": "<DomainError class>", "code": ..., "message": ...}`.
 """
 
@@ -77,12 +78,13 @@ def recognise(data: bytes, options: dict[str, Any]) -> dict[str, Any]:
         lines = rows(lines)
     lines = readable(lines)
     today = date.today()
-    receipt = extract(lines, today=today)
+    hints = {"currency": options.get("currency"), "country": options.get("country")}
+    receipt = extract(lines, today=today, **hints)
     extracted_at = time.perf_counter()
     second_look = 0
     if not plausible_date(receipt.date, today):
         second_look = _second_look_at_date(
-            receipt, lines, line_boxes(lines), prepared, aligned_gray, languages, today
+            receipt, lines, line_boxes(lines), prepared, aligned_gray, languages, today, hints["country"]
         )
     timings = {
         "prepare_ms": round((prepared_at - started) * 1000, 1),
@@ -117,6 +119,7 @@ def _second_look_at_date(
     gray: Image.Image,
     languages: str,
     today: date,
+    country: str | None = None,
 ) -> int:
     """When the page pass found no plausible date: OCR again, one strip at a time (`--psm 6`), the
     few strips where the date probably is (a time of day, a `Date` label, part of a date), first
@@ -140,10 +143,12 @@ def _second_look_at_date(
                 if raw.strip()
             ]
             extra.extend(read)
-            found, _ = extract_date(read, currency=receipt.currency, today=today)
+            found, _ = extract_date(read, currency=receipt.amounts_in, today=today, country=country)
             if plausible_date(found, today):
                 break
-        found, confidence = extract_date(lines + extra, currency=receipt.currency, today=today)
+        found, confidence = extract_date(
+            lines + extra, currency=receipt.amounts_in, today=today, country=country
+        )
         if plausible_date(found, today):
             receipt.date = found
             receipt.confidence["date"] = confidence * 0.9

@@ -93,6 +93,56 @@ async def test_a_receipt_is_scanned_whatever_its_name_says(api: Api, alice: Acto
     assert reply.headers["Location"] == f"/api/receipts/{body['receipt_id']}"
 
 
+UNPRICED_YEN = """\
+KONBINI SHIBUYA
+Rice Ball            150
+Green Tea            130
+TOTAL                280
+"""
+AMBIGUOUS_DATE = """\
+CORNER GROCERY
+Bread                1.20
+TOTAL                1.20
+03/04/2024  10:21
+"""
+
+
+@store_agnostic
+async def test_the_group_currency_reads_a_receipt_that_prints_none(api: Api, alice: Actor) -> None:
+    """A yen receipt without a yen sign: whole amounts are money only in a 0-decimal currency."""
+    plain = (await scan(api, alice, rendered_receipt(UNPRICED_YEN))).json
+    assert plain["total"] is None and plain["currency"] is None
+    reply = await api.post(
+        "/api/ocr/upload?currency=JPY", as_=alice, data=upload(rendered_receipt(UNPRICED_YEN))
+    )
+    assert reply.status == 201, reply.text
+    body = reply.json
+    assert body["total"] == "280"
+    assert body["currency"] is None  # what the receipt prints
+    assert [(i["description"], i["amount"]) for i in body["items"]] == [
+        ("Rice Ball", "150"),
+        ("Green Tea", "130"),
+    ]
+    assert body["expense_draft"]["currency"] == "JPY" and body["expense_draft"]["amount"] == "280"
+
+
+@store_agnostic
+async def test_the_country_settles_a_date_the_receipt_leaves_open(api: Api, alice: Actor) -> None:
+    image = rendered_receipt(AMBIGUOUS_DATE)
+    assert (await scan(api, alice, image)).json["date"] == "2024-04-03"  # day first, most places
+    reply = await api.post("/api/ocr/upload?country=US", as_=alice, data=upload(image))
+    assert reply.status == 201 and reply.json["date"] == "2024-03-04"
+
+
+@store_agnostic
+@pytest.mark.parametrize("query", ["currency=XYZ", "currency=jpy", "country=usa", "country=U1"])
+async def test_hints_that_are_no_codes_are_refused(api: Api, alice: Actor, query: str) -> None:
+    reply = await api.post(f"/api/ocr/upload?{query}", as_=alice, data=upload(rendered_receipt()))
+    assert reply.status == 422, reply.text
+    assert reply.error["code"] == "validation_error"
+    assert query.split("=")[0] in reply.error_fields(), reply.error
+
+
 @store_agnostic
 async def test_webp_is_welcome(api: Api, alice: Actor) -> None:
     reply = await scan(api, alice, rendered_receipt(fmt="WEBP"), filename="r.webp", content_type="image/webp")

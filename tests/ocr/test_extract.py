@@ -300,3 +300,16 @@ def test_extract_date_alone() -> None:
     found, confidence = extract_date(lines_of("Shop\nDate: 03/04/2024 9:15"), currency="USD", today=TODAY)
     assert found == date(2024, 3, 4) and 0 < confidence <= 1
     assert extract_date(lines_of("Shop\nTotal 1.00"), today=TODAY) == (None, 0.0)
+
+
+def test_the_hinted_currency_sets_the_decimals_when_none_is_printed() -> None:
+    text = "KONBINI\nOnigiri 150\nGreen Tea 130\nTOTAL 280\n"
+    assert extract(lines_of(text)).to_json()["total"] is None
+    hinted = extract(lines_of(text), currency="JPY").to_json()
+    assert hinted["total"] == "280" and hinted["currency"] is None
+    assert [(i["description"], i["amount"]) for i in hinted["items"]] == [
+        ("Onigiri", "150"),
+        ("Green Tea", "130"),
+    ]
+    printed = extract(lines_of("SHOP\nTOTAL EUR 2,80\n"), currency="JPY").to_json()
+    assert printed["total"] == "2.80" and printed["currency"] == "EUR"  # the print wins

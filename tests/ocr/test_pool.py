@@ -96,3 +96,12 @@ def _gone(pid: int) -> bool:
     except ProcessLookupError:
         return True
     return False
+
+
+async def test_a_job_takes_the_hints_and_nothing_else(pool: OcrPool) -> None:
+    """Hints reach the worker; a key that names one of the pool's own options does not."""
+    hinted = await pool.run(
+        rendered_receipt(), hints={"country": "US", "tesseract_cmd": "/bin/false", "languages": "xyz"}
+    )
+    assert hinted["total"] == "5.00"
+    assert hinted["date"] == "2024-03-14"  # 14 settles it, whatever the country
