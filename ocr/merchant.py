@@ -312,7 +312,7 @@ def _is_sentence(name: str) -> bool:
 
 
 def _is_address(folded: str, after: list[Line], raw: str = "") -> bool:
-    if _STREET.search(folded) or _LOCAL_ADDRESS.search(folded) or _PLACE.search(folded):
+    if _street_address(folded) or _LOCAL_ADDRESS.search(folded) or _PLACE.search(folded):
         return True
     if _POSTCODE.search(folded) or _CITY_LINE.match(folded):
         return True
@@ -324,6 +324,18 @@ def _is_address(folded: str, after: list[Line], raw: str = "") -> bool:
             _STREET.search(fold(n.text)) or _LOCAL_ADDRESS.search(fold(n.text)) for n in after
         )
     return False
+
+
+def _street_address(folded: str) -> bool:
+    """A street word makes an address line where the line has a number (`6 Main St`,
+    `Harburger Straße 139`), a glued German street (`Hauptstr.`) or ends with the word (`Baker
+    Street`); a street word inside a name is no address (`Maple Street Grill`, `Ring Bakery`)."""
+    match = _STREET.search(folded)
+    if match is None:
+        return False
+    if re.search(r"\d", folded) or match.group(1) is None:
+        return True
+    return not re.search(r"[a-z]", folded[match.end() :])
 
 
 def _company_candidate(lines: list[Line]) -> _Candidate | None:

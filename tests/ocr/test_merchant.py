@@ -293,3 +293,16 @@ def test_no_name_rather_than_a_label_place_or_slogan(header: str) -> None:
 )
 def test_names_resembling_labels_or_places_stay_names(header: str, expected: str) -> None:
     assert merchant(f"{header}\nTOTAL 4.50") == expected
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("Maple Street Grill\n6 Main St\nNew York, NY 10001\n", "Maple Street Grill"),
+        ("RING BAKERY\nRingstrasse 5\n10115 Berlin\n", "RING BAKERY"),
+        ("Park Lane Deli\n12 Park Lane\nLondon W1K 1AA\n", "Park Lane Deli"),
+    ],
+)
+def test_a_street_word_inside_a_name_is_no_address(header: str, expected: str) -> None:
+    """Addresses carry a number or end with the street word; names may hold one."""
+    assert merchant(header + "Coffee 3.50\nTOTAL 3.50\n") == expected
