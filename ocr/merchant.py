@@ -217,7 +217,40 @@ def find_merchant(lines: list[Line]) -> tuple[str | None, float]:
     confidence = max(0.0, min(1.0, winner.score)) * (0.75 + 0.25 * min(1.0, margin / 0.3))
     if confidence < MIN_CONFIDENCE:
         return None, 0.0
-    return winner.name, round(confidence, 3)
+    return letters_for_digits(winner.name), round(confidence, 3)
+
+
+# OCR's digits for letters inside a word: `DEL1GHTS`, `5HREE`, `GR0CERY`, `8ECKER`.
+_DIGIT_LETTERS = {"0": "O", "1": "I", "5": "S", "8": "B"}
+_DIGIT_IN_WORD = re.compile(r"(?<![\w'])[^\W_]*[a-zA-Z][^\W_]*(?![\w'])")
+
+
+def letters_for_digits(name: str) -> str:
+    """The name with OCR's look-alike digits inside its words read as letters: a lone 0, 1, 5 or 8
+    at the start or in the middle of a word of at least three letters and no other digit.
+    `7-Eleven`, `Studio 54`, `F1`, `Bar21`, `3M`, `99 Speedmart`, `Club8` and `1st` keep their
+    digits. Lower case inside a lower-case word (`Hik1ri`: 1 as `l`, the likelier letter there)."""
+
+    def mapped(match: re.Match[str]) -> str:
+        word = match[0]
+        digits = [c for c in word if c.isdigit()]
+        letters = sum(c.isalpha() for c in word)
+        if not digits or letters < 3 or set(digits) - set(_DIGIT_LETTERS) or re.search(r"\d\d", word):
+            return word
+        if word[-1].isdigit() or re.fullmatch(r"\d(?:st|nd|rd|th)", word, re.IGNORECASE):
+            return word  # `Club8`, `Formula1`: a trailing digit may be the name's; `1st`, `8th`
+        upper = not any(c.islower() for c in word)
+        out = []
+        for index, char in enumerate(word):
+            if char in _DIGIT_LETTERS:
+                letter = _DIGIT_LETTERS[char]
+                if not upper and index > 0:
+                    letter = "l" if char == "1" else letter.lower()
+                char = letter
+            out.append(char)
+        return "".join(out)
+
+    return _DIGIT_IN_WORD.sub(mapped, name)
 
 
 def _header_end(lines: list[Line]) -> int:

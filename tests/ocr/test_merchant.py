@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 
 from ocr.extract import extract
-from ocr.merchant import MIN_CONFIDENCE, clean_name, find_merchant
+from ocr.merchant import MIN_CONFIDENCE, clean_name, find_merchant, letters_for_digits
 from ocr.text import Line, Word, fold_name, lines_of
 
 TODAY = date(2025, 6, 1)
@@ -306,3 +306,29 @@ def test_names_resembling_labels_or_places_stay_names(header: str, expected: str
 def test_a_street_word_inside_a_name_is_no_address(header: str, expected: str) -> None:
     """Addresses carry a number or end with the street word; names may hold one."""
     assert merchant(header + "Coffee 3.50\nTOTAL 3.50\n") == expected
+
+
+@pytest.mark.parametrize(
+    ("name", "read"),
+    [
+        ("HAWKER DEL1GHTS Pte. Ltd.", "HAWKER DELIGHTS Pte. Ltd."),
+        ("5HREE BALAJI STORES", "SHREE BALAJI STORES"),
+        ("GR0CERY 8ECKER", "GROCERY BECKER"),
+        ("Ramen 1chiban", "Ramen Ichiban"),
+        ("Hik1ri Store", "Hiklri Store"),  # lower case in a lower-case word
+        # digits that are the name's own
+        ("7-Eleven", "7-Eleven"),
+        ("Studio 54", "Studio 54"),
+        ("F1 Garage", "F1 Garage"),
+        ("Bar21", "Bar21"),
+        ("Club8", "Club8"),
+        ("1st Choice", "1st Choice"),
+        ("99 SPEEDMART", "99 SPEEDMART"),
+    ],
+)
+def test_digits_ocr_makes_of_letters_inside_a_name(name: str, read: str) -> None:
+    assert letters_for_digits(name) == read
+
+
+def test_the_merchant_comes_back_with_its_letters() -> None:
+    assert merchant("R1VER5IDE CAFE\n12 High Street 5\nTea 2.50\nTOTAL 2.50\n") == "RIVERSIDE CAFE"
