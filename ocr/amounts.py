@@ -13,6 +13,7 @@ from collections import defaultdict
 from decimal import Decimal
 from typing import NamedTuple
 
+from ledger.currencies import CURRENCY_EXPONENTS
 from ocr.text import Line
 
 __all__ = [
@@ -24,32 +25,18 @@ __all__ = [
     "last_amount",
 ]
 
-# ISO 4217 minor units that differ from 2. IDR has 2 in the standard but is printed without
-# decimals in practice (`Rp 15.000`); receipts follow practice.
-_EXPONENTS: dict[str, int] = {
-    "JPY": 0,
-    "KRW": 0,
-    "VND": 0,
-    "CLP": 0,
-    "ISK": 0,
-    "PYG": 0,
-    "UGX": 0,
-    "XAF": 0,
-    "XOF": 0,
-    "IDR": 0,
-    "BHD": 3,
-    "KWD": 3,
-    "OMR": 3,
-    "JOD": 3,
-    "TND": 3,
-    "LYD": 3,
-    "IQD": 3,
-}
+# Decimals as printed: the ledger's ISO 4217 minor units (one table for both, so a draft's amount
+# always parses in its currency), except where receipts follow practice instead of the standard:
+# IDR has 2 in the standard but is printed without decimals (`Rp 15.000`). Amounts are read with
+# at most 3 decimals (the 4-decimal units of account, CLF and UYW, are never printed on receipts).
+_AS_PRINTED: dict[str, int] = {"IDR": 0}
 
 
 def currency_exponent(currency: str | None) -> int:
-    """The currency's number of decimals (ISO 4217 minor unit; 2 when unknown)."""
-    return _EXPONENTS.get(currency or "", 2)
+    """The currency's number of decimals on receipts (ISO 4217 minor unit; 2 when unknown)."""
+    if currency in _AS_PRINTED:
+        return _AS_PRINTED[currency]
+    return min(3, CURRENCY_EXPONENTS.get(currency or "", 2))
 
 
 class Amount(NamedTuple):
@@ -97,16 +84,19 @@ _FULL_WIDTH = str.maketrans(
 # OCR's letters for digits inside a figure: `l26.95`, `3,067.O0`, `5S,14`. A run of digits,
 # look-alike letters and separators, standing apart from any word, with at least two real digits
 # and shaped like an amount once mapped, is read as that amount. Mapped one to one (spans hold).
-_LOOKALIKE_DIGITS = str.maketrans({"O": "0", "o": "0", "l": "1", "I": "1", "|": "1", "S": "5", "B": "8"})
+# Never at the run's start an S or B (a currency sign: `S12.00` is S$ without its $, `B45.00`
+# Thailand's ฿), nor at its end an S, B, l or I (German tills print the tax class right after the
+# price: `2,49B`); `|` is a table's border, never a digit.
+_LOOKALIKE_DIGITS = str.maketrans({"O": "0", "o": "0", "l": "1", "I": "1", "S": "5", "B": "8"})
 # (Starts only where no letter, digit or separator precedes: linear in the line's length.)
-_LOOKALIKE_RUN = re.compile(r"(?<![^\W_]|[|.,])[\dOolI|SB][\dOolI|SB.,]*(?![^\W\d_])")
+_LOOKALIKE_RUN = re.compile(r"(?<![^\W_]|[|.,])[\dOolISB][\dOolISB.,]*(?![^\W\d_])")
 _AMOUNT_SHAPE = re.compile(r"\d{1,3}(?:[.,]\d{3})*(?:[.,]\d{2,3})?|\d+(?:[.,]\d{2,3})?")
 
 
 def _mapped_lookalikes(text: str) -> str:
     def mapped(match: re.Match[str]) -> str:
         run = match[0]
-        if run.isdigit() or sum(c.isdigit() for c in run) < 2:
+        if run.isdigit() or sum(c.isdigit() for c in run) < 2 or run[0] in "SB" or run[-1] in "SBlI":
             return run
         digits = run.translate(_LOOKALIKE_DIGITS)
         return digits if _AMOUNT_SHAPE.fullmatch(digits) else run
@@ -198,9 +188,10 @@ _DOLLAR_COUNTRIES: tuple[tuple[str, str], ...] = (
 )
 
 
-def detect_currency(lines: list[Line]) -> tuple[str | None, float]:
+def detect_currency(lines: list[Line], hint: str | None = None) -> tuple[str | None, float]:
     """The receipt's ISO currency from its symbols and codes, with a confidence in [0, 1] that
-    grows with how often the currency is marked."""
+    grows with how often the currency is marked. `hint` (the uploader's, e.g. the group's
+    currency) says which dollar or peso a bare `$` is when the receipt itself does not."""
     text = "\n".join(line.text for line in lines).lower()
     counts: defaultdict[str, float] = defaultdict(float)
     for pattern, code, weight in _MARKS:
@@ -216,7 +207,7 @@ def detect_currency(lines: list[Line]) -> tuple[str | None, float]:
         counts["CNY" if counts["CNY"] > counts["JPY"] else "JPY"] += yen
     dollars = len(_DOLLAR.findall(text))
     if dollars:
-        counts[_dollar_of(text, counts)] += dollars * 0.9
+        counts[_dollar_of(text, counts, hint)] += dollars * 0.9
     counts = defaultdict(float, {code: count for code, count in counts.items() if count > 0})
     if not counts:
         return None, 0.0
@@ -224,8 +215,16 @@ def detect_currency(lines: list[Line]) -> tuple[str | None, float]:
     return code, min(1.0, 0.5 + 0.1 * count)
 
 
-def _dollar_of(text: str, counts: defaultdict[str, float]) -> str:
-    """The dollar a bare `$` means: an explicit dollar code on the receipt, else the country."""
+# Currencies written with a bare `$`: the dollars and the Latin American pesos.
+_DOLLAR_SIGN_CURRENCIES = frozenset(
+    "USD SGD HKD AUD NZD CAD TWD BND FJD JMD TTD BSD BBD BZD BMD KYD XCD LRD NAD SBD SRD GYD "
+    "MXN CLP COP ARS UYU DOP CUP".split()
+)
+
+
+def _dollar_of(text: str, counts: defaultdict[str, float], hint: str | None = None) -> str:
+    """The dollar a bare `$` means: an explicit dollar code on the receipt, else the country's
+    words, else the uploader's hint when it is a `$` currency, else USD."""
     dollar_codes = ("SGD", "HKD", "AUD", "NZD", "CAD", "USD")
     explicit = [code for code in dollar_codes if counts[code] > 0]
     if explicit:
@@ -233,4 +232,4 @@ def _dollar_of(text: str, counts: defaultdict[str, float]) -> str:
     for pattern, code in _DOLLAR_COUNTRIES:
         if re.search(pattern, text):
             return code
-    return "USD"
+    return hint if hint in _DOLLAR_SIGN_CURRENCIES else "USD"

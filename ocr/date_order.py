@@ -23,8 +23,8 @@ class Evidence(Enum):
     """How the order was decided, weakest last: the confidence of an ambiguous date follows it."""
 
     FIELD = "field"
-    COUNTRY = "country"
     TEXT = "text"
+    COUNTRY = "country"
     CURRENCY = "currency"
     DEFAULT = "default"
 
@@ -93,14 +93,16 @@ def numeric_order(
         return "ymd", Evidence.FIELD
     if day_first != month_first:
         return ("dmy" if day_first > month_first else "mdy"), Evidence.FIELD
-    if country:
-        return _country_order(country.upper()), Evidence.COUNTRY
     joined = "\n".join(texts)
     folded = fold(joined)
     day_votes = len(_DAY_FIRST_TEXT.findall(folded))
     month_votes = len(_MONTH_FIRST_TEXT.findall(folded)) + len(_US_STATE_ZIP.findall(joined))
     if day_votes != month_votes:
         return ("dmy" if day_votes > month_votes else "mdy"), Evidence.TEXT
+    # The country is the uploader's hint (the app's region): the receipt's own words outrank it
+    # (a British receipt scanned in the US is still day first).
+    if country:
+        return _country_order(country.upper()), Evidence.COUNTRY
     if currency in _MONTH_FIRST_CURRENCIES:
         return "mdy", Evidence.CURRENCY
     if currency in _YEAR_FIRST_CURRENCIES:

@@ -92,7 +92,7 @@ def extract(
     lines = [Line(clean(line.text), line.confidence, line.words) for line in lines]
     lines = [line for line in lines if line.text]
     receipt = Receipt()
-    receipt.currency, currency_confidence = detect_currency(lines)
+    receipt.currency, currency_confidence = detect_currency(lines, currency)
     reading = receipt.amounts_in = receipt.currency or currency
     money = read_money(lines, reading)
     receipt.total, receipt.subtotal, receipt.tax = money.total, money.subtotal, money.tax

@@ -124,8 +124,10 @@ _ROUNDING_BONUS = 0.3  # the candidate a rounding line leads to
 _PAID = 0.5  # a payment line (cash, card) when no change is printed: card slips pay the total
 _PAID_WITH_CHANGE = 0.35  # cash with change: the total is the cash minus the change
 _NET_AMOUNT = 0.75  # "Net Amount": payable in India, pre-tax on European invoices
-# A payable total lies within these multiples of the subtotal.
-_SUBTOTAL_SHARE = (Decimal("0.5"), Decimal("1.6"))
+# A total this many times the subtotal above it is a glued sign's misread, and a payable total
+# is at most the second times its subtotal (tax, service and tip on top).
+_GLUED_SIGN_RATIO = 10
+_MOST_OVER_SUBTOTAL = Decimal("1.6")
 # The digits OCR makes of a `$` or an `S` glued to a figure (`S$21.44` read `5521.44`).
 _SIGN_LOOKALIKES = set("56890")
 
@@ -147,42 +149,44 @@ def read_money(lines: list[Line], currency: str | None = None) -> Money:
     money = Money()
     _find_total(lines, exponent, money)
     _find_subtotal_and_tax(lines, exponent, money)
-    recurs = money.total is not None and (
-        sum(a.value == money.total for line in lines for a in find_amounts(line.text, exponent)) > 1
-    )
-    if not recurs:
-        _check_against_subtotal(money)
+    _repair_glued_sign(lines, exponent, money)
     return money
 
 
-def _check_against_subtotal(money: Money) -> None:
-    """A total far from its receipt's subtotal is a misread: payable totals lie between half the
-    subtotal (a discount after it) and 1.6 times it (tax, service and tip on top). The usual
-    misread is a currency sign glued to the figure and read as digits (`S$21.44` as `5521.44`,
-    `$80.95` as `880.95`): when dropping one or two such leading digits (5, 6, 8, 9, 0) leaves a
-    figure from the subtotal to 1.6 times it, that is the total, less surely; otherwise there is
-    none (null beats wrong).
-    Not checked when the total is printed twice (the card slip repeats it): then the subtotal is
-    the likelier misread."""
-    total, subtotal = money.total, money.subtotal
-    if total is None or subtotal is None or subtotal <= 0:
+def _repair_glued_sign(lines: list[Line], exponent: int, money: Money) -> None:
+    """A currency sign glued to the total and read as digits (`S$21.44` as `5521.44`, `SGD
+    200.95` as `80200.95`) makes a total ten times or more the subtotal printed just above it.
+    When dropping one or two leading digits such a sign looks like (5, 6, 8, 9, 0) leaves a figure
+    from that subtotal to 1.6 times it (tax, service and tip on top), that is the total, less
+    surely. Anything else is left as read: totals far below a subtotal are common (gift cards,
+    coupons, deposits, bottle returns), and a total printed twice is no misread."""
+    total, at = money.total, money.total_at
+    if total is None or at is None:
         return
-    if _SUBTOTAL_SHARE[0] * subtotal <= total <= _SUBTOTAL_SHARE[1] * subtotal:
+    subtotal = next(
+        (
+            value
+            for line in reversed(lines[:at])
+            if _SUBTOTAL.search(fold(line.text)) and (value := last_amount(line.text, exponent)) is not None
+        ),
+        None,
+    )
+    if subtotal is None or subtotal <= 0 or total < _GLUED_SIGN_RATIO * subtotal:
+        return
+    if sum(a.value == total for line in lines for a in find_amounts(line.text, exponent)) > 1:
         return
     whole, _, cents = str(total).partition(".")
     for cut in (1, 2):
         rest = whole[cut:]
         if not rest or set(whole[:cut]) - _SIGN_LOOKALIKES:
-            break
+            return
         if rest[0] == "0" and len(rest) > 1:  # no figure is printed with a leading zero
             continue
         repaired = Decimal(rest + ("." + cents if cents else ""))
-        if subtotal <= repaired <= _SUBTOTAL_SHARE[1] * subtotal:
+        if subtotal <= repaired <= _MOST_OVER_SUBTOTAL * subtotal:
             money.total = repaired
             money.confidence["total"] = money.confidence.get("total", MIN_SCORE) * 0.7
             return
-    money.total = None  # `total_at` stays: the items still end at the total's line
-    money.confidence.pop("total", None)
 
 
 def _total_strength(text: str) -> float:

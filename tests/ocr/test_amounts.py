@@ -115,6 +115,13 @@ def test_space_grouped_digits_take_linear_time() -> None:
         ("l8% = 24.44", ["24.44"]),  # not an amount once mapped: left alone
         ("Tel 0l23 456", []),
         ("Total S$9.77", ["9.77"]),  # the S of S$ is parted from the figure by the $
+        # review: a sign glued to the figure is no digit, nor a border or a tax class
+        ("TOTAL S12.00", ["12.00"]),  # S$ without its $
+        ("Coke B45.00", ["45.00"]),  # Thailand's ฿ read as B
+        ("Milch |1.50", ["1.50"]),
+        ("|12,99", ["12.99"]),
+        ("Milch 1,19|", ["1.19"]),
+        ("Brot 2,49B", ["2.49"]),  # the tax class right after the price
     ],
 )
 def test_letters_ocr_makes_of_digits_inside_a_figure(text: str, found: list[str]) -> None:
@@ -126,3 +133,16 @@ def test_look_alike_runs_take_linear_time() -> None:
     find_amounts("1" * 20_000 + "a")
     find_amounts("lO" * 10_000 + "x")
     assert time.perf_counter() - started < 0.5
+
+
+def test_a_draft_amount_in_any_currency_the_ledger_knows_parses_in_it() -> None:
+    """One table of decimals for OCR and the ledger: a hinted XPF (0 decimals) or KWD (3) draft is
+    an amount the expense accepts (review: OCR read XPF with 2 and the draft was refused)."""
+    from ledger.currencies import CURRENCY_EXPONENTS
+    from ledger.money import parse_amount
+
+    for code in CURRENCY_EXPONENTS:
+        written = format_money(Decimal("12"), code)
+        assert written is not None
+        assert parse_amount(written, code, field="amount") > 0, code
+    assert currency_exponent("XPF") == 0 and currency_exponent("BIF") == 0

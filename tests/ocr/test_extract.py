@@ -313,3 +313,22 @@ def test_the_hinted_currency_sets_the_decimals_when_none_is_printed() -> None:
     ]
     printed = extract(lines_of("SHOP\nTOTAL EUR 2,80\n"), currency="JPY").to_json()
     assert printed["total"] == "2.80" and printed["currency"] == "EUR"  # the print wins
+
+
+def test_the_hinted_dollar_names_a_bare_dollar_sign() -> None:
+    """Review: a Singapore kopitiam printing only `$` in an SGD group was USD."""
+    text = "KOPITIAM\nBlk 123 Ang Mo Kio\nKopi $1.50\nTOTAL $1.50\n"
+    assert extract(lines_of(text)).to_json()["currency"] == "USD"
+    assert extract(lines_of(text), currency="SGD").to_json()["currency"] == "SGD"
+    assert extract(lines_of(text), currency="EUR").to_json()["currency"] == "USD"  # no `$` currency
+
+
+def test_the_receipts_own_words_outrank_the_country_hint() -> None:
+    """Review: a British receipt scanned by a US user stays day first; an open one follows the hint."""
+    british = "CORNER SHOP\nLondon SW1A 1AA\nVAT No GB123456789\nTea £2.50\nTOTAL £2.50\n03/04/2024\n"
+    assert extract(lines_of(british), country="US").to_json()["date"] == "2024-04-03"
+    walmart = "WALMART\nBENTONVILLE AR 72716\nMilk $2.50\nTOTAL $2.50\n03/04/2024\n"
+    assert extract(lines_of(walmart), country="DE").to_json()["date"] == "2024-03-04"
+    plain = "SHOP\nTea 2.50\nTOTAL 2.50\n03/04/2024\n"
+    assert extract(lines_of(plain), country="US").to_json()["date"] == "2024-03-04"
+    assert extract(lines_of(plain)).to_json()["date"] == "2024-04-03"
