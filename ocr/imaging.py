@@ -33,6 +33,8 @@ _BARCODE_MIN_BARS = 12
 # A column belongs to the paper's edge while paper covers at least this fraction of what it covers
 # in the fullest column.
 _PAPER_EDGE_COVERAGE = 0.08
+# ... and while coverage keeps falling over this many columns of the thumbnail.
+_RAMP_SPAN = 6
 # A rule (or the paper's edge) is a vertical run of ink at least 1/this of the width long.
 _RULE_MIN_LENGTH = 6
 # ... and lies in the outer this fraction of the width on either side.
@@ -200,13 +202,30 @@ def _paper_columns(thumb: Image.Image) -> tuple[int, int]:
         return 0, thumb.width
     # A tilted receipt covers its outermost columns only in part (a ramp as wide as its height
     # times the tilt's sine), and the ends of its lines, the amounts, lie in that ramp: take the
-    # columns the paper covers at all, as far as they run on from the fully covered ones.
+    # columns the paper covers at all, as far as they run on from the fully covered ones. Counted
+    # only over the rows the paper spans, so something bright above or below it (a tablecloth's
+    # edge, a sheet) does not carry the band across the whole picture.
     left, right = best
-    while left > 0 and coverage[left - 1] >= _PAPER_EDGE_COVERAGE * fullest:
-        left -= 1
-    while right < len(coverage) and coverage[right] >= _PAPER_EDGE_COVERAGE * fullest:
-        right += 1
-    return left, right
+    return _ramp_end(coverage, left, -1, fullest), _ramp_end(coverage, right - 1, 1, fullest) + 1
+
+
+def _ramp_end(coverage: list[int], edge: int, step: int, fullest: int) -> int:
+    """The last column, going outward from `edge` by `step`, of the ramp a tilted paper's edge
+    makes: coverage falling steadily towards nothing. It ends where coverage drops below the
+    edge share, or stops falling (a plateau is something else bright: a tablecloth's edge or a
+    sheet across the picture, not this paper)."""
+    index = edge
+    while 0 <= index + step < len(coverage):
+        value = coverage[index + step]
+        inner = (
+            coverage[index + step - _RAMP_SPAN * step]
+            if 0 <= index + step - _RAMP_SPAN * step < len(coverage)
+            else fullest
+        )
+        if value < _PAPER_EDGE_COVERAGE * fullest or value >= inner:
+            break
+        index += step
+    return index
 
 
 def _otsu(histogram: list[int]) -> int | None:

@@ -215,3 +215,27 @@ def test_a_line_away_from_the_sides_is_kept() -> None:
     """A line further in may part the receipt from something else on the scan."""
     page = _page_with_lines(500)
     assert suppress_rules(page).tobytes() == page.tobytes()
+
+
+def _receipt_on_a_table() -> Image.Image:
+    scene = Image.new("L", (1200, 1600), 70)
+    draw = ImageDraw.Draw(scene)
+    draw.rectangle((400, 80, 800, 1500), fill=235)  # the receipt
+    for y in range(150, 1450, 40):
+        draw.rectangle((430, y, 770, y + 14), fill=30)  # its lines of text
+    return scene
+
+
+@pytest.mark.parametrize("height", [80, 130, 240])
+def test_something_bright_across_the_picture_is_not_the_papers_edge(height: int) -> None:
+    """Review: a tablecloth's edge across the bottom 130 px carried the crop across the whole
+    width (the receipt's text then got a third of its upscaling)."""
+    scene = _receipt_on_a_table()
+    ImageDraw.Draw(scene).rectangle((0, 1600 - height, 1200, 1600), fill=225)
+    assert crop_to_paper(scene).width < 480
+
+
+def test_a_second_slip_touching_the_receipt_is_left_out() -> None:
+    scene = _receipt_on_a_table()
+    ImageDraw.Draw(scene).rectangle((800, 1200, 1150, 1450), fill=230)
+    assert crop_to_paper(scene).width < 480
