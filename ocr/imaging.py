@@ -202,9 +202,8 @@ def _paper_columns(thumb: Image.Image) -> tuple[int, int]:
         return 0, thumb.width
     # A tilted receipt covers its outermost columns only in part (a ramp as wide as its height
     # times the tilt's sine), and the ends of its lines, the amounts, lie in that ramp: take the
-    # columns the paper covers at all, as far as they run on from the fully covered ones. Counted
-    # only over the rows the paper spans, so something bright above or below it (a tablecloth's
-    # edge, a sheet) does not carry the band across the whole picture.
+    # columns the paper covers at all, as far as their coverage runs on falling from the fully
+    # covered ones (`_ramp_end`: something else bright beside the paper makes a plateau instead).
     left, right = best
     return _ramp_end(coverage, left, -1, fullest), _ramp_end(coverage, right - 1, 1, fullest) + 1
 
@@ -297,8 +296,8 @@ def _scaled(gray: Image.Image) -> Image.Image:
 
 def median3(gray: Image.Image) -> Image.Image:
     """Pillow's `MedianFilter(3)`, pixel for pixel (edges replicated), in a fraction of its time:
-    Pillow ranks the nine neighbours of every pixel one at a time, a quarter of the pipeline's
-    preparation; here each column of three is sorted once for the whole picture and the median is
+    Pillow ranks the nine neighbours of every pixel one at a time, over half of the
+    preparation's time; here each column of three is sorted once for the whole picture and the median is
     the median of the columns' greatest low, median middle and least high (exact for a 3x3 window),
     about 20 whole-picture min/max operations."""
     darker, lighter = ImageChops.darker, ImageChops.lighter
