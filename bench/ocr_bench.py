@@ -355,7 +355,7 @@ async def main() -> None:
     if args.only in (None, "accuracy"):
         report.update(await accuracy(args.receipts, truth, args.languages))
     if args.only in (None, "synthetic"):
-        report["synthetic"] = synthetic_text(args.synthetic_text)
+        report["synthetic"] = synthetic_text(args.synthetic_text) if args.synthetic_text else {}
         if args.synthetic:
             report["synthetic"]["images"] = await synthetic_images(args.synthetic, args.languages)
     if args.only in (None, "speed"):

@@ -3,10 +3,11 @@ shared scans and on photo-like versions of them (tests/ocr/photos.py: the paper 
 textured table, in perspective, under a shadow, JPEG; seeded, made in memory).
 
     .venv/bin/python bench/ocr_photo_bench.py [--receipts ../shared/receipts] [--sets scan,photo]
-        [--preparations pillow] [--layout on|off|both]
+        [--preparations pillow,no-rectify] [--layout on|off|both] [--seed-base N]
 
-Each job runs the worker's own `recognise` in one of two processes. Prints one table per run
-and one JSON line.
+`pillow` is the worker's preparation; `no-rectify` the same without straightening photos in
+perspective (ocr/paper.py), the baseline it is measured against in the same run. Each job runs
+the worker's own `recognise` in one of two processes. Prints one table per run and one JSON line.
 """
 
 from __future__ import annotations
@@ -33,15 +34,17 @@ def _run(job: Job) -> dict[str, Any]:
     import os
 
     os.environ["OMP_THREAD_LIMIT"] = "1"
-    from ocr import worker
+    from ocr import imaging, worker
     from tests.ocr.photos import photographed
 
     path, kind, preparation, layout, seed = job
     data = Path(path).read_bytes()
     if kind == "photo":
         data = photographed(data, seed=seed)
-    if preparation != "pillow":  # a candidate preparation plugs in here to be compared
+    # a candidate preparation plugs in here to be compared
+    if preparation not in ("pillow", "no-rectify"):
         raise ValueError(f"unknown preparation {preparation!r}")
+    imaging.RECTIFY = preparation == "pillow"
     worker.ROW_REBUILDING = layout == "on"
     started = _cpu()
     try:
@@ -66,8 +69,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--receipts", type=Path, default=DEFAULT_RECEIPTS)
     parser.add_argument("--sets", default="scan,photo")
-    parser.add_argument("--preparations", default="pillow")
+    parser.add_argument("--preparations", default="pillow,no-rectify")
     parser.add_argument("--layout", choices=("on", "off", "both"), default="on")
+    parser.add_argument(
+        "--seed-base", type=int, default=0, help="photo seeds start here (other angles, tables, light)"
+    )
     args = parser.parse_args()
     truth = load_truth(args.receipts)
     layouts = ["off", "on"] if args.layout == "both" else [args.layout]
@@ -78,7 +84,7 @@ def main() -> None:
         for layout in layouts
     ]
     jobs: list[Job] = [
-        (str(args.receipts / t["file"]), kind, prep, layout, index)
+        (str(args.receipts / t["file"]), kind, prep, layout, args.seed_base + index)
         for kind, prep, layout in runs
         for index, t in enumerate(truth)
     ]

@@ -16,6 +16,7 @@ from typing import Any
 from PIL import Image, ImageChops, ImageFilter, ImageOps
 
 from domain import Invalid, PayloadTooLarge, UnsupportedMediaType
+from ocr.paper import rectified
 
 FORMATS = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"}
 EXTENSIONS = {"PNG": "png", "JPEG": "jpg", "WEBP": "webp"}
@@ -24,6 +25,8 @@ EXTENSIONS = {"PNG": "png", "JPEG": "jpg", "WEBP": "webp"}
 _MIN_PAPER_WIDTH = 1250
 _MAX_PAPER_WIDTH = 2000
 _MAX_UPSCALE = 3.0
+# Photos in perspective are straightened (ocr/paper.py); benches turn it off to compare.
+RECTIFY = True
 _DRAFT_LONGEST_SIDE = 4200
 _DESKEW_MAX_DEGREES = 8.0
 # Barcodes: a bar is a vertical run of ink at least this fraction of the paper's width long (text
@@ -120,7 +123,8 @@ def decode(data: bytes, *, max_pixels: int) -> Image.Image:
 
 def prepare(gray: Image.Image) -> Image.Image:
     """A black-on-white picture of the receipt at a resolution Tesseract reads well: cropped to the
-    paper, scaled, denoised, binarised with a local threshold, deskewed and with barcodes blanked."""
+    paper (a photo in perspective straightened onto a rectangle), scaled, denoised, binarised
+    with a local threshold, deskewed and with barcodes blanked."""
     return prepare_with_gray(gray)[0]
 
 
@@ -128,7 +132,8 @@ def prepare_with_gray(gray: Image.Image) -> tuple[Image.Image, Image.Image]:
     """`prepare`'s picture and, pixel for pixel aligned with it, the scaled, denoised, deskewed
     grayscale (barcodes whitened too) for a second look at single lines, where Tesseract's own
     thresholding sometimes reads faint print better than the local threshold."""
-    paper = crop_to_paper(gray)
+    straightened = rectified(gray, scale=_scale_factor) if RECTIFY else None
+    paper = crop_to_paper(gray) if straightened is None else straightened
     paper = _scaled(paper)
     paper = median3(paper)
     binary = binarise(paper)
@@ -282,13 +287,18 @@ def _bright_run(profile: list[int]) -> tuple[int, int]:
     return best
 
 
-def _scaled(gray: Image.Image) -> Image.Image:
-    width = gray.width
+def _scale_factor(width: float) -> float:
+    """How much a paper `width` pixels wide is scaled to be read at about 300 dpi."""
     if width < _MIN_PAPER_WIDTH:
-        factor = min(_MAX_UPSCALE, _MIN_PAPER_WIDTH / width)
-    elif width > _MAX_PAPER_WIDTH:
-        factor = _MAX_PAPER_WIDTH / width
-    else:
+        return min(_MAX_UPSCALE, _MIN_PAPER_WIDTH / width)
+    if width > _MAX_PAPER_WIDTH:
+        return _MAX_PAPER_WIDTH / width
+    return 1.0
+
+
+def _scaled(gray: Image.Image) -> Image.Image:
+    factor = _scale_factor(gray.width)
+    if factor == 1.0:
         return gray
     size = (max(1, round(gray.width * factor)), max(1, round(gray.height * factor)))
     return gray.resize(size, Image.Resampling.LANCZOS if factor < 1 else Image.Resampling.BICUBIC)
