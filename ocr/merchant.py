@@ -173,6 +173,23 @@ _NOT_SHOP_DOMAINS = {
     "hotmail",
 }
 
+# Card terminals' makers, acquirers and payment providers: a card slip printed under the bill
+# names them (`Ingenico Payment Services GmbH`, `www.worldline.com`), never the shop. Europe, the
+# US, the UK, Malaysia, Singapore, India, Australia; names that are also words (Square, Stripe,
+# Clover, Nets) only as their domains.
+_PAYMENT_NAMES = (
+    "ingenico verifone worldline adyen sumup squareup elavon fiserv worldpay barclaycard cardtronics "
+    "moneris concardis payone telecash wirecard zettle izettle paytm razorpay ipay88 molpay windcave "
+    "paymentsense"
+).split()
+_PAYMENT_SERVICE = re.compile(
+    rf"\b({'|'.join(_PAYMENT_NAMES)}|six payment|first ?data|global ?payments|heartland payment|"
+    r"pine ?labs)\b"
+)
+_PAYMENT_DOMAINS = {"square", "stripe", "clover", "nets", "tyro", "dojo", "ccv"}
+_PAYMENT_CREDIT = re.compile(r"\b(powered|processed|(?:card|payment)s? services?(?: provided)?) by\b")
+# The long one-word names, also recognised with one letter misread (`ingenicc`, `verif0ne`).
+_PAYMENT_WORDS = tuple(name for name in _PAYMENT_NAMES if len(name) >= 7)
 
 # --- the model -------------------------------------------------------------------------------
 
@@ -276,6 +293,8 @@ def _header_candidate(line: Line, rank: int, median: float | None, after: list[L
     """One header line scored as the name; None when it cannot be one at all."""
     if line.confidence < _MIN_LINE_CONFIDENCE:
         return None
+    if _names_payment_service(fold(line.text)):
+        return None
     name = clean_name(line.text)
     if name is None:
         return None
@@ -372,7 +391,8 @@ def _street_address(folded: str) -> bool:
 
 
 def _company_candidate(lines: list[Line]) -> _Candidate | None:
-    """The first confident line below the header naming a company (`Aldi GmbH & Co. KG, …`)."""
+    """The first confident line below the header naming a company (`Aldi GmbH & Co. KG, …`), not
+    the card terminal's maker or the payment provider of a card slip printed under the bill."""
     for line in lines:
         if line.confidence < 0.5:
             continue
@@ -380,10 +400,25 @@ def _company_candidate(lines: list[Line]) -> _Candidate | None:
         folded = fold(text)
         if not _LEGAL_FORM.search(folded) or _STREET.search(folded) or _PRICE.search(folded):
             continue
+        if _names_payment_service(folded):
+            continue
         name = re.split(r",|\s{2,}", text.strip())[0].strip(" -_=*#|:;.")
         if sum(c.isalpha() for c in name) >= 3 and _LEGAL_FORM.search(fold(name)):
             return _Candidate(name, 0.55 * line.confidence)
     return None
+
+
+def _names_payment_service(folded: str) -> bool:
+    if _PAYMENT_SERVICE.search(folded) or _PAYMENT_CREDIT.search(folded):
+        return True
+    return any(_misread_payment_word(word) for word in re.findall(r"[a-z0-9]{7,}", folded))
+
+
+def _misread_payment_word(word: str) -> bool:
+    return any(
+        len(word) == len(name) and sum(a != b for a, b in zip(word, name, strict=True)) <= 1
+        for name in _PAYMENT_WORDS
+    )
 
 
 def _domains(lines: list[Line]) -> list[str]:
@@ -393,7 +428,14 @@ def _domains(lines: list[Line]) -> list[str]:
     for line in lines:
         for match in _DOMAIN.finditer(fold(line.text).replace(" ", "")):
             name = str(match["name"].split("-")[0])
-            if match["name"] not in _NOT_SHOP_DOMAINS and len(name) >= 3 and name not in found:
+            if (
+                match["name"] not in _NOT_SHOP_DOMAINS
+                and not _PAYMENT_SERVICE.fullmatch(name)
+                and not _misread_payment_word(name)
+                and name not in _PAYMENT_DOMAINS
+                and len(name) >= 3
+                and name not in found
+            ):
                 found.append(name)
     return found
 

@@ -332,3 +332,38 @@ def test_digits_ocr_makes_of_letters_inside_a_name(name: str, read: str) -> None
 
 def test_the_merchant_comes_back_with_its_letters() -> None:
     assert merchant("R1VER5IDE CAFE\n12 High Street 5\nTea 2.50\nTOTAL 2.50\n") == "RIVERSIDE CAFE"
+
+
+# --- card slips under the bill: the terminal's maker and the acquirer are not the shop ---------
+
+
+def _garbled_bill(*foot: str) -> list[Line]:
+    """A bill whose logo Tesseract could not read, then items, the total and `foot`."""
+    body = ["Husener Str. 121", "PARLIAMENT ORIG.RU 8,99", "KIWI 400g 1,99", "SUMME 26,42", *foot]
+    return [Line("~ ® |", 0.2), *[Line(text, 0.9) for text in body]]
+
+
+@pytest.mark.parametrize(
+    "slip",
+    [
+        "Informationen zur Datenverarbeitung durch\nIngenico Payment Services GmbH\nwww.ingenico.de",
+        "Processed by Worldline SA\nwww.worldline.com",
+        "Powered by Square\nsquareup.com/receipts",
+        "Card services by Elavon Financial Services DAC",
+        "Verifone Inc. terminal 00012\nwww.verifone.com",
+    ],
+)
+def test_a_card_slips_payment_provider_is_not_the_merchant(slip: str) -> None:
+    """A garbled logo leaves only the foot of the receipt, where the card slip names the company
+    that processed the payment: no name beats that wrong one."""
+    assert extract(_garbled_bill(*slip.splitlines()), today=TODAY).merchant is None
+
+
+def test_the_shops_own_company_line_still_names_it_beside_a_card_slip() -> None:
+    lines = _garbled_bill("Ingenico Payment Services GmbH", "real GmbH, 33100 Paderborn", "www.ingenico.de")
+    assert extract(lines, today=TODAY).merchant == "real GmbH"
+
+
+def test_a_misread_payment_providers_domain_is_still_not_the_merchant() -> None:
+    """`www.ingenico.de` read `www.ingenicc.de`: one letter off a long provider name still counts."""
+    assert extract(_garbled_bill("Services www.ingenicc.de"), today=TODAY).merchant is None
