@@ -36,6 +36,8 @@ _END_DISTANCE = 0.1
 # Rows averaged together before looking for edges, and the gap (in averaged rows) a side bridges.
 _ROWS = 4
 _MAX_GAP = 6
+# A thumbnail narrower or lower than this has no paper to find in it.
+_MIN_SIDE = 32
 # The paper is at least this fraction of the thumbnail wide.
 _MIN_WIDTH = 0.12
 # A side is straight when at least this share of its rows lie within this many thumbnail pixels
@@ -101,6 +103,8 @@ def paper_corners(gray: Image.Image) -> tuple[Point, Point, Point, Point] | None
     on. The ends are found the same way down the columns, where they are in the picture."""
     thumb = gray.copy()
     thumb.thumbnail((_THUMB, _THUMB))
+    if min(thumb.size) < _MIN_SIDE:
+        return None  # a sliver: no paper with two sides and ends to find
     left_fit, right_fit = _lines(thumb)
     if left_fit is None or right_fit is None:
         return None

@@ -133,3 +133,21 @@ def test_the_transform_maps_each_corner_onto_its_own() -> None:
 def test_corners_on_one_line_are_refused() -> None:
     with pytest.raises(ValueError):
         perspective_coefficients([(0.0, 0.0), (1.0, 1.0), (2.0, 2.0), (3.0, 3.0)], KEYSTONE)
+
+
+@pytest.mark.parametrize("size", [(1, 1), (1, 4000), (4000, 1), (3, 50), (33, 33), (40, 2000)])
+def test_slivers_and_specks_are_left_alone(size: tuple[int, int]) -> None:
+    """Review: a picture one pixel wide made the edge search crop a negative box."""
+    for shade in (0, 128, 255):
+        assert rectified(Image.new("L", size, shade)) is None
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_noise_of_any_shape_never_raises(seed: int) -> None:
+    rng = random.Random(seed)
+    size = (rng.randint(1, 900), rng.randint(1, 900))
+    noise = Image.frombytes("L", size, rng.randbytes(size[0] * size[1])).filter(
+        ImageFilter.BoxBlur(rng.randint(0, 6))
+    )
+    straight = rectified(noise)
+    assert straight is None or min(straight.size) >= 8
