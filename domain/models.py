@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Generic, Literal, TypeVar
 
+from domain.categories import CustomCategory
 from domain.ids import new_id
 
 T = TypeVar("T")
@@ -48,6 +49,8 @@ class Group:
     created_at: datetime
     updated_at: datetime
     kind: GroupKind = "group"
+    categories: tuple[CustomCategory, ...] = ()
+    """The group's own expense categories (domain/categories.py), in the order they were made."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,7 +182,8 @@ class ActivityEntry:
 class ExpenseFilter:
     date_from: str | None = None
     date_to: str | None = None
-    category: str | None = None
+    categories: tuple[str, ...] | None = None
+    """Any of these category ids (`domain.categories.matching` turns a filter into them)."""
     member: str | None = None
 
 

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiohttp import web
 
+from domain import Dashboard
+from domain.categories import BY_ID, DEFAULT_CATEGORY, parent_of
 from handlers.activity import ACTIVITY, activity_json
 from handlers.fields import AMOUNT
 from handlers.schemas import ID, USER_NAMES, Schema
@@ -21,16 +25,22 @@ RECENT_LIMIT = 20
 _CURRENCY = {"type": "string"}
 
 
-def _spending_rows(label: str) -> Schema:
-    return {
+def _spending_rows(label: str, more: dict[str, Schema] | None = None, description: str = "") -> Schema:
+    rows: Schema = {
         "type": "array",
         "items": {
             "type": "object",
-            "required": [label, "currency", "amount"],
+            "required": [label, *(more or {}), "currency", "amount"],
             "additionalProperties": False,
-            "properties": {label: {"type": "string"}, "currency": _CURRENCY, "amount": AMOUNT},
+            "properties": {
+                label: {"type": "string"},
+                **(more or {}),
+                "currency": _CURRENCY,
+                "amount": AMOUNT,
+            },
         },
     }
+    return {**rows, "description": description} if description else rows
 
 
 DASHBOARD: Schema = {
@@ -82,9 +92,29 @@ DASHBOARD: Schema = {
         "spending": {
             "type": "object",
             "description": "the caller's share of expenses",
-            "required": ["by_category", "by_month"],
+            "required": ["by_category", "by_parent", "by_month"],
             "additionalProperties": False,
-            "properties": {"by_category": _spending_rows("category"), "by_month": _spending_rows("month")},
+            "properties": {
+                "by_category": _spending_rows(
+                    "category",
+                    {
+                        "name": {
+                            "type": "string",
+                            "description": "free text stored before the catalogue: itself",
+                        },
+                        "parent": {
+                            "type": ["string", "null"],
+                            "description": "null for a parent or free text",
+                        },
+                    },
+                ),
+                "by_parent": _spending_rows(
+                    "parent",
+                    {"name": {"type": "string"}},
+                    "the catalogue's parents, a group's own categories and free text under `general`",
+                ),
+                "by_month": _spending_rows("month"),
+            },
         },
         "recent_activity": {
             "type": "array",
@@ -131,14 +161,46 @@ async def dashboard(request: web.Request) -> web.Response:
                 for standing in overview.groups
             ],
             "groups_truncated": overview.more_groups,
-            "spending": {
-                axis_key: [
-                    {axis: label, "currency": c, "amount": format_amount(a, c)}
-                    for label, c, a in spending_by(overview.spending, axis)
-                ]
-                for axis, axis_key in (("category", "by_category"), ("month", "by_month"))
-            },
+            "spending": _spending_json(overview),
             "recent_activity": [{**activity_json(e), "group_id": e.group_id} for e in overview.recent],
             "users": users,
         }
     )
+
+
+def _spending_json(overview: Dashboard) -> dict[str, Any]:
+    """The caller's spending by category (named, with its parent), by parent and by month."""
+    custom = {c.id: c for standing in overview.groups for c in standing.membership.group.categories}
+
+    def named(category_id: str) -> tuple[str, str | None]:
+        if category_id in BY_ID:
+            return BY_ID[category_id].name, BY_ID[category_id].parent
+        if category_id in custom:
+            return custom[category_id].name, custom[category_id].parent
+        return category_id, None
+
+    by_parent: dict[tuple[str, str], int] = {}
+    for category_id, currency, amount in spending_by(overview.spending, "category"):
+        parent = parent_of(category_id, tuple(custom.values())) or DEFAULT_CATEGORY
+        by_parent[(parent, currency)] = by_parent.get((parent, currency), 0) + amount
+    return {
+        "by_category": [
+            {
+                "category": label,
+                "name": named(label)[0],
+                "parent": named(label)[1],
+                "currency": c,
+                "amount": format_amount(a, c),
+            }  # fmt: skip
+            for label, c, a in spending_by(overview.spending, "category")
+        ],
+        "by_parent": [
+            {"parent": parent, "name": BY_ID[parent].name, "currency": c, "amount": format_amount(a, c)}
+            for (parent, c), a in sorted(by_parent.items())
+            if a
+        ],
+        "by_month": [
+            {"month": label, "currency": c, "amount": format_amount(a, c)}
+            for label, c, a in spending_by(overview.spending, "month")
+        ],
+    }

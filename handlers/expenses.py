@@ -9,6 +9,7 @@ from typing import Any
 from aiohttp import web
 
 from domain import ExpenseFilter
+from domain.categories import matching
 from handlers.access import membership, membership_with_member_ids
 from handlers.fields import AMOUNT, DATE, VERSION, based_on_version, if_match
 from handlers.idempotency import HEADER_DOC, idempotency
@@ -71,7 +72,14 @@ _FIELDS: Schema = {
     "amount": AMOUNT,
     "currency": CURRENCY,
     "date": DATE,
-    "category": {"type": "string", "minLength": 1, "maxLength": 50, "x-trim": True},
+    "category": {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": 50,
+        "x-trim": True,
+        "description": "a category's id or name, any case (GET /api/categories, or the group's own at "
+        "/api/groups/{group_id}/categories); stored as its id; default `general`",
+    },
     "payers": _PAYERS,
     "split": _SPLIT,
     "notes": {"type": "string", "maxLength": 2000},
@@ -122,7 +130,10 @@ EXPENSE: Schema = {
         "amount": AMOUNT,
         "currency": {"type": "string"},
         "date": DATE,
-        "category": {"type": "string"},
+        "category": {
+            "type": "string",
+            "description": "the category's id (free text for expenses made before the catalogue)",
+        },
         "payers": {"type": "array", "items": _SHARE},
         "split": {"type": "object"},
         "shares": {"type": "array", "items": _SHARE, "description": "what each member owes"},
@@ -141,7 +152,12 @@ LIST_QUERY: Schema = {
         **PAGE_QUERY["properties"],
         "date_from": DATE,
         "date_to": DATE,
-        "category": {"type": "string", "minLength": 1, "maxLength": 50},
+        "category": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 50,
+            "description": "a category's id or name, any case; a parent takes its subcategories along",
+        },
         "member": {**ID, "description": "only expenses this member paid or shares"},
         "include_deleted": INCLUDE_DELETED,
     },
@@ -191,7 +207,7 @@ async def list_expenses(request: web.Request, query: dict[str, Any]) -> web.Resp
     filters = ExpenseFilter(
         date_from=parse_date(query["date_from"], "date_from") if "date_from" in query else None,
         date_to=parse_date(query["date_to"], "date_to") if "date_to" in query else None,
-        category=query.get("category"),
+        categories=matching(query["category"], group.categories) if "category" in query else None,
         member=query.get("member"),
     )
     page = await request.app[STORE].list_expenses(

@@ -10,6 +10,7 @@ from datetime import timedelta
 
 from domain.clock import Clock, utc_now
 from services.account import Accounts
+from services.categories import Categories
 from services.changes import Changes
 from services.chats import Chats
 from services.comments import Comments
@@ -36,6 +37,7 @@ class Services:
     chats: Chats
     comments: Comments
     groups: Groups
+    categories: Categories
     invites: Invites
     people: People
     friends: Friends
@@ -68,6 +70,7 @@ class Services:
             chats=Chats(store, events, clock),
             comments=Comments(store, events, clock, notifications),
             groups=Groups(store, events, clock),
+            categories=Categories(store, events, clock),
             invites=Invites(store, events, clock),
             people=people,
             friends=Friends(store, events, clock, notifications),

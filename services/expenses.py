@@ -24,6 +24,7 @@ from ledger import (
     split_to_json,
 )
 from ledger.money import invalid
+from services.categories import resolve_category
 from services.common import ReplyRecorder, Service, Written
 from services.events import Events
 from services.notifications import Notifications
@@ -32,8 +33,6 @@ from services.records import check_version, delete_as_meant, parse_date, require
 from services.restoring import check_restorable, naming_who_left
 from store import Store
 from store.base import RESTORE_WINDOW
-
-DEFAULT_CATEGORY = "general"
 
 ReceiptCheck = Callable[[str | None], Awaitable[None]]
 """Refuses (422) a `receipt_id` the caller may not attach; a no-op for None."""
@@ -103,6 +102,7 @@ class Expenses(Service):
             created_by=current.created_by,
             created_at=current.created_at,
             version=current.version + 1,
+            kept_category=current.category,
         )
         effect = effects(current, edited)
         await self.store.update_expense(
@@ -191,8 +191,11 @@ class Expenses(Service):
         created_by: str,
         created_at: datetime,
         version: int,
+        kept_category: str | None = None,
     ) -> Expense:
-        """Parse and compute: amounts in minor units, who paid, who owes, checked against members."""
+        """Parse and compute: amounts in minor units, who paid, who owes, checked against members.
+        The category is resolved to its id (`kept_category`, an edited expense's own, stays even
+        if it is free text from before the catalogue)."""
         now = self.clock()
         currency = parse_currency(body.get("currency", group.default_currency))
         total = parse_amount(body["amount"], currency, field="amount")
@@ -209,7 +212,7 @@ class Expenses(Service):
             amount=total,
             currency=currency,
             date=parse_date(body["date"], "date") if "date" in body else now.date().isoformat(),
-            category=body.get("category", DEFAULT_CATEGORY),
+            category=resolve_category(body.get("category"), group, kept=kept_category),
             paid=result.paid,
             owed=result.owed,
             split=split_to_json(split, currency),

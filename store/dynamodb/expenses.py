@@ -62,9 +62,10 @@ class _Expenses(_Ledger):
     ) -> Page[Expense]:
         conditions: list[str] = [] if include_deleted else ["attribute_not_exists(deleted_at)"]
         values: dict[str, Any] = {}
-        if filters.category is not None:
-            conditions.append("category = :category")
-            values[":category"] = filters.category
+        if filters.categories is not None:
+            names = [f":category{number}" for number in range(len(filters.categories))]
+            conditions.append(f"category IN ({', '.join(names)})")
+            values.update(zip(names, filters.categories, strict=True))
         if filters.member is not None:
             conditions.append("contains(participants, :member)")
             values[":member"] = filters.member

@@ -24,11 +24,12 @@ from store.dynamodb.items import (
     _membership_item,
     _person_put,
     _plain,
+    categories_item,
 )
 from store.dynamodb.tables import USER_GROUPS_INDEX
 from store.errors import group_not_found, user_not_found
 
-_EDITABLE = ("name", "description", "default_currency")
+_EDITABLE = ("name", "description", "default_currency", "categories")
 _LIST_PAGES = 5
 """Bound on the `by_user` Queries one page of groups makes when filtering by kind leaves a Query's
 page short (each stops at `Limit` items read or 1 MB); a page then ends early, with a cursor."""
@@ -173,9 +174,13 @@ class _Groups(_Connection):
             ":updated": to_text(updated_at),
         }
         assignments = []
+        stored = {
+            column: categories_item(changes[column]) if column == "categories" else changes[column]
+            for column in fields
+        }
         for number, column in enumerate(fields):
             names[f"#f{number}"] = column
-            values[f":f{number}"] = changes[column]
+            values[f":f{number}"] = stored[column]
             assignments.append(f"#f{number} = :f{number}")
         assignments += ["#version = #version + :one", "#updated = :updated"]
         action = {
@@ -204,8 +209,7 @@ class _Groups(_Connection):
             except _Cancelled:
                 await _backoff(attempt)  # changed since the read: judge it again
                 continue
-            fields_now = {column: changes[column] for column in fields}
             return _group(
-                {**meta, **fields_now, "version": expected_version + 1, "updated_at": to_text(updated_at)}
+                {**meta, **stored, "version": expected_version + 1, "updated_at": to_text(updated_at)}
             )
         raise Unavailable("group kept changing while being updated; try again")

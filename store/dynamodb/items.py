@@ -12,6 +12,7 @@ from typing import Any
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
 from domain import ActivityEntry, Balance, ChatMessage, Comment, Expense, Group, Member, Settlement, User
+from domain.categories import CustomCategory
 from domain.clock import from_text, to_text
 from domain.models import MAX_INVITE_LIFETIME
 from store.base import NewGroup
@@ -90,7 +91,13 @@ def _group(a: dict[str, Any]) -> Group:
         created_at=from_text(a["created_at"]),
         updated_at=from_text(a["updated_at"]),
         kind=a.get("kind", "group"),
+        categories=tuple(CustomCategory(c["id"], c["name"], c["parent"]) for c in a.get("categories", [])),
     )
+
+
+def categories_item(categories: tuple[CustomCategory, ...]) -> list[dict[str, str]]:
+    """A group's own categories as the META item's `categories` list."""
+    return [{"id": c.id, "name": c.name, "parent": c.parent} for c in categories]
 
 
 def _group_meta(group: NewGroup, member_count: int, kind: str | None = None) -> dict[str, Any]:

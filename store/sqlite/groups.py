@@ -21,7 +21,7 @@ from store.base import NewGroup
 from store.cursor import encode_cursor, timed_pair
 from store.errors import group_not_found, owner_cannot_leave, unsettled
 from store.sqlite.engine import Db, _Engine, _fetchone
-from store.sqlite.rows import _GROUP_COLUMNS, _GROUP_WIDTH, _activity_row, _group
+from store.sqlite.rows import _GROUP_COLUMNS, _GROUP_WIDTH, _activity_row, _group, categories_to_json
 from store.sqlite.writes import _log, _require_user
 
 _GROUP_AS_MEMBER = (
@@ -151,9 +151,13 @@ class _Groups(_Engine):
     async def update_group(
         self, group_id: str, *, expected_version: int, changes: dict[str, Any], updated_at: datetime
     ) -> Group:
-        allowed = {"name", "description", "default_currency"}
+        allowed = {"name", "description", "default_currency", "categories"}
         assignments = "".join(f"{column} = ?, " for column in changes if column in allowed)
-        values = [value for column, value in changes.items() if column in allowed]
+        values = [
+            categories_to_json(value) if column == "categories" else value
+            for column, value in changes.items()
+            if column in allowed
+        ]
         updated = to_text(updated_at)
 
         def work(db: Db) -> Group:

@@ -121,9 +121,9 @@ class _History(_Engine):
         if filters.date_to is not None:
             where.append("date <= ?")
             params.append(filters.date_to)
-        if filters.category is not None:
-            where.append("category = ?")
-            params.append(filters.category)
+        if filters.categories is not None:
+            where.append(f"category IN ({','.join('?' * len(filters.categories))})")
+            params.extend(filters.categories)
         if filters.member is not None:
             where.append(
                 "EXISTS (SELECT 1 FROM expense_participants p "

@@ -8,13 +8,14 @@ from datetime import datetime
 from typing import Any
 
 from domain import ActivityEntry, ChatMessage, Comment, Expense, Group, Settlement, User
+from domain.categories import CustomCategory
 from domain.clock import from_text, to_text
 
 _GROUP_COLUMNS = (
     "g.id, g.name, g.description, g.default_currency, g.owner_id, g.member_count, g.version, "
-    "g.created_at, g.updated_at, g.kind"
+    "g.created_at, g.updated_at, g.kind, g.categories"
 )
-_GROUP_WIDTH = 10
+_GROUP_WIDTH = 11
 """How many columns `_GROUP_COLUMNS` selects: where the columns selected after it start."""
 _USER_COLUMNS = "id, email, name, picture, created_at, default_currency, locale, name_set, deleted_at"
 _EXPENSE_COLUMNS = (
@@ -53,7 +54,16 @@ def _group(row: Any, offset: int = 0) -> Group:
         created_at=from_text(row[offset + 7]),
         updated_at=from_text(row[offset + 8]),
         kind=row[offset + 9],
+        categories=categories_from_json(row[offset + 10]),
     )
+
+
+def categories_to_json(categories: tuple[CustomCategory, ...]) -> str:
+    return _compact_json([{"id": c.id, "name": c.name, "parent": c.parent} for c in categories])
+
+
+def categories_from_json(text: str) -> tuple[CustomCategory, ...]:
+    return tuple(CustomCategory(c["id"], c["name"], c["parent"]) for c in json.loads(text))
 
 
 def _user(row: Any) -> User:

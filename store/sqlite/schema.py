@@ -434,6 +434,10 @@ _MIGRATIONS: list[str] = [
         VALUES (NEW.user_id, 'read', NEW.read_up_to, 'upsert');
     END;
     """,
+    # 14: a group's own expense categories, as JSON on its row (bounded: MAX_CUSTOM_CATEGORIES)
+    """
+    ALTER TABLE groups ADD COLUMN categories TEXT NOT NULL DEFAULT '[]';
+    """,
 ]
 """Applied in order and never edited once released: a file's `PRAGMA user_version` counts how many
 of them it has, so a new change is always a new entry at the end."""

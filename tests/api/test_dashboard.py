@@ -12,12 +12,12 @@ async def test_dashboard_sums_across_groups_without_netting_them(api, alice, bob
     await api.post(
         f"/api/groups/{trip}/expenses",
         as_=alice,
-        json={"description": "Hotel", "amount": "90.00", "date": "2026-03-02", "category": "travel"},
+        json={"description": "Hotel", "amount": "90.00", "date": "2026-03-02", "category": "Hotel"},
     )
     await api.post(
         f"/api/groups/{flat['id']}/expenses",
         as_=bob,
-        json={"description": "Rent", "amount": "40.00", "date": "2026-04-01", "category": "home"},
+        json={"description": "Rent", "amount": "40.00", "date": "2026-04-01", "category": "rent"},
     )
     await api.post(
         f"/api/groups/{trip}/expenses",
@@ -46,11 +46,19 @@ async def test_dashboard_sums_across_groups_without_netting_them(api, alice, bob
         {"month": "2026-03", "currency": "JPY", "amount": "1500"},
         {"month": "2026-04", "currency": "EUR", "amount": "20.00"},
     ]
-    assert {(r["category"], r["currency"], r["amount"]) for r in board["spending"]["by_category"]} == {
-        ("travel", "EUR", "30.00"),
-        ("home", "EUR", "20.00"),
-        ("food", "JPY", "1500"),
+    assert {
+        (r["category"], r["name"], r["parent"], r["currency"], r["amount"])
+        for r in board["spending"]["by_category"]
+    } == {
+        ("hotel", "Hotel", "transportation", "EUR", "30.00"),
+        ("rent", "Rent", "home", "EUR", "20.00"),
+        ("food", "Food and drink", None, "JPY", "1500"),
     }
+    assert board["spending"]["by_parent"] == [
+        {"parent": "food", "name": "Food and drink", "currency": "JPY", "amount": "1500"},
+        {"parent": "home", "name": "Home", "currency": "EUR", "amount": "20.00"},
+        {"parent": "transportation", "name": "Transportation", "currency": "EUR", "amount": "30.00"},
+    ]
     actions = [(e["action"], e["group_id"]) for e in board["recent_activity"]]
     assert actions[0] == ("expense.created", trip)
     assert ("expense.created", flat["id"]) in actions
@@ -68,11 +76,19 @@ async def test_an_edit_moves_spending_between_months(api, alice, bob, carol):
     await api.put(
         f"/api/groups/{group_id}/expenses/{created['id']}",
         as_=alice,
-        json={"date": "2026-06-01", "category": "fun", "version": 1},
+        json={"date": "2026-06-01", "category": "Movies", "version": 1},
     )
     board = (await api.get("/api/dashboard", as_=bob)).json
     assert board["spending"]["by_month"] == [{"month": "2026-06", "currency": "EUR", "amount": "10.00"}]
-    assert board["spending"]["by_category"] == [{"category": "fun", "currency": "EUR", "amount": "10.00"}]
+    assert board["spending"]["by_category"] == [
+        {
+            "category": "movies",
+            "name": "Movies",
+            "parent": "entertainment",
+            "currency": "EUR",
+            "amount": "10.00",
+        }
+    ]
 
 
 async def test_a_newcomer_has_an_empty_dashboard(api, alice):
@@ -81,7 +97,7 @@ async def test_a_newcomer_has_an_empty_dashboard(api, alice):
         "totals": [],
         "groups": [],
         "groups_truncated": False,
-        "spending": {"by_category": [], "by_month": []},
+        "spending": {"by_category": [], "by_parent": [], "by_month": []},
         "recent_activity": [],
         "users": {},
     }

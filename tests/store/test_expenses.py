@@ -292,14 +292,15 @@ async def test_list_expenses_filters(store: Store) -> None:
         ),
         (ExpenseFilter(date_from="2024-04-20"), lambda e: e.date >= "2024-04-20"),
         (ExpenseFilter(date_to="2024-04-03"), lambda e: e.date <= "2024-04-03"),
-        (ExpenseFilter(category="food"), lambda e: e.category == "food"),
+        (ExpenseFilter(categories=("food",)), lambda e: e.category == "food"),
         (ExpenseFilter(member=b.id), lambda e: b.id in e.participants),
         (ExpenseFilter(member=a.id), lambda e: True),
         (
-            ExpenseFilter(category="food", member=c.id, date_from="2024-04-02"),
+            ExpenseFilter(categories=("food",), member=c.id, date_from="2024-04-02"),
             lambda e: e.category == "food" and c.id in e.participants and e.date >= "2024-04-02",
         ),
-        (ExpenseFilter(category="nothing"), lambda e: False),
+        (ExpenseFilter(categories=("nothing",)), lambda e: False),
+        (ExpenseFilter(categories=("nothing", "food", "travel")), lambda e: e.category in ("food", "travel")),
         (ExpenseFilter(date_from="2025-01-01"), lambda e: False),
     ]
     for filters, keep in cases:

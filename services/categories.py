@@ -1,0 +1,101 @@
+"""A group's own expense categories: made by any member, kept on the group's record (one
+versioned write, retried when someone else changed the group meanwhile), announced to the group."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Mapping
+from typing import Any
+
+from domain import Conflict, Group, PreconditionFailed, Unavailable
+from domain.categories import (
+    BY_ID,
+    CUSTOM_PREFIX,
+    DEFAULT_CATEGORY,
+    MAX_CUSTOM_CATEGORIES,
+    CustomCategory,
+    category_named,
+    resolve,
+)
+from domain.ids import new_id
+from ledger.money import invalid
+from services.common import Service
+from services.payloads import group_event
+
+# Each lost race means another member's write won, so a handful of members adding at once all
+# get through within as many rounds; a short growing pause spreads the rounds out.
+_ATTEMPTS = 20
+_PAUSE_SECONDS = 0.002
+
+
+def category_json(category: CustomCategory) -> dict[str, Any]:
+    parent = BY_ID[category.parent]
+    return {"id": category.id, "name": category.name, "parent": parent.id, "custom": True}
+
+
+def resolve_category(value: Any, group: Group, *, kept: str | None = None) -> str:
+    """The id an expense's `category` field names (the catalogue's or the group's own, by id or
+    name, any case); `kept` (the expense's current category, maybe free text stored before the
+    catalogue existed) is accepted as it is. 422 for anything else."""
+    if value is None:
+        return DEFAULT_CATEGORY
+    if value == kept and kept is not None:
+        return kept
+    found = resolve(value, group.categories)
+    if found is None:
+        raise invalid(
+            "category",
+            f"no category {value!r}: use an id or name from GET /api/categories or one of the "
+            "group's own (GET /api/groups/{group_id}/categories)",
+        )
+    return found
+
+
+class Categories(Service):
+    async def create(self, group: Group, body: Mapping[str, Any]) -> tuple[CustomCategory, bool]:
+        """The group's new category (and True), or the one it already has with that name and
+        parent (and False: a retried request makes no second one). 409 for a name the catalogue
+        or the group already uses otherwise, or when the group has its fill of them."""
+        name = " ".join(body["name"].split())
+        parent = category_named(body.get("parent", DEFAULT_CATEGORY))
+        if parent is None or parent.parent is not None:
+            raise invalid("parent", "a parent is one of the catalogue's top-level ids (GET /api/categories)")
+        for attempt in range(_ATTEMPTS):
+            same = next((c for c in group.categories if c.name.casefold() == name.casefold()), None)
+            if same is not None and same.parent == parent.id:
+                return same, False
+            taken = resolve(name, group.categories)
+            if taken is not None:
+                raise Conflict(
+                    f"there is a category named {name!r} already",
+                    code="category_exists",
+                    details={"id": taken},
+                )
+            if len(group.categories) >= MAX_CUSTOM_CATEGORIES:
+                raise Conflict(
+                    f"a group has at most {MAX_CUSTOM_CATEGORIES} categories of its own",
+                    code="too_many_categories",
+                )
+            made = CustomCategory(f"{CUSTOM_PREFIX}{new_id()}", name, parent.id)
+            try:
+                updated = await self.store.update_group(
+                    group.id,
+                    expected_version=group.version,
+                    changes={"categories": (*group.categories, made)},
+                    updated_at=self.clock(),
+                )
+            except PreconditionFailed:  # someone changed the group meanwhile: judge again
+                await asyncio.sleep(random.uniform(0, _PAUSE_SECONDS * (attempt + 1)))
+                group = await self.store.get_group(group.id)
+                continue
+            self.events.to_group(group.id, "category.created", {"group_id": group.id, **category_json(made)})
+            # the group's version moved: clients holding it for If-Match hear the new one
+            members = await self.store.list_members(group.id)
+            self.events.to_group(group.id, "group.updated", group_event(updated, members))
+            return made, True
+        raise Unavailable(
+            "the group is changing too fast to add a category; try again",
+            code="busy",
+            headers={"Retry-After": "1"},
+        )
