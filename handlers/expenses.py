@@ -27,6 +27,7 @@ from handlers.schemas import (
     with_user_names,
 )
 from ledger import SPLIT_KINDS
+from ledger.itemized import MAX_ITEMS
 from ledger.splits import MAX_SHARE_WEIGHT
 from server.keys import SERVICES, STORE
 from server.routing import Api, Reply, json_reply
@@ -53,7 +54,12 @@ _SPLIT: Schema = {
     "additionalProperties": False,
     "properties": {
         "kind": {"type": "string", "enum": list(SPLIT_KINDS)},
-        "members": {"type": "array", "items": ID, "description": "kind equal"},
+        "members": {
+            "type": "array",
+            "items": ID,
+            "description": "kind equal: who shares it; kind items: who shares the lines with no "
+            "members (default: every member)",
+        },
         "amounts": {"type": "object", "additionalProperties": AMOUNT, "description": "kind exact"},
         "percents": {
             "type": "object",
@@ -64,6 +70,30 @@ _SPLIT: Schema = {
             "type": "object",
             "additionalProperties": {"type": "integer", "minimum": 1, "maximum": MAX_SHARE_WEIGHT},
             "description": "kind shares: whole-number weights",
+        },
+        "items": {
+            "type": "array",
+            "minItems": 1,
+            "maxItems": MAX_ITEMS,
+            "description": "kind items: the receipt's lines, each split equally among its members "
+            "(none yet: the split's members share it)",
+            "items": {
+                "type": "object",
+                "required": ["amount"],
+                "additionalProperties": False,
+                "properties": {
+                    "description": {"type": "string", "maxLength": 200},
+                    "amount": AMOUNT,
+                    "members": {"type": "array", "items": ID},
+                },
+            },
+        },
+        **{
+            extra: {
+                **AMOUNT,
+                "description": f"kind items: {what}, spread in proportion to each member's lines",
+            }
+            for extra, what in (("tax", "tax"), ("tip", "tip"), ("discount", "a discount, taken off"))
         },
     },
 }

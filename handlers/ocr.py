@@ -9,10 +9,12 @@ from typing import Any
 from aiohttp import BodyPartReader, web
 from aiohttp.http_exceptions import HttpProcessingError
 
-from domain import BadRequest, PayloadTooLarge, Unavailable, UnsupportedMediaType
+from domain import BadRequest, Invalid, PayloadTooLarge, Unavailable, UnsupportedMediaType
 from domain.clock import to_text, utc_now
 from domain.ids import new_id
 from handlers.schemas import CURRENCY, ERROR, ID, TIMESTAMP, Schema
+from ledger import parse_amount
+from ledger.itemized import receipt_split_draft
 from ocr.imaging import EXTENSIONS, FORMATS, inspect
 from ocr.pool import PoolBusy
 from ocr.service import OCR, RECEIPTS
@@ -85,6 +87,11 @@ SCAN_RESULT: Schema = {
                 "currency": {"type": "string"},
                 "date": {"type": "string"},
                 "receipt_id": ID,
+                "split": {
+                    "type": "object",
+                    "description": "the receipt's lines as an itemized split (kind `items`), every line "
+                    "unassigned (shared by everyone until handed out), adding up to the total",
+                },
             },
         },
         "uploaded_at": TIMESTAMP,
@@ -277,7 +284,34 @@ def expense_draft(extracted: dict[str, Any], receipt_id: str, currency: str | No
         draft["currency"] = extracted.get("currency") or currency
     if extracted.get("date"):
         draft["date"] = extracted["date"]
+    split = _items_draft(extracted, draft.get("currency"))
+    if split is not None:
+        draft["split"] = split
     return draft
+
+
+def _items_draft(extracted: dict[str, Any], currency: str | None) -> dict[str, Any] | None:
+    """The receipt's lines as an itemized split, nobody assigned yet (`ledger.itemized`); None
+    without a total, a currency or lines that read as amounts of it."""
+    if not currency or not extracted.get("total") or not extracted.get("items"):
+        return None
+
+    def minor(text: Any) -> int:
+        negative = isinstance(text, str) and text.startswith("-")
+        value = parse_amount(text[1:] if negative else text, currency, field="split", allow_zero=True)
+        return -value if negative else value
+
+    try:
+        total = minor(extracted["total"])
+        tax = minor(extracted["tax"]) if extracted.get("tax") else None
+        lines = [
+            (str(item.get("description") or ""), minor(item["amount"]))
+            for item in extracted["items"]
+            if item.get("amount") is not None
+        ]
+    except Invalid:
+        return None  # an amount the currency cannot hold: no split rather than a wrong one
+    return receipt_split_draft(lines, total, tax, currency)
 
 
 async def _read_upload(request: web.Request, limit: int) -> bytes:

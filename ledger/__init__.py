@@ -1,12 +1,12 @@
 """Pure money logic: currencies, amounts, splits, balances, settle-up. No I/O, no aiohttp."""
 
+from ledger.allocation import MAX_PARTICIPANTS, allocate_largest_remainder
 from ledger.balances import Balances, diff, negate, transfer_net
 from ledger.currencies import CURRENCY_EXPONENTS, currency_exponent, is_currency
 from ledger.effects import Effects, effects, net_effect
 from ledger.money import MAX_MINOR_UNITS, format_amount, parse_amount, parse_currency
 from ledger.settle import EXACT_LIMIT, Transfer, greedy_settle_up, settle_up
 from ledger.splits import (
-    MAX_PARTICIPANTS,
     SPLIT_KINDS,
     EqualSplit,
     ExactSplit,
@@ -14,7 +14,6 @@ from ledger.splits import (
     SharesSplit,
     Split,
     SplitResult,
-    allocate_largest_remainder,
     compute_split,
     parse_payers,
     parse_split,

@@ -7,6 +7,8 @@ saying how the total is owed:
 - `exact`: an amount per member; the amounts must sum to the total exactly.
 - `percent`: a percentage per member, at most two decimals, summing to exactly 100.
 - `shares`: a positive whole-number weight per member ("2 shares for the couple, 1 for me").
+- `items`: a receipt's lines, each shared by its members, with tax, tip and discount spread in
+  proportion to each member's lines (`ledger.itemized`).
 
 Rounding rule (equal, percent and shares): the largest remainder method (Hamilton). Each member
 first gets the floor of their exact quota `total * weight / sum(weights)`; the minor units left over
@@ -24,6 +26,8 @@ The API's JSON shape, parsed by `parse_payers` and `parse_split` (or both at onc
     {"split": {"kind": "exact", "amounts": {"u1": "10.00", "u2": "20.00"}}}
     {"split": {"kind": "percent", "percents": {"u1": "33.33", "u2": "66.67"}}}
     {"split": {"kind": "shares", "shares": {"u1": 1, "u2": 2}}}
+    {"split": {"kind": "items", "items": [{"description": "Beer", "amount": "6.00",
+               "members": ["u2"]}], "tip": "1.00", "members": ["u1", "u2"]}}
 
 Every rejection is an `Invalid` whose details name the offending field by path, such as
 `split.amounts.u2`, `split.members[1]` or `payers[1].amount`. A member may both pay and owe.
@@ -35,20 +39,24 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from domain.models import MAX_GROUP_MEMBERS
+from ledger.allocation import (
+    MAX_PARTICIPANTS,
+    allocate_largest_remainder,
+    check_count,
+    member_id,
+    member_list,
+    reject_unknown_keys,
+)
 from ledger.currencies import CURRENCY_EXPONENTS
+from ledger.itemized import ItemsSplit, items_owed, items_split_to_json, parse_items_split
 from ledger.money import MAX_MINOR_UNITS, format_amount, invalid, parse_amount, parse_decimal
 
-MAX_PARTICIPANTS = MAX_GROUP_MEMBERS
-"""Most distinct people (payers and owers together) one expense may involve."""
-
-MAX_MEMBER_ID_LENGTH = 64
 MAX_SHARE_WEIGHT = 1_000_000
 PERCENT_SCALE = 10_000
 """Percentages are held as hundredths of a percent: "33.33" -> 3333; they must sum to 10000."""
 
-SplitKind = Literal["equal", "exact", "percent", "shares"]
-SPLIT_KINDS: tuple[SplitKind, ...] = ("equal", "exact", "percent", "shares")
+SplitKind = Literal["equal", "exact", "percent", "shares", "items"]
+SPLIT_KINDS: tuple[SplitKind, ...] = ("equal", "exact", "percent", "shares", "items")
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +86,7 @@ class SharesSplit:
     kind: Literal["shares"] = "shares"
 
 
-Split = EqualSplit | ExactSplit | PercentSplit | SharesSplit
+Split = EqualSplit | ExactSplit | PercentSplit | SharesSplit | ItemsSplit
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,29 +100,6 @@ class SplitResult:
     paid: dict[str, int]
     owed: dict[str, int]
     net: dict[str, int]
-
-
-def allocate_largest_remainder(total: int, weights: Mapping[str, int]) -> dict[str, int]:
-    """Split a non-negative `total` in proportion to non-negative `weights` (not all zero), summing
-    exactly to `total`, by the largest remainder rule in the module docstring."""
-    if total < 0:
-        raise ValueError("total must not be negative")
-    if not weights or any(weight < 0 for weight in weights.values()):
-        raise ValueError("weights must be non-empty and non-negative")
-    weight_sum = sum(weights.values())
-    if weight_sum <= 0:
-        raise ValueError("weights must not all be zero")
-    shares: dict[str, int] = {}
-    remainders: list[tuple[int, str]] = []
-    for member in sorted(weights):
-        share, remainder = divmod(total * weights[member], weight_sum)
-        shares[member] = share
-        remainders.append((-remainder, member))
-    leftover = total - sum(shares.values())
-    remainders.sort()
-    for _, member in remainders[:leftover]:
-        shares[member] += 1
-    return shares
 
 
 def compute_split(total: int, currency: str, payers: Mapping[str, int], split: Split) -> SplitResult:
@@ -158,6 +143,11 @@ def _owed(total: int, currency: str, split: Split) -> dict[str, int]:
             if not shares or any(weight <= 0 for weight in shares.values()):
                 raise ValueError("a shares split needs positive weights")
             return allocate_largest_remainder(total, shares)
+        case ItemsSplit():
+            _check_adds_up(
+                split.total, total, currency, "split", "the lines with tax and tip, less the discount,"
+            )
+            return items_owed(split)
     raise TypeError(f"not a split: {split!r}")
 
 
@@ -205,11 +195,11 @@ def parse_payers(value: Any, currency: str, *, field: str = "payers") -> dict[st
         where = f"{field}[{index}]"
         if not isinstance(item, dict):
             raise invalid(where, 'must be an object with "user_id" and "amount"')
-        _reject_unknown_keys(item, {"user_id", "amount"}, where, "a payer")
+        reject_unknown_keys(item, {"user_id", "amount"}, where, "a payer")
         for key in ("user_id", "amount"):
             if key not in item:
                 raise invalid(f"{where}.{key}", "is required")
-        member = _member_id(item["user_id"], f"{where}.user_id")
+        member = member_id(item["user_id"], f"{where}.user_id")
         if member in payers:
             raise invalid(f"{where}.user_id", f"{member!r} is listed as a payer more than once")
         payers[member] = parse_amount(item["amount"], currency, field=f"{where}.amount")
@@ -225,14 +215,16 @@ def parse_split(value: Any, currency: str, *, field: str = "split") -> Split:
         if "kind" not in value:
             raise invalid(f"{field}.kind", "is required")
         raise invalid(f"{field}.kind", "must be one of " + ", ".join(SPLIT_KINDS))
+    if kind == "items":
+        return parse_items_split(value, currency, field)
     key = {"equal": "members", "exact": "amounts", "percent": "percents", "shares": "shares"}[kind]
-    _reject_unknown_keys(value, {"kind", key}, field, f"a split of kind {kind!r}")
+    reject_unknown_keys(value, {"kind", key}, field, f"a split of kind {kind!r}")
     if key not in value:
         raise invalid(f"{field}.{key}", f"is required for a split of kind {kind!r}")
     where = f"{field}.{key}"
     raw = value[key]
     if kind == "equal":
-        return EqualSplit(members=_member_list(raw, where))
+        return EqualSplit(members=member_list(raw, where))
     entries = _member_object(raw, where)
     if kind == "exact":
         return ExactSplit(
@@ -268,48 +260,18 @@ def split_to_json(split: Split, currency: str) -> dict[str, Any]:
             return {"kind": "percent", "percents": {m: _format_percent(p) for m, p in percents.items()}}
         case SharesSplit(shares=shares):
             return {"kind": "shares", "shares": dict(shares)}
+        case ItemsSplit():
+            return items_split_to_json(split, currency)
     raise TypeError(f"not a split: {split!r}")
-
-
-def _reject_unknown_keys(value: Mapping[str, Any], allowed: set[str], field: str, what: str) -> None:
-    for key in value:
-        if key not in allowed:
-            raise invalid(f"{field}.{key}", f"is not a field of {what}")
-
-
-def _member_id(value: Any, field: str) -> str:
-    if not isinstance(value, str) or not 1 <= len(value) <= MAX_MEMBER_ID_LENGTH:
-        raise invalid(field, f"must be a user id (a string of 1 to {MAX_MEMBER_ID_LENGTH} characters)")
-    return value
-
-
-def _member_list(value: Any, field: str) -> tuple[str, ...]:
-    if not isinstance(value, list):
-        raise invalid(field, "must be a list of user ids")
-    _check_count(len(value), field)
-    members: list[str] = []
-    for index, item in enumerate(value):
-        member = _member_id(item, f"{field}[{index}]")
-        if member in members:
-            raise invalid(f"{field}[{index}]", f"{member!r} is listed more than once")
-        members.append(member)
-    return tuple(members)
 
 
 def _member_object(value: Any, field: str) -> Iterable[tuple[str, Any]]:
     if not isinstance(value, dict):
         raise invalid(field, "must be an object keyed by user id")
-    _check_count(len(value), field)
+    check_count(len(value), field)
     for member in value:
-        _member_id(member, f"{field}.{member}")
+        member_id(member, f"{field}.{member}")
     return value.items()
-
-
-def _check_count(count: int, field: str) -> None:
-    if count == 0:
-        raise invalid(field, "must name at least one member")
-    if count > MAX_PARTICIPANTS:
-        raise invalid(field, f"can name at most {MAX_PARTICIPANTS} members")
 
 
 def _percent(text: Any, field: str) -> int:

@@ -201,6 +201,9 @@ class Expenses(Service):
         total = parse_amount(body["amount"], currency, field="amount")
         payers = parse_payers(body["payers"], currency) if "payers" in body else {created_by: total}
         split_body = body.get("split") or {"kind": "equal", "members": member_ids}
+        if isinstance(split_body, dict) and split_body.get("kind") == "items" and "members" not in split_body:
+            # the lines nobody is assigned to yet are everyone's, as of now
+            split_body = {**split_body, "members": member_ids}
         split = parse_split(split_body, currency)
         result = compute_split(total, currency, payers, split)
         require_members(result.paid, member_ids, "payers")

@@ -83,13 +83,21 @@ async def test_a_receipt_is_scanned_whatever_its_name_says(api: Api, alice: Acto
     assert body["image"]["content_type"] == "image/png"
     assert body["processing_ms"] > 0
     assert {i["description"] for i in body["items"]} >= {"Bread"}
-    assert body["expense_draft"] == {
+    draft = dict(body["expense_draft"])
+    split = draft.pop("split")
+    assert draft == {
         "receipt_id": body["receipt_id"],
         "description": body["merchant"],
         "amount": "5.00",
         "currency": "GBP",
         "date": "2024-03-14",
     }
+    # the receipt's lines, nobody assigned yet, adding up to the total
+    assert split["kind"] == "items" and "Bread" in {i["description"] for i in split["items"]}
+    assert all(i["members"] == [] for i in split["items"])
+    lines = sum(int(i["amount"].replace(".", "")) for i in split["items"])
+    extras = sum(int(split.get(k, "0.00").replace(".", "")) * s for k, s in (("tax", 1), ("discount", -1)))
+    assert lines + extras == 500
     assert reply.headers["Location"] == f"/api/receipts/{body['receipt_id']}"
 
 
@@ -243,6 +251,9 @@ async def test_a_receipt_attached_to_an_expense_is_served_to_the_group_only(
     assert created.status == 201, created.text
     assert created.json["receipt_id"] == receipt_id
     assert created.json["amount"] == "5.00" and created.json["date"] == "2024-03-14"
+    # the drafted lines are everyone's until handed out
+    assert created.json["split"]["kind"] == "items"
+    assert sorted(s["user_id"] for s in created.json["shares"]) == sorted([alice.id, bob.id])
 
     path = f"/api/groups/{group['id']}/expenses/{created.json['id']}/receipt"
     image = await api.get(path, as_=bob)
