@@ -133,8 +133,8 @@ def prepare_with_gray(gray: Image.Image) -> tuple[Image.Image, Image.Image]:
     grayscale (barcodes whitened too) for a second look at single lines, where Tesseract's own
     thresholding sometimes reads faint print better than the local threshold."""
     straightened = rectified(gray, scale=_scale_factor) if RECTIFY else None
-    paper = crop_to_paper(gray) if straightened is None else straightened
-    paper = _scaled(paper)
+    # straightened at the reading scale already (the upscale capped as `_scaled` caps it)
+    paper = _scaled(crop_to_paper(gray)) if straightened is None else straightened
     paper = median3(paper)
     binary = binarise(paper)
     angle = skew_angle(binary)

@@ -188,6 +188,7 @@ _PAYMENT_SERVICE = re.compile(
 )
 _PAYMENT_DOMAINS = {"square", "stripe", "clover", "nets", "tyro", "dojo", "ccv"}
 _PAYMENT_CREDIT = re.compile(r"\b(powered|processed|(?:card|payment)s? services?(?: provided)?) by\b")
+_PAYMENT_CONTEXT = re.compile(r"\b(payments?|services|terminal|card|processing|acquir\w*)\b")
 # The long one-word names, also recognised with one letter misread (`ingenicc`, `verif0ne`).
 _PAYMENT_WORDS = tuple(name for name in _PAYMENT_NAMES if len(name) >= 7)
 
@@ -293,8 +294,8 @@ def _header_candidate(line: Line, rank: int, median: float | None, after: list[L
     """One header line scored as the name; None when it cannot be one at all."""
     if line.confidence < _MIN_LINE_CONFIDENCE:
         return None
-    if _names_payment_service(fold(line.text)):
-        return None
+    if _only_payment_service(fold(line.text)):
+        return None  # a card slip's heading (`INGENICO`); `Cafe Zettle` or `Powered by …` may be shops
     name = clean_name(line.text)
     if name is None:
         return None
@@ -408,10 +409,22 @@ def _company_candidate(lines: list[Line]) -> _Candidate | None:
     return None
 
 
+def _only_payment_service(folded: str) -> bool:
+    """A line that is a provider's name and nothing else but the slip's words or a legal form."""
+    if not _PAYMENT_SERVICE.search(folded):
+        return False
+    rest = _LEGAL_FORM.sub(" ", _PAYMENT_CONTEXT.sub(" ", _PAYMENT_SERVICE.sub(" ", folded)))
+    return not re.search(r"[a-z]{2,}", rest)
+
+
 def _names_payment_service(folded: str) -> bool:
+    """A line below the header naming a payment provider, also with one letter misread."""
     if _PAYMENT_SERVICE.search(folded) or _PAYMENT_CREDIT.search(folded):
         return True
-    return any(_misread_payment_word(word) for word in re.findall(r"[a-z0-9]{7,}", folded))
+    # a misread name only beside the slip's own words: `Telecast Electronics GmbH` is a shop
+    return bool(_PAYMENT_CONTEXT.search(folded)) and any(
+        _misread_payment_word(word) for word in re.findall(r"[a-z0-9]{7,}", folded)
+    )
 
 
 def _misread_payment_word(word: str) -> bool:
@@ -427,12 +440,13 @@ def _domains(lines: list[Line]) -> list[str]:
     found: list[str] = []
     for line in lines:
         for match in _DOMAIN.finditer(fold(line.text).replace(" ", "")):
-            name = str(match["name"].split("-")[0])
+            label = str(match["name"])
+            name = label.split("-")[0]
             if (
-                match["name"] not in _NOT_SHOP_DOMAINS
-                and not _PAYMENT_SERVICE.fullmatch(name)
-                and not _misread_payment_word(name)
-                and name not in _PAYMENT_DOMAINS
+                label not in _NOT_SHOP_DOMAINS
+                and not _PAYMENT_SERVICE.fullmatch(label)
+                and not _misread_payment_word(label)
+                and label not in _PAYMENT_DOMAINS
                 and len(name) >= 3
                 and name not in found
             ):

@@ -18,6 +18,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Literal
 
 from PIL import Image, ImageChops, ImageFilter
 
@@ -33,9 +34,15 @@ _MAX_SLOPE = 0.3
 # width, no further than this share of the width from where the sides end.
 _MIN_END_SHARE = 0.6
 _END_DISTANCE = 0.1
+# ... or no further beyond them than this share of the width (the sides faded out before it).
+_END_BEYOND = 0.5
 # Rows averaged together before looking for edges, and the gap (in averaged rows) a side bridges.
 _ROWS = 4
 _MAX_GAP = 6
+# ... and the gap (averaged rows) past which a side's last points count as stray.
+_END_GAP = 2
+# What is cut off along each side of the straightened paper, as a share of its width.
+_INSET = 0.008
 # A thumbnail narrower or lower than this has no paper to find in it.
 _MIN_SIDE = 32
 # The paper is at least this fraction of the thumbnail wide.
@@ -46,6 +53,7 @@ _MIN_INLIERS = 0.7
 _TOLERANCE = 2.0
 # The sides must converge by at least this fraction of the paper's width over its height.
 _MIN_KEYSTONE = 0.015
+_MIN_KEYSTONE_PIXELS = 2.0
 # ... and the paper's ends may differ in width by at most this factor (a plausible camera angle).
 _MAX_END_RATIO = 1.6
 
@@ -84,13 +92,18 @@ def rectified(
         coefficients = perspective_coefficients(target, list(corners))
     except ValueError:  # corners on one line: nothing to straighten
         return None
-    return gray.transform(
+    straight = gray.transform(
         (width, height),
         Image.Transform.PERSPECTIVE,
         coefficients,
         Image.Resampling.BICUBIC,
         fillcolor=255,
     )
+    # The corners sit on the paper's edge, give or take the fit's pixel or two: a sliver of the
+    # table would stay along each side, and binarised it is a line Tesseract takes for a frame
+    # (dropping the amounts beside it). Print keeps a margin of several times this from the edge.
+    inset = max(2, round(_INSET * width))
+    return straight.crop((inset, inset, width - inset, height - inset))
 
 
 def paper_corners(gray: Image.Image) -> tuple[Point, Point, Point, Point] | None:
@@ -111,38 +124,35 @@ def paper_corners(gray: Image.Image) -> tuple[Point, Point, Point, Point] | None
     (left, on_left), (right, on_right) = left_fit, right_fit
     first = min(on_left[0][0], on_right[0][0])
     last = max(on_left[-1][0], on_right[-1][0])
-    span = last - first + _ROWS
+    span = last - first
     if span < 0.3 * thumb.height or min(len(on_left), len(on_right)) * _ROWS < _MIN_INLIERS * span:
-        return None
-    # A side along the picture's border is where the picture ends, not where the paper does.
-    if min(left.x(first), left.x(last)) < 2 or max(right.x(first), right.x(last)) > thumb.width - 3:
         return None
     widths = (right.x(first) - left.x(first), right.x(last) - left.x(last))
     if min(widths) < _MIN_WIDTH * thumb.width:
         return None
-    if abs(widths[0] - widths[1]) < _MIN_KEYSTONE * max(widths):
+    # Converging by a share of the width, and by more than the fit's own wobble of a pixel or two.
+    if abs(widths[0] - widths[1]) < max(_MIN_KEYSTONE * max(widths), _MIN_KEYSTONE_PIXELS):
         return None
     if max(widths) / min(widths) > _MAX_END_RATIO:
         return None
     top_fit, bottom_fit = _lines(thumb.transpose(Image.Transpose.TRANSPOSE))
+    top = _end(top_fit, first, -1, widths[0])
+    bottom = _end(bottom_fit, last, 1, widths[1])
+    if top is False or bottom is False:
+        return None  # an end straight across the paper but not where its sides say: unsure
     # Where an end is not in the picture (or not straight), it is taken square to the sides' mean
     # direction (a rotated rectangle's ends are), through the sides' outermost points.
     slope = (left.slope + right.slope) / 2
     ends = [y + slope * x for y, x in on_left + on_right]
-    top = _end(top_fit, first, widths[0])
-    bottom = _end(bottom_fit, last, widths[1])
-    if top is None:
-        top = _square_end(min(ends), slope)
-    if bottom is None:
-        bottom = _square_end(max(ends), slope)
     corners = (
-        _meet(left, top),
-        _meet(right, top),
-        _meet(right, bottom),
-        _meet(left, bottom),
+        _meet(left, top or _square_end(min(ends), slope)),
+        _meet(right, top or _square_end(min(ends), slope)),
+        _meet(right, bottom or _square_end(max(ends), slope)),
+        _meet(left, bottom or _square_end(max(ends), slope)),
     )
-    scale = gray.width / thumb.width
-    top_left, top_right, bottom_right, bottom_left = ((x * scale, y * scale) for x, y in corners)
+    # The thumbnail's sides are rounded separately: scale each axis by its own factor.
+    across, down = gray.width / thumb.width, gray.height / thumb.height
+    top_left, top_right, bottom_right, bottom_left = ((x * across, y * down) for x, y in corners)
     return top_left, top_right, bottom_right, bottom_left
 
 
@@ -154,35 +164,50 @@ def _lines(image: Image.Image) -> tuple[Fit | None, Fit | None]:
     points on it, in `image`'s pixels."""
     # Rows averaged in fours: the paper's edge runs on down the rows, a table's grain does not.
     squat = image.resize((image.width, max(1, image.height // _ROWS)), Image.Resampling.BOX)
+    rows = image.height / squat.height  # picture rows per averaged row: 4, or a little more
     fits: list[Fit | None] = []
     for points in _steps(squat.filter(ImageFilter.BoxBlur(1))):
         side = _straight_side(points)
         if side is None:
             fits.append(None)
             continue
-        run = _densest_run([(y, x) for y, x in points if abs(x - side.x(y)) <= _TOLERANCE])
-        # Row y of the squat picture is rows 4y..4y+3 of the picture.
-        scaled = Side(side.offset - side.slope * 1.5 / _ROWS, side.slope / _ROWS)
-        fits.append((scaled, [(y * _ROWS + 1.5, x) for y, x in run]))
+        run = _trimmed(_densest_run([(y, x) for y, x in points if abs(x - side.x(y)) <= _TOLERANCE]))
+        # Averaged row y covers picture rows y * rows .. (y + 1) * rows: its middle is the point's.
+        scaled = Side(side.offset + side.slope * (0.5 / rows - 0.5), side.slope / rows)
+        fits.append((scaled, [((y + 0.5) * rows - 0.5, x) for y, x in run]))
     return fits[0], fits[1]
 
 
-def _end(fit: Fit | None, near: float, width: float) -> Side | None:
-    """An end found down the columns (y = offset + slope * x), when it is straight across most of
-    the paper's width, inside the picture and where the sides end."""
+def _end(fit: Fit | None, near: float, outward: int, width: float) -> Side | None | Literal[False]:
+    """An end found down the columns (y = offset + slope * x) when it runs straight across most
+    of the paper's width; None when there is none (out of the picture, torn); False when there
+    is one but not where the sides end (`near`): beyond it by more than half the width, or well
+    inside it (a logo's edge, a fold). The sides may stop short of the end (a shadow along them)
+    or run on a little past it (stray candidates on their line), hence the asymmetry."""
     if fit is None:
         return None
     end, points = fit
     if not points or points[-1][0] - points[0][0] < _MIN_END_SHARE * width:
         return None
-    if abs(end.x((points[0][0] + points[-1][0]) / 2) - near) > _END_DISTANCE * width:
-        return None
+    beyond = outward * (end.x((points[0][0] + points[-1][0]) / 2) - near)
+    if not -_END_DISTANCE * width <= beyond <= _END_BEYOND * width:
+        return False
     return end
 
 
 def _square_end(constant: float, slope: float) -> Side:
     """The end y + slope * x = constant, as y = offset + slope' * x."""
     return Side(constant, -slope)
+
+
+def _trimmed(run: list[Point]) -> list[Point]:
+    """`run` without the sparse points at either end: the side's candidates thin out where the
+    paper ends, and a stray one there would carry the end past it."""
+    while len(run) > 2 and run[1][0] - run[0][0] > _END_GAP:
+        run = run[1:]
+    while len(run) > 2 and run[-1][0] - run[-2][0] > _END_GAP:
+        run = run[:-1]
+    return run
 
 
 def _densest_run(points: list[Point]) -> list[Point]:

@@ -367,3 +367,51 @@ def test_the_shops_own_company_line_still_names_it_beside_a_card_slip() -> None:
 def test_a_misread_payment_providers_domain_is_still_not_the_merchant() -> None:
     """`www.ingenico.de` read `www.ingenicc.de`: one letter off a long provider name still counts."""
     assert extract(_garbled_bill("Services www.ingenicc.de"), today=TODAY).merchant is None
+
+
+@pytest.mark.parametrize(
+    ("header", "name"),
+    [
+        # review: one letter off a provider's name, or a `Powered by` slogan, is still a shop
+        ("TELECAST ELECTRONICS", "TELECAST ELECTRONICS"),
+        ("WIREYARD STUDIOS", "WIREYARD STUDIOS"),
+        ("MONARIS BAKERY", "MONARIS BAKERY"),
+        ("CAFE ZETTLE", "CAFE ZETTLE"),
+        ("Powered by Coffee", "Powered by Coffee"),
+    ],
+)
+def test_a_shop_named_like_a_payment_provider_keeps_its_name(header: str, name: str) -> None:
+    assert merchant(f"{header}\nItem 1,00\nTotal 1,00") == name
+
+
+@pytest.mark.parametrize(
+    ("domain", "name"),
+    [("www.clover-cafe.co.uk", "Clover"), ("www.dojo-ramen.de", "Dojo"), ("www.square-one.com", "Square")],
+)
+def test_a_shops_domain_that_starts_like_a_providers_still_names_it(domain: str, name: str) -> None:
+    assert extract(_garbled_bill(domain), today=TODAY).merchant == name
+
+
+@pytest.mark.parametrize(
+    "foot",
+    [
+        "www.clover.com",  # a provider whose name is also a word: only as its domain
+        "Payment services provided by Acme Pay Ltd",  # the credit phrase alone tells
+        "Card terminal by Telecash GmbH",
+        "Telecasb Payment GmbH",  # misread, beside the slip's own words
+    ],
+)
+def test_the_slips_own_lines_are_never_the_merchant(foot: str) -> None:
+    assert extract(_garbled_bill(foot), today=TODAY).merchant is None
+
+
+def test_a_card_slip_alone_in_the_header_is_not_the_merchant() -> None:
+    """A slip printed on its own: the provider's name tops it."""
+    assert merchant("INGENICO\nTerminal 1234\nVISA 26,42\nTotal 26,42") is None
+
+
+def test_a_shops_company_line_at_the_foot_may_look_like_a_provider() -> None:
+    assert (
+        extract(_garbled_bill("Telecast Electronics GmbH"), today=TODAY).merchant
+        == "Telecast Electronics GmbH"
+    )
