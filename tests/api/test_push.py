@@ -335,10 +335,12 @@ async def test_a_hung_push_service_delays_nobody(
     push_service.hang.add("hung")
     push = api.app[SERVICES].push
 
+    # Handing the pushes over must not wait for the hung service (it holds the request for the
+    # minute the delivery may take): far under that, whatever else shares the machine.
     started = time.monotonic()
     push.send(alice.id, {"to": "alice"})
     push.send(bob.id, {"to": "bob"})
-    assert time.monotonic() - started < 0.05
+    assert time.monotonic() - started < 2
 
     # While the push service holds the request (and the delivery may wait a minute for it), the
     # user's other subscriptions and other users are served, and REST writes answer as usual.
