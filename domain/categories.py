@@ -21,6 +21,7 @@ __all__ = [
     "CustomCategory",
     "category_named",
     "matching",
+    "normal_name",
     "parent_of",
     "resolve",
 ]
@@ -121,9 +122,14 @@ PARENTS = tuple(category for category in CATALOGUE if category.parent is None)
 _BY_NAME = {category.name.casefold(): category for category in CATALOGUE}
 
 
+def normal_name(text: str) -> str:
+    """A name as it is stored and compared: surrounding space gone, inner runs of space one."""
+    return " ".join(text.split())
+
+
 def category_named(text: str) -> Category | None:
-    """The catalogue's category with this id or name, compared without regard to case."""
-    folded = text.strip().casefold()
+    """The catalogue's category with this id or name, compared without regard to case or spacing."""
+    folded = normal_name(text).casefold()
     return BY_ID.get(folded) or _BY_NAME.get(folded)
 
 
@@ -143,7 +149,7 @@ def resolve(text: str, custom: tuple[CustomCategory, ...] = ()) -> str | None:
     known = category_named(text)
     if known is not None:
         return known.id
-    folded = text.strip().casefold()
+    folded = normal_name(text).casefold()
     return next((c.id for c in custom if folded in (c.id, c.name.casefold())), None)
 
 

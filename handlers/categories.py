@@ -11,7 +11,7 @@ from handlers.access import membership
 from handlers.schemas import ERROR, Schema
 from server.keys import SERVICES
 from server.routing import Api, Reply
-from services.categories import category_json
+from services.payloads import category_json
 
 api = Api("categories")
 

@@ -9,6 +9,7 @@ from aiohttp import web
 from domain import Group, GroupMembership, Invalid, Member
 from domain.clock import to_text
 from handlers.access import membership, require_admin, require_may_remove, require_owner
+from handlers.categories import CATEGORY
 from handlers.fields import VERSION, based_on_version, if_match
 from handlers.schemas import CURRENCY, ERROR, ID, PAGE_QUERY, TIMESTAMP, Schema, page_of
 from server.keys import CLAIMS, SERVICES, STORE
@@ -55,6 +56,11 @@ _GROUP_PROPERTIES: Schema = {
         "type": "string",
         "enum": ["group", "direct"],
         "description": "`direct`: the two-person ledger of a friendship (see `/api/friends`)",
+    },
+    "categories": {
+        "type": "array",
+        "items": CATEGORY,
+        "description": "the group's own expense categories (adding one bumps `version`)",
     },
 }
 GROUP_SUMMARY: Schema = {

@@ -12,14 +12,16 @@ discount spread in proportion to what each member's lines came to.
   with no members is not assigned yet: it is shared equally by the split's `members` (the whole
   group when the expense is made without them), so a scanned receipt can be saved first and its
   lines handed out later.
-- `tax`, `tip` and `discount` (each optional, default zero) are each divided in proportion to the
-  members' line subtotals by the largest remainder rule, so every member's share is whole minor
-  units and everything adds up exactly: lines + tax + tip - discount is the expense's total.
+- `tax`, `tip` and `discount` (each optional, default zero) go in proportion to what each
+  member's lines come to. Rounding happens once, for the whole total, by the largest remainder
+  rule over each member's exact share, so every share is whole minor units, within one unit of
+  the exact one, and everything adds up: lines + tax + tip - discount is the expense's total.
 - The discount is at most what the lines come to, so nobody's share goes below zero.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -59,23 +61,25 @@ class ItemsSplit:
 
 
 def items_owed(split: ItemsSplit) -> dict[str, int]:
-    """Minor units each member owes, keyed in ascending member id order, summing to `split.total`."""
-    subtotals: dict[str, int] = {}
-    for item in split.items:
-        sharers = item.members or split.members
-        if not sharers or len(set(sharers)) != len(sharers):
-            raise ValueError("an item needs distinct members, or the split's members")
-        for member, share in allocate_largest_remainder(item.amount, dict.fromkeys(sharers, 1)).items():
-            subtotals[member] = subtotals.get(member, 0) + share
-    lines = sum(subtotals.values())
+    """Minor units each member owes, keyed in ascending member id order, summing to `split.total`.
+
+    One rounding for everything: each member's exact share of the lines (a line's amount over
+    its sharers, summed as fractions) is their weight, and the whole total (lines, tax and tip,
+    less the discount) is divided by those weights, largest remainder first. That is the lines'
+    equal division plus the extras in proportion to each member's lines, exactly, with at most
+    one leftover unit per member, so nobody collects every line's leftover unit."""
+    sharing = [item.members or split.members for item in split.items]
+    if any(not sharers or len(set(sharers)) != len(sharers) for sharers in sharing):
+        raise ValueError("an item needs distinct members, or the split's members")
+    common = math.lcm(*(len(sharers) for sharers in sharing))
+    weights: dict[str, int] = {}
+    for item, sharers in zip(split.items, sharing, strict=True):
+        for member in sharers:
+            weights[member] = weights.get(member, 0) + item.amount * (common // len(sharers))
+    lines = sum(item.amount for item in split.items)
     if lines <= 0 or split.discount > lines:
         raise ValueError("the lines must come to more than zero and at least the discount")
-    owed = dict(subtotals)
-    for extra, sign in ((split.tax, 1), (split.tip, 1), (split.discount, -1)):
-        if extra:
-            for member, share in allocate_largest_remainder(extra, subtotals).items():
-                owed[member] += sign * share
-    return {member: owed[member] for member in sorted(owed)}
+    return allocate_largest_remainder(split.total, weights)
 
 
 def parse_items_split(value: Mapping[str, Any], currency: str, field: str) -> ItemsSplit:

@@ -5,33 +5,29 @@ from __future__ import annotations
 
 import asyncio
 import random
+import unicodedata
 from collections.abc import Mapping
 from typing import Any
 
 from domain import Conflict, Group, PreconditionFailed, Unavailable
 from domain.categories import (
-    BY_ID,
     CUSTOM_PREFIX,
     DEFAULT_CATEGORY,
     MAX_CUSTOM_CATEGORIES,
     CustomCategory,
     category_named,
+    normal_name,
     resolve,
 )
 from domain.ids import new_id
 from ledger.money import invalid
 from services.common import Service
-from services.payloads import group_event
+from services.payloads import category_json, group_event
 
 # Each lost race means another member's write won, so a handful of members adding at once all
 # get through within as many rounds; a short growing pause spreads the rounds out.
 _ATTEMPTS = 20
 _PAUSE_SECONDS = 0.002
-
-
-def category_json(category: CustomCategory) -> dict[str, Any]:
-    parent = BY_ID[category.parent]
-    return {"id": category.id, "name": category.name, "parent": parent.id, "custom": True}
 
 
 def resolve_category(value: Any, group: Group, *, kept: str | None = None) -> str:
@@ -57,7 +53,12 @@ class Categories(Service):
         """The group's new category (and True), or the one it already has with that name and
         parent (and False: a retried request makes no second one). 409 for a name the catalogue
         or the group already uses otherwise, or when the group has its fill of them."""
-        name = " ".join(body["name"].split())
+        name = normal_name(body["name"])
+        if name.casefold().startswith(CUSTOM_PREFIX) or not any(
+            not unicodedata.category(c).startswith(("Z", "C")) for c in name
+        ):
+            # `custom_…` would read as another category's id; a name of invisible marks as none
+            raise invalid("name", f"a name shows something and does not start with {CUSTOM_PREFIX!r}")
         parent = category_named(body.get("parent", DEFAULT_CATEGORY))
         if parent is None or parent.parent is not None:
             raise invalid("parent", "a parent is one of the catalogue's top-level ids (GET /api/categories)")

@@ -23,6 +23,7 @@ from ledger import (
     payers_to_json,
     split_to_json,
 )
+from ledger.itemized import ItemsSplit
 from ledger.money import invalid
 from services.categories import resolve_category
 from services.common import ReplyRecorder, Service, Written
@@ -205,6 +206,8 @@ class Expenses(Service):
             # the lines nobody is assigned to yet are everyone's, as of now
             split_body = {**split_body, "members": member_ids}
         split = parse_split(split_body, currency)
+        if isinstance(split, ItemsSplit):  # who shares unassigned lines, even while none is
+            require_members(split.members, member_ids, "split.members")
         result = compute_split(total, currency, payers, split)
         require_members(result.paid, member_ids, "payers")
         require_members(result.owed, member_ids, "split")

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from domain import ChatMessage, Comment, Expense, Group, Member, Settlement, User
+from domain.categories import CustomCategory
 from domain.clock import to_text
 from ledger import format_amount, payers_to_json
 from ledger.effects import BalanceMoves
@@ -111,6 +112,10 @@ def chat_message_json(message: ChatMessage) -> dict[str, Any]:
     }
 
 
+def category_json(category: CustomCategory) -> dict[str, Any]:
+    return {"id": category.id, "name": category.name, "parent": category.parent, "custom": True}
+
+
 def group_json(group: Group, role: str) -> dict[str, Any]:
     """A group as its member `role` sees it."""
     return {
@@ -125,6 +130,7 @@ def group_json(group: Group, role: str) -> dict[str, Any]:
         "updated_at": to_text(group.updated_at),
         "role": role,
         "kind": group.kind,
+        "categories": [category_json(c) for c in group.categories],
     }
 
 

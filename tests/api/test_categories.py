@@ -63,6 +63,9 @@ async def test_a_group_makes_its_own_categories_and_files_expenses_under_them(ap
     assert board_games["parent"] == "general"
     listed = await api.get(url, as_=carol)
     assert listed.status == 200 and listed.json == {"categories": [lunches, board_games]}
+    # the group shows them too: adding one moved its version, and this is what moved
+    group = await api.get(f"/api/groups/{group_id}", as_=alice)
+    assert group.json["categories"] == [lunches, board_games] and group.json["version"] == 3
 
     # a retried request makes nothing new; a name in use otherwise is a conflict
     again = await api.post(url, as_=carol, json={"name": "team  LUNCHES", "parent": "food"})
@@ -75,9 +78,13 @@ async def test_a_group_makes_its_own_categories_and_files_expenses_under_them(ap
     assert (await api.post(url, as_=carol, json={"name": "X", "parent": "groceries"})).status == 422
     assert (await api.post(url, as_=carol, json={"name": "X", "parent": "nowhere"})).status == 422
     assert (await api.post(url, as_=carol, json={"name": "   "})).status == 422
+    # review: a name may not pass for another category's id, nor show nothing
+    assert (await api.post(url, as_=carol, json={"name": lunches["id"]})).status in (409, 422)
+    assert (await api.post(url, as_=carol, json={"name": "Custom_x"})).status == 422
+    assert (await api.post(url, as_=carol, json={"name": "\u200b"})).status == 422
 
     expenses = f"/api/groups/{group_id}/expenses"
-    for category in ("team lunches", lunches["id"], "groceries", "rent"):
+    for category in ("team   lunches", lunches["id"], "groceries", "rent"):
         reply = await api.post(
             expenses, as_=alice, json={"description": category, "amount": "6.00", "category": category}
         )
@@ -87,8 +94,8 @@ async def test_a_group_makes_its_own_categories_and_files_expenses_under_them(ap
         page = (await api.get(expenses, as_=bob, params=params)).json
         return sorted(e["description"] for e in page["items"])
 
-    assert await described(category="TEAM LUNCHES") == sorted(["team lunches", lunches["id"]])
-    assert await described(category="food") == sorted(["team lunches", lunches["id"], "groceries"])
+    assert await described(category="TEAM LUNCHES") == sorted(["team   lunches", lunches["id"]])
+    assert await described(category="food") == sorted(["team   lunches", lunches["id"], "groceries"])
     assert await described(category="home") == ["rent"]
 
     board = (await api.get("/api/dashboard", as_=bob)).json["spending"]

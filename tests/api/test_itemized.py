@@ -62,5 +62,9 @@ async def test_itemized_splits_that_do_not_add_up_are_refused(api, alice, bob, c
     stranger = {"kind": "items", "items": [{"amount": "10.00", "members": ["nobody"]}]}
     reply = await api.post(url, as_=alice, json={"description": "x", "amount": "10.00", "split": stranger})
     assert reply.status == 422
+    # review: those sharing unassigned lines must be members even while every line is assigned
+    outsider = {"kind": "items", "items": [{"amount": "10.00", "members": [bob.id]}], "members": ["nobody"]}
+    reply = await api.post(url, as_=alice, json={"description": "x", "amount": "10.00", "split": outsider})
+    assert reply.status == 422 and reply.error["code"] == "not_a_member"
     nothing = await api.get(url, as_=alice)
     assert nothing.json["items"] == []
