@@ -128,3 +128,30 @@ async def create_group_category(request: web.Request, body: dict[str, Any]) -> w
     group, _ = await membership(request)
     category, made = await request.app[SERVICES].categories.create(group, body)
     return web.json_response(category_json(category), status=201 if made else 200)
+
+
+CATEGORY_CHANGES: Schema = {
+    "type": "object",
+    "additionalProperties": False,
+    "minProperties": 1,
+    "properties": NEW_CATEGORY["properties"],
+}
+
+
+@api.patch(
+    "/api/groups/{group_id}/categories/{category_id}",
+    summary="Rename a category of the group's own or move it under another parent (any member)",
+    body=CATEGORY_CHANGES,
+    replies={
+        200: Reply("the category as it is now; expenses filed under it keep it (they hold its id)", CATEGORY),
+        404: Reply("no such group or category, or the caller is not a member", ERROR),
+        409: Reply("the name is taken by another category (`category_exists`, its id in details)", ERROR),
+        422: Reply("no such parent, or a name that shows nothing", ERROR),
+        503: Reply("the group kept changing meanwhile; retry (`busy`)", ERROR),
+    },
+)
+async def update_group_category(request: web.Request, body: dict[str, Any]) -> web.Response:
+    group, _ = await membership(request)
+    category_id = request.match_info["category_id"]
+    category = await request.app[SERVICES].categories.update(group, category_id, body)
+    return web.json_response(category_json(category))

@@ -6,10 +6,10 @@ from __future__ import annotations
 import asyncio
 import random
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from domain import Conflict, Group, PreconditionFailed, Unavailable
+from domain import Conflict, Group, NotFound, PreconditionFailed, Unavailable
 from domain.categories import (
     CUSTOM_PREFIX,
     DEFAULT_CATEGORY,
@@ -53,50 +53,105 @@ class Categories(Service):
         """The group's new category (and True), or the one it already has with that name and
         parent (and False: a retried request makes no second one). 409 for a name the catalogue
         or the group already uses otherwise, or when the group has its fill of them."""
-        name = normal_name(body["name"])
-        if name.casefold().startswith(CUSTOM_PREFIX) or not any(
-            not unicodedata.category(c).startswith(("Z", "C")) for c in name
-        ):
-            # `custom_…` would read as another category's id; a name of invisible marks as none
-            raise invalid("name", f"a name shows something and does not start with {CUSTOM_PREFIX!r}")
-        parent = category_named(body.get("parent", DEFAULT_CATEGORY))
-        if parent is None or parent.parent is not None:
-            raise invalid("parent", "a parent is one of the catalogue's top-level ids (GET /api/categories)")
-        for attempt in range(_ATTEMPTS):
-            same = next((c for c in group.categories if c.name.casefold() == name.casefold()), None)
-            if same is not None and same.parent == parent.id:
-                return same, False
-            taken = resolve(name, group.categories)
-            if taken is not None:
-                raise Conflict(
-                    f"there is a category named {name!r} already",
-                    code="category_exists",
-                    details={"id": taken},
-                )
-            if len(group.categories) >= MAX_CUSTOM_CATEGORIES:
+        name = _name(body["name"])
+        parent = _parent(body.get("parent", DEFAULT_CATEGORY))
+        made = CustomCategory(f"{CUSTOM_PREFIX}{new_id()}", name, parent)
+        existing: list[CustomCategory] = []
+
+        def added(current: tuple[CustomCategory, ...]) -> tuple[CustomCategory, ...] | None:
+            same = next((c for c in current if c.name.casefold() == name.casefold()), None)
+            if same is not None and same.parent == parent:
+                existing.append(same)
+                return None
+            _check_free(name, current, None)
+            if len(current) >= MAX_CUSTOM_CATEGORIES:
                 raise Conflict(
                     f"a group has at most {MAX_CUSTOM_CATEGORIES} categories of its own",
                     code="too_many_categories",
                 )
-            made = CustomCategory(f"{CUSTOM_PREFIX}{new_id()}", name, parent.id)
+            return (*current, made)
+
+        if not await self._change(group, added, "category.created", lambda: made):
+            return existing[-1], False
+        return made, True
+
+    async def update(self, group: Group, category_id: str, body: Mapping[str, Any]) -> CustomCategory:
+        """The group's category renamed or moved under another parent; expenses filed under it
+        stay (they hold its id). 404 for an id the group does not have, 409 for a name in use."""
+        changed: list[CustomCategory] = []
+
+        def renamed(current: tuple[CustomCategory, ...]) -> tuple[CustomCategory, ...] | None:
+            mine = next((c for c in current if c.id == category_id), None)
+            if mine is None:
+                raise NotFound("the group has no such category", code="category_not_found")
+            name = _name(body["name"]) if "name" in body else mine.name
+            parent = _parent(body["parent"]) if "parent" in body else mine.parent
+            _check_free(name, current, mine.id)
+            changed.append(CustomCategory(mine.id, name, parent))
+            if changed[-1] == mine:
+                return None
+            return tuple(changed[-1] if c.id == mine.id else c for c in current)
+
+        await self._change(group, renamed, "category.updated", lambda: changed[-1])
+        return changed[-1]
+
+    async def _change(
+        self,
+        group: Group,
+        change: Callable[[tuple[CustomCategory, ...]], tuple[CustomCategory, ...] | None],
+        event: str,
+        subject: Callable[[], CustomCategory],
+    ) -> bool:
+        """Apply `change` to the group's categories as one versioned write, judged again on the
+        group as it is whenever another write won the race; False when it changes nothing."""
+        for attempt in range(_ATTEMPTS):
+            categories = change(group.categories)
+            if categories is None:
+                return False
             try:
                 updated = await self.store.update_group(
                     group.id,
                     expected_version=group.version,
-                    changes={"categories": (*group.categories, made)},
+                    changes={"categories": categories},
                     updated_at=self.clock(),
                 )
             except PreconditionFailed:  # someone changed the group meanwhile: judge again
                 await asyncio.sleep(random.uniform(0, _PAUSE_SECONDS * (attempt + 1)))
                 group = await self.store.get_group(group.id)
                 continue
-            self.events.to_group(group.id, "category.created", {"group_id": group.id, **category_json(made)})
+            self.events.to_group(group.id, event, {"group_id": group.id, **category_json(subject())})
             # the group's version moved: clients holding it for If-Match hear the new one
             members = await self.store.list_members(group.id)
             self.events.to_group(group.id, "group.updated", group_event(updated, members))
-            return made, True
+            return True
         raise Unavailable(
-            "the group is changing too fast to add a category; try again",
+            "the group is changing too fast to change its categories; try again",
             code="busy",
             headers={"Retry-After": "1"},
+        )
+
+
+def _name(raw: str) -> str:
+    name = normal_name(raw)
+    if name.casefold().startswith(CUSTOM_PREFIX) or not any(
+        not unicodedata.category(c).startswith(("Z", "C")) for c in name
+    ):
+        # `custom_…` would read as another category's id; a name of invisible marks as none
+        raise invalid("name", f"a name shows something and does not start with {CUSTOM_PREFIX!r}")
+    return name
+
+
+def _parent(raw: str) -> str:
+    parent = category_named(raw)
+    if parent is None or parent.parent is not None:
+        raise invalid("parent", "a parent is one of the catalogue's top-level ids (GET /api/categories)")
+    return parent.id
+
+
+def _check_free(name: str, current: tuple[CustomCategory, ...], own_id: str | None) -> None:
+    """409 when the catalogue or another of the group's categories has this name."""
+    taken = resolve(name, current)
+    if taken is not None and taken != own_id:
+        raise Conflict(
+            f"there is a category named {name!r} already", code="category_exists", details={"id": taken}
         )

@@ -147,3 +147,41 @@ async def test_members_hear_of_a_new_category(api, alice, bob, carol):
     group = await client.next_event()
     assert group["type"] == "group.updated" and group["data"]["version"] == 2
     await client.close()
+
+
+async def test_a_category_is_renamed_or_moved_and_its_expenses_follow(api, alice, bob, carol):
+    group_id = await trio(api, alice, bob, carol)
+    url = f"/api/groups/{group_id}/categories"
+    pub = (await api.post(url, as_=bob, json={"name": "Pub"})).json
+    quiz = (await api.post(url, as_=bob, json={"name": "Quiz"})).json
+    expenses = f"/api/groups/{group_id}/expenses"
+    filed = await api.post(
+        expenses, as_=alice, json={"description": "x", "amount": "3.00", "category": "pub"}
+    )
+    assert filed.status == 201
+    client = await connect(api, carol)
+    assert (await client.subscribe(f"group:{group_id}"))["ok"]
+
+    moved = await api.patch(f"{url}/{pub['id']}", as_=carol, json={"name": "Pub nights", "parent": "food"})
+    assert moved.status == 200, moved.text
+    assert moved.json == {"id": pub["id"], "name": "Pub nights", "parent": "food", "custom": True}
+    event = await client.next_event()
+    assert (event["type"], event["data"]) == ("category.updated", {"group_id": group_id, **moved.json})
+    await client.close()
+    # the expense holds the id: it is filed under the new name and parent now
+    assert [
+        e["category"]
+        for e in (await api.get(expenses, as_=bob, params={"category": "pub nights"})).json["items"]
+    ] == [pub["id"]]
+    assert len((await api.get(expenses, as_=bob, params={"category": "food"})).json["items"]) == 1
+
+    same = await api.patch(f"{url}/{pub['id']}", as_=carol, json={"name": "PUB NIGHTS"})
+    assert same.status == 200 and same.json["name"] == "PUB NIGHTS"
+    clash = await api.patch(f"{url}/{pub['id']}", as_=carol, json={"name": "quiz"})
+    assert clash.status == 409 and clash.error["details"] == {"id": quiz["id"]}
+    assert (await api.patch(f"{url}/{pub['id']}", as_=carol, json={"name": "Rent"})).status == 409
+    assert (await api.patch(f"{url}/{pub['id']}", as_=carol, json={"parent": "rent"})).status == 422
+    assert (await api.patch(f"{url}/{pub['id']}", as_=carol, json={})).status == 422
+    assert (await api.patch(f"{url}/custom_nope", as_=carol, json={"name": "x"})).status == 404
+    stranger = await api.user("dave")
+    assert (await api.patch(f"{url}/{pub['id']}", as_=stranger, json={"name": "x"})).status == 404
