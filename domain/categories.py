@@ -119,6 +119,8 @@ CATALOGUE: tuple[Category, ...] = (
 
 BY_ID = {category.id: category for category in CATALOGUE}
 PARENTS = tuple(category for category in CATALOGUE if category.parent is None)
+CHILDREN = {parent.id: tuple(c for c in CATALOGUE if c.parent == parent.id) for parent in PARENTS}
+"""Each parent's subcategories, in the catalogue's order."""
 _BY_NAME = {category.name.casefold(): category for category in CATALOGUE}
 
 
@@ -160,7 +162,6 @@ def matching(text: str, custom: tuple[CustomCategory, ...] = ()) -> tuple[str, .
     found = resolve(text, custom)
     if found is None:
         return (text,)
-    if found in BY_ID and BY_ID[found].parent is None:
-        children = [c.id for c in CATALOGUE if c.parent == found]
-        return (found, *children, *(c.id for c in custom if c.parent == found))
+    if found in CHILDREN:
+        return (found, *(c.id for c in CHILDREN[found]), *(c.id for c in custom if c.parent == found))
     return (found,)

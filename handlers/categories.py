@@ -6,7 +6,7 @@ from typing import Any
 
 from aiohttp import web
 
-from domain.categories import CATALOGUE, MAX_CUSTOM_CATEGORIES, PARENTS
+from domain.categories import CHILDREN, MAX_CUSTOM_CATEGORIES, PARENTS
 from handlers.access import membership
 from handlers.schemas import ERROR, Schema
 from server.keys import SERVICES
@@ -70,19 +70,12 @@ NEW_CATEGORY: Schema = {
 }
 
 
-def _catalogue_json() -> dict[str, Any]:
-    def plain(category: Any) -> dict[str, Any]:
-        return {"id": category.id, "name": category.name, "parent": category.parent, "custom": False}
-
-    return {
-        "categories": [
-            {**plain(parent), "subcategories": [plain(c) for c in CATALOGUE if c.parent == parent.id]}
-            for parent in PARENTS
-        ]
-    }
-
-
-_CATALOGUE_JSON = _catalogue_json()
+_CATALOGUE_JSON = {
+    "categories": [
+        {**category_json(parent), "subcategories": [category_json(c) for c in CHILDREN[parent.id]]}
+        for parent in PARENTS
+    ]
+}
 
 
 @api.get(

@@ -170,30 +170,25 @@ async def dashboard(request: web.Request) -> web.Response:
 
 def _spending_json(overview: Dashboard) -> dict[str, Any]:
     """The caller's spending by category (named, with its parent), by parent and by month."""
-    custom = {c.id: c for standing in overview.groups for c in standing.membership.group.categories}
-
-    def named(category_id: str) -> tuple[str, str | None]:
-        if category_id in BY_ID:
-            return BY_ID[category_id].name, BY_ID[category_id].parent
-        if category_id in custom:
-            return custom[category_id].name, custom[category_id].parent
-        return category_id, None
-
+    custom = tuple(c for standing in overview.groups for c in standing.membership.group.categories)
+    own = {c.id: c for c in custom}
+    by_category: list[dict[str, Any]] = []
     by_parent: dict[tuple[str, str], int] = {}
-    for category_id, currency, amount in spending_by(overview.spending, "category"):
-        parent = parent_of(category_id, tuple(custom.values())) or DEFAULT_CATEGORY
-        by_parent[(parent, currency)] = by_parent.get((parent, currency), 0) + amount
-    return {
-        "by_category": [
+    for label, currency, amount in spending_by(overview.spending, "category"):
+        known = BY_ID.get(label) or own.get(label)
+        by_category.append(
             {
                 "category": label,
-                "name": named(label)[0],
-                "parent": named(label)[1],
-                "currency": c,
-                "amount": format_amount(a, c),
-            }  # fmt: skip
-            for label, c, a in spending_by(overview.spending, "category")
-        ],
+                "name": label if known is None else known.name,
+                "parent": None if known is None else known.parent,
+                "currency": currency,
+                "amount": format_amount(amount, currency),
+            }
+        )
+        parent = parent_of(label, custom) or DEFAULT_CATEGORY
+        by_parent[(parent, currency)] = by_parent.get((parent, currency), 0) + amount
+    return {
+        "by_category": by_category,
         "by_parent": [
             {"parent": parent, "name": BY_ID[parent].name, "currency": c, "amount": format_amount(a, c)}
             for (parent, c), a in sorted(by_parent.items())

@@ -27,7 +27,7 @@ from handlers.schemas import (
     with_user_names,
 )
 from ledger import SPLIT_KINDS
-from ledger.itemized import MAX_ITEMS
+from ledger.itemized import MAX_DESCRIPTION, MAX_ITEMS
 from ledger.splits import MAX_SHARE_WEIGHT
 from server.keys import SERVICES, STORE
 from server.routing import Api, Reply, json_reply
@@ -82,7 +82,7 @@ _SPLIT: Schema = {
                 "required": ["amount"],
                 "additionalProperties": False,
                 "properties": {
-                    "description": {"type": "string", "maxLength": 200},
+                    "description": {"type": "string", "maxLength": MAX_DESCRIPTION},
                     "amount": AMOUNT,
                     "members": {"type": "array", "items": ID},
                 },

@@ -297,9 +297,7 @@ def _items_draft(extracted: dict[str, Any], currency: str | None) -> dict[str, A
         return None
 
     def minor(text: Any) -> int:
-        negative = isinstance(text, str) and text.startswith("-")
-        value = parse_amount(text[1:] if negative else text, currency, field="split", allow_zero=True)
-        return -value if negative else value
+        return parse_amount(text, currency, field="split", allow_zero=True, allow_negative=True)
 
     try:
         total = minor(extracted["total"])

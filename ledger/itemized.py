@@ -26,7 +26,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from ledger.allocation import allocate_largest_remainder, check_count, member_list, reject_unknown_keys
+from ledger.allocation import allocate_largest_remainder, member_list, reject_unknown_keys
 from ledger.money import format_amount, invalid, parse_amount
 
 MAX_ITEMS = 200
@@ -145,7 +145,6 @@ def _item(line: Any, currency: str, where: str) -> Item:
     members: tuple[str, ...] = ()
     if line.get("members"):
         members = member_list(line["members"], f"{where}.members")
-        check_count(len(members), f"{where}.members")
     return Item(description=description.strip(), amount=amount, members=members)
 
 

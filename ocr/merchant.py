@@ -171,12 +171,20 @@ _NOT_SHOP_DOMAINS = {
     "gmail",
     "yahoo",
     "hotmail",
+    # payment providers whose names are also words (Square, Stripe, Clover): only as domains
+    "square",
+    "stripe",
+    "clover",
+    "nets",
+    "tyro",
+    "dojo",
+    "ccv",
 }
 
 # Card terminals' makers, acquirers and payment providers: a card slip printed under the bill
 # names them (`Ingenico Payment Services GmbH`, `www.worldline.com`), never the shop. Europe, the
 # US, the UK, Malaysia, Singapore, India, Australia; names that are also words (Square, Stripe,
-# Clover, Nets) only as their domains.
+# Clover, Nets) only as their domains (`_NOT_SHOP_DOMAINS`).
 _PAYMENT_NAMES = (
     "ingenico verifone worldline adyen sumup squareup elavon fiserv worldpay barclaycard cardtronics "
     "moneris concardis payone telecash wirecard zettle izettle paytm razorpay ipay88 molpay windcave "
@@ -186,7 +194,6 @@ _PAYMENT_SERVICE = re.compile(
     rf"\b({'|'.join(_PAYMENT_NAMES)}|six payment|first ?data|global ?payments|heartland payment|"
     r"pine ?labs)\b"
 )
-_PAYMENT_DOMAINS = {"square", "stripe", "clover", "nets", "tyro", "dojo", "ccv"}
 _PAYMENT_CREDIT = re.compile(r"\b(powered|processed|(?:card|payment)s? services?(?: provided)?) by\b")
 _PAYMENT_CONTEXT = re.compile(r"\b(payments?|services|terminal|card|processing|acquir\w*)\b")
 # The long one-word names, also recognised with one letter misread (`ingenicc`, `verif0ne`).
@@ -446,7 +453,6 @@ def _domains(lines: list[Line]) -> list[str]:
                 label not in _NOT_SHOP_DOMAINS
                 and not _PAYMENT_SERVICE.fullmatch(label)
                 and not _misread_payment_word(label)
-                and label not in _PAYMENT_DOMAINS
                 and len(name) >= 3
                 and name not in found
             ):

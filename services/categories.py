@@ -48,6 +48,10 @@ def resolve_category(value: Any, group: Group, *, kept: str | None = None) -> st
     return found
 
 
+Change = Callable[[tuple[CustomCategory, ...]], tuple[tuple[CustomCategory, ...] | None, CustomCategory]]
+"""The group's categories as they are -> (as they become, or None for no change; the one concerned)."""
+
+
 class Categories(Service):
     async def create(self, group: Group, body: Mapping[str, Any]) -> tuple[CustomCategory, bool]:
         """The group's new category (and True), or the one it already has with that name and
@@ -56,58 +60,52 @@ class Categories(Service):
         name = _name(body["name"])
         parent = _parent(body.get("parent", DEFAULT_CATEGORY))
         made = CustomCategory(f"{CUSTOM_PREFIX}{new_id()}", name, parent)
-        existing: list[CustomCategory] = []
 
-        def added(current: tuple[CustomCategory, ...]) -> tuple[CustomCategory, ...] | None:
+        def added(
+            current: tuple[CustomCategory, ...],
+        ) -> tuple[tuple[CustomCategory, ...] | None, CustomCategory]:
             same = next((c for c in current if c.name.casefold() == name.casefold()), None)
             if same is not None and same.parent == parent:
-                existing.append(same)
-                return None
+                return None, same
             _check_free(name, current, None)
             if len(current) >= MAX_CUSTOM_CATEGORIES:
                 raise Conflict(
                     f"a group has at most {MAX_CUSTOM_CATEGORIES} categories of its own",
                     code="too_many_categories",
                 )
-            return (*current, made)
+            return (*current, made), made
 
-        if not await self._change(group, added, "category.created", lambda: made):
-            return existing[-1], False
-        return made, True
+        return await self._change(group, added, "category.created")
 
     async def update(self, group: Group, category_id: str, body: Mapping[str, Any]) -> CustomCategory:
         """The group's category renamed or moved under another parent; expenses filed under it
         stay (they hold its id). 404 for an id the group does not have, 409 for a name in use."""
-        changed: list[CustomCategory] = []
 
-        def renamed(current: tuple[CustomCategory, ...]) -> tuple[CustomCategory, ...] | None:
+        def renamed(
+            current: tuple[CustomCategory, ...],
+        ) -> tuple[tuple[CustomCategory, ...] | None, CustomCategory]:
             mine = next((c for c in current if c.id == category_id), None)
             if mine is None:
                 raise NotFound("the group has no such category", code="category_not_found")
             name = _name(body["name"]) if "name" in body else mine.name
             parent = _parent(body["parent"]) if "parent" in body else mine.parent
             _check_free(name, current, mine.id)
-            changed.append(CustomCategory(mine.id, name, parent))
-            if changed[-1] == mine:
-                return None
-            return tuple(changed[-1] if c.id == mine.id else c for c in current)
+            changed = CustomCategory(mine.id, name, parent)
+            if changed == mine:
+                return None, mine
+            return tuple(changed if c.id == mine.id else c for c in current), changed
 
-        await self._change(group, renamed, "category.updated", lambda: changed[-1])
-        return changed[-1]
+        category, _ = await self._change(group, renamed, "category.updated")
+        return category
 
-    async def _change(
-        self,
-        group: Group,
-        change: Callable[[tuple[CustomCategory, ...]], tuple[CustomCategory, ...] | None],
-        event: str,
-        subject: Callable[[], CustomCategory],
-    ) -> bool:
+    async def _change(self, group: Group, change: Change, event: str) -> tuple[CustomCategory, bool]:
         """Apply `change` to the group's categories as one versioned write, judged again on the
-        group as it is whenever another write won the race; False when it changes nothing."""
+        group as it is whenever another write won the race; the category concerned, and whether
+        anything was written."""
         for attempt in range(_ATTEMPTS):
-            categories = change(group.categories)
+            categories, concerned = change(group.categories)
             if categories is None:
-                return False
+                return concerned, False
             try:
                 updated = await self.store.update_group(
                     group.id,
@@ -119,11 +117,11 @@ class Categories(Service):
                 await asyncio.sleep(random.uniform(0, _PAUSE_SECONDS * (attempt + 1)))
                 group = await self.store.get_group(group.id)
                 continue
-            self.events.to_group(group.id, event, {"group_id": group.id, **category_json(subject())})
+            self.events.to_group(group.id, event, {"group_id": group.id, **category_json(concerned)})
             # the group's version moved: clients holding it for If-Match hear the new one
             members = await self.store.list_members(group.id)
             self.events.to_group(group.id, "group.updated", group_event(updated, members))
-            return True
+            return concerned, True
         raise Unavailable(
             "the group is changing too fast to change its categories; try again",
             code="busy",

@@ -3,13 +3,14 @@ change carry the same object, so both are made here, once."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
 from domain import ChatMessage, Comment, Expense, Group, Member, Settlement, User
-from domain.categories import CustomCategory
+from domain.categories import Category, CustomCategory
 from domain.clock import to_text
 from ledger import format_amount, payers_to_json
 from ledger.effects import BalanceMoves
@@ -112,8 +113,9 @@ def chat_message_json(message: ChatMessage) -> dict[str, Any]:
     }
 
 
-def category_json(category: CustomCategory) -> dict[str, Any]:
-    return {"id": category.id, "name": category.name, "parent": category.parent, "custom": True}
+def category_json(category: Category | CustomCategory) -> dict[str, Any]:
+    """A category as the API shows it: a group's own, or the catalogue's (`custom` says which)."""
+    return {**dataclasses.asdict(category), "custom": isinstance(category, CustomCategory)}
 
 
 def group_json(group: Group, role: str) -> dict[str, Any]:

@@ -4,6 +4,7 @@ from items. Pure data; nothing here makes a request."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from datetime import datetime, timedelta
@@ -91,13 +92,13 @@ def _group(a: dict[str, Any]) -> Group:
         created_at=from_text(a["created_at"]),
         updated_at=from_text(a["updated_at"]),
         kind=a.get("kind", "group"),
-        categories=tuple(CustomCategory(c["id"], c["name"], c["parent"]) for c in a.get("categories", [])),
+        categories=tuple(CustomCategory(**c) for c in a.get("categories", [])),
     )
 
 
 def categories_item(categories: tuple[CustomCategory, ...]) -> list[dict[str, str]]:
     """A group's own categories as the META item's `categories` list."""
-    return [{"id": c.id, "name": c.name, "parent": c.parent} for c in categories]
+    return [dataclasses.asdict(c) for c in categories]
 
 
 def _group_meta(group: NewGroup, member_count: int, kind: str | None = None) -> dict[str, Any]:

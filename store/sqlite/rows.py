@@ -3,6 +3,7 @@ a record becomes a row's values and a row becomes a record again."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import datetime
 from typing import Any
@@ -59,11 +60,11 @@ def _group(row: Any, offset: int = 0) -> Group:
 
 
 def categories_to_json(categories: tuple[CustomCategory, ...]) -> str:
-    return _compact_json([{"id": c.id, "name": c.name, "parent": c.parent} for c in categories])
+    return _compact_json([dataclasses.asdict(c) for c in categories])
 
 
 def categories_from_json(text: str) -> tuple[CustomCategory, ...]:
-    return tuple(CustomCategory(c["id"], c["name"], c["parent"]) for c in json.loads(text))
+    return tuple(CustomCategory(**c) for c in json.loads(text))
 
 
 def _user(row: Any) -> User:

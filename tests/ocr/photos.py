@@ -11,6 +11,8 @@ import random
 
 from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageOps
 
+from ocr.paper import perspective_coefficients
+
 # An A4 page scanned at 300 dpi is ~2500 px wide; a phone photo of it shows it ~1700 px wide.
 _PAGE_WIDTH = 2000
 _PAGE_SCALE = 0.7
@@ -28,7 +30,7 @@ def photographed(scan: bytes, *, seed: int) -> bytes:
     canvas_h = round(height * rng.uniform(1.12, 1.3))
     background = _table(canvas_w, canvas_h, rng)
     quad = _placed_quad(width, height, canvas_w, canvas_h, rng)
-    coefficients = _perspective(quad, [(0, 0), (width, 0), (width, height), (0, height)])
+    coefficients = perspective_coefficients(quad, [(0.0, 0.0), (width, 0.0), (width, height), (0.0, height)])
     warped = paper.transform(
         (canvas_w, canvas_h), Image.Transform.PERSPECTIVE, coefficients, Image.Resampling.BICUBIC
     )
@@ -90,29 +92,3 @@ def _shadow(width: int, height: int, rng: random.Random) -> Image.Image:
         ImageDraw.Draw(blob).ellipse((x - r, y - r, x + r, y + r), fill=rng.randint(150, 200))
         shadow = ImageChops.multiply(shadow, blob.filter(ImageFilter.GaussianBlur(r / 2)))
     return shadow
-
-
-def _perspective(output: list[tuple[float, float]], source: list[tuple[float, float]]) -> tuple[float, ...]:
-    """Pillow's PERSPECTIVE coefficients mapping each `output` corner onto its `source` corner."""
-    rows: list[list[float]] = []
-    rhs: list[float] = []
-    for (x, y), (u, v) in zip(output, source, strict=True):
-        rows.append([x, y, 1, 0, 0, 0, -u * x, -u * y])
-        rhs.append(u)
-        rows.append([0, 0, 0, x, y, 1, -v * x, -v * y])
-        rhs.append(v)
-    return tuple(_solve(rows, rhs))
-
-
-def _solve(matrix: list[list[float]], rhs: list[float]) -> list[float]:
-    """Gaussian elimination with partial pivoting (8 unknowns: no need for numpy here)."""
-    n = len(rhs)
-    a = [row[:] + [value] for row, value in zip(matrix, rhs, strict=True)]
-    for col in range(n):
-        pivot = max(range(col, n), key=lambda r: abs(a[r][col]))
-        a[col], a[pivot] = a[pivot], a[col]
-        for r in range(n):
-            if r != col:
-                factor = a[r][col] / a[col][col]
-                a[r] = [x - factor * y for x, y in zip(a[r], a[col], strict=True)]
-    return [a[i][n] / a[i][i] for i in range(n)]
