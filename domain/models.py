@@ -125,6 +125,8 @@ class Expense:
     deleted_at: datetime | None = None
     """Set while the expense is deleted but may still be restored (see `Store.delete_expense`)."""
     deleted_by: str | None = None
+    recurring_id: str | None = None
+    """The recurring expense (`domain.recurring.RecurringRule`) that made this one, if any."""
 
     @property
     def participants(self) -> list[str]:
@@ -172,7 +174,9 @@ class ActivityEntry:
     `settlement.deleted`, `member.joined`, `member.left`, `member.removed`, `invite.revoked`
     (subject: the invite id; details: `created_by`), `group.owner_changed` (subject: the new
     owner; details `{"owner_id": {"from", "to"}}`), `member.role_changed` (subject: the member;
-    details `{"role": {"from", "to"}}`)."""
+    details `{"role": {"from", "to"}}`), `recurring.created`, `recurring.updated`,
+    `recurring.deleted` and `recurring.stopped` (subject: the recurring expense; a stop's details
+    `{"reason": "members_left", "user_ids"}`)."""
     subject_id: str
     details: dict[str, Any]
     """What changed: for updates, `{"field": {"from": old, "to": new}}`."""

@@ -42,11 +42,16 @@ ACTIVITY: Schema = {
                 "invite.revoked",
                 "group.owner_changed",
                 "member.role_changed",
+                "recurring.created",
+                "recurring.updated",
+                "recurring.deleted",
+                "recurring.stopped",
             ],
         },
         "subject_id": {
             "type": "string",
-            "description": "the expense, transaction (also of a comment), member or invite",
+            "description": "the expense, transaction (also of a comment), member, invite or recurring "
+            "expense",
         },
         "details": {"type": "object", "description": "what changed; for updates field → from/to"},
     },

@@ -152,6 +152,7 @@ EXPENSE: Schema = {
         "created_at",
         "updated_at",
         "version",
+        "recurring_id",
     ],
     "properties": {
         "id": ID,
@@ -173,6 +174,10 @@ EXPENSE: Schema = {
         "created_at": TIMESTAMP,
         "updated_at": TIMESTAMP,
         "version": {"type": "integer"},
+        "recurring_id": {
+            "type": ["string", "null"],
+            "description": "the recurring expense that made this one (/api/groups/{group_id}/recurring)",
+        },
         **DELETION,
     },
 }

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import functools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -10,6 +12,7 @@ from datetime import timedelta
 import aiohttp_cors
 from aiohttp import web
 
+from domain.clock import Clock, utc_now
 from handlers import (
     account,
     activity,
@@ -31,6 +34,7 @@ from handlers import (
     ocr,
     push,
     receipts,
+    recurring,
     roles,
     sessions,
     transactions,
@@ -46,7 +50,7 @@ from realtime.redis import redis_ctx
 from realtime.tickets import tickets_ctx
 from realtime.webpush import open_sender
 from server.config import Config
-from server.keys import AUTHORIZATION_CODES, CONFIG, OPERATIONS, PUSH, SERVICES, SESSIONS, STORE
+from server.keys import AUTHORIZATION_CODES, CLOCK, CONFIG, OPERATIONS, PUSH, SERVICES, SESSIONS, STORE
 from server.middleware import assign_request_id, authenticate, render_errors, response_headers
 from server.oidc import OidcSettings, oidc_ctx
 from server.ratelimit import rate_limit, rate_limit_ctx
@@ -70,6 +74,7 @@ HANDLER_MODULES = (
     invites,
     friends,
     expenses,
+    recurring,
     categories,
     transactions,
     balances,
@@ -106,18 +111,22 @@ ALLOWED_HEADERS = (
 )
 
 
-def create_app(config: Config) -> web.Application:
+def create_app(config: Config, *, clock: Clock = utc_now) -> web.Application:
+    """The application on `config`; `clock` is what every use case and the scheduler of
+    recurring expenses take for "now" (tests hand in one they move)."""
     app = web.Application(
         middlewares=[assign_request_id, render_errors, rate_limit, authenticate],
         client_max_size=MAX_JSON_BODY_BYTES,
     )
     app[CONFIG] = config
+    app[CLOCK] = clock
     app[SIGN_IN_COOKIES] = sign_in_cookie_storage(config)
     app.cleanup_ctx.extend(
         [
             store_ctx,
             push_ctx,
             services_ctx,
+            scheduler_ctx,
             redis_ctx(config.realtime),
             rate_limit_ctx(config.rate_limits),
             broker_ctx(config.realtime),
@@ -220,12 +229,28 @@ async def services_ctx(app: web.Application) -> AsyncIterator[None]:
     app[SERVICES] = Services.build(
         app[STORE],
         functools.partial(publish, app),
+        app[CLOCK],
         push=app[PUSH],
         restore_window=timedelta(days=app[CONFIG].restore_days),
     )
     app[SESSIONS] = build_sessions(app[STORE], app[CONFIG])
     app[AUTHORIZATION_CODES] = AuthorizationCodes(app[SESSIONS])
     yield
+
+
+async def scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The scheduler of recurring expenses, looking every RECURRING_INTERVAL_SECONDS (none at 0)."""
+    seconds = app[CONFIG].recurring_seconds
+    if not seconds:
+        yield
+        return
+    task = asyncio.create_task(app[SERVICES].scheduler.run(seconds), name="recurring-scheduler")
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 def build_sessions(store: Store, config: Config) -> Sessions:

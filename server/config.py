@@ -111,6 +111,9 @@ class Config:
     """Web Push; None (no VAPID_PRIVATE_KEY) means push is off."""
     restore_days: int = 30
     """RESTORE_DAYS: how long a deleted expense or settlement can be restored (and is kept)."""
+    recurring_seconds: int = 60
+    """RECURRING_INTERVAL_SECONDS: how often this instance's scheduler looks for due recurring
+    expenses (0: never; another instance must then run it). Every instance may run it."""
 
     @property
     def is_development(self) -> bool:
@@ -173,6 +176,7 @@ def load_config(environ: Mapping[str, str] | None = None, *, read_dotenv: bool =
         ),
         native_redirect_uris=_native_redirect_uris(env.text("NATIVE_REDIRECT_URIS", "")),
         restore_days=env.integer("RESTORE_DAYS", 30, low=1, high=3660),
+        recurring_seconds=env.integer("RECURRING_INTERVAL_SECONDS", 60, low=0, high=86_400),
         store_backend=env.choice("STORE_BACKEND", ("sqlite", "dynamodb"), default_backend),  # type: ignore[arg-type]
         data_dir=data_dir,
         sqlite_path=Path(env.text("SQLITE_PATH", str(data_dir / "expense-tracker.sqlite3"))),

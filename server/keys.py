@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from domain.clock import Clock
 from server.config import Config
 from server.routing import Operation
 from server.tokens import Claims
@@ -14,6 +15,7 @@ from services.sessions import Sessions
 from store import Store
 
 CONFIG = web.AppKey("config", Config)
+CLOCK: web.AppKey[Clock] = web.AppKey("clock")
 STORE = web.AppKey("store", Store)
 SERVICES = web.AppKey("services", Services)
 SESSIONS = web.AppKey("sessions", Sessions)

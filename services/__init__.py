@@ -21,8 +21,10 @@ from services.friends import Friends
 from services.groups import Groups
 from services.invites import Invites
 from services.notifications import Notifications
+from services.occurrences import Scheduler
 from services.people import People
 from services.push import Push
+from services.recurring import RecurringRules
 from services.roles import Roles
 from services.settlements import Settlements
 from services.user_changes import UserChanges
@@ -47,6 +49,8 @@ class Services:
     user_changes: UserChanges
     push: Push
     notifications: Notifications
+    recurring: RecurringRules
+    scheduler: Scheduler
 
     @classmethod
     def build(
@@ -64,8 +68,10 @@ class Services:
         push = push or Push(store, None, clock)
         notifications = Notifications(store, events, clock, push)
         people = People(store, events, clock)
+        expenses = Expenses(store, events, clock, notifications, restore_window)
+        recurring = RecurringRules(store, events, clock, expenses)
         return cls(
-            expenses=Expenses(store, events, clock, notifications, restore_window),
+            expenses=expenses,
             settlements=Settlements(store, events, clock, notifications, restore_window),
             chats=Chats(store, events, clock),
             comments=Comments(store, events, clock, notifications),
@@ -80,6 +86,8 @@ class Services:
             user_changes=UserChanges(store, events, clock),
             push=push,
             notifications=notifications,
+            recurring=recurring,
+            scheduler=Scheduler(recurring, notifications),
         )
 
 
@@ -96,8 +104,10 @@ __all__ = [
     "People",
     "Publish",
     "Push",
+    "RecurringRules",
     "ReplyRecorder",
     "Roles",
+    "Scheduler",
     "Services",
     "Settlements",
     "UserChanges",

@@ -62,7 +62,7 @@ class Expenses(Service):
     ) -> Written[Expense]:
         """Log an expense of `actor_id` (a member, as are all `member_ids`) from a creation body."""
         now = self.clock()
-        expense = self._build(
+        expense = self.build(
             body, group, member_ids, expense_id=new_id(), created_by=actor_id, created_at=now, version=1
         )
         payload = expense_json(expense)
@@ -95,8 +95,8 @@ class Expenses(Service):
         check_version(expected_version, current.version)
         if changes.get("receipt_id") != current.receipt_id:
             await check_receipt(changes.get("receipt_id"))
-        edited = self._build(
-            _merged(current, changes),
+        edited = self.build(
+            merged_body(current, changes),
             group,
             member_ids,
             expense_id=current.id,
@@ -104,6 +104,7 @@ class Expenses(Service):
             created_at=current.created_at,
             version=current.version + 1,
             kept_category=current.category,
+            recurring_id=current.recurring_id,
         )
         effect = effects(current, edited)
         await self.store.update_expense(
@@ -182,7 +183,7 @@ class Expenses(Service):
         )
         return restored[0]
 
-    def _build(
+    def build(
         self,
         body: Mapping[str, Any],
         group: Group,
@@ -193,6 +194,7 @@ class Expenses(Service):
         created_at: datetime,
         version: int,
         kept_category: str | None = None,
+        recurring_id: str | None = None,
     ) -> Expense:
         """Parse and compute: amounts in minor units, who paid, who owes, checked against members.
         The category is resolved to its id (`kept_category`, an edited expense's own, stays even
@@ -228,10 +230,11 @@ class Expenses(Service):
             created_at=created_at,
             updated_at=now,
             version=version,
+            recurring_id=recurring_id,
         )
 
 
-def _merged(current: Expense, changes: Mapping[str, Any]) -> dict[str, Any]:
+def merged_body(current: Expense, changes: Mapping[str, Any]) -> dict[str, Any]:
     """The edited expense as a creation body: the current one overlaid with the changes."""
     body: dict[str, Any] = {
         "description": current.description,

@@ -12,6 +12,7 @@ from typing import Any
 from domain import ChatMessage, Comment, Expense, Group, Member, Settlement, User
 from domain.categories import Category, CustomCategory
 from domain.clock import to_text
+from domain.recurring import RecurringRule
 from ledger import format_amount, payers_to_json
 from ledger.effects import BalanceMoves
 from realtime.envelope import RawJSON
@@ -47,7 +48,45 @@ def expense_json(expense: Expense) -> dict[str, Any]:
         "created_at": to_text(expense.created_at),
         "updated_at": to_text(expense.updated_at),
         "version": expense.version,
+        "recurring_id": expense.recurring_id,
         **deletion_json(expense.deleted_at, expense.deleted_by),
+    }
+
+
+def recurring_json(rule: RecurringRule) -> dict[str, Any]:
+    """A recurring expense as the API shows it: the expense it repeats in an expense's own
+    shape (without identity, date or receipt), its schedule, and where it stands."""
+    template = rule.expense
+    currency = template["currency"]
+    return {
+        "id": rule.id,
+        "group_id": rule.group_id,
+        "expense": {
+            "description": template["description"],
+            "amount": format_amount(int(template["amount"]), currency),
+            "currency": currency,
+            "category": template["category"],
+            "payers": payers_to_json({u: int(a) for u, a in template["paid"].items()}, currency),
+            "split": template["split"],
+            "shares": payers_to_json({u: int(a) for u, a in template["owed"].items()}, currency),
+            "notes": template["notes"],
+        },
+        "every": rule.every,
+        "interval": rule.interval,
+        "starts_on": rule.starts_on,
+        "ends_on": rule.ends_on,
+        "count": rule.count,
+        "timezone": rule.timezone,
+        "paused": rule.paused,
+        "status": rule.status,
+        "stopped": rule.stopped,
+        "next_on": rule.next_on,
+        "made": rule.made,
+        "last_on": rule.last_on,
+        "created_by": rule.created_by,
+        "created_at": to_text(rule.created_at),
+        "updated_at": to_text(rule.updated_at),
+        "version": rule.version,
     }
 
 

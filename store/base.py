@@ -34,6 +34,7 @@ from domain import (
     UserChange,
 )
 from domain.models import Friend, GroupBalances, GroupKind, Role
+from domain.recurring import RecurringRule
 
 BalanceDeltas = dict[tuple[str, str], int]
 """How a write moves balances: (user id, currency) → change in minor units. Sums to zero per
@@ -596,6 +597,65 @@ class Store(abc.ABC):
         spending again and logging `activity`, atomically. Raises NotFound (no such expense, or
         not deleted: callers check that first, from their read), PreconditionFailed, Conflict
         `not_a_member` (details `user_ids`) when anyone it involves is not a member now."""
+
+    # recurring expenses
+
+    @abc.abstractmethod
+    async def create_recurring(
+        self, rule: RecurringRule, *, activity: ActivityEntry, reply: IdempotentReply | None = None
+    ) -> None:
+        """Store the rule, log `activity` and record `reply`, in one atomic write. Raises NotFound
+        (no such group) or Conflict `too_many_recurring` (the group has MAX_RECURRING_PER_GROUP)."""
+
+    @abc.abstractmethod
+    async def get_recurring(self, group_id: str, rule_id: str) -> RecurringRule:
+        """Raises NotFound (`recurring_not_found`)."""
+
+    @abc.abstractmethod
+    async def list_recurring(self, group_id: str) -> list[RecurringRule]:
+        """The group's rules, oldest first (at most MAX_RECURRING_PER_GROUP)."""
+
+    @abc.abstractmethod
+    async def update_recurring(
+        self, rule: RecurringRule, *, expected_version: int, activity: ActivityEntry
+    ) -> None:
+        """Replace the stored rule with `rule` (version expected_version + 1) if it is still at
+        `expected_version`, logging `activity`, atomically. Raises NotFound, PreconditionFailed
+        (details `current_version`)."""
+
+    @abc.abstractmethod
+    async def delete_recurring(
+        self, group_id: str, rule_id: str, *, expected_version: int, activity: ActivityEntry
+    ) -> None:
+        """Delete the rule if still at `expected_version` (the expenses it made stay), logging
+        `activity`, atomically. Raises NotFound, PreconditionFailed."""
+
+    @abc.abstractmethod
+    async def due_recurring(self, now: datetime, *, limit: int) -> list[RecurringRule]:
+        """Rules of any group that are due (not paused, not finished) with `due_at` at or before
+        `now`, earliest first, at most `limit`: a range on an index, never a scan. On
+        DynamoDB the index is eventually consistent, so a rule may come back a moment stale;
+        `create_occurrence` is conditional, so a stale one makes nothing twice."""
+
+    @abc.abstractmethod
+    async def create_occurrence(
+        self,
+        expense: Expense,
+        rule: RecurringRule,
+        *,
+        expected_version: int,
+        deltas: BalanceDeltas,
+        activity: ActivityEntry,
+        spending: SpendingDeltas | None = None,
+    ) -> None:
+        """Make one occurrence of a recurring expense, in one atomic write: store `expense` (its
+        `recurring_id` is `rule.id`), the occurrence key (`rule.id`, `expense.date`), `rule` as
+        it is after this occurrence (version expected_version + 1), the balances and spending it
+        moves and `activity`. Raises PreconditionFailed when the rule is no longer at
+        `expected_version` (another instance made this occurrence, or someone edited the rule),
+        Conflict `occurrence_exists` when the key is there, NotFound when the rule or the group
+        is gone, Conflict `not_a_member` (details `user_ids`) when someone it involves, its
+        creator included, is not a member."""
 
     # settlements (the seed's "transactions")
 

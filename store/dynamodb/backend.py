@@ -27,6 +27,7 @@ from store.dynamodb.members import _Members
 from store.dynamodb.notifications import _Notifications
 from store.dynamodb.people import _People
 from store.dynamodb.push import _Push
+from store.dynamodb.recurring import _Recurring
 from store.dynamodb.roles import _Roles
 from store.dynamodb.sessions import _Sessions
 from store.dynamodb.settlements import _Settlements
@@ -45,6 +46,7 @@ class DynamoDBStore(
     _Invites,
     _Idempotency,
     _Expenses,
+    _Recurring,
     _Settlements,
     _Balances,
     _Activity,

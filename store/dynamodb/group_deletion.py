@@ -68,6 +68,9 @@ class _GroupDeletion(_Connection):
                     _deletion(self._groups, group_id, count, members),
                     users=[UserLogged(m["user_id"], membership_kind(m), group_id, "delete") for m in members],
                 )
+                # Its recurring expenses (and their occurrence keys) live in a partition of their
+                # own; should this be cut short, the scheduler clears what is left.
+                await self._delete_partition(self._groups, f"GROUP#{group_id}#RECURRING")
                 return
             except _Cancelled:
                 await _backoff(attempt)

@@ -251,6 +251,7 @@ def _expense_item(expense: Expense) -> dict[str, Any]:
         "updated_at": to_text(expense.updated_at),
         "version": expense.version,
         **_deletion(expense.deleted_at, expense.deleted_by),
+        **({"recurring_id": expense.recurring_id} if expense.recurring_id is not None else {}),
     }
 
 
@@ -274,6 +275,7 @@ def _expense(a: dict[str, Any]) -> Expense:
         version=int(a["version"]),
         deleted_at=from_text(a["deleted_at"]) if "deleted_at" in a else None,
         deleted_by=a.get("deleted_by"),
+        recurring_id=a.get("recurring_id"),
     )
 
 

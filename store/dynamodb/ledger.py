@@ -3,6 +3,7 @@ the balances, spending and activity it moves, and the newest-first pages of the 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -18,6 +19,9 @@ from store.dynamodb.idempotency import _record_reply
 from store.dynamodb.items import NOT_DELETING, _attrs, _by_date_position, _key, _plain, _spending_key, _ttl
 from store.dynamodb.tables import BY_DATE_INDEX, TTL_ATTRIBUTE
 from store.errors import group_not_found, in_progress, not_a_member, record_not_found
+
+Refusal = Callable[[dict[str, Any] | None], Exception]
+"""The error an extra action's failed condition means, given the old item it brought back."""
 
 
 class _Ledger(_Connection):
@@ -37,15 +41,18 @@ class _Ledger(_Connection):
         reply: IdempotentReply | None = None,
         spending: SpendingDeltas | None = None,
         deleted: bool = False,
+        extra: Sequence[tuple[dict[str, Any], Refusal]] = (),
     ) -> None:
         """Run `record` (the action on the expense or settlement, first in the transaction) with an
         Update per member whose balance or spending moves and a ConditionCheck per other member in
         `members`, each conditioned on the membership existing, then the Update of META's
         `last_activity_at` (which also numbers `change` in the changes log), the activity Put and the
         reply Update. `deleted`: the stored record must be a deleted one (a restore), else a live
-        one; the other kind is NotFound.
+        one; the other kind is NotFound. `extra`: further actions, last, each with the error its
+        failed condition means (checked before any other).
 
-        At most 1 + 50 + 1 + 1 + 1 actions: more than 50 distinct users cannot all be members."""
+        At most 1 + 50 + 1 + 1 + 1 actions, and the extra ones: more than 50 distinct users
+        cannot all be members."""
         moves: dict[str, dict[str, int]] = {}
         for (user_id, currency), delta in sorted(deltas.items()):
             moves.setdefault(user_id, {})[currency] = delta  # a zero records the currency
@@ -67,9 +74,14 @@ class _Ledger(_Connection):
         actions.append(self._log(activity))
         if reply is not None:
             actions.append(_record_reply(self._users, reply))
+        first_extra = len(actions)
+        actions += [action for action, _ in extra]
         try:
             await self._transact_logged(group_id, actions, [change], attempts=_LEDGER_ATTEMPTS)
         except _Cancelled as exc:
+            for index, (_, refusal) in enumerate(extra, start=first_extra):
+                if exc.failed(index):
+                    raise refusal(exc.old_item(index)) from None
             if exc.failed(0):
                 if expected_version is None:
                     raise Conflict(f"{what} already exists", code=f"{what}_exists") from None
@@ -90,7 +102,7 @@ class _Ledger(_Connection):
                 ) from None
             if exc.failed(meta_index):
                 raise group_not_found() from None
-            if reply is not None and exc.failed(len(actions) - 1):
+            if reply is not None and exc.failed(first_extra - 1):
                 raise in_progress() from None
             outsiders = [u for i, u in enumerate(users, start=1) if exc.failed(i)]
             if outsiders:

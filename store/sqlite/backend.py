@@ -18,6 +18,7 @@ from store.sqlite.invites import _Invites
 from store.sqlite.notifications import _Notifications
 from store.sqlite.people import _People
 from store.sqlite.push import _Push
+from store.sqlite.recurring import _Recurring
 from store.sqlite.roles import _Roles
 from store.sqlite.sessions import _Sessions
 from store.sqlite.users import _Users
@@ -32,6 +33,7 @@ class SQLiteStore(
     _Invites,
     _Idempotency,
     _History,
+    _Recurring,
     _Balances,
     _Feeds,
     _Comments,

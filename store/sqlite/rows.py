@@ -21,7 +21,7 @@ _GROUP_WIDTH = 11
 _USER_COLUMNS = "id, email, name, picture, created_at, default_currency, locale, name_set, deleted_at"
 _EXPENSE_COLUMNS = (
     "id, group_id, description, amount, currency, date, category, paid, owed, split, notes, "
-    "receipt_id, created_by, created_at, updated_at, version, deleted_at, deleted_by"
+    "receipt_id, created_by, created_at, updated_at, version, deleted_at, deleted_by, recurring_id"
 )
 _SETTLEMENT_COLUMNS = (
     "id, group_id, from_user, to_user, amount, currency, date, note, created_by, created_at, version, "
@@ -103,6 +103,7 @@ def _expense_row(expense: Expense) -> tuple[Any, ...]:
         expense.version,
         _optional_time(expense.deleted_at),
         expense.deleted_by,
+        expense.recurring_id,
     )
 
 
@@ -126,6 +127,7 @@ def _expense(row: Any) -> Expense:
         version=row[15],
         deleted_at=None if row[16] is None else from_text(row[16]),
         deleted_by=row[17],
+        recurring_id=row[18],
     )
 
 

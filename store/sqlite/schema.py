@@ -438,6 +438,27 @@ _MIGRATIONS: list[str] = [
     """
     ALTER TABLE groups ADD COLUMN categories TEXT NOT NULL DEFAULT '[]';
     """,
+    # 15: recurring expenses. A rule's fields are JSON in `data`; `due_at` is when its next
+    # occurrence falls due (NULL while paused or finished), so the scheduler's look-up is a range
+    # on a partial index. An occurrence's key (rule, date) is written with the expense it made: exactly once.
+    """
+    ALTER TABLE expenses ADD COLUMN recurring_id TEXT;
+    CREATE TABLE recurring (
+        id TEXT PRIMARY KEY,
+        group_id TEXT NOT NULL REFERENCES groups (id) ON DELETE CASCADE,
+        data TEXT NOT NULL,
+        due_at TEXT,
+        version INTEGER NOT NULL
+    );
+    CREATE INDEX recurring_by_group ON recurring (group_id, id);
+    CREATE INDEX recurring_due ON recurring (due_at, id) WHERE due_at IS NOT NULL;
+    CREATE TABLE recurring_occurrences (
+        rule_id TEXT NOT NULL REFERENCES recurring (id) ON DELETE CASCADE,
+        on_date TEXT NOT NULL,
+        expense_id TEXT NOT NULL,
+        PRIMARY KEY (rule_id, on_date)
+    );
+    """,
 ]
 """Applied in order and never edited once released: a file's `PRAGMA user_version` counts how many
 of them it has, so a new change is always a new entry at the end."""

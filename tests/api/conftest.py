@@ -15,6 +15,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 from jsonschema import Draft202012Validator
 
+from domain.clock import Clock
 from server.app import create_app
 from server.config import Config, load_config
 from server.keys import STORE
@@ -275,10 +276,12 @@ def config(environ: dict[str, str]) -> Config:
 def make_api(aiohttp_client: Any, config: Config) -> AppFactory:
     """Start an app (another one each call, sharing the same store) and return its Api.
 
-    `prepare(app)` may add test-only routes before the app starts."""
+    `prepare(app)` may add test-only routes before the app starts; `clock` is the app's "now"."""
 
-    async def make(prepare: Callable[[web.Application], None] | None = None) -> Api:
-        app = create_app(config)
+    async def make(
+        prepare: Callable[[web.Application], None] | None = None, clock: Clock | None = None
+    ) -> Api:
+        app = create_app(config) if clock is None else create_app(config, clock=clock)
         if prepare is not None:
             prepare(app)
         client = await aiohttp_client(app)
