@@ -30,8 +30,11 @@ _MIN_LINE_CONFIDENCE = 0.45
 # Longer words are OCR running a blurred line's words together (German shop words such as
 # `Getränkefachgroßhandel` stay under it).
 _LONGEST_WORD = 24
-# Below this the winner is too weak or too close to the runner-up: no merchant.
-MIN_CONFIDENCE = 0.3
+# Below this the winner is too weak or too close to the runner-up: no merchant. Photos make many
+# such winners (two misread logo words, an item under noise); 0.35 turns more of them into no
+# name without losing a right one on the shared scans, the synthetic sets or photo-like pictures
+# (bench/ocr_merchant_bench.py, also on seeds not studied for this).
+MIN_CONFIDENCE = 0.35
 # The name is printed above the address (`ocr.address.address_block`): the nearest candidate above
 # it gains, a candidate under it loses (before Tesseract's confidence in the line scales them).
 _ABOVE_ADDRESS = 0.2
@@ -226,17 +229,33 @@ def _placed_by_address(placed: list[tuple[int, _Candidate]], header: list[Line])
     above the address gain (between them the usual evidence picks), past a logo's or a slogan's
     garbled lines; a line under the address (an item whose price went to another column, a
     payment word, the opening hours' heading) loses."""
-    block = address_block(header)
+    # registration numbers out first: `HRB 12345` or `(860671-D)` is no postcode
+    block = address_block([Line(_strip_registration(n.text), n.confidence, n.words) for n in header])
     if block is None:
         return [candidate for _, candidate in placed]
     first, sure = block
     named = sorted(index for index, c in placed if index < first and not c.slogan)
     slots = set(named[-2:]) if len(named) >= 2 and named[-2] == named[-1] - 1 else set(named[-1:])
+    names = dict(placed)
+    if len(slots) == 2 and _registered_form(names[named[-2]].name, names[named[-1]].name):
+        slots = {named[-2]}  # the name as the shop prints it over its registered form
     out = []
     for index, candidate in placed:
         shift = _BELOW_ADDRESS if index > sure else _ABOVE_ADDRESS if index in slots else 0.0
         out.append(_Candidate(candidate.name, candidate.score + shift * header[index].confidence))
     return out
+
+
+def _registered_form(name: str, under: str) -> bool:
+    """`under` is `name` with a legal form after it (`KEDAI AH SENG SDN BHD` under `Kedai Ah
+    Seng`), OCR's look-alike digits aside (`KEDA1 AH SENG`)."""
+    if not _LEGAL_FORM.search(fold(under)):
+        return False
+    plain, registered = (fold_name(t).translate(_LOOK_ALIKE) for t in (name, under))
+    return len(plain) >= 3 and registered.startswith(plain)
+
+
+_LOOK_ALIKE = str.maketrans("0158", "oisb")
 
 
 # OCR's digits for letters inside a word: `DEL1GHTS`, `5HREE`, `GR0CERY`, `8ECKER`.
@@ -335,7 +354,7 @@ def _header_candidate(line: Line, rank: int, median: float | None, after: list[L
     if name is None:
         return None
     folded = fold(name)
-    raw = fold(line.text)
+    raw = fold(_strip_registration(line.text))  # `HRB 12345`, `(860671-D)`: no postcode
     score = max(0.2, 0.9 - rank * 0.06)  # the name comes first
     if median and line.height:
         # a name is usually printed larger than the body; smaller print is a sub-line

@@ -189,3 +189,20 @@ def test_a_weight_is_not_a_legal_form() -> None:
     """`kg` after a number is a weight, not a Kommanditgesellschaft: no company line at the foot."""
     lines = [Line("~ ® |", 0.2), *printed("Pohlweg 110\nBANANEN 1,99\nSUMME 1,99\n2 kg Bananen lose")]
     assert merchant(lines) is None
+
+
+def test_two_unsure_words_under_noise_neither_ahead_are_no_name() -> None:
+    """A misread logo's two words, Tesseract barely sure of either: null beats a wrong name."""
+    lines = [*noise(4), Line("Biete", 0.45), Line("Ferse", 0.45), Line("SUMME 23,84", 0.9)]
+    assert find_merchant(lines) == (None, 0.0)
+
+
+def test_the_name_as_printed_beats_its_registered_form_read_with_a_digit() -> None:
+    """Malaysian tills print the name, then the company with its legal form and registration
+    number; both stand right above the address, and the name as the shop prints it is taken
+    (the registered copy was read `KEDA1`)."""
+    text = (
+        "Kedai Ah Seng\nKEDA1 AH SENG SDN BHD (123456-X)\nNo. 5, Jalan Besar\n43300 Seri Kembangan\n"
+        "Milo 3.50\nTOTAL 3.50"
+    )
+    assert find_merchant(lines_of(text))[0] == "Kedai Ah Seng"
