@@ -18,6 +18,7 @@ import re
 import statistics
 from dataclasses import dataclass
 
+from ocr.address import STREET, address_block, is_address
 from ocr.text import Line, fold, fold_name
 
 __all__ = ["MIN_CONFIDENCE", "find_merchant"]
@@ -26,14 +27,25 @@ __all__ = ["MIN_CONFIDENCE", "find_merchant"]
 _HEADER_LINES = 12
 # A line Tesseract read with less confidence than this is too unreliable to be a name.
 _MIN_LINE_CONFIDENCE = 0.45
-# Below this the winner is too weak or too close to the runner-up: no merchant.
-MIN_CONFIDENCE = 0.3
+# Longer words are OCR running a blurred line's words together (German shop words such as
+# `Getränkefachgroßhandel` stay under it).
+_LONGEST_WORD = 24
+# Below this the winner is too weak or too close to the runner-up: no merchant. Photos make many
+# such winners (two misread logo words, an item under noise); 0.35 turns more of them into no
+# name without losing a right one on the shared scans, the synthetic sets or photo-like pictures
+# (bench/ocr_merchant_bench.py, also on seeds not studied for this).
+MIN_CONFIDENCE = 0.35
+# The name is printed above the address (`ocr.address.address_block`): the nearest candidate above
+# it gains, a candidate under it loses (before Tesseract's confidence in the line scales them).
+_ABOVE_ADDRESS = 0.2
+_BELOW_ADDRESS = -0.3
 
 
 @dataclass(frozen=True, slots=True)
 class _Candidate:
     name: str
     score: float
+    slogan: bool = False  # carries a slogan's evidence (a sentence, a greeting)
 
 
 # --- the vocabulary of receipt headers (folded: lower case, no accents) ------------------------
@@ -78,67 +90,25 @@ _REGISTRATION_LABEL = re.compile(
 # A bare registration number in brackets or at the end: `(860671-D)`, `1234567-K`, `(M) 12345-A`.
 _REGISTRATION_NUMBER = re.compile(r"[(\[]\s*\d{3,8}\s*-\s*[a-z]\s*[)\]]|\b\d{4,8}\s*-\s*[a-z]\b\s*$")
 # Legal forms: evidence FOR a company name (Malaysia, Singapore, India, UK, US, Germany, France,
-# Spain, Italy, Netherlands, Australia, and the `Enterprise`/`Trading` of small Asian shops).
+# Spain, Italy, Netherlands, Australia, and the `Enterprise`/`Trading` of small Asian shops); a
+# `kg` after a number is a weight (`2 kg`), not a Kommanditgesellschaft.
 _LEGAL_FORM = re.compile(
     r"(?<![a-z])(sdn\.?\s*bhd|s/b|bhd|pte\.?\s*ltd|pvt\.?\s*ltd|pty\.?\s*ltd|ltd|limited|llc|llp|"
-    r"inc|incorporated|corp|corporation|plc|gmbh(?:\s*&\s*co\.?\s*kg)?|mbh|gesmbh|ag|kg|ohg|"
+    r"inc|incorporated|corp|corporation|plc|gmbh(?:\s*&\s*co\.?\s*kg)?|mbh|gesmbh|ag|(?<!\d)(?<!\d )kg|ohg|"
     r"e\.\s?k|sarl|s\.a\.r\.l|sas|s\.a|s\.l|s\.p\.a|spa|srl|b\.v|n\.v|enterprises?|trading)"
     r"(?![a-z])\.?"
 )
-# Street words of Europe and the English-speaking world.
-_STREET = re.compile(
-    r"\b(str|strasse|weg|platz|allee|gasse|ring|damm|ufer|street|st|road|rd|avenue|ave|"
-    r"blvd|boulevard|lane|ln|drive|dr|suite|floor|highway|hwy|rue|via|calle|avenida|marg|nagar)\b\.?|"
-    r"(strasse|str\.)"
+# The payment block's card and method words opening a line (`Kreditkarte`, `EC-Karte`, `VISA
+# 4,20`): a price split off into another column leaves them looking like a name.
+_PAYMENT_METHOD = re.compile(
+    r"^(kreditkarte|ec[ -]?karte|karte|kartenzahlung|girocard|maestro|visa|mastercard|amex|"
+    r"american express|debit card|credit card|debit|credit)\b"
 )
-# Malaysian and Singaporean address words, unit numbers (`#01-23`, `Level 2`, `G-12`, `Lot 5`).
-_LOCAL_ADDRESS = re.compile(
-    r"\b(jalan|jln|lot|taman|tmn|kawasan|bandar|persiaran|lorong|lrg|kampung|seksyen|batu|"
-    r"wisma|menara|level|lvl|unit|blk|block|no\.?\s*\d|lingkaran|lebuh|lebuhraya|lengkok|solok)\b|#\s?\d{1,3}\s?-\s?\d{1,4}|"
-    r"\b[a-z]-\d{1,3}(?:-\d{1,3})?\b"
-)
-# Countries, states and big cities printed as the last address line.
-_PLACE = re.compile(
-    r"\b(malaysia|singapore|selangor|kuala lumpur|johor|penang|pulau pinang|perak|kedah|sabah|"
-    r"sarawak|melaka|negeri sembilan|pahang|terengganu|kelantan|putrajaya|india|deutschland|"
-    r"germany|united kingdom|england|usa|united states|france|indonesia|thailand|philippines)\b"
-)
-# Postcodes: five (DE, MY, US, FR) or six digits (SG, IN), UK `OX1 4AA`, US `Austin, TX 78701`.
-_POSTCODE = re.compile(
-    r"\b\d{5}(?:-\d{4})?\b|\b\d{6}\b|\b[a-z]{1,2}\d[a-z\d]?\s\d[a-z]{2}\b|,\s*[a-z]{2}\s+\d{5}\b"
-)
-# Malls and centres: an address when the line also carries a number or a comma.
-_MALL = re.compile(r"\b((?!small\b)\w*mall|plaza|centre|center|complex|arcade|komplex|galleria)\b")
 # Slogans and greetings of every till.
 _SLOGAN = re.compile(
     r"\b(thank you|thanks|danke|merci|terima kasih|welcome|since \d{4}|est\.? \d{4}|seit \d{4}|"
     r"quality|your .{0,20}store|save money|live better|always|every ?day|the best|fresh|"
     r"open daily|24 hours|visit us|see you)\b"
-)
-# A US address's city line: `ROGERS AR`, `Austin, TX` (the ZIP may be missing or unread). Two-letter
-# state codes are matched as printed (upper case); codes that are also English words or company
-# abbreviations (`& CO`, `IN`, `OR`, `ME`) count only after a comma.
-_US_STATES = (
-    "AL AK AZ AR CA CT DC FL GA IA KS KY MD MI MN MO MS MT NC ND NE NH NJ NM NV NY RI SC SD TN TX UT "
-    "VA VT WA WI WV"
-)
-_US_AMBIGUOUS_STATES = "CO DE HI ID IN LA MA ME OH OK OR PA"
-_US_CITY_LINE = re.compile(
-    rf"^[A-Za-z][A-Za-z .'-]{{1,28}}(?:,\s*(?:{_US_STATES.replace(' ', '|')}|"
-    rf"{_US_AMBIGUOUS_STATES.replace(' ', '|')})|\s+(?:{_US_STATES.replace(' ', '|')}))"
-    r"\.?(?:\s+\d{5}(?:-\d{4})?)?\s*$"
-)
-# Big cities printed alone as the address's last line (US, UK, India, Singapore's districts are
-# covered by postcodes): only a whole line, so shops named after a city (`San Francisco Coffee`)
-# stay names.
-_CITY_LINE = re.compile(
-    r"^(new york(?: city)?|nyc|los angeles|san francisco|san diego|san jose|chicago|houston|"
-    r"phoenix|philadelphia|san antonio|dallas|austin|seattle|boston|denver|miami|atlanta|"
-    r"las vegas|portland|detroit|washington|london|manchester|birmingham|glasgow|edinburgh|"
-    r"liverpool|leeds|bristol|mumbai|bombay|delhi|new delhi|bangalore|bengaluru|chennai|"
-    r"kolkata|hyderabad|pune|kuala lumpur|petaling jaya|shah alam|johor bahru|george town|ipoh|"
-    r"berlin|hamburg|munchen|koln|frankfurt(?: am main)?|sydney|melbourne|toronto|vancouver)"
-    r"[\s,.]*$"
 )
 _DEPARTMENT = re.compile(r"\b(dept|department|abteilung|abt)\b")
 _WELCOME = re.compile(
@@ -149,6 +119,10 @@ _WELCOME = re.compile(
 # A line that is only a currency (`EUR`, `RM`, `$`): the column header over the item list.
 _CURRENCY_LINE = re.compile(r"^[\W_]*(eur|euro|usd|gbp|chf|rm|myr|sgd|s\$|inr|rs|aud|cad|\$|€|£)[\W_]*$")
 _PRICE = re.compile(r"\d\s?[.,]\s?\d{2}(?!\d)")
+# An article number (EAN, SKU) and its price, the item's name on another line (`2183839 1.129,00`).
+_ARTICLE_PRICE = re.compile(r"^\W*\d{5,14}\s+\W{0,2}\d{1,3}(?:[.,]\s?\d{3})*[.,]\s?\d{2}\b")
+# An amount alone (and a tax code): an item's price whose description Tesseract read apart.
+_AMOUNT_ALONE = re.compile(r"^\W*\d{1,3}(?:[.,]\s?\d{3})*[.,]\s?\d{2}(?:\s+\S)?\W*$")
 _TOTAL_WORD = re.compile(r"\b(total|summe|zu zahlen|jumlah|montant|amount due|subtotal)\b")
 _DOMAIN = re.compile(
     r"(?:www\.)?(?P<name>[a-z0-9][a-z0-9\-]{1,30})\.(?:de|com|co\.uk|uk|at|ch|fr|"
@@ -208,19 +182,22 @@ def find_merchant(lines: list[Line]) -> tuple[str | None, float]:
     line printed at the foot of many receipts), and the shop's web or e-mail domain."""
     header = lines[: _header_end(lines)]
     median = _median_height(lines)
-    candidates: list[_Candidate] = []
-    for rank, line in enumerate(header):
+    placed: list[tuple[int, _Candidate]] = []
+    rank = 0  # among the readable lines: noise from a logo or the table is no line of the header
+    for index, line in enumerate(header):
         if _is_legal_form_only(line.text):
             continue  # `PTE LTD` under `SHENG SIONG`: the tail of the name above, never a name
-        candidate = _header_candidate(line, rank, median, header[rank + 1 : rank + 2])
+        candidate = _header_candidate(line, rank, median, header[index + 1 : index + 2])
+        rank += _readable(line)
         if candidate is not None:
-            following = header[rank + 1] if rank + 1 < len(header) else None
+            following = header[index + 1] if index + 1 < len(header) else None
             if following is not None and _is_legal_form_only(following.text):
                 # Malaysian, Singaporean and Indian tills often wrap the registered name so that
                 # its legal form sits alone on the next line: it belongs to this name
                 tail = _strip_registration(following.text).strip(" -_=*#|:;,")
                 candidate = _Candidate(f"{candidate.name} {tail}", candidate.score + 0.15)
-            candidates.append(candidate)
+            placed.append((index, candidate))
+    candidates = _placed_by_address(placed, header)
     company = _company_candidate(lines[len(header) :])
     if company is not None:
         candidates.append(company)
@@ -243,6 +220,42 @@ def find_merchant(lines: list[Line]) -> tuple[str | None, float]:
     if confidence < MIN_CONFIDENCE:
         return None, 0.0
     return letters_for_digits(winner.name), round(confidence, 3)
+
+
+def _placed_by_address(placed: list[tuple[int, _Candidate]], header: list[Line]) -> list[_Candidate]:
+    """The header's candidates weighed by where they stand to the address block: receipts print
+    the name, perhaps a line saying what the shop is (`Italian Restaurant`) or its registered
+    name (`MAPLE STREET GRILL LLC`), then the address. So the one or two name-like lines right
+    above the address gain (between them the usual evidence picks), past a logo's or a slogan's
+    garbled lines; a line under the address (an item whose price went to another column, a
+    payment word, the opening hours' heading) loses."""
+    # registration numbers out first: `HRB 12345` or `(860671-D)` is no postcode
+    block = address_block([Line(_strip_registration(n.text), n.confidence, n.words) for n in header])
+    if block is None:
+        return [candidate for _, candidate in placed]
+    first, sure = block
+    named = sorted(index for index, c in placed if index < first and not c.slogan)
+    slots = set(named[-2:]) if len(named) >= 2 and named[-2] == named[-1] - 1 else set(named[-1:])
+    names = dict(placed)
+    if len(slots) == 2 and _registered_form(names[named[-2]].name, names[named[-1]].name):
+        slots = {named[-2]}  # the name as the shop prints it over its registered form
+    out = []
+    for index, candidate in placed:
+        shift = _BELOW_ADDRESS if index > sure else _ABOVE_ADDRESS if index in slots else 0.0
+        out.append(_Candidate(candidate.name, candidate.score + shift * header[index].confidence))
+    return out
+
+
+def _registered_form(name: str, under: str) -> bool:
+    """`under` is `name` with a legal form after it (`KEDAI AH SENG SDN BHD` under `Kedai Ah
+    Seng`), OCR's look-alike digits aside (`KEDA1 AH SENG`)."""
+    if not _LEGAL_FORM.search(fold(under)):
+        return False
+    plain, registered = (fold_name(t).translate(_LOOK_ALIKE) for t in (name, under))
+    return len(plain) >= 3 and registered.startswith(plain)
+
+
+_LOOK_ALIKE = str.maketrans("0158", "oisb")
 
 
 # OCR's digits for letters inside a word: `DEL1GHTS`, `5HREE`, `GR0CERY`, `8ECKER`.
@@ -279,17 +292,51 @@ def letters_for_digits(name: str) -> str:
 
 
 def _header_end(lines: list[Line]) -> int:
-    """Where the header stops: the first item line (letters then a price) or total line, at most
-    `_HEADER_LINES` down. When that comes within the first two lines, the layout is unknown (a
-    garbled top) and the first `_HEADER_LINES` lines are the header."""
-    for index, line in enumerate(lines[:_HEADER_LINES]):
+    """Where the header stops: the first item line (letters then a price, or an article number
+    then a price) or total line, at most `_HEADER_LINES` readable lines down (the noise Tesseract
+    reads from a logo or the table around a photographed receipt does not count). When that comes
+    within the first two lines, the layout is unknown (a garbled top) and the first
+    `_HEADER_LINES` readable lines are the header."""
+    median = _median_height(lines)
+    cut = _readable_prefix(lines, _HEADER_LINES)
+    for index, line in enumerate(lines[:cut]):
         text = fold(line.text)
         price = _PRICE.search(text)
-        if _CURRENCY_LINE.match(text) and index >= 1:
+        if _CURRENCY_LINE.match(text) and index >= 1 and not _speck(line, median):
             return index
-        if _TOTAL_WORD.search(text) or (price and sum(c.isalpha() for c in text[: price.start()]) >= 3):
-            return index if index >= 2 else min(len(lines), _HEADER_LINES)
-    return min(len(lines), _HEADER_LINES)
+        if (
+            _TOTAL_WORD.search(text)
+            or (price and sum(c.isalpha() for c in text[: price.start()]) >= 3)
+            or _ARTICLE_PRICE.match(text)
+            or _AMOUNT_ALONE.match(text)
+        ):
+            return index if index >= 2 else cut
+    return cut
+
+
+def _readable_prefix(lines: list[Line], count: int) -> int:
+    """How many lines, from the top, hold the first `count` readable ones."""
+    readable = 0
+    for index, line in enumerate(lines):
+        if readable == count:
+            return index
+        readable += _readable(line)
+    return len(lines)
+
+
+def _readable(line: Line) -> bool:
+    """Not noise: Tesseract was fairly sure of the line and it is not mostly one- and
+    two-character fragments (the texture of a table, the strokes of a logo)."""
+    tokens = line.text.split()
+    fragments = sum(len(t) <= 2 for t in tokens)
+    return line.confidence >= _MIN_LINE_CONFIDENCE and fragments <= len(tokens) / 2
+
+
+def _speck(line: Line, median: float | None) -> bool:
+    """A lone sign in smaller print than the body: a speck or crease Tesseract read as `€` or
+    `$`, not the currency heading over the item column (printed at body size)."""
+    text = line.text.strip()
+    return len(text) == 1 and bool(median and line.height and line.height < 0.6 * median)
 
 
 def _median_height(lines: list[Line]) -> float | None:
@@ -307,7 +354,7 @@ def _header_candidate(line: Line, rank: int, median: float | None, after: list[L
     if name is None:
         return None
     folded = fold(name)
-    raw = fold(line.text)
+    raw = fold(_strip_registration(line.text))  # `HRB 12345`, `(860671-D)`: no postcode
     score = max(0.2, 0.9 - rank * 0.06)  # the name comes first
     if median and line.height:
         # a name is usually printed larger than the body; smaller print is a sub-line
@@ -317,15 +364,42 @@ def _header_candidate(line: Line, rank: int, median: float | None, after: list[L
         score += 0.05
     if _LEGAL_FORM.search(folded):
         score += 0.15
-    if _is_address(raw, after, line.text):
+    if is_address(raw, after, line.text):
         score -= 0.75
     if _is_sentences(line.text):
         return None  # `Save money. Live better.`: a slogan of short sentences is never a name
-    if _SLOGAN.search(folded) or _is_sentence(name):
+    slogan = bool(_SLOGAN.search(folded)) or _is_sentence(name) or _comma_clause(line.text)
+    slogan = slogan or _question_follows(name, after)
+    if slogan:
         score -= 0.5
     if _DEPARTMENT.search(folded):
         score -= 0.3
-    return _Candidate(name, score * line.confidence)
+    return _Candidate(name, score * line.confidence, slogan)
+
+
+def _comma_clause(text: str) -> bool:
+    """A slogan whose sentence goes on after a comma (`Respekt, wer's selber macht.`): the name
+    is cut at the first comma (an address may follow it), so the clause after it is judged here,
+    a sentence of lower-case words ending in a full stop, without a digit (no address)."""
+    head, comma, clause = text.strip().partition(",")
+    words = clause.split()
+    return (
+        bool(comma)
+        and len(words) >= 2
+        and clause.rstrip().endswith(".")
+        and not re.search(r"\d", clause)
+        and any(len(w) >= 4 and w.islower() for w in words)
+        and not _LEGAL_FORM.search(fold(words[-1]))
+    )
+
+
+def _question_follows(name: str, after: list[Line]) -> bool:
+    """A slogan wrapped over two lines (`WUNSCHLOS` over `GLÜCKLICH?`): one or two words without
+    an end mark, then a line of one or two words ending in a question or exclamation mark."""
+    if not after or len(name.split()) > 2 or _LEGAL_FORM.search(fold(name)) or name[-1] in ".!?":
+        return False
+    following = clean_name(after[0].text) or ""
+    return len(following.split()) <= 2 and bool(re.search(r"\w[?!](?:\s+\S{1,2})*\s*$", following))
 
 
 def _is_legal_form_only(text: str) -> bool:
@@ -362,6 +436,8 @@ def _is_sentence(name: str) -> bool:
     `Scan the QR code and give feedback.`); a name may end in `.` only as an initial or legal form."""
     if re.search(r"[?!](?:\s+\S{1,2})*\s*$", name):  # a question, perhaps with stray marks after
         return True
+    if re.search(r"[^\W\d_]{3}\?", name):  # a question mark after a word, noise after it
+        return True
     words = name.split()
     return (
         name.endswith(".")
@@ -369,33 +445,6 @@ def _is_sentence(name: str) -> bool:
         and not _LEGAL_FORM.search(fold(words[-1]))
         and any(len(w) >= 4 and w.islower() for w in words)
     )
-
-
-def _is_address(folded: str, after: list[Line], raw: str = "") -> bool:
-    if _street_address(folded) or _LOCAL_ADDRESS.search(folded) or _PLACE.search(folded):
-        return True
-    if _POSTCODE.search(folded) or _CITY_LINE.match(folded):
-        return True
-    if _US_CITY_LINE.match(raw.strip()):
-        return True
-    if _MALL.search(folded):
-        # `Mid Valley Megamall, Lot …` or a centre line followed by the street
-        return bool(re.search(r"[\d,]", folded)) or any(
-            _STREET.search(fold(n.text)) or _LOCAL_ADDRESS.search(fold(n.text)) for n in after
-        )
-    return False
-
-
-def _street_address(folded: str) -> bool:
-    """A street word makes an address line where the line has a number (`6 Main St`,
-    `Harburger Straße 139`), a glued German street (`Hauptstr.`) or ends with the word (`Baker
-    Street`); a street word inside a name is no address (`Maple Street Grill`, `Ring Bakery`)."""
-    match = _STREET.search(folded)
-    if match is None:
-        return False
-    if re.search(r"\d", folded) or match.group(1) is None:
-        return True
-    return not re.search(r"[a-z]", folded[match.end() :])
 
 
 def _company_candidate(lines: list[Line]) -> _Candidate | None:
@@ -406,7 +455,7 @@ def _company_candidate(lines: list[Line]) -> _Candidate | None:
             continue
         text = _strip_registration(line.text)
         folded = fold(text)
-        if not _LEGAL_FORM.search(folded) or _STREET.search(folded) or _PRICE.search(folded):
+        if not _LEGAL_FORM.search(folded) or STREET.search(folded) or _PRICE.search(folded):
             continue
         if _names_payment_service(folded):
             continue
@@ -483,11 +532,18 @@ def clean_name(text: str) -> str | None:
         return None
     if _GENERIC.search(folded) or _LABEL.search(folded) or _CONTACT.search(folded):
         return None
+    if _PAYMENT_METHOD.search(folded):
+        return None
+    if _DOMAIN.search(folded):
+        return None  # the shop's web address (`lehr.honestly.de`): a contact line
     # dotted initials are one word (`D.I.Y.`, `S.A.`); OCR noise from logos reads as many one- or
     # two-letter fragments
     words = re.findall(r"[^\W\d_](?:\.[^\W\d_])+\.?|[^\W\d_]+", stripped)
     if not words or max(len(w) for w in words) < 3 or sum(len(w) <= 2 for w in words) > len(words) / 2:
         return None
+    if max(len(w) for w in words) > _LONGEST_WORD:
+        return None  # words Tesseract ran together from a blurred line: no name reads so
+
     return " ".join(stripped.split())
 
 
@@ -515,7 +571,10 @@ def _unspaced(text: str) -> str:
     """`t o o m B a u m a r k t` → `toom Baumarkt`; `A LD I` → `ALDI`: letter-spaced logos."""
     words = text.split()
     if len(words) >= 3 and all(len(w) <= 2 and w.isalpha() for w in words):
-        return "".join(words)
+        whole = "".join(words)
+        # a logo is printed in one case (`A LD I`, `Ro ss mann`); `Dr ZZ x ya ma EZ` is the
+        # table's texture read as letters
+        return whole if whole.isupper() or whole.islower() or whole.istitle() else text
     joined: list[str] = []
     run: list[str] = []
     for word in words + [""]:

@@ -415,3 +415,18 @@ def test_a_shops_company_line_at_the_foot_may_look_like_a_provider() -> None:
         extract(_garbled_bill("Telecast Electronics GmbH"), today=TODAY).merchant
         == "Telecast Electronics GmbH"
     )
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "Bäckerei Müller GmbH & Co. KG HRB 12345\nHauptstraße 5\n10115 Berlin",
+        "KEDAI MAJU SDN BHD (860671-D)\nNo. 5, Jalan Besar\n43300 Seri Kembangan",
+    ],
+)
+def test_a_registration_number_on_the_name_line_is_no_postcode(header: str) -> None:
+    """Five- and six-digit registration numbers look like postcodes: judged without them, the
+    company line is no address line, and the address block starts under it."""
+    found, confidence = find_merchant(lines_of(f"{header}\nBrezel 0,80\nSumme 0,80"))
+    assert found == header.splitlines()[0].split(" HRB")[0].split(" (")[0]
+    assert confidence >= 0.6
