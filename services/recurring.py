@@ -6,8 +6,9 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Mapping
 from datetime import date, datetime, timedelta
+from functools import cache
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, available_timezones
 
 from domain import Expense, Group
 from domain.clock import Clock
@@ -80,12 +81,19 @@ def local_today(rule_timezone: str, now: datetime) -> date:
     return now.astimezone(ZoneInfo(rule_timezone)).date()
 
 
+@cache
+def _zone_names() -> frozenset[str]:
+    """The IANA zone names this machine knows. Checking membership, rather than trying
+    `ZoneInfo(value)`, also refuses a folder of the zone database ("Europe", which would raise
+    IsADirectoryError) and the system's own aliases ("localtime", "posixrules"), which name
+    whatever zone the server happens to run in."""
+    return frozenset(available_timezones() - {"localtime", "posixrules"})
+
+
 def _timezone(value: Any) -> str:
-    try:
-        ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise invalid("timezone", f"no time zone {value!r}: use an IANA name like Europe/Berlin") from None
-    return str(value)
+    if not isinstance(value, str) or value not in _zone_names():
+        raise invalid("timezone", f"no time zone {value!r}: use an IANA name like Europe/Berlin")
+    return value
 
 
 class RecurringRules(Service):

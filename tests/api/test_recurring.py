@@ -285,6 +285,22 @@ async def test_strangers_are_answered_as_if_nothing_were_there(
     assert (await api.get(f"/api/groups/{elsewhere['id']}/recurring/{rule['id']}", as_=carol)).status == 404
 
 
+@pytest.mark.parametrize("zone", ["America", "Etc", "localtime", "Not/A_Zone"])
+async def test_a_patch_to_no_time_zone_is_refused_and_changes_nothing(
+    api: Api, alice: Actor, bob: Actor, zone: str
+) -> None:
+    group_id = await group_of_two(api, alice, bob)
+    rule = await set_up(api, alice, group_id, timezone="Europe/Berlin")
+    path = f"/api/groups/{group_id}/recurring/{rule['id']}"
+    reply = await api.patch(path, as_=alice, json={"timezone": zone, "version": rule["version"]})
+    assert reply.status == 422, reply.text
+    assert (
+        any("timezone" in problem for problem in reply.error_fields()) or "timezone" in reply.error["message"]
+    )
+    after = (await api.get(path, as_=alice)).json
+    assert (after["timezone"], after["version"]) == ("Europe/Berlin", rule["version"])
+
+
 async def test_versions_guard_edits(api: Api, alice: Actor, bob: Actor) -> None:
     group_id = await group_of_two(api, alice, bob)
     rule = await set_up(api, alice, group_id, starts_on="2025-03-01")
@@ -306,6 +322,10 @@ async def test_versions_guard_edits(api: Api, alice: Actor, bob: Actor) -> None:
         ({"starts_on": "2024-03-01"}, "starts_on"),  # more than 366 days ago
         ({"starts_on": "2025-02-30"}, "starts_on"),
         ({"timezone": "Mars/Olympus_Mons"}, "timezone"),
+        ({"timezone": "Europe"}, "timezone"),  # a folder of the zone database
+        ({"timezone": "localtime"}, "timezone"),  # the server's own zone, not an IANA name
+        ({"timezone": "posixrules"}, "timezone"),
+        ({"timezone": 5}, "timezone"),
         ({"count": 0}, "count"),
         ({"expense": {**RENT, "receipt_id": "r1"}}, "expense"),
         ({"expense": {**RENT, "date": "2025-03-01"}}, "expense"),
