@@ -54,7 +54,15 @@ class Scheduler(Service):
             rules = await self.store.due_recurring(now, limit=RULES_PER_LOOK_UP)
             made_now = 0
             for rule in rules:
-                made_now += await self._catch_up(rule, now)
+                try:
+                    made_now += await self._catch_up(rule, now)
+                except Exception:  # noqa: BLE001 - one broken rule must not hold up every other
+                    log.warning(
+                        "recurring expenses: rule %s of group %s failed; the others go on",
+                        rule.id,
+                        rule.group_id,
+                        exc_info=True,
+                    )
             made += made_now
             if len(rules) < RULES_PER_LOOK_UP or made_now == 0:
                 break

@@ -365,3 +365,29 @@ async def test_the_servers_own_loop_makes_a_rule_due_today_right_after_it_is_set
 
     await wait_until(made, what="the occurrence due today")  # long before the hour is up
     assert (await rule_now(api, alice, group_id, rule["id"]))["next_on"] == "2025-03-17"
+
+
+async def test_a_rule_that_cannot_be_made_holds_up_no_other(
+    api: Api, alice: Actor, bob: Actor, caplog: pytest.LogCaptureFixture
+) -> None:
+    first = await group_of_two(api, alice, bob)
+    second = await group_of_two(api, alice, bob)
+    broken = await set_up(api, alice, first, starts_on="2025-01-01")  # the earliest due
+    sound = await set_up(api, alice, second, starts_on="2025-02-01")
+    # A rule stored by some other version of the server, whose template this one cannot read.
+    stored = await api.store.get_recurring(first, broken["id"])
+    unreadable = {key: value for key, value in stored.expense.items() if key != "category"}
+    await api.store.update_recurring(
+        dataclasses.replace(stored, expense=unreadable, version=stored.version + 1),
+        expected_version=stored.version,
+        activity=scheduler(api).activity(first, alice.id, "recurring.updated", broken["id"], {}),
+    )
+    assert await scheduler(api).run_due() == 2  # the sound rule's February and March
+    assert await scheduler(api).run_due() == 0  # the broken one is tried again, and fails again
+    made = await expenses(api, alice, second)
+    assert [(e["date"], e["recurring_id"]) for e in made] == [
+        ("2025-02-01", sound["id"]),
+        ("2025-03-01", sound["id"]),
+    ]
+    assert await expenses(api, alice, first) == []
+    assert any(broken["id"] in record.getMessage() for record in caplog.records)
