@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
+import aiohttp
 import aiohttp_cors
 from aiohttp import web
 
@@ -54,6 +55,7 @@ from server.keys import AUTHORIZATION_CODES, CLOCK, CONFIG, OPERATIONS, PUSH, SE
 from server.middleware import assign_request_id, authenticate, render_errors, response_headers
 from server.oidc import OidcSettings, oidc_ctx
 from server.ratelimit import rate_limit, rate_limit_ctx
+from server.rates_feed import RatesFeed
 from server.sessions import SIGN_IN_COOKIES, sign_in_cookie_storage
 from server.tokens import session_minter
 from services import Services
@@ -127,6 +129,7 @@ def create_app(config: Config, *, clock: Clock = utc_now) -> web.Application:
             push_ctx,
             services_ctx,
             scheduler_ctx,
+            rates_feed_ctx,
             redis_ctx(config.realtime),
             rate_limit_ctx(config.rate_limits),
             broker_ctx(config.realtime),
@@ -251,6 +254,23 @@ async def scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+
+
+async def rates_feed_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Fetching exchange rates from EXCHANGE_RATES_URL while the app runs (nothing without it)."""
+    url = app[CONFIG].exchange_rates_url
+    if url is None:
+        yield
+        return
+    async with aiohttp.ClientSession(headers={"User-Agent": "expense-tracker"}) as session:
+        feed = RatesFeed(url, app[SERVICES].rates, session)
+        task = asyncio.create_task(feed.run(app[CONFIG].exchange_rates_seconds), name="rates-feed")
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
 
 def build_sessions(store: Store, config: Config) -> Sessions:

@@ -1,4 +1,4 @@
-"""The `expense-tracker` command: serve, token, create-tables."""
+"""The `expense-tracker` command: serve, token, create-tables, rates import, and the upkeep ones."""
 
 from __future__ import annotations
 
@@ -24,6 +24,8 @@ log = logging.getLogger("expense_tracker")
 SHUTDOWN_GRACE_SECONDS = 30
 # web.run_app's default: idle keep-alive connections are closed after this long.
 KEEPALIVE_SECONDS = 75.0
+MAX_RATES_FILE_BYTES = 64 * 1024 * 1024
+"""Far above the ECB's whole history as XML (about 10 MB)."""
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 
@@ -58,6 +60,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     verify.add_argument("group_ids", nargs="+", metavar="GROUP", help="group id(s) to check")
 
+    rates = commands.add_parser("rates", help="exchange rates for showing balances in one currency")
+    rate_commands = rates.add_subparsers(dest="rates_command", required=True)
+    rates_import = rate_commands.add_parser(
+        "import",
+        help="load the ECB's reference rates from a file (XML or CSV, daily or history; '-' is "
+        "standard input): they replace fetched ones for the same day (idempotent)",
+    )
+    rates_import.add_argument("file", metavar="FILE")
+
     args = parser.parse_args(argv)
     try:
         config = load_config()
@@ -77,6 +88,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(_verify_balances(config, args.group_ids))
     if args.command == "backfill":
         return asyncio.run(_backfill(config))
+    if args.command == "rates":
+        return asyncio.run(_import_rates(config, args.file))
     return asyncio.run(_create_tables(config))
 
 
@@ -189,6 +202,42 @@ async def _backfill(config: Config) -> int:
     async with open_receipt_storage(config.receipts) as receipts:
         print(f"receipt uploader markers written: {await receipts.index_uploaders()}")
     return 0
+
+
+async def _import_rates(config: Config, path: str) -> int:
+    """Exit 0 with a summary once the file's rates are stored; 2 (nothing stored) for a file
+    that cannot be read or is not the ECB's."""
+    from domain import Invalid
+    from server.app import open_store
+    from services.rates import Rates
+
+    try:
+        data = sys.stdin.buffer.read(MAX_RATES_FILE_BYTES + 1) if path == "-" else _read_file(path)
+    except OSError as exc:
+        print(f"expense-tracker: cannot read {path}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    if len(data) > MAX_RATES_FILE_BYTES:
+        print(f"expense-tracker: {path}: larger than {MAX_RATES_FILE_BYTES} bytes", file=sys.stderr)
+        return 2
+    async with open_store(config) as store:
+        try:
+            imported = await Rates.standalone(store).load(data, "imported")
+        except Invalid as exc:
+            print(f"expense-tracker: {path}: {exc.message}", file=sys.stderr)
+            return 2
+    days = imported.parsed.days
+    print(
+        f"{len(imported.parsed.quotes)} rates for {len({q.currency for q in imported.parsed.quotes})} "
+        f"currencies on {len(days)} day(s), {days[0]} to {days[-1]}; {imported.written} written"
+    )
+    if imported.parsed.skipped:
+        print(f"skipped (the euro, or not an active ISO 4217 currency): {', '.join(imported.parsed.skipped)}")
+    return 0
+
+
+def _read_file(path: str) -> bytes:
+    with open(path, "rb") as file:
+        return file.read(MAX_RATES_FILE_BYTES + 1)
 
 
 async def _create_tables(config: Config) -> int:

@@ -114,6 +114,12 @@ class Config:
     recurring_seconds: int = 60
     """RECURRING_INTERVAL_SECONDS: how often this instance's scheduler looks for due recurring
     expenses (0: never; another instance must then run it). Every instance may run it."""
+    exchange_rates_url: str | None = None
+    """EXCHANGE_RATES_URL: where to fetch the ECB's reference rates (XML or CSV) from; None: never
+    (rates then come from `expense-tracker rates import`)."""
+    exchange_rates_seconds: int = 3600
+    """EXCHANGE_RATES_INTERVAL_SECONDS: how often to fetch them (a conditional GET: an unchanged
+    file costs one small request)."""
 
     @property
     def is_development(self) -> bool:
@@ -177,6 +183,8 @@ def load_config(environ: Mapping[str, str] | None = None, *, read_dotenv: bool =
         native_redirect_uris=_native_redirect_uris(env.text("NATIVE_REDIRECT_URIS", "")),
         restore_days=env.integer("RESTORE_DAYS", 30, low=1, high=3660),
         recurring_seconds=env.integer("RECURRING_INTERVAL_SECONDS", 60, low=0, high=86_400),
+        exchange_rates_url=env.url("EXCHANGE_RATES_URL", "") or None,
+        exchange_rates_seconds=env.integer("EXCHANGE_RATES_INTERVAL_SECONDS", 3600, low=60, high=7 * 86_400),
         store_backend=env.choice("STORE_BACKEND", ("sqlite", "dynamodb"), default_backend),  # type: ignore[arg-type]
         data_dir=data_dir,
         sqlite_path=Path(env.text("SQLITE_PATH", str(data_dir / "expense-tracker.sqlite3"))),

@@ -24,6 +24,7 @@ from services.notifications import Notifications
 from services.occurrences import Scheduler
 from services.people import People
 from services.push import Push
+from services.rates import Rates
 from services.recurring import RecurringRules
 from services.roles import Roles
 from services.settlements import Settlements
@@ -51,6 +52,7 @@ class Services:
     notifications: Notifications
     recurring: RecurringRules
     scheduler: Scheduler
+    rates: Rates
 
     @classmethod
     def build(
@@ -88,6 +90,7 @@ class Services:
             notifications=notifications,
             recurring=recurring,
             scheduler=Scheduler(recurring, notifications),
+            rates=Rates(store, events, clock),
         )
 
 
@@ -104,6 +107,7 @@ __all__ = [
     "People",
     "Publish",
     "Push",
+    "Rates",
     "RecurringRules",
     "ReplyRecorder",
     "Roles",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import abc
 import enum
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -34,6 +34,7 @@ from domain import (
     UserChange,
 )
 from domain.models import Friend, GroupBalances, GroupKind, Role
+from domain.rates import RateQuote
 from domain.recurring import RecurringRule
 
 BalanceDeltas = dict[tuple[str, str], int]
@@ -656,6 +657,20 @@ class Store(abc.ABC):
         Conflict `occurrence_exists` when the key is there, NotFound when the rule or the group
         is gone, Conflict `not_a_member` (details `user_ids`) when someone it involves, its
         creator included, is not a member."""
+
+    # exchange rates
+
+    @abc.abstractmethod
+    async def put_rates(self, quotes: Sequence[RateQuote]) -> int:
+        """Store the quotes, each replacing the one for its currency and day, except that an
+        `ecb` quote never replaces an `imported` one. Returns how many were written. Idempotent
+        but not atomic across quotes (the ECB's history is 200,000 of them): running it again
+        completes an interrupted import."""
+
+    @abc.abstractmethod
+    async def rates_on(self, currencies: Collection[str], on: str) -> dict[str, RateQuote]:
+        """For each of `currencies`, its latest quote dated on or before `on` (YYYY-MM-DD);
+        a currency without one is absent. One indexed look-up per currency, side by side."""
 
     # settlements (the seed's "transactions")
 

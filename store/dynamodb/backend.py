@@ -27,6 +27,7 @@ from store.dynamodb.members import _Members
 from store.dynamodb.notifications import _Notifications
 from store.dynamodb.people import _People
 from store.dynamodb.push import _Push
+from store.dynamodb.rates import _Rates
 from store.dynamodb.recurring import _Recurring
 from store.dynamodb.roles import _Roles
 from store.dynamodb.sessions import _Sessions
@@ -47,6 +48,7 @@ class DynamoDBStore(
     _Idempotency,
     _Expenses,
     _Recurring,
+    _Rates,
     _Settlements,
     _Balances,
     _Activity,

@@ -18,6 +18,7 @@ from store.sqlite.invites import _Invites
 from store.sqlite.notifications import _Notifications
 from store.sqlite.people import _People
 from store.sqlite.push import _Push
+from store.sqlite.rates import _Rates
 from store.sqlite.recurring import _Recurring
 from store.sqlite.roles import _Roles
 from store.sqlite.sessions import _Sessions
@@ -34,6 +35,7 @@ class SQLiteStore(
     _Idempotency,
     _History,
     _Recurring,
+    _Rates,
     _Balances,
     _Feeds,
     _Comments,

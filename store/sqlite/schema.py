@@ -459,6 +459,17 @@ _MIGRATIONS: list[str] = [
         PRIMARY KEY (rule_id, on_date)
     );
     """,
+    # 16: exchange rates against the euro by currency and day (ECB's or imported); the latest on
+    # or before a day is one step down the primary key
+    """
+    CREATE TABLE exchange_rates (
+        currency TEXT NOT NULL,
+        on_date TEXT NOT NULL,
+        per_euro TEXT NOT NULL,
+        source TEXT NOT NULL,
+        PRIMARY KEY (currency, on_date)
+    ) WITHOUT ROWID;
+    """,
 ]
 """Applied in order and never edited once released: a file's `PRAGMA user_version` counts how many
 of them it has, so a new change is always a new entry at the end."""

@@ -71,6 +71,8 @@ def test_an_endpoint_url_selects_dynamodb(tmp_path):
         ("OIDC_ISSUER", "https://issuer.example/?tenant=1", "no query or fragment"),
         ("OIDC_TIMEOUT_SECONDS", "0", "between"),
         ("OIDC_TIMEOUT_SECONDS", "61", "between"),
+        ("EXCHANGE_RATES_URL", "ftp://ecb.europa.eu/eurofxref.xml", "http(s) URL"),
+        ("EXCHANGE_RATES_INTERVAL_SECONDS", "59", "between"),
     ],
 )
 def test_a_bad_value_names_the_variable(tmp_path, variable, value, fragment):
@@ -80,6 +82,13 @@ def test_a_bad_value_names_the_variable(tmp_path, variable, value, fragment):
     assert str(caught.value).startswith(f"{variable}: ")
     assert fragment in str(caught.value)
     assert "\n" not in str(caught.value)
+
+
+def test_exchange_rates_are_fetched_only_when_a_url_is_set(tmp_path):
+    assert config_from(tmp_path, SECRET_KEY=GOOD_SECRET).exchange_rates_url is None
+    url = "https://www.ecb.europa.eu/stats/eurofxref/eurofxref-daily.xml"
+    config = config_from(tmp_path, SECRET_KEY=GOOD_SECRET, EXCHANGE_RATES_URL=url)
+    assert (config.exchange_rates_url, config.exchange_rates_seconds) == (url, 3600)
 
 
 def test_production_requires_a_secret_key(tmp_path):
