@@ -8,6 +8,7 @@ from typing import Any, Generic, Literal, TypeVar
 
 from domain.categories import CustomCategory
 from domain.ids import new_id
+from domain.rates import GroupRate
 
 T = TypeVar("T")
 Role = Literal["owner", "admin", "member"]
@@ -51,6 +52,8 @@ class Group:
     kind: GroupKind = "group"
     categories: tuple[CustomCategory, ...] = ()
     """The group's own expense categories (domain/categories.py), in the order they were made."""
+    rates: tuple[GroupRate, ...] = ()
+    """The group's own exchange rates (domain/rates.py), in the order they were first set."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Literal
 
 RateSource = Literal["ecb", "imported"]
@@ -23,3 +24,21 @@ class RateQuote:
     on: str
     per_euro: str
     source: RateSource
+
+
+MAX_GROUP_RATES = 50
+"""Exchange rates a group may set for itself (one per pair of currencies)."""
+
+
+@dataclass(frozen=True, slots=True)
+class GroupRate:
+    """A group's own rate: 1 `source` = `rate` `target` (a decimal string), set by a member. It
+    applies both ways (the other way at 1 / rate) and wins over the ECB's for that pair, on any
+    day. `version` counts its changes, for If-Match."""
+
+    source: str
+    target: str
+    rate: str
+    set_by: str
+    set_at: datetime
+    version: int

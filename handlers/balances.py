@@ -9,6 +9,7 @@ from typing import Any
 from aiohttp import web
 
 from domain import Balance
+from handlers.access import membership
 from handlers.fields import AMOUNT, DATE
 from handlers.schemas import CURRENCY, ERROR, ID, USER_NAMES, Schema
 from ledger import EXACT_LIMIT, Transfer, format_amount, settle_up
@@ -50,11 +51,16 @@ _RATES_USED: Schema = {
                 "description": "1 `from` = `rate` `to`, through the euro; rounded here to 10 "
                 "decimals, applied exactly",
             },
-            "on": {**DATE, "description": "the day of the rate (the older leg's, through the euro)"},
+            "on": {
+                **DATE,
+                "description": "the day of the rate (the older leg's, through the euro), or the day "
+                "the group set its own",
+            },
             "source": {
                 "type": "string",
-                "enum": ["ecb", "imported"],
-                "description": "fetched from EXCHANGE_RATES_URL, or loaded by `expense-tracker rates import`",
+                "enum": ["ecb", "imported", "group"],
+                "description": "fetched from EXCHANGE_RATES_URL, loaded by `expense-tracker rates import`, "
+                "or the group's own (PUT /api/groups/{group_id}/rates/{from}/{to})",
             },
         },
     },
@@ -199,9 +205,8 @@ async def _converted(request: web.Request, query: dict[str, Any]) -> Converted |
         if "on" in query:
             raise invalid("on", "is the day of the exchange rates, so it needs `currency` too")
         return None
-    return await request.app[SERVICES].rates.balances_in(
-        request.match_info["group_id"], request[CLAIMS].user_id, query["currency"], query.get("on")
-    )
+    group, _ = await membership(request)
+    return await request.app[SERVICES].rates.balances_in(group, query["currency"], query.get("on"))
 
 
 def _conversion_json(converted: Converted) -> dict[str, Any]:

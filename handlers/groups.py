@@ -11,6 +11,7 @@ from domain.clock import to_text
 from handlers.access import membership, require_admin, require_may_remove, require_owner
 from handlers.categories import CATEGORY
 from handlers.fields import VERSION, based_on_version, if_match
+from handlers.rates import GROUP_RATE
 from handlers.schemas import CURRENCY, ERROR, ID, PAGE_QUERY, TIMESTAMP, Schema, page_of
 from server.keys import CLAIMS, SERVICES, STORE
 from server.routing import Api, Reply
@@ -61,6 +62,12 @@ _GROUP_PROPERTIES: Schema = {
         "type": "array",
         "items": CATEGORY,
         "description": "the group's own expense categories (adding one bumps `version`)",
+    },
+    "rates": {
+        "type": "array",
+        "items": GROUP_RATE,
+        "description": "the group's own exchange rates, which win over the ECB's for their pairs "
+        "(setting one bumps `version`)",
     },
 }
 GROUP_SUMMARY: Schema = {

@@ -18,6 +18,7 @@ from services.common import ReplyRecorder, Written
 from services.events import Events, Publish
 from services.expenses import Expenses
 from services.friends import Friends
+from services.group_rates import GroupRates
 from services.groups import Groups
 from services.invites import Invites
 from services.notifications import Notifications
@@ -53,6 +54,7 @@ class Services:
     recurring: RecurringRules
     scheduler: Scheduler
     rates: Rates
+    group_rates: GroupRates
 
     @classmethod
     def build(
@@ -91,6 +93,7 @@ class Services:
             recurring=recurring,
             scheduler=Scheduler(recurring, notifications),
             rates=Rates(store, events, clock),
+            group_rates=GroupRates(store, events, clock),
         )
 
 

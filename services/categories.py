@@ -3,13 +3,11 @@ versioned write, retried when someone else changed the group meanwhile), announc
 
 from __future__ import annotations
 
-import asyncio
-import random
 import unicodedata
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from domain import Conflict, Group, NotFound, PreconditionFailed, Unavailable
+from domain import Conflict, Group, NotFound
 from domain.categories import (
     CUSTOM_PREFIX,
     DEFAULT_CATEGORY,
@@ -22,12 +20,8 @@ from domain.categories import (
 from domain.ids import new_id
 from ledger.money import invalid
 from services.common import Service
-from services.payloads import category_json, group_event
-
-# Each lost race means another member's write won, so a handful of members adding at once all
-# get through within as many rounds; a short growing pause spreads the rounds out.
-_ATTEMPTS = 20
-_PAUSE_SECONDS = 0.002
+from services.group_fields import change_group_field
+from services.payloads import category_json
 
 
 def resolve_category(value: Any, group: Group, *, kept: str | None = None) -> str:
@@ -99,33 +93,14 @@ class Categories(Service):
         return category
 
     async def _change(self, group: Group, change: Change, event: str) -> tuple[CustomCategory, bool]:
-        """Apply `change` to the group's categories as one versioned write, judged again on the
-        group as it is whenever another write won the race; the category concerned, and whether
-        anything was written."""
-        for attempt in range(_ATTEMPTS):
-            categories, concerned = change(group.categories)
-            if categories is None:
-                return concerned, False
-            try:
-                updated = await self.store.update_group(
-                    group.id,
-                    expected_version=group.version,
-                    changes={"categories": categories},
-                    updated_at=self.clock(),
-                )
-            except PreconditionFailed:  # someone changed the group meanwhile: judge again
-                await asyncio.sleep(random.uniform(0, _PAUSE_SECONDS * (attempt + 1)))
-                group = await self.store.get_group(group.id)
-                continue
-            self.events.to_group(group.id, event, {"group_id": group.id, **category_json(concerned)})
-            # the group's version moved: clients holding it for If-Match hear the new one
-            members = await self.store.list_members(group.id)
-            self.events.to_group(group.id, "group.updated", group_event(updated, members))
-            return concerned, True
-        raise Unavailable(
-            "the group is changing too fast to change its categories; try again",
-            code="busy",
-            headers={"Retry-After": "1"},
+        """Apply `change` to the group's categories as one versioned write (`change_group_field`);
+        the category concerned, and whether anything was written."""
+        return await change_group_field(
+            self,
+            group,
+            "categories",
+            lambda current: change(current.categories),
+            lambda concerned: (event, category_json(concerned)),
         )
 
 

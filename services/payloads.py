@@ -12,6 +12,7 @@ from typing import Any
 from domain import ChatMessage, Comment, Expense, Group, Member, Settlement, User
 from domain.categories import Category, CustomCategory
 from domain.clock import to_text
+from domain.rates import GroupRate
 from domain.recurring import RecurringRule
 from ledger import format_amount, payers_to_json
 from ledger.effects import BalanceMoves
@@ -157,6 +158,18 @@ def category_json(category: Category | CustomCategory) -> dict[str, Any]:
     return {**dataclasses.asdict(category), "custom": isinstance(category, CustomCategory)}
 
 
+def group_rate_json(rate: GroupRate) -> dict[str, Any]:
+    """A group's own exchange rate as the API shows it: 1 `from` = `rate` `to`."""
+    return {
+        "from": rate.source,
+        "to": rate.target,
+        "rate": rate.rate,
+        "set_by": rate.set_by,
+        "set_at": to_text(rate.set_at),
+        "version": rate.version,
+    }
+
+
 def group_json(group: Group, role: str) -> dict[str, Any]:
     """A group as its member `role` sees it."""
     return {
@@ -172,6 +185,7 @@ def group_json(group: Group, role: str) -> dict[str, Any]:
         "role": role,
         "kind": group.kind,
         "categories": [category_json(c) for c in group.categories],
+        "rates": [group_rate_json(r) for r in group.rates],
     }
 
 

@@ -7,13 +7,14 @@ latest quote on or before it is used (the ECB publishes on working days only).""
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import Literal
 
-from domain import Balance, Invalid
+from domain import Balance, Group, Invalid
 from domain.clock import utc_now
-from domain.rates import BASE_CURRENCY, RateQuote, RateSource
+from domain.rates import BASE_CURRENCY, GroupRate, RateQuote, RateSource
 from ledger.conversion import convert_balances
 from ledger.ecb import ParsedRates, parse_rates
 from ledger.money import parse_currency
@@ -25,13 +26,14 @@ from store import Store
 
 @dataclass(frozen=True, slots=True)
 class UsedRate:
-    """1 `source` = `rate` `target`, from quotes dated `on` (the older leg's day) at the latest."""
+    """1 `source` = `rate` `target`, from quotes dated `on` (the older leg's day) at the latest,
+    or the group's own rate (`origin` "group", `on` the day it was set)."""
 
     source: str
     target: str
     rate: Fraction
     on: str
-    origin: RateSource
+    origin: RateSource | Literal["group"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,32 +64,51 @@ class Rates(Service):
         parsed = parse_rates(data, source)
         return Imported(parsed, await self.store.put_rates(parsed.quotes))
 
-    async def balances_in(self, group_id: str, user_id: str, currency: str, on: str | None) -> Converted:
-        """The group's balances as the member `user_id` sees them, in `currency` at the rates of
-        `on` (default: today, UTC). 404 for a stranger; 422 `rate_unavailable` naming the
-        currencies without a quote on or before that day."""
+    async def balances_in(self, group: Group, currency: str, on: str | None) -> Converted:
+        """The group's balances in `currency` at the rates of `on` (default: today, UTC): the
+        group's own rate for a pair where it set one, else the ECB's. 422 `rate_unavailable`
+        naming the currencies without a quote on or before that day."""
         target = parse_currency(currency)
         day = parse_date(on, "on") if on is not None else self.clock().date().isoformat()
-        balances = await self.store.get_balances_for_member(group_id, user_id)
-        rates = await self.used_rates({b.currency for b in balances if b.amount}, target, day)
-        by_member = _by_member(balances)
-        converted = convert_balances(by_member, target, {r.source: r.rate for r in rates})
+        balances = await self.store.get_balances(group.id)
+        held = {b.currency for b in balances if b.amount}
+        rates = await self.used_rates(held, target, day, group.rates)
+        converted = convert_balances(_by_member(balances), target, {r.source: r.rate for r in rates})
         return Converted(target, day, converted, rates)
 
-    async def used_rates(self, currencies: Collection[str], target: str, day: str) -> list[UsedRate]:
-        """The rate from each of `currencies` into `target` on `day`, sorted by currency."""
+    async def used_rates(
+        self, currencies: Collection[str], target: str, day: str, own: Sequence[GroupRate] = ()
+    ) -> list[UsedRate]:
+        """The rate from each of `currencies` into `target` on `day`, sorted by currency: the
+        group's `own` for its pairs (either way round), the ECB's through the euro for the rest."""
         sources = sorted(set(currencies) - {target})
-        if not sources:
-            return []
-        quotes = await self.store.rates_on({*sources, target} - {BASE_CURRENCY}, day)
-        missing = sorted(c for c in {*sources, target} - {BASE_CURRENCY} if c not in quotes)
-        if missing:
-            raise Invalid(
-                f"no exchange rate on or before {day} for {', '.join(missing)}",
-                code="rate_unavailable",
-                details={"currencies": missing, "on": day},
-            )
-        return [_cross(quotes.get(source), quotes.get(target), source, target) for source in sources]
+        chosen = {source: _own(own, source, target) for source in sources}
+        quoted = [source for source in sources if chosen[source] is None]
+        quotes: dict[str, RateQuote] = {}
+        if quoted:
+            wanted = {*quoted, target} - {BASE_CURRENCY}
+            quotes = await self.store.rates_on(wanted, day)
+            missing = sorted(c for c in wanted if c not in quotes)
+            if missing:
+                raise Invalid(
+                    f"no exchange rate on or before {day} for {', '.join(missing)}",
+                    code="rate_unavailable",
+                    details={"currencies": missing, "on": day},
+                )
+        return [
+            chosen[source] or _cross(quotes.get(source), quotes.get(target), source, target)
+            for source in sources
+        ]
+
+
+def _own(own: Sequence[GroupRate], source: str, target: str) -> UsedRate | None:
+    """The group's own rate source → target (or the inverse of target → source), if it set one."""
+    for rate in own:
+        if (rate.source, rate.target) in ((source, target), (target, source)):
+            value = Fraction(rate.rate)
+            exact = value if rate.source == source else 1 / value
+            return UsedRate(source, target, exact, rate.set_at.date().isoformat(), "group")
+    return None
 
 
 def _cross(

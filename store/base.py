@@ -391,9 +391,9 @@ class Store(abc.ABC):
     async def update_group(
         self, group_id: str, *, expected_version: int, changes: dict[str, Any], updated_at: datetime
     ) -> Group:
-        """Apply `changes` (name, description, default_currency, or categories: the group's whole
-        tuple of CustomCategory) if the stored version is still `expected_version`, bumping it.
-        Raises NotFound or PreconditionFailed."""
+        """Apply `changes` (name, description, default_currency, categories: the group's whole
+        tuple of CustomCategory, or rates: its whole tuple of GroupRate) if the stored version is
+        still `expected_version`, bumping it. Raises NotFound or PreconditionFailed."""
 
     @abc.abstractmethod
     async def delete_group(self, group_id: str) -> None:

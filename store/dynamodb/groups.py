@@ -3,6 +3,7 @@ edits (deletion is `group_deletion`)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -25,11 +26,16 @@ from store.dynamodb.items import (
     _person_put,
     _plain,
     categories_item,
+    rates_item,
 )
 from store.dynamodb.tables import USER_GROUPS_INDEX
 from store.errors import group_not_found, user_not_found
 
-_EDITABLE = ("name", "description", "default_currency", "categories")
+_EDITABLE = ("name", "description", "default_currency", "categories", "rates")
+_AS_ITEM: dict[str, Callable[[Any], list[dict[str, Any]]]] = {
+    "categories": categories_item,
+    "rates": rates_item,
+}
 _LIST_PAGES = 5
 """Bound on the `by_user` Queries one page of groups makes when filtering by kind leaves a Query's
 page short (each stops at `Limit` items read or 1 MB); a page then ends early, with a cursor."""
@@ -175,7 +181,7 @@ class _Groups(_Connection):
         }
         assignments = []
         stored = {
-            column: categories_item(changes[column]) if column == "categories" else changes[column]
+            column: _AS_ITEM[column](changes[column]) if column in _AS_ITEM else changes[column]
             for column in fields
         }
         for number, column in enumerate(fields):

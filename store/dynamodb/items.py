@@ -16,7 +16,9 @@ from domain import ActivityEntry, Balance, ChatMessage, Comment, Expense, Group,
 from domain.categories import CustomCategory
 from domain.clock import from_text, to_text
 from domain.models import MAX_INVITE_LIFETIME
+from domain.rates import GroupRate
 from store.base import NewGroup
+from store.rates import group_rate_data, group_rate_from_data
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
@@ -93,12 +95,18 @@ def _group(a: dict[str, Any]) -> Group:
         updated_at=from_text(a["updated_at"]),
         kind=a.get("kind", "group"),
         categories=tuple(CustomCategory(**c) for c in a.get("categories", [])),
+        rates=tuple(group_rate_from_data(r) for r in a.get("rates", [])),
     )
 
 
 def categories_item(categories: tuple[CustomCategory, ...]) -> list[dict[str, str]]:
     """A group's own categories as the META item's `categories` list."""
     return [dataclasses.asdict(c) for c in categories]
+
+
+def rates_item(rates: tuple[GroupRate, ...]) -> list[dict[str, Any]]:
+    """A group's own exchange rates as the META item's `rates` list."""
+    return [group_rate_data(r) for r in rates]
 
 
 def _group_meta(group: NewGroup, member_count: int, kind: str | None = None) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -21,7 +22,14 @@ from store.base import NewGroup
 from store.cursor import encode_cursor, timed_pair
 from store.errors import group_not_found, owner_cannot_leave, unsettled
 from store.sqlite.engine import Db, _Engine, _fetchone
-from store.sqlite.rows import _GROUP_COLUMNS, _GROUP_WIDTH, _activity_row, _group, categories_to_json
+from store.sqlite.rows import (
+    _GROUP_COLUMNS,
+    _GROUP_WIDTH,
+    _activity_row,
+    _group,
+    categories_to_json,
+    rates_to_json,
+)
 from store.sqlite.writes import _log, _require_user
 
 _GROUP_AS_MEMBER = (
@@ -151,10 +159,11 @@ class _Groups(_Engine):
     async def update_group(
         self, group_id: str, *, expected_version: int, changes: dict[str, Any], updated_at: datetime
     ) -> Group:
-        allowed = {"name", "description", "default_currency", "categories"}
+        allowed = {"name", "description", "default_currency", "categories", "rates"}
         assignments = "".join(f"{column} = ?, " for column in changes if column in allowed)
+        as_json: dict[str, Callable[[Any], str]] = {"categories": categories_to_json, "rates": rates_to_json}
         values = [
-            categories_to_json(value) if column == "categories" else value
+            as_json[column](value) if column in as_json else value
             for column, value in changes.items()
             if column in allowed
         ]

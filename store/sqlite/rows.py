@@ -11,12 +11,14 @@ from typing import Any
 from domain import ActivityEntry, ChatMessage, Comment, Expense, Group, Settlement, User
 from domain.categories import CustomCategory
 from domain.clock import from_text, to_text
+from domain.rates import GroupRate
+from store.rates import group_rate_data, group_rate_from_data
 
 _GROUP_COLUMNS = (
     "g.id, g.name, g.description, g.default_currency, g.owner_id, g.member_count, g.version, "
-    "g.created_at, g.updated_at, g.kind, g.categories"
+    "g.created_at, g.updated_at, g.kind, g.categories, g.rates"
 )
-_GROUP_WIDTH = 11
+_GROUP_WIDTH = 12
 """How many columns `_GROUP_COLUMNS` selects: where the columns selected after it start."""
 _USER_COLUMNS = "id, email, name, picture, created_at, default_currency, locale, name_set, deleted_at"
 _EXPENSE_COLUMNS = (
@@ -56,6 +58,7 @@ def _group(row: Any, offset: int = 0) -> Group:
         updated_at=from_text(row[offset + 8]),
         kind=row[offset + 9],
         categories=categories_from_json(row[offset + 10]),
+        rates=rates_from_json(row[offset + 11]),
     )
 
 
@@ -65,6 +68,14 @@ def categories_to_json(categories: tuple[CustomCategory, ...]) -> str:
 
 def categories_from_json(text: str) -> tuple[CustomCategory, ...]:
     return tuple(CustomCategory(**c) for c in json.loads(text))
+
+
+def rates_to_json(rates: tuple[GroupRate, ...]) -> str:
+    return _compact_json([group_rate_data(r) for r in rates])
+
+
+def rates_from_json(text: str) -> tuple[GroupRate, ...]:
+    return tuple(group_rate_from_data(r) for r in json.loads(text))
 
 
 def _user(row: Any) -> User:

@@ -470,6 +470,10 @@ _MIGRATIONS: list[str] = [
         PRIMARY KEY (currency, on_date)
     ) WITHOUT ROWID;
     """,
+    # 17: a group's own exchange rates, as JSON on its row (bounded: MAX_GROUP_RATES)
+    """
+    ALTER TABLE groups ADD COLUMN rates TEXT NOT NULL DEFAULT '[]';
+    """,
 ]
 """Applied in order and never edited once released: a file's `PRAGMA user_version` counts how many
 of them it has, so a new change is always a new entry at the end."""

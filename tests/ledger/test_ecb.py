@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import date
+from fractions import Fraction
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from domain import Invalid
 from domain.rates import RateQuote
@@ -111,3 +116,37 @@ def test_an_entity_expansion_bomb_is_refused_not_expanded() -> None:
     )
     with pytest.raises(Invalid):
         parse_rates(bomb, "imported")
+
+
+_CODES = ["USD", "JPY", "GBP", "CHF", "IDR", "KWD"]
+_days = st.dates(min_value=date(1999, 1, 4), max_value=date(2030, 12, 31)).map(date.isoformat)
+_rates = st.builds(
+    lambda whole, part: f"{whole}.{part}" if part else str(whole),
+    st.integers(min_value=0, max_value=99_999),
+    st.text(alphabet="0123456789", max_size=6),
+).filter(lambda text: Fraction(text) > 0)
+
+
+@given(st.dictionaries(st.tuples(_days, st.sampled_from(_CODES)), _rates, min_size=1, max_size=40))
+@settings(max_examples=60, deadline=None)
+def test_what_is_written_in_either_format_reads_back_exactly(table: dict[tuple[str, str], str]) -> None:
+    """Rates rendered the ECB's ways (XML cubes; CSV with N/A gaps, long or ISO dates) read back
+    as exactly the quotes written, whatever the days and decimals."""
+    expected = sorted((day, code, rate) for (day, code), rate in table.items())
+    days = sorted({day for day, _ in table})
+    cubes = "".join(
+        f"<Cube time='{day}'>"
+        + "".join(f"<Cube currency='{code}' rate='{rate}'/>" for (d, code), rate in table.items() if d == day)
+        + "</Cube>"
+        for day in days
+    )
+    xml = f"<gesmes:Envelope xmlns:gesmes='g' xmlns='e'><Cube>{cubes}</Cube></gesmes:Envelope>"
+    long_dates = "\n".join(
+        f"{date.fromisoformat(day).strftime('%d %B %Y')}, "
+        + "".join(f"{table.get((day, code), 'N/A')}, " for code in _CODES)
+        for day in days
+    )
+    csv_text = "Date, " + "".join(f"{code}, " for code in _CODES) + "\n" + long_dates + "\n"
+    for text in (xml, csv_text):
+        parsed = parse_rates(text, "imported")
+        assert [(q.on, q.currency, q.per_euro) for q in parsed.quotes] == expected
