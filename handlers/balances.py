@@ -13,11 +13,10 @@ from handlers.access import membership
 from handlers.fields import AMOUNT, DATE
 from handlers.schemas import CURRENCY, ERROR, ID, USER_NAMES, Schema
 from ledger import EXACT_LIMIT, Transfer, format_amount, settle_up
-from ledger.conversion import format_rate
 from ledger.money import invalid
 from server.keys import CLAIMS, SERVICES, STORE
 from server.routing import Api, Reply
-from services.rates import Converted
+from services.rates import Converted, used_rate_json
 
 api = Api("balances")
 
@@ -213,10 +212,7 @@ def _conversion_json(converted: Converted) -> dict[str, Any]:
     return {
         "currency": converted.currency,
         "on": converted.on,
-        "rates": [
-            {"from": r.source, "to": r.target, "rate": format_rate(r.rate), "on": r.on, "source": r.origin}
-            for r in converted.rates
-        ],
+        "rates": [used_rate_json(r) for r in converted.rates],
     }
 
 

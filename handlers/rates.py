@@ -9,11 +9,13 @@ from aiohttp import web
 
 from domain.rates import MAX_GROUP_RATES
 from handlers.access import membership
-from handlers.fields import VERSION, if_match
+from handlers.expenses import EXPENSE
+from handlers.fields import DATE, VERSION, if_match
+from handlers.idempotency import HEADER_DOC, idempotency
 from handlers.schemas import CURRENCY, ERROR, ID, TIMESTAMP, Schema
 from server.keys import SERVICES
-from server.routing import Api, Reply
-from services.payloads import group_rate_json
+from server.routing import Api, Reply, json_reply
+from services.payloads import group_rate_json, version_etag
 
 api = Api("rates")
 
@@ -103,3 +105,47 @@ async def remove_group_rate(request: web.Request) -> web.Response:
         group, request.match_info["from_currency"], request.match_info["to_currency"], if_match(request)
     )
     return web.Response(status=204)
+
+
+CONVERT: Schema = {
+    "type": "object",
+    "required": ["currency"],
+    "additionalProperties": False,
+    "properties": {
+        "currency": {"type": "string", "minLength": 3, "maxLength": 3, "description": "convert into this"},
+        "on": {**DATE, "description": "whose exchange rates to use (default: today, UTC)"},
+    },
+}
+
+
+@api.post(
+    "/api/groups/{group_id}/convert",
+    summary="Record a conversion of every balance into one currency (any member)",
+    description=(
+        "One expense-shaped record (split kind `conversion`, `currency` the target) whose effect "
+        "takes each member's balance in every other currency to zero and adds its value in the "
+        "target, at the rates its split shows (`rates`; the group's own for its pairs, else the "
+        "ECB's of `on`) and with the moves it made (`moves`). The converted balances are each "
+        "within one minor unit of exact and sum to zero. It cannot be edited; deleting it undoes "
+        "it. Written only if the balances are still those it was computed from (retried a few "
+        "times, then 409 `balances_changed`). Takes an Idempotency-Key."
+    ),
+    body=CONVERT,
+    headers=HEADER_DOC,
+    replies={
+        201: Reply("the conversion, as an expense", EXPENSE, ("ETag",)),
+        404: _NOT_FOUND,
+        409: Reply(
+            "every balance is in that currency already (`nothing_to_convert`), the balances kept "
+            "changing (`balances_changed`), or the same Idempotency-Key is in flight",
+            ERROR,
+        ),
+    },
+)
+async def convert_balances(request: web.Request, body: dict[str, Any]) -> web.Response:
+    group, me = await membership(request)
+    async with idempotency(request, body) as slot:
+        if slot.replay is not None:
+            return slot.replay
+        written = await request.app[SERVICES].conversions.convert(group, me.user_id, body, slot)
+    return json_reply(written.payload_json, status=201, headers=version_etag(written.record.version))

@@ -95,3 +95,30 @@ def exchanged(
         return allocate_largest_remainder(converted, dict(side))
 
     return converted, allocated(paid), allocated(owed)
+
+
+CONVERSION = "conversion"
+"""The split kind of a recorded conversion (`conversion_entry`): never made from a client's split."""
+
+
+def conversion_entry(
+    balances: Mapping[str, Mapping[str, int]], target: str, rates: Mapping[str, Fraction]
+) -> tuple[dict[str, int], dict[str, int], dict[str, dict[str, int]]]:
+    """What recording "convert everything to `target`" moves: every member's balance in each
+    other currency back to zero, and its value added to their balance in `target`.
+
+    Returns (paid, owed, moves) in the shape of an expense in `target`: `paid` and `owed` (minor
+    units, each summing to the same total) carry the `target` side, so its net is the converted
+    value (`convert_balances`: zero-sum, each within a minor unit of exact); `moves` (currency →
+    member → minor units, each currency summing to zero) carries the other side. Every member
+    with a move is in `owed`, at zero where nothing was owed, so they all count as taking part."""
+    others = {m: {c: a for c, a in held.items() if c != target and a} for m, held in balances.items()}
+    others = {m: held for m, held in others.items() if held}
+    converted = convert_balances(others, target, rates)
+    moves: dict[str, dict[str, int]] = {}
+    for member, held in sorted(others.items()):
+        for currency, amount in held.items():
+            moves.setdefault(currency, {})[member] = -amount
+    paid = {m: value for m, value in converted.items() if value > 0}
+    owed = {m: max(-value, 0) for m, value in converted.items()}
+    return paid, owed, dict(sorted(moves.items()))

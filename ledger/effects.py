@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 from domain import Expense, Settlement
 from ledger.balances import Net, negate, transfer_net
+from ledger.conversion import CONVERSION
+from ledger.money import parse_amount
 from ledger.moves import balance_moves, net_of, spending_moves
 
 Record = Expense | Settlement
@@ -39,9 +41,29 @@ def effects(before: Record | None, after: Record | None) -> Effects:
             continue
         net = net_effect(record)
         nets.append((record.currency, net if sign > 0 else negate(net)))
-        if isinstance(record, Expense):
+        if isinstance(record, Expense) and is_conversion(record):
+            # a recorded conversion: its other currencies move too, and nobody spent anything
+            nets += [
+                (currency, net if sign > 0 else negate(net)) for currency, net in conversion_moves(record)
+            ]
+        elif isinstance(record, Expense):
             spent.append((sign, record.date, record.category, record.currency, record.owed))
     return Effects(balances=balance_moves(*nets), spending=spending_moves(*spent))
+
+
+def is_conversion(expense: Expense) -> bool:
+    return expense.split.get("kind") == CONVERSION
+
+
+def conversion_moves(expense: Expense) -> list[tuple[str, Net]]:
+    """A recorded conversion's moves in the currencies it converted from (its split's `moves`:
+    decimal strings, as the API shows them), per currency."""
+    by_currency: dict[str, dict[str, int]] = {}
+    for move in expense.split["moves"]:
+        currency = move["currency"]
+        amount = parse_amount(move["amount"], currency, field="moves", allow_zero=True, allow_negative=True)
+        by_currency.setdefault(currency, {})[move["user_id"]] = amount
+    return [(currency, net) for currency, net in sorted(by_currency.items())]
 
 
 def net_effect(record: Record) -> dict[str, int]:

@@ -15,6 +15,7 @@ from services.changes import Changes
 from services.chats import Chats
 from services.comments import Comments
 from services.common import ReplyRecorder, Written
+from services.conversions import Conversions
 from services.events import Events, Publish
 from services.expenses import Expenses
 from services.friends import Friends
@@ -55,6 +56,7 @@ class Services:
     scheduler: Scheduler
     rates: Rates
     group_rates: GroupRates
+    conversions: Conversions
 
     @classmethod
     def build(
@@ -74,6 +76,7 @@ class Services:
         people = People(store, events, clock)
         expenses = Expenses(store, events, clock, notifications, restore_window)
         recurring = RecurringRules(store, events, clock, expenses)
+        rates = Rates(store, events, clock)
         return cls(
             expenses=expenses,
             settlements=Settlements(store, events, clock, notifications, restore_window),
@@ -92,7 +95,8 @@ class Services:
             notifications=notifications,
             recurring=recurring,
             scheduler=Scheduler(recurring, notifications),
-            rates=Rates(store, events, clock),
+            rates=rates,
+            conversions=Conversions(store, events, clock, rates),
             group_rates=GroupRates(store, events, clock),
         )
 

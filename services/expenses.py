@@ -23,6 +23,7 @@ from ledger import (
     payers_to_json,
     split_to_json,
 )
+from ledger.effects import is_conversion
 from ledger.itemized import ItemsSplit
 from ledger.money import invalid
 from services.categories import resolve_category
@@ -92,6 +93,11 @@ class Expenses(Service):
         """Edit what `changes` names, if the expense is still at `expected_version` (else 412);
         balances and spending move by the difference between the old and the new expense."""
         current = await self.store.get_expense(group.id, expense_id)
+        if is_conversion(current):
+            raise Conflict(
+                "a recorded conversion cannot be edited; delete it (and convert again) instead",
+                code="conversion_not_editable",
+            )
         check_version(expected_version, current.version)
         if changes.get("receipt_id") != current.receipt_id:
             await check_receipt(changes.get("receipt_id"))

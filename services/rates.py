@@ -15,7 +15,7 @@ from typing import Literal
 from domain import Balance, Group, Invalid
 from domain.clock import utc_now
 from domain.rates import BASE_CURRENCY, GroupRate, RateQuote, RateSource
-from ledger.conversion import convert_balances
+from ledger.conversion import convert_balances, format_rate
 from ledger.ecb import ParsedRates, parse_rates
 from ledger.money import parse_currency
 from services.common import Service
@@ -34,6 +34,17 @@ class UsedRate:
     rate: Fraction
     on: str
     origin: RateSource | Literal["group"]
+
+
+def used_rate_json(rate: UsedRate) -> dict[str, str]:
+    """A rate used, as the views and a recorded conversion show it (rounded to 10 decimals)."""
+    return {
+        "from": rate.source,
+        "to": rate.target,
+        "rate": format_rate(rate.rate),
+        "on": rate.on,
+        "source": rate.origin,
+    }
 
 
 @dataclass(frozen=True, slots=True)

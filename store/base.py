@@ -523,10 +523,15 @@ class Store(abc.ABC):
         activity: ActivityEntry,
         reply: IdempotentReply | None = None,
         spending: SpendingDeltas | None = None,
+        expected_balances: BalanceDeltas | None = None,
     ) -> None:
         """Store the expense, move balances by `deltas` and spending by `spending`, log `activity`
         and record `reply`, all in one atomic write. Raises NotFound (no such group) or Conflict
-        (code `not_a_member`) when a participant is not a member at the moment of the write."""
+        (code `not_a_member`) when a participant is not a member at the moment of the write.
+        `expected_balances` ((user, currency) → minor units; absent from the store counts as 0):
+        write only if each of those balances is still that, else Conflict `balances_changed` (a
+        recorded conversion, computed from balances read a moment before); each of those users
+        must be a member too."""
 
     @abc.abstractmethod
     async def get_expense(self, group_id: str, expense_id: str, *, include_deleted: bool = False) -> Expense:

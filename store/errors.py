@@ -154,3 +154,11 @@ def commenter_not_a_member(author_id: str) -> Conflict:
 
 def notification_not_found() -> NotFound:
     return NotFound("notification not found")
+
+
+def balances_changed() -> Conflict:
+    """A write computed from balances read a moment before found them changed (by another write)."""
+    return Conflict(
+        "the balances changed meanwhile (another write landed first); nothing was written",
+        code="balances_changed",
+    )

@@ -24,6 +24,7 @@ class _Expenses(_Ledger):
         activity: ActivityEntry,
         reply: IdempotentReply | None = None,
         spending: SpendingDeltas | None = None,
+        expected_balances: BalanceDeltas | None = None,
     ) -> None:
         record = {
             "Put": {
@@ -43,6 +44,7 @@ class _Expenses(_Ledger):
             change=Logged("expense", expense.id, "upsert", expense.version),
             reply=reply,
             spending=spending,
+            expected_balances=expected_balances,
         )
 
     async def get_expense(self, group_id: str, expense_id: str, *, include_deleted: bool = False) -> Expense:

@@ -18,7 +18,7 @@ from store.dynamodb.connection import _Connection
 from store.dynamodb.idempotency import _record_reply
 from store.dynamodb.items import NOT_DELETING, _attrs, _by_date_position, _key, _plain, _spending_key, _ttl
 from store.dynamodb.tables import BY_DATE_INDEX, TTL_ATTRIBUTE
-from store.errors import group_not_found, in_progress, not_a_member, record_not_found
+from store.errors import balances_changed, group_not_found, in_progress, not_a_member, record_not_found
 
 Refusal = Callable[[dict[str, Any] | None], Exception]
 """The error an extra action's failed condition means, given the old item it brought back."""
@@ -42,6 +42,7 @@ class _Ledger(_Connection):
         spending: SpendingDeltas | None = None,
         deleted: bool = False,
         extra: Sequence[tuple[dict[str, Any], Refusal]] = (),
+        expected_balances: BalanceDeltas | None = None,
     ) -> None:
         """Run `record` (the action on the expense or settlement, first in the transaction) with an
         Update per member whose balance or spending moves and a ConditionCheck per other member in
@@ -49,7 +50,9 @@ class _Ledger(_Connection):
         `last_activity_at` (which also numbers `change` in the changes log), the activity Put and the
         reply Update. `deleted`: the stored record must be a deleted one (a restore), else a live
         one; the other kind is NotFound. `extra`: further actions, last, each with the error its
-        failed condition means (checked before any other).
+        failed condition means (checked before any other). `expected_balances`: the members'
+        actions are also conditioned on those balances being still as expected (Conflict
+        `balances_changed` when a member's is not).
 
         At most 1 + 50 + 1 + 1 + 1 actions, and the extra ones: more than 50 distinct users
         cannot all be members."""
@@ -61,13 +64,18 @@ class _Ledger(_Connection):
             if delta:
                 spent.setdefault(user_id, {})[_spending_key(month, category, currency)] = delta
         moving = sorted(moves.keys() | spent.keys())
-        users = moving + sorted(set(members) - set(moving))
+        checked = set(members) | {user_id for user_id, _ in expected_balances or {}}
+        users = moving + sorted(checked - set(moving))
         if len(users) > MAX_GROUP_MEMBERS:
             current = {m["user_id"] for m in await self._partition(group_id, "MEMBER#")}
             raise not_a_member([u for u in users if u not in current])
         actions = [record]
+        expected: dict[str, dict[str, int]] = {}
+        for (user_id, currency), amount in sorted((expected_balances or {}).items()):
+            expected.setdefault(user_id, {})[currency] = amount
         actions += [
-            self._move(group_id, user_id, moves.get(user_id), spent.get(user_id)) for user_id in users
+            self._move(group_id, user_id, moves.get(user_id), spent.get(user_id), expected.get(user_id))
+            for user_id in users
         ]
         meta_index = len(actions)
         actions.append(self._touch(group_id, activity))
@@ -105,6 +113,8 @@ class _Ledger(_Connection):
             if reply is not None and exc.failed(first_extra - 1):
                 raise in_progress() from None
             outsiders = [u for i, u in enumerate(users, start=1) if exc.failed(i)]
+            if any(exc.old_item(i) is not None for i, u in enumerate(users, start=1) if u in outsiders):
+                raise balances_changed() from None  # a member, but a balance is not as expected
             if outsiders:
                 raise not_a_member(outsiders) from None
             raise Unavailable(f"DynamoDB transaction cancelled: {exc.reasons}") from None
@@ -129,21 +139,35 @@ class _Ledger(_Connection):
         user_id: str,
         moves: dict[str, int] | None,
         spent: dict[str, int] | None = None,
+        expected: dict[str, int] | None = None,
     ) -> dict[str, Any]:
         """The action on one membership: move its balances (all currencies) and its spending (all
         month|category|currency entries) in one Update, or only check it exists. Either way the
-        condition is the membership check."""
+        condition is the membership check, and that each balance in `expected` is still that
+        (bringing the item back when it fails, to tell a changed balance from a non-member)."""
         key = _key(f"GROUP#{group_id}", f"MEMBER#{user_id}")
+        condition = "attribute_exists(pk)"
+        names: dict[str, str] = {}
+        values: dict[str, Any] = {":zero": 0}
+        for number, (currency, amount) in enumerate(sorted((expected or {}).items())):
+            names[f"#e{number}"] = currency
+            values[f":e{number}"] = amount
+            names["#b"] = "balances"
+            absent = f"attribute_not_exists(#b.#e{number}) OR " if amount == 0 else ""
+            condition += f" AND ({absent}#b.#e{number} = :e{number})"
+        checked: dict[str, Any] = {}
+        if expected:
+            checked = {"ExpressionAttributeNames": names, "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}
+            checked["ExpressionAttributeValues"] = _attrs({k: v for k, v in values.items() if k != ":zero"})
         if not moves and not spent:
             return {
                 "ConditionCheck": {
                     "TableName": self._groups,
                     "Key": key,
-                    "ConditionExpression": "attribute_exists(pk)",
+                    "ConditionExpression": condition,
+                    **checked,
                 }
             }
-        names: dict[str, str] = {}
-        values: dict[str, Any] = {":zero": 0}
         assignments = []
         if moves:
             names["#b"] = "balances"
@@ -163,9 +187,10 @@ class _Ledger(_Connection):
                 "TableName": self._groups,
                 "Key": key,
                 "UpdateExpression": "SET " + ", ".join(assignments),
-                "ConditionExpression": "attribute_exists(pk)",
+                "ConditionExpression": condition,
                 "ExpressionAttributeNames": names,
                 "ExpressionAttributeValues": _attrs(values),
+                **({"ReturnValuesOnConditionCheckFailure": "ALL_OLD"} if expected else {}),
             }
         }
 

@@ -10,9 +10,9 @@ from domain import ActivityEntry, Expense, ExpenseFilter, IdempotentReply, Page,
 from domain.clock import to_text
 from store.base import PURGE_BATCH, RESTORE_WINDOW, BalanceDeltas, SpendingDeltas
 from store.cursor import dated_position, decode_cursor, encode_cursor
-from store.errors import record_not_found
+from store.errors import balances_changed, record_not_found
 from store.sqlite.balances import _move_balances, _Moves
-from store.sqlite.engine import Db, _Engine
+from store.sqlite.engine import Db, _Engine, _fetchone
 from store.sqlite.idempotency import _record_reply
 from store.sqlite.rows import (
     _EXPENSE_COLUMNS,
@@ -62,6 +62,18 @@ def _soft_delete(
         db.execute(f"DELETE FROM {table} WHERE id IN ({marks})", expired)
 
 
+def _require_balances(db: Db, group_id: str, expected: BalanceDeltas) -> None:
+    """Conflict `balances_changed` unless each (user, currency) balance is still as expected."""
+    for (user_id, currency), amount in expected.items():
+        row = _fetchone(
+            db,
+            "SELECT amount FROM balances WHERE group_id = ? AND user_id = ? AND currency = ?",
+            (group_id, user_id, currency),
+        )
+        if (row[0] if row is not None else 0) != amount:
+            raise balances_changed()
+
+
 class _History(_Engine):
     """The expense and settlement methods of `SQLiteStore`: the dated ledger history, whose writes
     move balances."""
@@ -74,15 +86,19 @@ class _History(_Engine):
         activity: ActivityEntry,
         reply: IdempotentReply | None = None,
         spending: SpendingDeltas | None = None,
+        expected_balances: BalanceDeltas | None = None,
     ) -> None:
         # Everything that needs no database is prepared here, before the transaction, so that the
         # write lock (the one resource every write shares) is held only for the statements.
         row = _expense_row(expense)
         participants = [(expense.id, user) for user in expense.participants]
-        moves = _Moves(expense.group_id, deltas, spending, expense.participants)
+        involved = {*expense.participants, *(user_id for user_id, _ in expected_balances or {})}
+        moves = _Moves(expense.group_id, deltas, spending, involved)
         logged = _activity_row(activity)
 
         def work(db: Db) -> None:
+            if expected_balances:
+                _require_balances(db, expense.group_id, expected_balances)
             _move_balances(db, moves)
             db.execute(_INSERT_EXPENSE, row)
             db.executemany(_INSERT_PARTICIPANT, participants)

@@ -10,10 +10,22 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from domain import Expense
 from domain.errors import Invalid
 from ledger.allocation import allocate_largest_remainder
-from ledger.conversion import convert, convert_balances, exchanged, format_rate, inverse, parse_rate
+from ledger.conversion import (
+    conversion_entry,
+    convert,
+    convert_balances,
+    exchanged,
+    format_rate,
+    inverse,
+    parse_rate,
+)
 from ledger.currencies import currency_exponent
+from ledger.effects import effects
+from ledger.money import format_amount
+from tests.store.builders import T0
 
 CURRENCIES = ["EUR", "USD", "JPY", "KWD", "GBP"]
 PEOPLE = ["u1", "u2", "u3", "u4", "u5"]
@@ -116,3 +128,43 @@ def test_a_rate_is_a_positive_decimal_string(text: Any) -> None:
 def test_a_rate_formats_back_to_itself(digits: int, places: int) -> None:
     rate = Fraction(digits, 10**places)
     assert parse_rate(format_rate(rate)) == rate
+
+
+@settings(max_examples=200, deadline=None)
+@given(group_balances(), st.sampled_from(CURRENCIES), st.dictionaries(st.sampled_from(CURRENCIES), RATES))
+def test_a_recorded_conversion_zeroes_every_other_currency_and_moves_exactly_its_value(
+    balances: dict[str, dict[str, int]], target: str, rates: dict[str, Fraction]
+) -> None:
+    """`conversion_entry` as an expense, through `effects`: balances in every other currency end
+    at zero, the target side is the converted value (zero-sum, within a minor unit of exact),
+    nobody spent anything, and undoing it (effects(entry, None)) is the exact opposite."""
+    rates = {c: rates.get(c, Fraction(3, 7)) for c in CURRENCIES}
+    paid, owed, moves = conversion_entry(balances, target, rates)
+    assert sum(paid.values()) == sum(owed.values())
+    entry = Expense(
+        id="x", group_id="g", description="", amount=sum(paid.values()), currency=target, date="2024-01-07",
+        category="general", paid=paid, owed=owed, notes="", receipt_id=None, created_by="u1",
+        created_at=T0, updated_at=T0, version=1,
+        split={
+            "kind": "conversion",
+            "moves": [
+                {"user_id": u, "currency": c, "amount": format_amount(a, c)}
+                for c, by in moves.items()
+                for u, a in by.items()
+            ],
+        },
+    )  # fmt: skip
+    done = effects(None, entry)
+    assert done.spending == {}
+    after: dict[tuple[str, str], int] = {(m, c): a for m, held in balances.items() for c, a in held.items()}
+    for key, delta in done.balances.items():
+        after[key] = after.get(key, 0) + delta
+    assert all(amount == 0 for (_, currency), amount in after.items() if currency != target)
+    expected = convert_balances(
+        {m: {c: a for c, a in held.items() if c != target} for m, held in balances.items()}, target, rates
+    )
+    for member in balances:
+        gained = after.get((member, target), 0) - balances[member].get(target, 0)
+        assert gained == expected[member]
+    undone = effects(entry, None)
+    assert undone.balances == {key: -delta for key, delta in done.balances.items()}

@@ -384,3 +384,35 @@ async def test_concurrent_expenses_lose_no_update(store: Store) -> None:
         == 20
     )
     assert len(await all_activity(store, created.id)) == 20
+
+
+async def test_an_expense_on_expected_balances_is_written_only_while_they_hold(store: Store) -> None:
+    """The guard a recorded conversion writes with: every balance named must still be what was
+    read (absent counts as zero), or nothing is written; each user named must be a member."""
+    created, a, b, c = await trio(store)
+    dinner = expense(created.id, {a.id: 3000}, {a.id: 1000, b.id: 1000, c.id: 1000})
+    await store.create_expense(
+        dinner, deltas=moves(dinner), activity=activity(created.id, "expense.created", dinner.id)
+    )
+    held = {(a.id, "EUR"): 2000, (b.id, "EUR"): -1000, (c.id, "USD"): 0}
+    stale = {**held, (b.id, "EUR"): -999}
+    taxi = expense(created.id, {b.id: 500}, {a.id: 500}, created_at=at(1))
+    for wrong in (stale, {**held, (c.id, "USD"): 7}):
+        with pytest.raises(Conflict) as caught:
+            await store.create_expense(
+                taxi,
+                deltas=moves(taxi),
+                activity=activity(created.id, "expense.created", taxi.id),
+                expected_balances=wrong,
+            )
+        assert caught.value.code == "balances_changed"
+    with pytest.raises(NotFound):
+        await store.get_expense(created.id, taxi.id)
+    assert await store.get_balances(created.id) == as_balances(moves(dinner))
+    await store.create_expense(
+        taxi,
+        deltas=moves(taxi),
+        activity=activity(created.id, "expense.created", taxi.id),
+        expected_balances=held,
+    )
+    assert await store.get_balances(created.id) == as_balances(combine(moves(dinner), moves(taxi)))
