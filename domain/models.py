@@ -130,6 +130,11 @@ class Expense:
     deleted_by: str | None = None
     recurring_id: str | None = None
     """The recurring expense (`domain.recurring.RecurringRule`) that made this one, if any."""
+    exchange_rate: str | None = None
+    """The payer's own rate (1 `currency` = `exchange_rate` `exchange_currency`, a decimal
+    string): balances and spending then move in `exchange_currency`, the group's currency when
+    the rate was given, not in `currency` (`ledger.effects`)."""
+    exchange_currency: str | None = None
 
     @property
     def participants(self) -> list[str]:

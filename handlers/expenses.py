@@ -114,6 +114,14 @@ _FIELDS: Schema = {
     "split": _SPLIT,
     "notes": {"type": "string", "maxLength": 2000},
     "receipt_id": {"type": ["string", "null"], "maxLength": 128},
+    "exchange_rate": {
+        "type": ["string", "null"],
+        "maxLength": 25,
+        "description": "for an expense in another currency than the group's: the payer's own rate "
+        '(1 `currency` = `exchange_rate` of the group\'s currency, a decimal string like "0.9215"); '
+        "balances and spending then move in the group's currency. null: none. Dropped when "
+        "`currency` changes unless sent again",
+    },
 }
 NEW_EXPENSE: Schema = {
     "type": "object",
@@ -153,6 +161,9 @@ EXPENSE: Schema = {
         "updated_at",
         "version",
         "recurring_id",
+        "exchange_rate",
+        "exchange_currency",
+        "exchanged",
     ],
     "properties": {
         "id": ID,
@@ -177,6 +188,24 @@ EXPENSE: Schema = {
         "recurring_id": {
             "type": ["string", "null"],
             "description": "the recurring expense that made this one (/api/groups/{group_id}/recurring)",
+        },
+        "exchange_rate": {"type": ["string", "null"], "description": "the payer's own rate, if any"},
+        "exchange_currency": {
+            "type": ["string", "null"],
+            "description": "with `exchange_rate`: the currency balances move in (the group's, when set)",
+        },
+        "exchanged": {
+            "type": ["object", "null"],
+            "description": "with `exchange_rate`: the total, payers and shares in `exchange_currency`, "
+            "as the balances move (the total rounded half to even, each side by largest remainder)",
+            "required": ["currency", "amount", "payers", "shares"],
+            "additionalProperties": False,
+            "properties": {
+                "currency": {"type": "string"},
+                "amount": AMOUNT,
+                "payers": {"type": "array", "items": _SHARE},
+                "shares": {"type": "array", "items": _SHARE},
+            },
         },
         **DELETION,
     },

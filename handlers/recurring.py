@@ -20,7 +20,8 @@ from services.payloads import recurring_json, version_etag
 
 api = Api("recurring")
 
-_NOT_REPEATED = ("date", "receipt_id", "version")
+_NOT_REPEATED = ("date", "receipt_id", "version", "exchange_rate")
+"""`exchange_rate` is a card's rate on one day: each occurrence takes its own (edit it)."""
 _TEMPLATE: Schema = {
     **NEW_EXPENSE,
     "description": "the expense to log each time, as for POST .../expenses (no date: each "

@@ -9,10 +9,11 @@ the same subtraction and verify-balances is the sum of (None, record) over histo
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fractions import Fraction
 
 from domain import Expense, Settlement
 from ledger.balances import Net, negate, transfer_net
-from ledger.conversion import CONVERSION
+from ledger.conversion import CONVERSION, exchanged
 from ledger.money import parse_amount
 from ledger.moves import balance_moves, net_of, spending_moves
 
@@ -39,6 +40,13 @@ def effects(before: Record | None, after: Record | None) -> Effects:
     for sign, record in ((-1, before), (1, after)):
         if record is None:
             continue
+        if isinstance(record, Expense) and record.exchange_rate is not None:
+            # the payer's own rate: balances and spending move in the group's currency
+            currency, paid, owed = exchanged_sides(record)
+            net = net_of(paid, owed)
+            nets.append((currency, net if sign > 0 else negate(net)))
+            spent.append((sign, record.date, record.category, currency, owed))
+            continue
         net = net_effect(record)
         nets.append((record.currency, net if sign > 0 else negate(net)))
         if isinstance(record, Expense) and is_conversion(record):
@@ -49,6 +57,17 @@ def effects(before: Record | None, after: Record | None) -> Effects:
         elif isinstance(record, Expense):
             spent.append((sign, record.date, record.category, record.currency, record.owed))
     return Effects(balances=balance_moves(*nets), spending=spending_moves(*spent))
+
+
+def exchanged_sides(expense: Expense) -> tuple[str, dict[str, int], dict[str, int]]:
+    """An expense with its payer's own `exchange_rate`: the currency its effect is in, and who
+    paid and owes what there (`ledger.conversion.exchanged`: the total rounded half to even,
+    each side by largest remainder, so both still sum to it)."""
+    if expense.exchange_rate is None or expense.exchange_currency is None:
+        raise ValueError("the expense has no exchange rate")
+    rate = Fraction(expense.exchange_rate)
+    _, paid, owed = exchanged(expense.paid, expense.owed, expense.currency, expense.exchange_currency, rate)
+    return expense.exchange_currency, paid, owed
 
 
 def is_conversion(expense: Expense) -> bool:

@@ -23,6 +23,7 @@ from ledger import (
     payers_to_json,
     split_to_json,
 )
+from ledger.conversion import format_rate, parse_rate
 from ledger.effects import is_conversion
 from ledger.itemized import ItemsSplit
 from ledger.money import invalid
@@ -35,6 +36,8 @@ from services.records import check_version, delete_as_meant, parse_date, require
 from services.restoring import check_restorable, naming_who_left
 from store import Store
 from store.base import RESTORE_WINDOW
+
+_RATE_PLACES = 12
 
 ReceiptCheck = Callable[[str | None], Awaitable[None]]
 """Refuses (422) a `receipt_id` the caller may not attach; a no-op for None."""
@@ -111,6 +114,7 @@ class Expenses(Service):
             version=current.version + 1,
             kept_category=current.category,
             recurring_id=current.recurring_id,
+            kept_exchange_currency=_kept_target(current, changes),
         )
         effect = effects(current, edited)
         await self.store.update_expense(
@@ -201,12 +205,17 @@ class Expenses(Service):
         version: int,
         kept_category: str | None = None,
         recurring_id: str | None = None,
+        kept_exchange_currency: str | None = None,
     ) -> Expense:
         """Parse and compute: amounts in minor units, who paid, who owes, checked against members.
         The category is resolved to its id (`kept_category`, an edited expense's own, stays even
-        if it is free text from before the catalogue)."""
+        if it is free text from before the catalogue). An `exchange_rate` is to the group's
+        currency, or to `kept_exchange_currency` (an edited expense's, kept with its rate)."""
         now = self.clock()
         currency = parse_currency(body.get("currency", group.default_currency))
+        exchange_rate, exchange_currency = _exchange(
+            body.get("exchange_rate"), currency, kept_exchange_currency or group.default_currency
+        )
         total = parse_amount(body["amount"], currency, field="amount")
         payers = parse_payers(body["payers"], currency) if "payers" in body else {created_by: total}
         split_body = body.get("split") or {"kind": "equal", "members": member_ids}
@@ -237,7 +246,32 @@ class Expenses(Service):
             updated_at=now,
             version=version,
             recurring_id=recurring_id,
+            exchange_rate=exchange_rate,
+            exchange_currency=exchange_currency,
         )
+
+
+def _exchange(text: Any, currency: str, target: str) -> tuple[str | None, str | None]:
+    """The payer's own rate from `currency` to `target` (normalized), or none for null."""
+    if text is None:
+        return None, None
+    if currency == target:
+        raise invalid(
+            "exchange_rate",
+            f"is for an expense in another currency than the group's ({target}); this one is in it",
+        )
+    rate = format_rate(parse_rate(text, field="exchange_rate"), _RATE_PLACES)
+    if rate == "0":
+        raise invalid("exchange_rate", f"rounds to zero at {_RATE_PLACES} decimals")
+    return rate, target
+
+
+def _kept_target(current: Expense, changes: Mapping[str, Any]) -> str | None:
+    """The currency an edited expense's rate stays to: its own while its currency stays (so a
+    change of the group's currency since does not move its balances), else the group's."""
+    if current.exchange_currency is None or changes.get("currency", current.currency) != current.currency:
+        return None
+    return current.exchange_currency
 
 
 def merged_body(current: Expense, changes: Mapping[str, Any]) -> dict[str, Any]:
@@ -252,7 +286,10 @@ def merged_body(current: Expense, changes: Mapping[str, Any]) -> dict[str, Any]:
         "split": current.split,
         "notes": current.notes,
         "receipt_id": current.receipt_id,
+        "exchange_rate": current.exchange_rate,
     }
+    if "currency" in changes and changes["currency"] != current.currency:
+        body["exchange_rate"] = None  # a rate from the old currency means nothing for the new one
     body.update({key: value for key, value in changes.items() if key != "version"})
     total_changed = "amount" in changes or "currency" in changes
     if total_changed and "payers" not in changes:
@@ -270,7 +307,7 @@ def _changes(before: Expense, after: Expense) -> dict[str, Any]:
     old, new = expense_json(before), expense_json(after)
     fields = (
         "description", "amount", "currency", "date", "category", "payers", "split", "shares", "notes",
-        "receipt_id",
+        "receipt_id", "exchange_rate",
     )  # fmt: skip
     return {f: {"from": old[f], "to": new[f]} for f in fields if old[f] != new[f]}
 

@@ -15,7 +15,7 @@ from domain.clock import to_text
 from domain.rates import GroupRate
 from domain.recurring import RecurringRule
 from ledger import format_amount, payers_to_json
-from ledger.effects import BalanceMoves
+from ledger.effects import BalanceMoves, exchanged_sides
 from realtime.envelope import RawJSON
 
 _compact = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
@@ -50,7 +50,22 @@ def expense_json(expense: Expense) -> dict[str, Any]:
         "updated_at": to_text(expense.updated_at),
         "version": expense.version,
         "recurring_id": expense.recurring_id,
+        "exchange_rate": expense.exchange_rate,
+        "exchange_currency": expense.exchange_currency,
+        "exchanged": _exchanged_json(expense),
         **deletion_json(expense.deleted_at, expense.deleted_by),
+    }
+
+
+def _exchanged_json(expense: Expense) -> dict[str, Any] | None:
+    if expense.exchange_rate is None:
+        return None
+    currency, paid, owed = exchanged_sides(expense)
+    return {
+        "currency": currency,
+        "amount": format_amount(sum(paid.values()), currency),
+        "payers": payers_to_json(paid, currency),
+        "shares": payers_to_json(owed, currency),
     }
 
 

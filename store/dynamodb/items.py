@@ -260,6 +260,11 @@ def _expense_item(expense: Expense) -> dict[str, Any]:
         "version": expense.version,
         **_deletion(expense.deleted_at, expense.deleted_by),
         **({"recurring_id": expense.recurring_id} if expense.recurring_id is not None else {}),
+        **(
+            {"exchange_rate": expense.exchange_rate, "exchange_currency": expense.exchange_currency}
+            if expense.exchange_rate is not None
+            else {}
+        ),
     }
 
 
@@ -284,6 +289,8 @@ def _expense(a: dict[str, Any]) -> Expense:
         deleted_at=from_text(a["deleted_at"]) if "deleted_at" in a else None,
         deleted_by=a.get("deleted_by"),
         recurring_id=a.get("recurring_id"),
+        exchange_rate=a.get("exchange_rate"),
+        exchange_currency=a.get("exchange_currency"),
     )
 
 

@@ -23,7 +23,8 @@ _GROUP_WIDTH = 12
 _USER_COLUMNS = "id, email, name, picture, created_at, default_currency, locale, name_set, deleted_at"
 _EXPENSE_COLUMNS = (
     "id, group_id, description, amount, currency, date, category, paid, owed, split, notes, "
-    "receipt_id, created_by, created_at, updated_at, version, deleted_at, deleted_by, recurring_id"
+    "receipt_id, created_by, created_at, updated_at, version, deleted_at, deleted_by, recurring_id, "
+    "exchange_rate, exchange_currency"
 )
 _SETTLEMENT_COLUMNS = (
     "id, group_id, from_user, to_user, amount, currency, date, note, created_by, created_at, version, "
@@ -115,6 +116,8 @@ def _expense_row(expense: Expense) -> tuple[Any, ...]:
         _optional_time(expense.deleted_at),
         expense.deleted_by,
         expense.recurring_id,
+        expense.exchange_rate,
+        expense.exchange_currency,
     )
 
 
@@ -139,6 +142,8 @@ def _expense(row: Any) -> Expense:
         deleted_at=None if row[16] is None else from_text(row[16]),
         deleted_by=row[17],
         recurring_id=row[18],
+        exchange_rate=row[19],
+        exchange_currency=row[20],
     )
 
 

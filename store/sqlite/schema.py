@@ -474,6 +474,11 @@ _MIGRATIONS: list[str] = [
     """
     ALTER TABLE groups ADD COLUMN rates TEXT NOT NULL DEFAULT '[]';
     """,
+    # 18: an expense's own exchange rate to the group's currency (both NULL: none)
+    """
+    ALTER TABLE expenses ADD COLUMN exchange_rate TEXT;
+    ALTER TABLE expenses ADD COLUMN exchange_currency TEXT;
+    """,
 ]
 """Applied in order and never edited once released: a file's `PRAGMA user_version` counts how many
 of them it has, so a new change is always a new entry at the end."""
