@@ -29,6 +29,19 @@ class FeedError(Exception):
     """The rates could not be fetched; str() says why, in one line."""
 
 
+async def _body(response: aiohttp.ClientResponse) -> bytes:
+    """The whole body, read to its end (one `read` returns only what has arrived so far), up to
+    MAX_BYTES."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.content.iter_chunked(1 << 16):
+        size += len(chunk)
+        if size > MAX_BYTES:
+            raise FeedError(f"sent more than {MAX_BYTES} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 class RatesFeed:
     def __init__(self, url: str, rates: Rates, session: aiohttp.ClientSession) -> None:
         self._url = url
@@ -49,15 +62,13 @@ class RatesFeed:
                     return None
                 if response.status != 200:
                     raise FeedError(f"answered HTTP {response.status}")
-                data = await response.content.read(MAX_BYTES + 1)
-                if len(data) > MAX_BYTES:
-                    raise FeedError(f"sent more than {MAX_BYTES} bytes")
+                data = await _body(response)
                 validators = {
                     request: response.headers[answer]
                     for request, answer in (("If-None-Match", "ETag"), ("If-Modified-Since", "Last-Modified"))
                     if answer in response.headers
                 }
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:  # a cut body too: ClientPayloadError
             raise FeedError(f"could not be fetched: {exc!r}") from None
         imported = await self._rates.load(data, "ecb")
         self._validators = validators  # only once stored: a failed store is fetched in full again
@@ -71,6 +82,9 @@ class RatesFeed:
                 imported = await self.fetch()
             except (FeedError, Invalid, Unavailable) as exc:
                 log.warning("EXCHANGE_RATES_URL %s: %s", self._url, getattr(exc, "message", exc))
+                pause = min(seconds, RETRY_SECONDS)
+            except Exception as exc:  # anything else must not end the feed for good either
+                log.warning("EXCHANGE_RATES_URL %s: unexpected %r", self._url, exc)
                 pause = min(seconds, RETRY_SECONDS)
             else:
                 if imported is not None:

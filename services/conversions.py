@@ -16,6 +16,7 @@ from domain.clock import Clock
 from domain.ids import new_id
 from ledger import effects, format_amount, parse_currency
 from ledger.conversion import CONVERSION, conversion_entry
+from ledger.money import MAX_MINOR_UNITS, invalid
 from services.common import ReplyRecorder, Service, Written
 from services.events import Events
 from services.payloads import expense_json, json_text, version_etag, with_moves
@@ -50,6 +51,11 @@ class Conversions(Service):
                 raise Conflict(f"every balance is in {target} already", code="nothing_to_convert")
             used = await self.rates.used_rates({c for _, c in others}, target, day, group.rates)
             expense = self._record(group, actor_id, target, day, today, held, used)
+            if max(expense.owed.values(), default=0) > MAX_MINOR_UNITS or expense.amount > MAX_MINOR_UNITS:
+                raise invalid(
+                    "currency",
+                    f"at these rates a balance would be larger than {format_amount(MAX_MINOR_UNITS, target)}",
+                )
             effect = effects(None, expense)
             payload = expense_json(expense)
             try:
@@ -74,7 +80,10 @@ class Conversions(Service):
                 )
             except Conflict as exc:
                 if exc.code == "balances_changed" and attempt + 1 < ATTEMPTS:
-                    continue  # another write landed between the read and this one: judge again
+                    # another write landed between the read and this one: judge again, on the
+                    # group as it is now (its own rates may have changed too)
+                    group = await self.store.get_group(group.id)
+                    continue
                 raise
             payload_json = json_text(payload)
             self.events.to_group(group.id, "expense.created", with_moves(payload_json, effect.balances))

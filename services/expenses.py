@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timedelta
+from fractions import Fraction
 from typing import Any
 
 from domain import Conflict, Expense, Group
@@ -23,10 +24,10 @@ from ledger import (
     payers_to_json,
     split_to_json,
 )
-from ledger.conversion import format_rate, parse_rate
+from ledger.conversion import convert, format_rate, parse_rate, round_half_even
 from ledger.effects import is_conversion
 from ledger.itemized import ItemsSplit
-from ledger.money import invalid
+from ledger.money import MAX_MINOR_UNITS, invalid
 from services.categories import resolve_category
 from services.common import ReplyRecorder, Service, Written
 from services.events import Events
@@ -165,6 +166,13 @@ class Expenses(Service):
         async def restore(current: Expense) -> None:
             now = self.clock()
             check_restorable(current, self.restore_window, now)
+            if is_conversion(current):
+                # its moves were computed from the balances of its day: applied again on today's,
+                # they would convert what is no longer there (or was converted since)
+                raise Conflict(
+                    "a deleted conversion cannot be restored; convert again instead",
+                    code="conversion_not_restorable",
+                )
             back = dataclasses.replace(
                 current, deleted_at=None, deleted_by=None, updated_at=now, version=current.version + 1
             )
@@ -213,10 +221,10 @@ class Expenses(Service):
         currency, or to `kept_exchange_currency` (an edited expense's, kept with its rate)."""
         now = self.clock()
         currency = parse_currency(body.get("currency", group.default_currency))
-        exchange_rate, exchange_currency = _exchange(
-            body.get("exchange_rate"), currency, kept_exchange_currency or group.default_currency
-        )
         total = parse_amount(body["amount"], currency, field="amount")
+        exchange_rate, exchange_currency = _exchange(
+            body.get("exchange_rate"), currency, kept_exchange_currency or group.default_currency, total
+        )
         payers = parse_payers(body["payers"], currency) if "payers" in body else {created_by: total}
         split_body = body.get("split") or {"kind": "equal", "members": member_ids}
         if isinstance(split_body, dict) and split_body.get("kind") == "items" and "members" not in split_body:
@@ -251,8 +259,9 @@ class Expenses(Service):
         )
 
 
-def _exchange(text: Any, currency: str, target: str) -> tuple[str | None, str | None]:
-    """The payer's own rate from `currency` to `target` (normalized), or none for null."""
+def _exchange(text: Any, currency: str, target: str, total: int) -> tuple[str | None, str | None]:
+    """The payer's own rate from `currency` to `target` (normalized), or none for null; 422 when
+    it makes the total zero or larger than any amount may be."""
     if text is None:
         return None, None
     if currency == target:
@@ -263,6 +272,13 @@ def _exchange(text: Any, currency: str, target: str) -> tuple[str | None, str | 
     rate = format_rate(parse_rate(text, field="exchange_rate"), _RATE_PLACES)
     if rate == "0":
         raise invalid("exchange_rate", f"rounds to zero at {_RATE_PLACES} decimals")
+    converted = round_half_even(convert(total, currency, target, Fraction(rate)))
+    if converted == 0:
+        raise invalid("exchange_rate", f"makes the total zero {target}")
+    if converted > MAX_MINOR_UNITS:
+        raise invalid(
+            "exchange_rate", f"makes the total larger than {format_amount(MAX_MINOR_UNITS, target)}"
+        )
     return rate, target
 
 

@@ -1,7 +1,8 @@
 """A group's own exchange rates: any member sets the rate between two currencies (the card's, the
 exchange office's), which then wins over the ECB's for that pair in the group's views in one
 currency. Kept on the group's record, one versioned write each (`change_group_field`); each pair
-has its own version, so an edit based on a stale read is refused, not silently applied."""
+has its own version (the group's version it was set at, so a pair removed and set again never
+repeats one), so an edit based on a stale read is refused, not silently applied."""
 
 from __future__ import annotations
 
@@ -38,9 +39,8 @@ class GroupRates(Service):
         def changed(current: Group) -> tuple[tuple[GroupRate, ...] | None, GroupRate]:
             old = next((r for r in current.rates if same_pair(r, source, target)), None)
             _check_version(old, expected)
-            made = GroupRate(
-                source, target, text, user_id, self.clock(), 1 if old is None else old.version + 1
-            )
+            # the group's next version: never one this pair (or a pair removed and set again) had
+            made = GroupRate(source, target, text, user_id, self.clock(), current.version + 1)
             if old is None:
                 if len(current.rates) >= MAX_GROUP_RATES:
                     raise Conflict(
@@ -51,10 +51,16 @@ class GroupRates(Service):
                 return (*current.rates, made), made
             return tuple(made if r is old else r for r in current.rates), made
 
+        created: list[bool] = []
+
+        def changed_and_noted(current: Group) -> tuple[tuple[GroupRate, ...] | None, GroupRate]:
+            created[:] = [not any(same_pair(r, source, target) for r in current.rates)]
+            return changed(current)
+
         rate, _ = await change_group_field(
-            self, group, "rates", changed, lambda rate: ("rate.set", group_rate_json(rate))
+            self, group, "rates", changed_and_noted, lambda rate: ("rate.set", group_rate_json(rate))
         )
-        return rate, rate.version == 1
+        return rate, created[0]
 
     async def remove(self, group: Group, source: str, target: str, expected: int | None) -> None:
         """Remove the group's rate between the two currencies (either way round) if it is still

@@ -668,7 +668,8 @@ class Store(abc.ABC):
     @abc.abstractmethod
     async def put_rates(self, quotes: Sequence[RateQuote]) -> int:
         """Store the quotes, each replacing the one for its currency and day, except that an
-        `ecb` quote never replaces an `imported` one. Returns how many were written. Idempotent
+        `ecb` quote never replaces an `imported` one (of quotes for the same currency and day,
+        the last one counts). Returns how many were written. Idempotent
         but not atomic across quotes (the ECB's history is 200,000 of them): running it again
         completes an interrupted import."""
 

@@ -26,7 +26,8 @@ class _Rates(_Engine):
     """The exchange-rate methods of `SQLiteStore`."""
 
     async def put_rates(self, quotes: Sequence[RateQuote]) -> int:
-        rows = [(q.currency, q.on, q.per_euro, q.source) for q in quotes]
+        latest = {(q.currency, q.on): q for q in quotes}  # a twin is written once: the last one
+        rows = [(q.currency, q.on, q.per_euro, q.source) for q in latest.values()]
 
         def work(db: Db) -> int:
             return db.executemany(_UPSERT, rows).rowcount

@@ -76,6 +76,14 @@ async def test_deleting_a_conversion_undoes_it_and_editing_is_refused(
     assert (await api.delete(url, as_=bob, headers={"If-Match": '"1"'})).status == 204
     assert await native(api, group_id, alice) == before
     assert (await verify_group(api.store, group_id)).differences == {}
+    again = await api.post(f"/api/groups/{group_id}/convert", as_=alice, json={"currency": "EUR"})
+    assert again.status == 201
+    # restoring the first would convert, a second time, balances the second one converted
+    back = await api.post(f"{url}/restore", as_=bob, headers={"If-Match": '"2"'})
+    assert (back.status, back.error["code"]) == (409, "conversion_not_restorable"), back.text
+    assert all(
+        not a for held in (await native(api, group_id, alice)).values() for c, a in held.items() if c != "EUR"
+    )
 
 
 async def test_members_converting_at_once_convert_once(
@@ -135,3 +143,17 @@ async def test_a_conversion_without_rates_writes_nothing(
     stranger = await api.user("mallory")
     hidden = await api.post(f"/api/groups/{group_id}/convert", as_=stranger, json={"currency": "EUR"})
     assert hidden.status == 404
+
+
+async def test_a_rate_that_would_overflow_a_balance_is_refused(
+    api: Api, alice: Actor, bob: Actor, carol: Actor
+) -> None:
+    group_id = await trio(api, alice, bob, carol)
+    body = {"description": "x", "amount": "9999999999.99", "currency": "USD"}
+    assert (await api.post(f"/api/groups/{group_id}/expenses", as_=alice, json=body)).status == 201
+    await api.put(f"/api/groups/{group_id}/rates/USD/EUR", as_=alice, json={"rate": "999999999999"})
+    before = await native(api, group_id, alice)
+    reply = await api.post(f"/api/groups/{group_id}/convert", as_=alice, json={"currency": "EUR"})
+    assert reply.status == 422, reply.text
+    assert "currency" in reply.error_fields()
+    assert await native(api, group_id, alice) == before

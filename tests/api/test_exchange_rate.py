@@ -100,6 +100,8 @@ async def test_a_rate_stays_to_the_currency_it_was_given_in(
         {"exchange_rate": "1e3"},
         {"exchange_rate": 0.92},
         {"exchange_rate": "0.0000000000001"},
+        {"exchange_rate": "0.001"},  # 5.00 USD is 0.005 EUR: no whole cent
+        {"amount": "9999999999.99", "exchange_rate": "999999"},  # beyond any amount
     ],
 )
 async def test_a_bad_rate_is_refused_clearly(

@@ -48,15 +48,16 @@ async def test_a_members_rate_wins_over_the_ecbs_both_ways_round(
     group_id = await mixed_group(api, alice, bob, carol)
     made = await api.put(rate_url(group_id, "USD", "EUR"), as_=bob, json={"rate": "0.9000"})
     assert made.status == 201, made.text
+    group = await api.group(group_id, carol)
     assert made.json == {
         "from": "USD",
         "to": "EUR",
         "rate": "0.9",
         "set_by": bob.id,
         "set_at": "2024-01-07T12:00:00.000000Z",
-        "version": 1,
+        "version": group["version"],  # the group's version it was set at
     }
-    assert (await api.group(group_id, carol))["rates"] == [made.json]
+    assert group["rates"] == [made.json]
     shown = await in_eur(api, group_id, alice)
     assert shown["rates"] == [
         {"from": "JPY", "to": "EUR", "rate": "0.0063223114", "on": "2024-01-05", "source": "ecb"},
@@ -74,30 +75,49 @@ async def test_replacing_a_rate_takes_its_version(api: Api, alice: Actor, bob: A
     group_id = await trio(api, alice, bob, carol)
     first = await api.put(rate_url(group_id, "USD", "EUR"), as_=alice, json={"rate": "0.9"})
     assert first.status == 201
+    v1 = first.json["version"]
     blind = await api.put(rate_url(group_id, "EUR", "USD"), as_=bob, json={"rate": "1.1"})
     assert (blind.status, blind.error["code"]) == (428, "version_required"), blind.text
-    assert blind.error["details"] == {"current_version": 1}
-    turned = await api.put(rate_url(group_id, "EUR", "USD"), as_=bob, json={"rate": "1.1", "version": 1})
+    assert blind.error["details"] == {"current_version": v1}
+    turned = await api.put(rate_url(group_id, "EUR", "USD"), as_=bob, json={"rate": "1.1", "version": v1})
     assert turned.status == 200, turned.text
-    assert (turned.json["from"], turned.json["to"], turned.json["version"]) == ("EUR", "USD", 2)
+    v2 = turned.json["version"]
+    assert (turned.json["from"], turned.json["to"]) == ("EUR", "USD") and v2 > v1
     stale = await api.put(
-        rate_url(group_id, "USD", "EUR"), as_=carol, json={"rate": "0.8"}, headers={"If-Match": '"1"'}
+        rate_url(group_id, "USD", "EUR"), as_=carol, json={"rate": "0.8"}, headers={"If-Match": f'"{v1}"'}
     )
-    assert (stale.status, stale.error["details"]) == (412, {"current_version": 2})
+    assert (stale.status, stale.error["details"]) == (412, {"current_version": v2})
     assert (await api.group(group_id, carol))["rates"] == [turned.json]
+
+
+async def test_a_rate_removed_and_set_again_never_takes_an_old_version(
+    api: Api, alice: Actor, bob: Actor, carol: Actor
+) -> None:
+    """Alice read the rate at version v; Bob removed it and Carol set it again: Alice's edit, based
+    on what she read, must not silently replace Carol's."""
+    group_id = await trio(api, alice, bob, carol)
+    url = rate_url(group_id, "USD", "EUR")
+    seen = (await api.put(url, as_=alice, json={"rate": "0.9"})).json["version"]
+    assert (await api.delete(url, as_=bob, headers={"If-Match": f'"{seen}"'})).status == 204
+    carols = await api.put(url, as_=carol, json={"rate": "0.5"})
+    assert carols.status == 201 and carols.json["version"] != seen
+    stale = await api.put(url, as_=alice, json={"rate": "0.91", "version": seen})
+    assert stale.status == 412, stale.text
+    assert (await api.delete(url, as_=alice, headers={"If-Match": f'"{seen}"'})).status == 412
+    assert (await api.group(group_id, alice))["rates"] == [carols.json]
 
 
 async def test_removing_a_rate_brings_the_ecbs_back(api: Api, alice: Actor, bob: Actor, carol: Actor) -> None:
     group_id = await mixed_group(api, alice, bob, carol)
     url = rate_url(group_id, "USD", "EUR")
-    await api.put(url, as_=alice, json={"rate": "0.9"})
+    version = (await api.put(url, as_=alice, json={"rate": "0.9"})).json["version"]
     assert (await api.delete(url, as_=bob)).status == 428
-    assert (await api.delete(url, as_=bob, headers={"If-Match": '"2"'})).status == 412
+    assert (await api.delete(url, as_=bob, headers={"If-Match": f'"{version + 1}"'})).status == 412
     assert (
-        await api.delete(rate_url(group_id, "EUR", "USD"), as_=bob, headers={"If-Match": '"1"'})
+        await api.delete(rate_url(group_id, "EUR", "USD"), as_=bob, headers={"If-Match": f'"{version}"'})
     ).status == 204
     assert (await api.group(group_id, carol))["rates"] == []
-    gone = await api.delete(url, as_=bob, headers={"If-Match": '"1"'})
+    gone = await api.delete(url, as_=bob, headers={"If-Match": f'"{version}"'})
     assert (gone.status, gone.error["code"]) == (404, "rate_not_found")
     shown = await in_eur(api, group_id, alice)
     assert {r["source"] for r in shown["rates"]} == {"ecb"}
@@ -112,7 +132,7 @@ async def test_members_hear_of_a_rate(api: Api, alice: Actor, bob: Actor, carol:
     assert (event["type"], event["data"]) == ("rate.set", {"group_id": group_id, **made})
     group = await client.next_event()
     assert group["type"] == "group.updated" and group["data"]["rates"] == [made]
-    await api.delete(rate_url(group_id, "GBP", "EUR"), as_=bob, headers={"If-Match": '"1"'})
+    await api.delete(rate_url(group_id, "GBP", "EUR"), as_=bob, headers={"If-Match": f'"{made["version"]}"'})
     removed = await client.next_event()
     assert (removed["type"], removed["data"]) == ("rate.removed", {"group_id": group_id, **made})
     await client.close()
@@ -148,8 +168,8 @@ async def test_strangers_cannot_set_or_remove_rates(api: Api, alice: Actor) -> N
     mallory = await api.user("mallory")
     url = rate_url(group["id"], "USD", "EUR")
     assert (await api.put(url, as_=mallory, json={"rate": "0.9"})).status == 404
-    await api.put(url, as_=alice, json={"rate": "0.9"})
-    assert (await api.delete(url, as_=mallory, headers={"If-Match": '"1"'})).status == 404
+    version = (await api.put(url, as_=alice, json={"rate": "0.9"})).json["version"]
+    assert (await api.delete(url, as_=mallory, headers={"If-Match": f'"{version}"'})).status == 404
     assert len((await api.group(group["id"], alice))["rates"]) == 1
 
 

@@ -3,9 +3,11 @@ asks again conditionally (an unchanged file is a 304), and rides out a feed that
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from typing import Any
 
 import aiohttp
@@ -17,7 +19,7 @@ from domain.rates import RateQuote
 from server.config import Config, load_config
 from server.keys import SERVICES
 from server.rates_feed import FeedError, RatesFeed
-from tests.api.conftest import Actor, Api, AppFactory
+from tests.api.conftest import Actor, Api, AppFactory, store_agnostic
 from tests.api.test_expenses import trio
 from tests.waiting import wait_until
 
@@ -39,14 +41,29 @@ class Ecb:
     status: int = 200
     asked: list[dict[str, str]] = field(default_factory=list)
     url: str = ""
+    chunked: bool = False
+
+    async def serve_in_pieces(self, request: web.Request) -> web.StreamResponse:
+        """The body in 16 KiB pieces, each written before the next, as a large file
+        arrives over a real network: no single read on the client sees all of it."""
+        response = web.StreamResponse(headers={"Content-Type": "text/xml"})
+        await response.prepare(request)
+        data = self.body.encode()
+        for start in range(0, len(data), 1 << 14):
+            await response.write(data[start : start + (1 << 14)])
+            await asyncio.sleep(0)
+        await response.write_eof()
+        return response
 
     def app(self) -> web.Application:
         app = web.Application()
         app.router.add_get("/eurofxref-daily.xml", self.serve)
         return app
 
-    async def serve(self, request: web.Request) -> web.Response:
+    async def serve(self, request: web.Request) -> web.StreamResponse:
         self.asked.append(dict(request.headers))
+        if self.chunked:
+            return await self.serve_in_pieces(request)
         tag = f'"{hash(self.body) & 0xFFFFFFFF:x}"'
         if self.status != 200:
             return web.Response(status=self.status, text="down for maintenance")
@@ -124,3 +141,28 @@ async def test_the_server_logs_one_line_and_goes_on_when_the_feed_is_down(
     assert (await api.post(f"/api/groups/{group_id}/expenses", as_=alice, json=spent)).status == 201
     reply = await api.get(f"/api/groups/{group_id}/balances", as_=bob, params={"currency": "EUR"})
     assert (reply.status, reply.error["code"]) == (422, "rate_unavailable")
+
+
+def history(days: int) -> str:
+    """`days` days of five currencies in the ECB history file's XML layout, newest first."""
+    first = date(2000, 1, 3)
+    cubes = "".join(
+        f"<Cube time='{(first + timedelta(days=n)).isoformat()}'>"
+        + "".join(
+            f"<Cube currency='{c}' rate='1.{n % 9000:04d}'/>" for c in ("USD", "JPY", "GBP", "CHF", "SEK")
+        )
+        + "</Cube>"
+        for n in reversed(range(days))
+    )
+    return f"<gesmes:Envelope xmlns:gesmes='g' xmlns='e'><Cube>{cubes}</Cube></gesmes:Envelope>"
+
+
+@store_agnostic  # reading the body is the same whatever stores it
+async def test_a_large_file_is_read_to_its_end(api: Api, ecb: Ecb) -> None:
+    ecb.body, ecb.chunked = history(3000), True
+    assert len(ecb.body) > 400_000
+    async with aiohttp.ClientSession() as session:
+        fetched = await RatesFeed(ecb.url, api.app[SERVICES].rates, session).fetch()
+    assert fetched is not None
+    assert len(fetched.parsed.days) == 3000 and len(fetched.parsed.quotes) == 15_000
+    assert (fetched.parsed.days[0], fetched.parsed.days[-1]) == ("2000-01-03", "2008-03-20")

@@ -3,7 +3,9 @@ imported quote that a fetched one never replaces."""
 
 from __future__ import annotations
 
-from domain.rates import RateQuote
+import pytest
+
+from domain.rates import RateQuote, RateSource
 from store.base import Store
 
 
@@ -49,11 +51,16 @@ async def test_a_fetched_quote_never_replaces_an_imported_one(store: Store) -> N
     assert await store.rates_on(["USD"], "2024-01-02") == {"USD": again}
 
 
-async def test_many_quotes_are_all_stored(store: Store) -> None:
+@pytest.mark.parametrize("source", ["ecb", "imported"])
+async def test_many_quotes_are_all_stored(store: Store, source: RateSource) -> None:
+    """Imported quotes go in batches on DynamoDB, fetched ones one by one: all arrive, and the
+    count says so."""
     quotes = [
-        ecb("USD", f"2023-{month:02d}-{day:02d}", f"1.{month:02d}{day:02d}")
+        RateQuote(currency, f"2023-{month:02d}-{day:02d}", f"1.{month:02d}{day:02d}", source)
+        for currency in ("USD", "GBP")
         for month in range(1, 13)
         for day in range(1, 29)
     ]
-    assert await store.put_rates(quotes) == len(quotes)
-    assert await store.rates_on(["USD"], "2023-07-31") == {"USD": ecb("USD", "2023-07-28", "1.0728")}
+    assert await store.put_rates([*quotes, quotes[0]]) == len(quotes)  # a twin is written once
+    found = await store.rates_on(["USD", "GBP"], "2023-07-31")
+    assert found == {c: RateQuote(c, "2023-07-28", "1.0728", source) for c in ("USD", "GBP")}
