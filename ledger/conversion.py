@@ -14,6 +14,7 @@ end, by rules that keep the ledger's invariants:
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from fractions import Fraction
@@ -63,18 +64,24 @@ def convert_balances(
 ) -> dict[str, int]:
     """Each member's balances (currency → minor units; each currency summing to zero over the
     members) as one balance in `target`, summing to exactly zero. `rates[c]` converts c into
-    `target` (`target` itself needs none). KeyError names a currency without a rate."""
-    exact: dict[str, Fraction] = {}
-    for member, by_currency in balances.items():
-        total = Fraction(0)
-        for currency, amount in by_currency.items():
-            rate = Fraction(1) if currency == target else rates[currency]
-            total += convert(amount, currency, target, rate)
-        exact[member] = total
-    floors = {member: value.numerator // value.denominator for member, value in exact.items()}
+    `target` (`target` itself needs none). KeyError names a currency without a rate.
+
+    Exact, in integers: each currency's factor (its rate times the change of decimals) is put
+    over one common denominator, so a member's exact value is one integer numerator over it
+    (Fraction sums would grow their denominators term by term, at some 40 µs a member)."""
+    factors: dict[str, Fraction] = {}
+    for by_currency in balances.values():
+        for currency in by_currency:
+            if currency not in factors:
+                rate = Fraction(1) if currency == target else rates[currency]
+                factors[currency] = convert(1, currency, target, rate)
+    common = math.lcm(*(factor.denominator for factor in factors.values())) if factors else 1
+    scaled = {c: factor.numerator * (common // factor.denominator) for c, factor in factors.items()}
+    exact = {m: sum(a * scaled[c] for c, a in held.items()) for m, held in balances.items()}
+    floors = {member: value // common for member, value in exact.items()}
     # the exact values sum to zero, so the floors fall short by a whole number below the count
     short = -sum(floors.values())
-    by_remainder = sorted(exact, key=lambda member: (-(exact[member] - floors[member]), member))
+    by_remainder = sorted(exact, key=lambda member: (-(exact[member] - floors[member] * common), member))
     for member in by_remainder[:short]:
         floors[member] += 1
     return floors
