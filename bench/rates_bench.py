@@ -17,6 +17,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from load import BIN, call, load, pick_engine, report, servers, token_for
+from money_bench import three_person_group
 
 CURRENCIES = ["USD", "JPY", "GBP", "CHF", "SEK", "NOK", "DKK", "PLN", "CZK", "HUF", "AUD", "CAD"]
 CURRENCIES += ["CNY", "HKD", "INR", "KRW", "MXN", "NZD", "SGD", "THB", "ZAR", "BRL", "IDR", "ILS"]
@@ -56,15 +57,7 @@ def main() -> None:
                 check=True,
             )
             owner = token_for("ana@example.com", env)
-            group = call("POST", f"{api}/api/groups", owner, {"name": "trip", "default_currency": "EUR"})
-            gid = group["id"]
-            for friend in ("bea", "cem", "dan"):
-                invite = call("POST", f"{api}/api/groups/{gid}/invites", owner, {})
-                call(
-                    "POST",
-                    f"{api}/api/invites/{invite['token']}/accept",
-                    token_for(f"{friend}@example.com", env),
-                )
+            gid = three_person_group(api, env, owner, "trip")
             for currency, amount in (("EUR", "90.00"), ("USD", "45.50"), ("JPY", "12000"), ("GBP", "30.10")):
                 call(
                     "POST",

@@ -27,6 +27,8 @@ from domain.rates import BASE_CURRENCY, RateQuote, RateSource
 from ledger.conversion import parse_rate
 from ledger.currencies import is_currency
 
+MAX_FILE_BYTES = 64 * 1024 * 1024
+"""Far above the ECB's whole history as XML (about 10 MB): the import and the feed read no more."""
 MAX_QUOTES = 1_000_000
 """More than the ECB's whole history since 1999 (about 200,000): a bigger file is not rates."""
 

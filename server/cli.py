@@ -24,8 +24,6 @@ log = logging.getLogger("expense_tracker")
 SHUTDOWN_GRACE_SECONDS = 30
 # web.run_app's default: idle keep-alive connections are closed after this long.
 KEEPALIVE_SECONDS = 75.0
-MAX_RATES_FILE_BYTES = 64 * 1024 * 1024
-"""Far above the ECB's whole history as XML (about 10 MB)."""
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 
@@ -208,16 +206,17 @@ async def _import_rates(config: Config, path: str) -> int:
     """Exit 0 with a summary once the file's rates are stored; 2 (nothing stored) for a file
     that cannot be read or is not the ECB's."""
     from domain import Invalid
+    from ledger.ecb import MAX_FILE_BYTES
     from server.app import open_store
     from services.rates import Rates
 
     try:
-        data = sys.stdin.buffer.read(MAX_RATES_FILE_BYTES + 1) if path == "-" else _read_file(path)
+        data = sys.stdin.buffer.read(MAX_FILE_BYTES + 1) if path == "-" else _read_file(path)
     except OSError as exc:
         print(f"expense-tracker: cannot read {path}: {exc.strerror or exc}", file=sys.stderr)
         return 2
-    if len(data) > MAX_RATES_FILE_BYTES:
-        print(f"expense-tracker: {path}: larger than {MAX_RATES_FILE_BYTES} bytes", file=sys.stderr)
+    if len(data) > MAX_FILE_BYTES:
+        print(f"expense-tracker: {path}: larger than {MAX_FILE_BYTES} bytes", file=sys.stderr)
         return 2
     async with open_store(config) as store:
         try:
@@ -236,8 +235,10 @@ async def _import_rates(config: Config, path: str) -> int:
 
 
 def _read_file(path: str) -> bytes:
+    from ledger.ecb import MAX_FILE_BYTES
+
     with open(path, "rb") as file:
-        return file.read(MAX_RATES_FILE_BYTES + 1)
+        return file.read(MAX_FILE_BYTES + 1)
 
 
 async def _create_tables(config: Config) -> int:

@@ -15,12 +15,11 @@ import logging
 import aiohttp
 
 from domain import Invalid, Unavailable
+from ledger.ecb import MAX_FILE_BYTES
 from services.rates import Imported, Rates
 
 log = logging.getLogger(__name__)
 
-MAX_BYTES = 64 * 1024 * 1024
-"""Far above the ECB's whole history as XML (about 10 MB)."""
 TIMEOUT_SECONDS = 60
 RETRY_SECONDS = 300
 
@@ -31,13 +30,13 @@ class FeedError(Exception):
 
 async def _body(response: aiohttp.ClientResponse) -> bytes:
     """The whole body, read to its end (one `read` returns only what has arrived so far), up to
-    MAX_BYTES."""
+    MAX_FILE_BYTES."""
     chunks: list[bytes] = []
     size = 0
     async for chunk in response.content.iter_chunked(1 << 16):
         size += len(chunk)
-        if size > MAX_BYTES:
-            raise FeedError(f"sent more than {MAX_BYTES} bytes")
+        if size > MAX_FILE_BYTES:
+            raise FeedError(f"sent more than {MAX_FILE_BYTES} bytes")
         chunks.append(chunk)
     return b"".join(chunks)
 
