@@ -1,5 +1,7 @@
 """The yardstick: a bare aiohttp app with no middleware, store or validation."""
 
+import csv
+import io
 import sys
 
 from aiohttp import web
@@ -13,7 +15,15 @@ async def create_item(request: web.Request) -> web.Response:
     return web.json_response(await request.json(), status=201)
 
 
-app = web.Application()
+async def parse_csv(request: web.Request) -> web.Response:
+    """The least an import can do: read the body and split it into CSV rows."""
+    text = (await request.read()).decode("utf-8-sig")
+    rows = sum(1 for _ in csv.reader(io.StringIO(text, newline="")))
+    return web.json_response({"rows": rows})
+
+
+app = web.Application(client_max_size=64 * 2**20)
 app.router.add_get("/bare", list_items)
 app.router.add_post("/bare", create_item)
+app.router.add_post("/bare/csv", parse_csv)
 web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), print=None, access_log=None)

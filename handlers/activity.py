@@ -46,6 +46,7 @@ ACTIVITY: Schema = {
                 "recurring.updated",
                 "recurring.deleted",
                 "recurring.stopped",
+                "group.imported",
             ],
         },
         "subject_id": {

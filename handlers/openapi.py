@@ -130,6 +130,8 @@ def _with_replies(operation: Operation, parameters: list[dict[str, Any]]) -> dic
             "required": True,
             "content": {"application/json": {"schema": _documented(operation.body)}},
         }
+    if operation.upload is not None:
+        document["requestBody"] = {"required": True, "content": operation.upload}
     if operation.public:
         document["security"] = []
     return document

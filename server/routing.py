@@ -48,6 +48,8 @@ class Operation:
     public: bool = False
     description: str = ""
     headers: dict[str, str] = field(default_factory=dict)
+    upload: dict[str, Any] | None = None
+    """A body the handler reads itself (a file): its `requestBody.content`, as documented."""
 
     @property
     def conditional(self) -> bool:
@@ -76,6 +78,7 @@ class Api:
         public: bool = False,
         description: str = "",
         headers: dict[str, str] | None = None,
+        upload: dict[str, Any] | None = None,
     ) -> Callable[[Handler], Handler]:
         """Declare a handler. `replies` documents its answers; 401, 400/413/415 and 422 (a body or
         query that breaks a rule, an If-Match that is not one of our ETags) are added where they
@@ -94,6 +97,7 @@ class Api:
                 public=public,
                 description=description or (handler.__doc__ or "").strip(),
                 headers=headers or {},
+                upload=upload,
             )
             self.routes.append((operation, _validating(operation, handler)))
             return handler

@@ -21,6 +21,7 @@ from services.expenses import Expenses
 from services.friends import Friends
 from services.group_rates import GroupRates
 from services.groups import Groups
+from services.imports import Imports
 from services.invites import Invites
 from services.notifications import Notifications
 from services.occurrences import Scheduler
@@ -57,6 +58,7 @@ class Services:
     rates: Rates
     group_rates: GroupRates
     conversions: Conversions
+    imports: Imports
 
     @classmethod
     def build(
@@ -97,6 +99,7 @@ class Services:
             scheduler=Scheduler(recurring, notifications),
             rates=rates,
             conversions=Conversions(store, events, clock, rates),
+            imports=Imports(store, events, clock),
             group_rates=GroupRates(store, events, clock),
         )
 

@@ -58,6 +58,16 @@ on an index, never a scan."""
 
 
 @dataclass(frozen=True, slots=True)
+class ImportedRecord:
+    """One record an import makes (an expense or a settlement with a new id), with the balances
+    and spending it moves."""
+
+    record: Expense | Settlement
+    deltas: BalanceDeltas
+    spending: SpendingDeltas
+
+
+@dataclass(frozen=True, slots=True)
 class NewGroup:
     id: str
     name: str
@@ -662,6 +672,28 @@ class Store(abc.ABC):
         Conflict `occurrence_exists` when the key is there, NotFound when the rule or the group
         is gone, Conflict `not_a_member` (details `user_ids`) when someone it involves, its
         creator included, is not a member."""
+
+    # imports
+
+    @abc.abstractmethod
+    async def existing_records(self, group_id: str, ids: Collection[str]) -> set[str]:
+        """Which of `ids` name an expense or settlement of the group, deleted ones included: keyed
+        look-ups in batches, never a scan."""
+
+    @abc.abstractmethod
+    async def import_records(
+        self, group_id: str, records: Sequence[ImportedRecord], *, activity: ActivityEntry
+    ) -> None:
+        """Write all of `records` with the balances and spending they move, and `activity`, or
+        none of them. Raises Conflict `record_exists` when one of their ids is taken (the same
+        file imported meanwhile), Conflict `not_a_member` when someone they involve is not a
+        member, NotFound when the group is gone: nothing is written then.
+
+        SQLite writes it all in one transaction. DynamoDB cannot (100 actions a transaction):
+        it takes the group's import lease, writes the records in transactions of whole records
+        with their balances (so balances always match the records there), and on a failure
+        deletes what it wrote before letting it go; while the lease is held, other writes to the
+        group's ledger are refused with Conflict `import_in_progress`, and another import too."""
 
     # exchange rates
 

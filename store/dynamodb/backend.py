@@ -21,6 +21,7 @@ from store.dynamodb.friends import _Friends
 from store.dynamodb.group_deletion import _GroupDeletion
 from store.dynamodb.groups import _Groups
 from store.dynamodb.idempotency import _Idempotency
+from store.dynamodb.imports import _Imports
 from store.dynamodb.invites import _Invites
 from store.dynamodb.items import _key
 from store.dynamodb.members import _Members
@@ -47,6 +48,7 @@ class DynamoDBStore(
     _Invites,
     _Idempotency,
     _Expenses,
+    _Imports,
     _Recurring,
     _Rates,
     _Settlements,

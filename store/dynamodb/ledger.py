@@ -17,6 +17,7 @@ from store.dynamodb.client import _LEDGER_ATTEMPTS, _Cancelled
 from store.dynamodb.connection import _Connection
 from store.dynamodb.idempotency import _record_reply
 from store.dynamodb.items import NOT_DELETING, _attrs, _by_date_position, _key, _plain, _spending_key, _ttl
+from store.dynamodb.lease import IMPORT_UNTIL, lease_refusal
 from store.dynamodb.tables import BY_DATE_INDEX, TTL_ATTRIBUTE
 from store.errors import balances_changed, group_not_found, in_progress, not_a_member, record_not_found
 
@@ -78,7 +79,7 @@ class _Ledger(_Connection):
             for user_id in users
         ]
         meta_index = len(actions)
-        actions.append(self._touch(group_id, activity))
+        actions.append(self._touch(group_id, activity, ledger=True))
         actions.append(self._log(activity))
         if reply is not None:
             actions.append(_record_reply(self._users, reply))
@@ -109,7 +110,7 @@ class _Ledger(_Connection):
                     details={"current_version": current_version},
                 ) from None
             if exc.failed(meta_index):
-                raise group_not_found() from None
+                raise lease_refusal(exc.old_item(meta_index), activity.at) or group_not_found() from None
             if reply is not None and exc.failed(first_extra - 1):
                 raise in_progress() from None
             outsiders = [u for i, u in enumerate(users, start=1) if exc.failed(i)]
@@ -119,16 +120,20 @@ class _Ledger(_Connection):
                 raise not_a_member(outsiders) from None
             raise Unavailable(f"DynamoDB transaction cancelled: {exc.reasons}") from None
 
-    def _touch(self, group_id: str, activity: ActivityEntry) -> dict[str, Any]:
+    def _touch(self, group_id: str, activity: ActivityEntry, *, ledger: bool = False) -> dict[str, Any]:
         """The Update recording on META when the group's latest activity happened (conditioned on
         the group existing, so a write to a deleted group cannot bring back a bare META, and not
-        being deleted, so nothing unsettles a group whose deletion has begun)."""
+        being deleted, so nothing unsettles a group whose deletion has begun). `ledger`: a write
+        to the ledger, which also waits for an import's lease to end (`store.dynamodb.imports`)."""
+        condition = f"attribute_exists(pk) AND {NOT_DELETING}"
+        if ledger:
+            condition += f" AND (attribute_not_exists({IMPORT_UNTIL}) OR {IMPORT_UNTIL} < :at)"
         return {
             "Update": {
                 "TableName": self._groups,
                 "Key": _key(f"GROUP#{group_id}", "META"),
                 "UpdateExpression": "SET last_activity_at = :at",
-                "ConditionExpression": f"attribute_exists(pk) AND {NOT_DELETING}",
+                "ConditionExpression": condition,
                 "ExpressionAttributeValues": _attrs({":at": to_text(activity.at)}),
             }
         }

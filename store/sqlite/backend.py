@@ -14,6 +14,7 @@ from store.sqlite.friends import _Friends
 from store.sqlite.groups import _Groups
 from store.sqlite.history import _History
 from store.sqlite.idempotency import _Idempotency
+from store.sqlite.imports import _Imports
 from store.sqlite.invites import _Invites
 from store.sqlite.notifications import _Notifications
 from store.sqlite.people import _People
@@ -34,6 +35,7 @@ class SQLiteStore(
     _Invites,
     _Idempotency,
     _History,
+    _Imports,
     _Recurring,
     _Rates,
     _Balances,

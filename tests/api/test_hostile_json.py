@@ -53,6 +53,8 @@ async def test_every_json_route_refuses_deep_nesting_before_parsing(api: Api, al
         for path, item in api.openapi.document["paths"].items()
         for method, operation in item.items()
         if "application/json" in operation.get("requestBody", {}).get("content", {})
+        # (a file upload is read by its handler, after the caller is known: tests/api/test_import.py)
+        and "multipart/form-data" not in operation["requestBody"]["content"]
     ]
     assert len(operations) >= 7
     for method, path in operations:
