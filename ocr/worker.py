@@ -27,16 +27,18 @@ from domain import DomainError, Invalid
 from ocr.extract import Line, Receipt, date_line_hints, extract, extract_date, plausible_date
 from ocr.imaging import decode, prepare_with_gray
 from ocr.layout import readable, rows
+from ocr.tesseract import Reading, Tesseract
 from ocr.text import Word
 
 _LENGTH = struct.Struct(">I")
 # The address space a worker (and the tesseract it runs) may use: a hostile image that slips past
 # the pixel limit fails with MemoryError instead of taking the machine down.
 MEMORY_LIMIT_BYTES = 3 * 1024**3
-TESSERACT_CONFIG = "--oem 1 --psm 4 -c tessedit_do_invert=0"
+# The page: a single column of text of variable sizes; no second, inverted read of unsure lines.
+PAGE_READING = Reading(psm=4, variables={"tessedit_do_invert": "0"})
 # The second look at a strip that should hold the date: a uniform block of text (the strip may
 # catch a neighbouring line; psm 6 copes with that far better than single-line psm 7).
-LINE_CONFIG = "--oem 1 --psm 6"
+STRIP_READING = Reading(psm=6)
 # Rebuild receipt rows from the word boxes (ocr.layout) before extraction.
 ROW_REBUILDING = True
 
@@ -57,21 +59,13 @@ def write_frame(stream: BinaryIO, body: bytes) -> None:
 
 def recognise(data: bytes, options: dict[str, Any]) -> dict[str, Any]:
     """Decode, clean, OCR and extract one receipt image. Raises DomainError for bad images."""
-    import pytesseract
-
     started = time.perf_counter()
     cpu_started = cpu_seconds()
     gray = decode(data, max_pixels=int(options["max_pixels"]))
     prepared, aligned_gray = prepare_with_gray(gray)
     prepared_at = time.perf_counter()
-    pytesseract.pytesseract.tesseract_cmd = options.get("tesseract_cmd") or "tesseract"
-    languages = options.get("languages") or "eng"
-    words = pytesseract.image_to_data(
-        prepared,
-        lang=languages,
-        config=options.get("tesseract_config") or TESSERACT_CONFIG,
-        output_type=pytesseract.Output.DICT,
-    )
+    tesseract = tesseract_for(options.get("tesseract_cmd") or "tesseract", options.get("languages") or "eng")
+    words = tesseract.words(prepared, PAGE_READING)
     recognised_at = time.perf_counter()
     lines = lines_from_words(words)
     if ROW_REBUILDING:
@@ -84,7 +78,7 @@ def recognise(data: bytes, options: dict[str, Any]) -> dict[str, Any]:
     second_look = 0
     if not plausible_date(receipt.date, today):
         second_look = _second_look_at_date(
-            receipt, lines, line_boxes(lines), prepared, aligned_gray, languages, today, hints["country"]
+            receipt, lines, line_boxes(lines), prepared, aligned_gray, tesseract, today, hints["country"]
         )
     timings = {
         "prepare_ms": round((prepared_at - started) * 1000, 1),
@@ -103,6 +97,21 @@ def recognise(data: bytes, options: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+_engines: dict[tuple[str, str], Tesseract] = {}
+
+
+def tesseract_for(command: str, languages: str) -> Tesseract:
+    """The worker's Tesseract for these languages, made on its first job and kept for the next
+    (in process, the languages are loaded once)."""
+    key = (command, languages)
+    if key not in _engines:
+        for engine in _engines.values():  # one at a time
+            engine.close()
+        _engines.clear()
+        _engines[key] = Tesseract(command, languages)
+    return _engines[key]
+
+
 def cpu_seconds() -> float:
     """CPU time (user and system) this process and the tesseract runs it waited for have used: a
     job's cost that does not depend on how busy the machine is."""
@@ -117,7 +126,7 @@ def _second_look_at_date(
     boxes: list[tuple[int, int, int, int]],
     binary: Image.Image,
     gray: Image.Image,
-    languages: str,
+    tesseract: Tesseract,
     today: date,
     country: str | None = None,
 ) -> int:
@@ -125,8 +134,6 @@ def _second_look_at_date(
     few strips where the date probably is (a time of day, a `Date` label, part of a date), first
     from the cleaned picture, then from the grayscale (Tesseract's own threshold). Sets the
     receipt's date when these reads give a plausible one; returns how many crops were read."""
-    import pytesseract
-
     hints = date_line_hints(lines)
     extra: list[Line] = []
     reads = 0
@@ -135,7 +142,7 @@ def _second_look_at_date(
         pad = max(4, round(0.35 * (bottom - top)))
         box = (0, max(0, top - pad), binary.width, min(binary.height, bottom + pad))
         for picture in (binary, gray):
-            text = pytesseract.image_to_string(picture.crop(box), lang=languages, config=LINE_CONFIG)
+            text = tesseract.text(picture.crop(box), STRIP_READING)
             reads += 1
             read = [
                 Line(" ".join(raw.split()), lines[index].confidence)
