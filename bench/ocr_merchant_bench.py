@@ -1,7 +1,7 @@
 """The merchant model against a baseline on the same OCR: every picture is read once (the worker's
 own `recognise`, its lines captured where they enter `extract`) and cached, then the merchant
 model of the working tree and that of a git ref both score the same lines. The OCR is the slow,
-noisy part of a bench; a change to `ocr/merchant.py` alone changes nothing before it, so this
+noisy part of a bench; a change to the merchant model (`ocr/merchant*.py`) changes nothing before it, so this
 compares the two models exactly, picture by picture, in one run.
 
     .venv/bin/python bench/ocr_merchant_bench.py [--receipts ../shared/receipts]
@@ -13,7 +13,7 @@ compares the two models exactly, picture by picture, in one run.
 (as `bench/ocr_photo_bench.py --seed-base`); `synthetic` the rendered and degraded corpus receipts
 `bench/ocr_bench.py --only synthetic` reads (seeds from `--synthetic-base`); `text` and `noisy` its
 text pass (the printed lines, clean and OCR-noised, seeds 0 to `--text`). `--baseline` is the
-git ref whose `ocr/merchant.py` is compared (default: where this branch left main). Prints, per
+git ref whose merchant model (its own `ocr/`) is compared (default: where this branch left main). Prints, per
 set, right/null/wrong for both models, the pictures whose verdict changed, and one JSON line.
 """
 
@@ -21,12 +21,14 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import importlib.util
+import importlib
+import io
 import json
 import multiprocessing
 import subprocess
 import sys
-import types
+import tarfile
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -106,24 +108,30 @@ def _text_lines(job: Job) -> list[Line]:
 
 
 def _baseline(ref: str) -> Finder:
-    source = subprocess.run(
-        ["git", "-C", str(ROOT), "show", f"{ref}:ocr/merchant.py"], check=True, capture_output=True, text=True
-    ).stdout
-    module = types.ModuleType("baseline_merchant")
-    sys.modules[module.__name__] = module  # dataclasses look their module up
-    exec(compile(source, f"{ref}:ocr/merchant.py", "exec"), module.__dict__)  # noqa: S102
-    finder: Finder = module.find_merchant
+    """The ref's `find_merchant`, with the ref's own `ocr` modules (the model spans several): its
+    `ocr/` is unpacked apart and imported with this tree's `ocr` modules set aside meanwhile."""
+    unpacked = Path(tempfile.mkdtemp(prefix="merchant-baseline-"))
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", ref, "ocr"], check=True, capture_output=True)
+    with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
+        tar.extractall(unpacked, filter="data")
+    ours = {
+        name: sys.modules.pop(name) for name in list(sys.modules) if name == "ocr" or name.startswith("ocr.")
+    }
+    sys.path.insert(0, str(unpacked))
+    try:
+        finder: Finder = importlib.import_module("ocr.merchant").find_merchant
+    finally:
+        sys.path.remove(str(unpacked))
+        for name in [name for name in sys.modules if name == "ocr" or name.startswith("ocr.")]:
+            del sys.modules[name]
+        sys.modules.update(ours)
     return finder
 
 
 def _current() -> Finder:
-    spec = importlib.util.spec_from_file_location("current_merchant", ROOT / "ocr" / "merchant.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[module.__name__] = module
-    spec.loader.exec_module(module)
-    finder: Finder = module.find_merchant
-    return finder
+    from ocr.merchant import find_merchant
+
+    return find_merchant
 
 
 def _verdict(found: str | None, slug: str | None) -> str:
