@@ -687,7 +687,8 @@ class Store(abc.ABC):
         """Write all of `records` with the balances and spending they move, and `activity`, or
         none of them. Raises Conflict `record_exists` when one of their ids is taken (the same
         file imported meanwhile), Conflict `not_a_member` when someone they involve is not a
-        member, NotFound when the group is gone: nothing is written then.
+        member, NotFound when the group is gone: nothing is written then. No records: nothing
+        at all (not even `activity`).
 
         SQLite writes it all in one transaction. DynamoDB cannot (100 actions a transaction):
         it takes the group's import lease, writes the records in transactions of whole records

@@ -56,6 +56,8 @@ class _Imports(_Ledger):
     async def import_records(
         self, group_id: str, records: Sequence[ImportedRecord], *, activity: ActivityEntry
     ) -> None:
+        if not records:
+            return
         started = time.monotonic()
 
         def until() -> str:

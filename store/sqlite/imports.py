@@ -48,6 +48,8 @@ class _Imports(_Engine):
     async def import_records(
         self, group_id: str, records: Sequence[ImportedRecord], *, activity: ActivityEntry
     ) -> None:
+        if not records:
+            return
         deltas: BalanceDeltas = {}
         spending: SpendingDeltas = {}
         involved: set[str] = set()
