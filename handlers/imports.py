@@ -184,11 +184,17 @@ _FILE = {"type": "string", "format": "binary"}
         404: Reply("no such group, or the caller is not a member", ERROR),
         409: Reply(
             "someone the file involves is not a member (`not_a_member`), or another import into the "
-            "group is being written (`import_in_progress`)",
+            "group is being written (`import_in_progress`), or the same file kept being imported at "
+            "the same moment (`record_exists`)",
             ERROR,
         ),
         413: Reply(f"the file is larger than {MAX_FILE_BYTES // 2**20} MiB (`file_too_large`)", ERROR),
         415: Reply("the body is neither CSV, JSON nor multipart", ERROR),
+        503: Reply(
+            "the store is unavailable, or the import took too long and lost its hold on the group; "
+            "send it again (it makes nothing twice)",
+            ERROR,
+        ),
         422: Reply(
             "the file is not as Splitwise or this server writes it (`import_file`, with its `line`), "
             "a line's figures do not add up or disagree with its Total balance line, the mapping "

@@ -222,7 +222,7 @@ class Expenses(Service):
         now = self.clock()
         currency = parse_currency(body.get("currency", group.default_currency))
         total = parse_amount(body["amount"], currency, field="amount")
-        exchange_rate, exchange_currency = _exchange(
+        exchange_rate, exchange_currency = exchange_of(
             body.get("exchange_rate"), currency, kept_exchange_currency or group.default_currency, total
         )
         payers = parse_payers(body["payers"], currency) if "payers" in body else {created_by: total}
@@ -259,7 +259,7 @@ class Expenses(Service):
         )
 
 
-def _exchange(text: Any, currency: str, target: str, total: int) -> tuple[str | None, str | None]:
+def exchange_of(text: Any, currency: str, target: str, total: int) -> tuple[str | None, str | None]:
     """The payer's own rate from `currency` to `target` (normalized), or none for null; 422 when
     it makes the total zero or larger than any amount may be."""
     if text is None:

@@ -14,6 +14,7 @@ from ledger import parse_amount, parse_currency
 from ledger.conversion import CONVERSION
 from ledger.money import format_amount, invalid
 from ledger.splitwise import MAX_ROWS, check_totals, payment_sides, read_splitwise, rebuild
+from services.expenses import exchange_of
 from services.records import parse_date
 
 Format = Literal["splitwise", "expense_tracker"]
@@ -55,6 +56,9 @@ class Draft:
     exchange_currency: str | None = None
     from_key: str = ""
     to_key: str = ""
+    exported: tuple[str, str] | None = None
+    """(group id, record id) of an exported record: back in the group it came from, it keeps its
+    id, so importing a group's own export into it makes nothing."""
 
     @property
     def people(self) -> set[str]:
@@ -129,6 +133,11 @@ def read_json(data: Any) -> ReadFile:
     origin = str(data.get("group_id", ""))
     drafts = [_json_expense(item, index, origin) for index, item in enumerate(data["expenses"])]
     drafts += [_json_transaction(item, index, origin) for index, item in enumerate(transactions)]
+    first: dict[str, str] = {}
+    for draft in drafts:
+        if draft.source in first:
+            raise invalid(draft.where, f"repeats the record of {first[draft.source]}")
+        first[draft.source] = draft.where
     keys = sorted(set().union(*(d.people for d in drafts)) if drafts else set())
     people = []
     for key in keys:
@@ -157,22 +166,26 @@ def _json_expense(item: Any, index: int, origin: str) -> Draft:
         conversion = None
         if converts:
             moves = tuple(_move(m, f"{where}.split.moves") for m in _list(split.get("moves"), where))
+            _check_moves(moves, currency, f"{where}.split.moves")
             conversion = {
                 "kind": CONVERSION,
                 "currency": currency,
                 "on": _date(split.get("on"), f"{where}.split.on"),
-                "rates": _list(split.get("rates"), where),
+                "rates": _rates(split.get("rates"), f"{where}.split.rates"),
             }
         rate, target = item.get("exchange_rate"), item.get("exchange_currency")
         if rate is not None:
-            if not isinstance(rate, str) or len(rate) > 40:
-                raise invalid(f"{where}.exchange_rate", "must be a decimal string")
             target = parse_currency(target, field=f"{where}.exchange_currency")
+            try:
+                rate, target = exchange_of(rate, currency, target, amount)
+            except Invalid as refused:
+                raise invalid(f"{where}.exchange_rate", str(refused)) from None
         return Draft(
             where=where,
             line=None,
             kind="expense",
             source=f"{origin}\x1fexpense\x1f{_text(item.get('id'), where, 'id', 64)}",
+            exported=(origin, item["id"]),
             date=_date(item.get("date"), f"{where}.date"),
             description=_text(item.get("description"), where, "description", 200),
             category=item["category"] if isinstance(item.get("category"), str) else "",
@@ -206,6 +219,7 @@ def _json_transaction(item: Any, index: int, origin: str) -> Draft:
         line=None,
         kind="transaction",
         source=f"{origin}\x1ftransaction\x1f{_text(item.get('id'), where, 'id', 64)}",
+        exported=(origin, item["id"]),
         date=_date(item.get("date"), f"{where}.date"),
         description=_text(item.get("note", ""), where, "note", 500, empty=True),
         category="",
@@ -242,6 +256,36 @@ def _move(value: Any, where: str) -> dict[str, str]:
         "currency": currency,
         "amount": format_amount(amount, currency),
     }
+
+
+def _check_moves(moves: tuple[dict[str, str], ...], currency: str, where: str) -> None:
+    """A conversion's moves as `ledger.conversion` writes them: one per member and currency, none
+    in the conversion's own currency, each currency's summing to zero."""
+    sums: dict[str, int] = {}
+    seen: set[tuple[str, str]] = set()
+    for move in moves:
+        key = (move["user_id"], move["currency"])
+        if key in seen or move["currency"] == currency:
+            raise invalid(where, "a conversion moves each member once per other currency")
+        seen.add(key)
+        amount = parse_amount(
+            move["amount"], move["currency"], field=where, allow_zero=True, allow_negative=True
+        )
+        sums[move["currency"]] = sums.get(move["currency"], 0) + amount
+    if any(sums.values()):
+        raise invalid(where, "a conversion's moves in each currency must add up to zero")
+
+
+def _rates(value: Any, where: str) -> list[dict[str, str]]:
+    """A conversion's rates as `services.rates.used_rate_json` writes them: a short list of
+    objects of short strings."""
+    items = _list(value, where)
+    if len(items) > 64 or not all(
+        isinstance(r, dict) and len(r) <= 8 and all(isinstance(v, str) and len(v) <= 40 for v in r.values())
+        for r in items
+    ):
+        raise invalid(where, "must list at most 64 rates, each an object of short strings")
+    return items
 
 
 def _date(value: Any, where: str) -> str:

@@ -155,7 +155,10 @@ class Imports(Service):
         """The record `draft` makes, its people the members they matched (someone unmatched
         keeps a stand-in id that can never be a member's, for the dry run's figures)."""
         ids = {m.person.key: m.user_id or f"?{m.person.key}" for m in matches}
-        record = record_id(group.id, file_format, draft.source)
+        if draft.exported is not None and draft.exported[0] == group.id:
+            record = draft.exported[1]
+        else:
+            record = record_id(group.id, file_format, draft.source)
         if draft.kind == "transaction":
             return Settlement(
                 id=record,

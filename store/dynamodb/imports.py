@@ -46,7 +46,7 @@ class _Imports(_Ledger):
     """The import methods of `DynamoDBStore`."""
 
     async def existing_records(self, group_id: str, ids: Collection[str]) -> set[str]:
-        wanted = sorted(ids)
+        wanted = sorted(set(ids))
         found = await self._batch_get(self._expenses, [_key(f"GROUP#{group_id}", f"EXP#{i}") for i in wanted])
         found += await self._batch_get(
             self._transactions, [_key(f"GROUP#{group_id}", f"TXN#{i}") for i in wanted]

@@ -33,7 +33,7 @@ class _Imports(_Engine):
     """The import methods of `SQLiteStore`."""
 
     async def existing_records(self, group_id: str, ids: Collection[str]) -> set[str]:
-        wanted = sorted(ids)
+        wanted = sorted(set(ids))
         found: set[str] = set()
         for start in range(0, len(wanted), _LOOK_UP):
             chunk = wanted[start : start + _LOOK_UP]

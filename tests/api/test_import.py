@@ -433,3 +433,49 @@ async def test_hostile_json_files_are_refused_cleanly(
     wrong = '{"expenses": [{"id": "x", "amount": 5, "currency": "EUR"}]}'
     reply = await send(api, group_id, alice, wrong, headers=as_json)
     assert reply.status == 422 and "expenses[0]" in reply.error["message"], reply.text
+
+
+async def test_bad_records_in_a_json_file_are_named_not_stored(
+    api: Api, alice: Actor, bob: Actor, carol: Actor
+) -> None:
+    """(From review: these gave 500s, or stored expenses nobody could edit.)"""
+    group_id = await trio(api, alice, bob, carol)
+    as_json = {"Content-Type": "application/json"}
+
+    def expense(**fields: Any) -> dict[str, Any]:
+        return {
+            "id": "e1", "description": "x", "amount": "10.00", "currency": "USD", "date": "2024-01-01",
+            "payers": [{"user_id": alice.id, "amount": "10.00"}],
+            "shares": [{"user_id": bob.id, "amount": "10.00"}], **fields,
+        }  # fmt: skip
+
+    conversion = {
+        "kind": "conversion", "on": "2024-01-01", "rates": [],
+        "moves": [{"user_id": alice.id, "currency": "EUR", "amount": "1.00"}],
+    }  # fmt: skip
+    for bad in (
+        [expense(exchange_rate=rate, exchange_currency="EUR") for rate in ("abc", "1/0", "-1", "0")][:1],
+        [expense(exchange_rate="-1", exchange_currency="EUR")],
+        [expense(exchange_rate="0", exchange_currency="EUR")],
+        [expense(exchange_rate="2", exchange_currency="USD")],
+        [expense(amount="0.00", payers=[], shares=[], split=conversion)],
+        [expense(amount="0.00", payers=[], shares=[], split={**conversion, "rates": [1] * 100, "moves": []})],
+        [expense(), expense()],
+    ):
+        reply = await send(
+            api, group_id, alice, json.dumps({"group_id": "g", "expenses": bad}), headers=as_json
+        )
+        assert reply.status == 422 and "expenses[" in reply.error["message"], reply.text
+    assert await native(api, group_id, alice) == {}
+
+
+async def test_a_groups_own_export_imported_into_it_makes_nothing(
+    api: Api, alice: Actor, bob: Actor, carol: Actor
+) -> None:
+    group_id = await trio(api, alice, bob, carol)
+    assert (await send(api, group_id, alice, SPLITWISE)).status == 201
+    before = await native(api, group_id, alice)
+    exported = await api.get(f"/api/groups/{group_id}/export", as_=alice, params={"format": "json"})
+    again = await send(api, group_id, alice, exported.text, headers={"Content-Type": "application/json"})
+    assert again.status == 200 and again.json["counts"]["already_imported"] == 5, again.text
+    assert await native(api, group_id, alice) == before
