@@ -14,6 +14,7 @@ from aiohttp.http_exceptions import HttpProcessingError
 
 from domain import BadRequest, Invalid, PayloadTooLarge, UnsupportedMediaType
 from handlers.access import membership, require_admin
+from handlers.ocr import malformed_multipart
 from handlers.schemas import ERROR, ID, Schema
 from ledger.splitwise import MAX_ROWS, broken
 from server.keys import SERVICES
@@ -298,9 +299,9 @@ async def _read(request: web.Request) -> tuple[str, bytes, str | None]:
             else:
                 await part.release()
     except HttpProcessingError as exc:
-        raise _malformed(exc.message) from None
+        raise malformed_multipart(exc.message) from None
     except (ValueError, AssertionError, RuntimeError) as exc:
-        raise _malformed(str(exc)) from None
+        raise malformed_multipart(str(exc)) from None
     if found is None:
         raise BadRequest("the multipart body has no file part", code="file_required")
     return found[0], found[1], mapping
@@ -322,11 +323,6 @@ async def _limited(chunks: Any, limit: int) -> bytes:
             raise _too_large()
         read.append(chunk)
     return b"".join(read)
-
-
-def _malformed(reason: str) -> BadRequest:
-    reason = " ".join(reason.split())[:200]
-    return BadRequest(f"the multipart body cannot be read: {reason}", code="malformed_multipart")
 
 
 def _too_large() -> PayloadTooLarge:

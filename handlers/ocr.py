@@ -341,13 +341,13 @@ async def _read_upload(request: web.Request, limit: int) -> bytes:
             chunks.append(chunk)
     except HttpProcessingError as exc:
         # aiohttp parses part headers with its HTTP header parser, whose errors are not ValueErrors.
-        raise _malformed(exc.message) from None
+        raise malformed_multipart(exc.message) from None
     except (ValueError, AssertionError, RuntimeError) as exc:
-        raise _malformed(str(exc)) from None
+        raise malformed_multipart(str(exc)) from None
     return b"".join(chunks)
 
 
-def _malformed(reason: str) -> BadRequest:
+def malformed_multipart(reason: str) -> BadRequest:
     """400 for a body that is not well-formed multipart; `reason` is one line, at most 200 chars."""
     reason = " ".join(reason.split())[:200]
     return BadRequest(f"the multipart body cannot be read: {reason}", code="malformed_multipart")

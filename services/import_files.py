@@ -180,12 +180,13 @@ def _json_expense(item: Any, index: int, origin: str) -> Draft:
                 rate, target = exchange_of(rate, currency, target, amount)
             except Invalid as refused:
                 raise invalid(f"{where}.exchange_rate", str(refused)) from None
+        exported_id = _text(item.get("id"), where, "id", 64)
         return Draft(
             where=where,
             line=None,
             kind="expense",
-            source=f"{origin}\x1fexpense\x1f{_text(item.get('id'), where, 'id', 64)}",
-            exported=(origin, item["id"]),
+            source=f"{origin}\x1fexpense\x1f{exported_id}",
+            exported=(origin, exported_id),
             date=_date(item.get("date"), f"{where}.date"),
             description=_text(item.get("description"), where, "description", 200),
             category=item["category"] if isinstance(item.get("category"), str) else "",
@@ -214,12 +215,13 @@ def _json_transaction(item: Any, index: int, origin: str) -> Draft:
     to_key = _text(item.get("to_user"), where, "to_user", 64)
     if from_key == to_key:
         raise invalid(where, "is from someone to themselves")
+    exported_id = _text(item.get("id"), where, "id", 64)
     return Draft(
         where=where,
         line=None,
         kind="transaction",
-        source=f"{origin}\x1ftransaction\x1f{_text(item.get('id'), where, 'id', 64)}",
-        exported=(origin, item["id"]),
+        source=f"{origin}\x1ftransaction\x1f{exported_id}",
+        exported=(origin, exported_id),
         date=_date(item.get("date"), f"{where}.date"),
         description=_text(item.get("note", ""), where, "note", 500, empty=True),
         category="",

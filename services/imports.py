@@ -5,6 +5,7 @@ imported record's id is drawn from the file, `import_files.record_id`)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -111,21 +112,26 @@ class Imports(Service):
         members = await self.store.list_members(group.id)
         matches = match_people(file.people, members, mapping)
         now = self.clock()
+        ids = {m.person.key: m.user_id or f"?{m.person.key}" for m in matches}
+
+        # each record and what it moves, once: the attempts below differ only in what is there
+        def build() -> list[ImportedRecord]:
+            return [_imported(self._record(group, actor_id, d, ids, now, file.format)) for d in file.drafts]
+
+        # (in a thread, as the file was parsed: 10,000 records take a few hundred ms)
+        records = await asyncio.to_thread(build)
         for attempt in range(ATTEMPTS):
-            records = [
-                self._record(group, actor_id, draft, matches, now, file.format) for draft in file.drafts
-            ]
-            existing = await self.store.existing_records(group.id, [r.id for r in records])
+            existing = await self.store.existing_records(group.id, [r.record.id for r in records])
             report = self._report(file, matches, records, existing, offset, limit, dry_run)
-            new = [(d, r) for d, r in zip(file.drafts, records, strict=True) if r.id not in existing]
+            new = [(d, r) for d, r in zip(file.drafts, records, strict=True) if r.record.id not in existing]
             if dry_run:
                 return Outcome(200, report)
             _require_matched(matches, people_in(d for d, _ in new), report)
             if not new:
                 return Outcome(200, report)
-            imported = [_imported(record) for _, record in new]
+            imported = [record for _, record in new]
             _check_magnitude(imported)
-            expenses = sum(isinstance(r, Expense) for _, r in new)
+            expenses = sum(isinstance(r.record, Expense) for _, r in new)
             counts = {"expenses": expenses, "transactions": len(new) - expenses}
             activity = self.activity(
                 group.id, actor_id, "group.imported", group.id, {"format": file.format, **counts}
@@ -148,13 +154,12 @@ class Imports(Service):
         group: Group,
         actor_id: str,
         draft: Draft,
-        matches: list[PersonMatch],
+        ids: Mapping[str, str],
         now: datetime,
         file_format: Format,
     ) -> Expense | Settlement:
-        """The record `draft` makes, its people the members they matched (someone unmatched
-        keeps a stand-in id that can never be a member's, for the dry run's figures)."""
-        ids = {m.person.key: m.user_id or f"?{m.person.key}" for m in matches}
+        """The record `draft` makes, its people the members they matched (`ids`: someone
+        unmatched keeps a stand-in id that can never be a member's, for the dry run's figures)."""
         if draft.exported is not None and draft.exported[0] == group.id:
             record = draft.exported[1]
         else:
@@ -209,16 +214,17 @@ class Imports(Service):
         self,
         file: ReadFile,
         matches: list[PersonMatch],
-        records: list[Expense | Settlement],
+        imported: list[ImportedRecord],
         existing: set[str],
         offset: int,
         limit: int,
         dry_run: bool,
     ) -> dict[str, Any]:
         names = {m.user_id or f"?{m.person.key}": m.person.name for m in matches}
+        records = [i.record for i in imported]
         totals: dict[tuple[str, str], int] = {}
-        for record in records:
-            for key, delta in effects(None, record).balances.items():
+        for one in imported:
+            for key, delta in one.deltas.items():
                 totals[key] = totals.get(key, 0) + delta
         expenses = sum(isinstance(r, Expense) for r in records)
         there = len(existing)

@@ -4,7 +4,7 @@ event loop)."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterator, Sequence
 
 from domain import ActivityEntry, Conflict, Expense
 from store.base import BalanceDeltas, ImportedRecord, SpendingDeltas
@@ -18,31 +18,24 @@ _LOOK_UP = 500
 """Ids per look-up statement (SQLite allows 32,766 parameters; a few hundred keeps them cheap)."""
 
 
-def _taken(db: Db, group_id: str, ids: Sequence[str]) -> set[str]:
-    found: set[str] = set()
-    for start in range(0, len(ids), _LOOK_UP):
-        chunk = ids[start : start + _LOOK_UP]
+def _look_ups(group_id: str, ids: Collection[str]) -> Iterator[tuple[str, tuple[str, ...]]]:
+    """The statements (and their parameters) that find which of `ids` the group's expenses and
+    settlements hold, `_LOOK_UP` ids at a time."""
+    wanted = sorted(set(ids))
+    for start in range(0, len(wanted), _LOOK_UP):
+        chunk = wanted[start : start + _LOOK_UP]
         marks = ",".join("?" * len(chunk))
         for table in ("expenses", "settlements"):
-            sql = f"SELECT id FROM {table} WHERE group_id = ? AND id IN ({marks})"
-            found.update(row[0] for row in db.execute(sql, (group_id, *chunk)))
-    return found
+            yield f"SELECT id FROM {table} WHERE group_id = ? AND id IN ({marks})", (group_id, *chunk)
 
 
 class _Imports(_Engine):
     """The import methods of `SQLiteStore`."""
 
     async def existing_records(self, group_id: str, ids: Collection[str]) -> set[str]:
-        wanted = sorted(set(ids))
         found: set[str] = set()
-        for start in range(0, len(wanted), _LOOK_UP):
-            chunk = wanted[start : start + _LOOK_UP]
-            marks = ",".join("?" * len(chunk))
-            for table in ("expenses", "settlements"):
-                rows = await self._all(
-                    f"SELECT id FROM {table} WHERE group_id = ? AND id IN ({marks})", (group_id, *chunk)
-                )
-                found.update(row[0] for row in rows)
+        for sql, params in _look_ups(group_id, ids):
+            found.update(row[0] for row in await self._all(sql, params))
         return found
 
     async def import_records(
@@ -72,7 +65,7 @@ class _Imports(_Engine):
         logged = _activity_row(activity)
 
         def work(db: Db) -> None:
-            if _taken(db, group_id, ids):
+            if any(db.execute(sql, params).fetchone() for sql, params in _look_ups(group_id, ids)):
                 raise Conflict("some of these records were imported meanwhile", code="record_exists")
             _move_balances(db, moves)
             db.executemany(_INSERT_EXPENSE, expenses)
