@@ -388,7 +388,7 @@ class RedisBroker(Broker):
             finally:
                 self._pubsub = None
                 try:
-                    await pubsub.aclose()  # type: ignore[no-untyped-call]
+                    await pubsub.aclose()
                 except Exception:  # closing a broken connection may fail in any way
                     pass
             first = False
