@@ -152,7 +152,8 @@ async def export_personal_data(request: web.Request) -> web.Response:
         409: Reply(
             "`balance_not_settled`: a balance of the caller is not zero (details `groups`: id and "
             "name of each); `owner_of_groups`: the caller owns groups with other members (details "
-            "`groups`), hand ownership over first; the account stays",
+            "`groups`), hand ownership over first; the account stays; `import_in_progress`: an "
+            "import into one of the caller's groups is being written, try again in a moment",
             ERROR,
         ),
     },

@@ -214,7 +214,11 @@ async def update_group(request: web.Request, body: dict[str, Any]) -> web.Respon
         204: Reply("deleted"),
         403: _FORBIDDEN,
         404: _NOT_FOUND,
-        409: Reply("balances are not settled yet, or it is a direct ledger (`direct_ledger`)", ERROR),
+        409: Reply(
+            "balances are not settled yet, it is a direct ledger (`direct_ledger`), or an import "
+            "into it is being written (`import_in_progress`)",
+            ERROR,
+        ),
         412: Reply("the group changed since the version sent", ERROR),
         422: Reply("If-Match is not an ETag this server issued", ERROR),
     },
@@ -239,7 +243,8 @@ async def delete_group(request: web.Request) -> web.Response:
         ),
         404: _NOT_FOUND,
         409: Reply(
-            "the owner cannot leave, the member's balance is not settled, or it is a direct ledger",
+            "the owner cannot leave, the member's balance is not settled, it is a direct ledger, "
+            "or an import into the group is being written (`import_in_progress`)",
             ERROR,
         ),
     },
@@ -264,7 +269,8 @@ async def remove_member(request: web.Request) -> web.Response:
         204: Reply("left"),
         404: _NOT_FOUND,
         409: Reply(
-            "the owner cannot leave, the member's balance is not settled, or it is a direct ledger",
+            "the owner cannot leave, the member's balance is not settled, it is a direct ledger, "
+            "or an import into the group is being written (`import_in_progress`)",
             ERROR,
         ),
     },

@@ -11,6 +11,7 @@ tried again finishes."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from domain import Unavailable
@@ -32,6 +33,7 @@ from store.dynamodb.items import (
     _settled_condition,
     _unsettled_balances,
 )
+from store.dynamodb.lease import IMPORT_UNTIL, lease_refusal
 from store.errors import group_not_found, unsettled
 
 _DELETED_AT_ONCE = (TRANSACTION_ACTIONS - 1) // (1 + USER_LOG_ACTIONS)
@@ -40,6 +42,8 @@ its own Delete and its entry in the member's own log."""
 _SHED_AT_ONCE = (TRANSACTION_ACTIONS - 1) // (2 + USER_LOG_ACTIONS)
 """Memberships one transaction ending memberships ahead of a group's deletion can end (24): after
 META's Update, each takes its Delete, its entry in the group's log and one in the member's own."""
+_NOT_IMPORTING = f"(attribute_not_exists({IMPORT_UNTIL}) OR {IMPORT_UNTIL} < :now)"
+"""The condition on META that no import holds the group (`store.dynamodb.imports`) at `:now`."""
 
 
 class _GroupDeletion(_Connection):
@@ -54,10 +58,13 @@ class _GroupDeletion(_Connection):
                 raise unsettled("the group still has unsettled balances; settle up first")
             if meta is None:
                 raise group_not_found()
+            now = utc_now()
+            if refusal := lease_refusal(meta, now):
+                raise refusal  # an import's records may yet be taken back, which needs the group
             count = int(meta["member_count"])
             try:
                 if len(members) > _DELETED_AT_ONCE:
-                    await self._freeze(group_id, count, members)
+                    await self._freeze(group_id, count, members, now)
                 # The owner sorts first, so never leaves ahead of the rest.
                 while len(members) > _DELETED_AT_ONCE:
                     leaving = members[max(_DELETED_AT_ONCE, len(members) - _SHED_AT_ONCE) :]
@@ -65,7 +72,7 @@ class _GroupDeletion(_Connection):
                     members, count = members[: -len(leaving)], count - len(leaving)
                 await self._transact_logged(
                     None,
-                    _deletion(self._groups, group_id, count, members),
+                    _deletion(self._groups, group_id, count, members, now),
                     users=[UserLogged(m["user_id"], membership_kind(m), group_id, "delete") for m in members],
                 )
                 # Its recurring expenses (and their occurrence keys) live in a partition of their
@@ -76,17 +83,18 @@ class _GroupDeletion(_Connection):
                 await _backoff(attempt)
         raise Unavailable("group kept changing while being deleted; try again")
 
-    async def _freeze(self, group_id: str, count: int, members: list[dict[str, Any]]) -> None:
+    async def _freeze(self, group_id: str, count: int, members: list[dict[str, Any]], now: datetime) -> None:
         """Mark the group as being deleted, if it still has `count` members, each still settled
-        as read: after this nothing can unsettle it or add to it (cancelled otherwise)."""
+        as read, and no import holds it at `now`: after this nothing can unsettle it or add to it
+        (cancelled otherwise)."""
         actions: list[dict[str, Any]] = [
             {
                 "Update": {
                     "TableName": self._groups,
                     "Key": _key(f"GROUP#{group_id}", "META"),
                     "UpdateExpression": f"SET {DELETING} = :now",
-                    "ConditionExpression": "member_count = :count",
-                    "ExpressionAttributeValues": _attrs({":now": to_text(utc_now()), ":count": count}),
+                    "ConditionExpression": f"member_count = :count AND {_NOT_IMPORTING}",
+                    "ExpressionAttributeValues": _attrs({":now": to_text(now), ":count": count}),
                 }
             }
         ]
@@ -138,17 +146,20 @@ def _settled_delete(table: str, group_id: str, membership: dict[str, Any]) -> di
     }
 
 
-def _deletion(table: str, group_id: str, count: int, members: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _deletion(
+    table: str, group_id: str, count: int, members: list[dict[str, Any]], now: datetime
+) -> list[dict[str, Any]]:
     """The actions that delete a group of `count` members, `members` read with it. The count pins
     the roster: a membership added since the read fails the META condition, and one removed fails
-    its own; each membership's condition also pins its balances at the zeros just read."""
+    its own; each membership's condition also pins its balances at the zeros just read. An import
+    holding the group at `now` fails it too."""
     actions: list[dict[str, Any]] = [
         {
             "Delete": {
                 "TableName": table,
                 "Key": _key(f"GROUP#{group_id}", "META"),
-                "ConditionExpression": "member_count = :count",
-                "ExpressionAttributeValues": _attrs({":count": count}),
+                "ConditionExpression": f"member_count = :count AND {_NOT_IMPORTING}",
+                "ExpressionAttributeValues": _attrs({":count": count, ":now": to_text(now)}),
             }
         }
     ]

@@ -8,9 +8,12 @@ can build on a record that may still be taken back. When a transaction fails, th
 written are undone in reverse (their records deleted, their balances moved back) before the error
 is raised: the import leaves all of its records or none.
 
-If the process dies in the middle, the lease runs out after `LEASE` and what was written stays,
-each part balanced; importing the same file again completes it (imported records have ids drawn
-from the file, so nothing is made twice)."""
+If the process dies in the middle, or the undo itself fails (answered 503), the lease runs out
+after `LEASE` and what was written stays, each part balanced; importing the same file again
+completes it (imported records have ids drawn from the file, so nothing is made twice). While
+the lease is held no member may leave or be removed and the group may not be deleted
+(`store.dynamodb.members`, `store.dynamodb.group_deletion`), so the undo finds every membership
+it moves."""
 
 from __future__ import annotations
 
@@ -71,13 +74,20 @@ class _Imports(_Ledger):
                 last = number == len(chunks)
                 await self._write_chunk(group_id, activity, chunk, until(), finish=last)
                 written.append(chunk)
-        except BaseException:
+        except BaseException as failure:
             try:
                 for chunk in reversed(written):
                     await self._write_chunk(group_id, activity, chunk, until(), undo=True)
                 await self._release(group_id, activity)
-            except Exception as exc:  # the lease runs out; a second import of the file completes it
+            except Exception as exc:
+                # Part of the file stays (each part balanced) and the lease runs out; importing
+                # the file again completes it. Saying why the import failed would hide that.
                 log.warning("undoing the import into group %s failed: %r", group_id, exc)
+                if isinstance(failure, Exception):
+                    raise Unavailable(
+                        "the import was cut short and part of it is written; import the same "
+                        "file again in a few minutes to complete it"
+                    ) from failure
             raise
 
     async def _take_lease(self, group_id: str, activity: ActivityEntry, until: str) -> None:

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from domain import ActivityEntry, Conflict, Member, NotFound, Unavailable
-from domain.clock import to_text
+from domain.clock import to_text, utc_now
 from domain.models import MAX_GROUP_MEMBERS
 from store.dynamodb.changelog import Logged, UserLogged, membership_kind
 from store.dynamodb.client import _ATTEMPTS, _backoff, _Cancelled
@@ -25,6 +25,7 @@ from store.dynamodb.items import (
     _settled_condition,
     _unsettled_balances,
 )
+from store.dynamodb.lease import IMPORT_UNTIL, lease_refusal
 from store.errors import group_not_found, owner_cannot_leave, unsettled, user_not_found
 
 
@@ -129,14 +130,18 @@ class _Members(_Connection):
             # The owner may only go as the last member (account deletion); the group then stays,
             # memberless, with its history.
             owner = membership["role"] == "owner"
-            meta_values: dict[str, Any] = {":one": 1}
+            # Not while an import holds the group: taking its records back needs every member
+            # it moved (`store.dynamodb.imports`).
+            at = activity.at if activity is not None else utc_now()
+            meta_values: dict[str, Any] = {":one": 1, ":at": to_text(at)}
             meta_update = "SET member_count = member_count - :one"
             meta_condition = (
-                "attribute_exists(pk) AND member_count = :one" if owner else "attribute_exists(pk)"
+                f"attribute_exists(pk) AND (attribute_not_exists({IMPORT_UNTIL}) OR {IMPORT_UNTIL} < :at)"
             )
+            if owner:
+                meta_condition += " AND member_count = :one"
             if activity is not None:
                 meta_update += ", last_activity_at = :at"
-                meta_values[":at"] = to_text(activity.at)
             actions: list[dict[str, Any]] = [
                 {
                     "Delete": {
@@ -158,6 +163,7 @@ class _Members(_Connection):
                         "UpdateExpression": meta_update,
                         "ConditionExpression": meta_condition,
                         "ExpressionAttributeValues": _attrs(meta_values),
+                        "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
                     }
                 },
             ]
@@ -177,9 +183,13 @@ class _Members(_Connection):
                 return
             except _Cancelled as exc:
                 if exc.failed(1):
-                    if owner and await self._get(self._groups, _key(f"GROUP#{group_id}", "META")):
+                    meta = exc.old_item(1)
+                    if meta is None:
+                        raise group_not_found() from None
+                    if refusal := lease_refusal(meta, at):
+                        raise refusal from None
+                    if owner:
                         raise owner_cannot_leave() from None
-                    raise group_not_found() from None
             # The membership changed since it was read (or left meanwhile); judge it again.
             await _backoff(attempt)
         raise Unavailable("membership kept changing while being removed; try again")

@@ -383,6 +383,85 @@ async def test_while_an_import_holds_the_group_its_ledger_waits(
     assert after.status == 201, after.text
 
 
+@pytest.mark.parametrize("backend", ["dynamodb"], indirect=True)
+async def test_while_an_import_holds_the_group_nobody_leaves_and_it_stays(
+    api: Api, alice: Actor, bob: Actor, carol: Actor
+) -> None:
+    """An import's take-back moves the balances of every member its records name; a member netted
+    to zero part-way who left, or a group deleted under it, would leave it unable to. So leaving,
+    removal, account deletion and group deletion wait for the import's hold like the ledger does."""
+    from domain.clock import to_text
+    from store.dynamodb import DynamoDBStore
+    from store.dynamodb.lease import LEASE
+
+    store = api.store
+    assert isinstance(store, DynamoDBStore)
+    dave, erin = await api.user("dave"), await api.user("erin")
+    group_id = await trio(api, alice, bob, carol)
+    await api.join(group_id, dave, erin)
+    lonely = (await api.create_group(alice, name="Alone", default_currency="EUR"))["id"]
+    now = datetime.now(timezone.utc)
+    holds = [ActivityEntry(new_id(), g, now, alice.id, "group.imported", g, {}) for g in (group_id, lonely)]
+    for hold in holds:
+        await store._take_lease(hold.group_id, hold, to_text(now + LEASE))
+    members = f"/api/groups/{group_id}/members"
+    for reply in (
+        await api.delete(f"{members}/{dave.id}", as_=dave),
+        await api.delete(f"{members}/{dave.id}", as_=alice),
+        await api.delete("/api/user", as_=erin),
+        await api.delete(f"/api/groups/{lonely}", as_=alice),
+    ):
+        assert (reply.status, reply.error["code"]) == (409, "import_in_progress"), reply.text
+    assert {m["user_id"] for m in (await api.group(group_id, alice))["members"]} >= {dave.id, erin.id}
+    assert (await api.get("/api/user", as_=erin)).status == 200
+    for hold in holds:
+        await store._release(hold.group_id, hold)
+    assert (await api.delete(f"{members}/{dave.id}", as_=dave)).status == 204
+    assert (await api.delete("/api/user", as_=erin)).status == 204
+    assert (await api.delete(f"/api/groups/{lonely}", as_=alice)).status == 204
+
+
+@pytest.mark.parametrize("backend", ["dynamodb"], indirect=True)
+async def test_an_import_it_cannot_take_back_says_so(
+    api: Api, alice: Actor, bob: Actor, carol: Actor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When the take-back itself fails, part of the file stays: the answer must not claim the
+    import left nothing (503: importing the file again completes it), and what stays is balanced."""
+    from domain import Unavailable
+    from store.dynamodb import DynamoDBStore
+
+    store = api.store
+    assert isinstance(store, DynamoDBStore)
+    group_id = await trio(api, alice, bob, carol)
+    now = datetime.now(timezone.utc)
+    stranger = (await api.user("erin")).id
+
+    def expense(ower: str) -> ImportedRecord:
+        record = Expense(
+            id=new_id(), group_id=group_id, description="x", amount=100, currency="EUR", date="2024-03-01",
+            category="general", paid={alice.id: 100}, owed={ower: 100},
+            split={"kind": "exact", "amounts": {ower: "1.00"}}, notes="", receipt_id=None,
+            created_by=alice.id, created_at=now, updated_at=now, version=1,
+        )  # fmt: skip
+        return ImportedRecord(record, {(alice.id, "EUR"): 100, (ower, "EUR"): -100}, {})
+
+    records = [expense(bob.id) for _ in range(60)] + [expense(stranger)]
+    write = store._write_chunk
+
+    async def failing_undo(*args: Any, undo: bool = False, **kwargs: Any) -> None:
+        if undo:
+            raise Unavailable("DynamoDB is down")
+        await write(*args, undo=undo, **kwargs)
+
+    monkeypatch.setattr(store, "_write_chunk", failing_undo)
+    activity = ActivityEntry(new_id(), group_id, now, alice.id, "group.imported", group_id, {})
+    with pytest.raises(Unavailable) as cut:
+        await api.store.import_records(group_id, records, activity=activity)
+    assert "import the same file again" in cut.value.message
+    assert 0 < len(await api.store.existing_records(group_id, [r.record.id for r in records])) < 61
+    assert (await verify_group(api.store, group_id)).differences == {}
+
+
 async def test_a_file_too_large_to_add_up_is_refused(
     api: Api, alice: Actor, bob: Actor, carol: Actor
 ) -> None:
