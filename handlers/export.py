@@ -1,29 +1,35 @@
 """Export of a group's whole history, streamed page by page so memory stays flat however long it is.
 Names come with the ids: CSV has a name column beside each column of user ids, JSON a `users` map;
-every timestamp is RFC 3339 UTC, as everywhere in the API."""
+every timestamp is RFC 3339 UTC, as everywhere in the API. `splitwise` writes Splitwise's own CSV
+(`ledger.splitwise_export`), which the import reads back with the same balances."""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from datetime import datetime
 from typing import Any, TypeVar
 
 from aiohttp import web
 
-from domain import Expense, Page, Settlement
+from domain import Expense, Group, Page, Settlement
+from domain.categories import category_named
 from domain.clock import to_text
 from handlers.access import membership
 from handlers.schemas import ERROR, Schema
-from ledger import format_amount
-from server.keys import SERVICES, STORE
+from ledger import effects, format_amount
+from ledger.splitwise_export import SplitwiseWriter, columns, record_lines
+from server.keys import CLOCK, SERVICES, STORE
 from server.routing import Api, Reply
 from services.payloads import expense_json, settlement_json
 from services.people import People, expense_people, settlement_people
 from store import Store
 
 api = Api("export")
+log = logging.getLogger(__name__)
 
 PAGE_SIZE = 100
 Item = TypeVar("Item")
@@ -52,13 +58,22 @@ CSV_COLUMNS = (
 hold the names of the same people, in the same order, joined by `;`."""
 EXPORT_QUERY: Schema = {
     "type": "object",
-    "properties": {"format": {"type": "string", "enum": ["csv", "json"], "default": "csv"}},
+    "properties": {
+        "format": {
+            "type": "string",
+            "enum": ["csv", "json", "splitwise"],
+            "default": "csv",
+            "description": "`csv`: a line per record with ids and names; `json`: this server's "
+            "export, which the import reads; `splitwise`: Splitwise's CSV export (each person's "
+            "net per line, `Total balance` lines at the end), which the import reads too",
+        }
+    },
 }
 
 
 @api.get(
     "/api/groups/{group_id}/export",
-    summary="Every expense (with its split) and transaction of the group, as CSV or JSON",
+    summary="Every expense (with its split) and transaction of the group, as CSV, JSON or Splitwise's CSV",
     query=EXPORT_QUERY,
     replies={
         200: Reply("the export, streamed (text/csv or application/json)"),
@@ -69,12 +84,21 @@ async def export_group(request: web.Request, query: dict[str, Any]) -> web.Strea
     group, _ = await membership(request)
     store = request.app[STORE]
     fmt = query["format"]
+    as_csv = fmt in ("csv", "splitwise")
+    filename = f"group-{group.id}" + ("-splitwise.csv" if fmt == "splitwise" else f".{fmt}")
     response = web.StreamResponse(
         headers={
-            "Content-Type": "text/csv; charset=utf-8" if fmt == "csv" else "application/json",
-            "Content-Disposition": f'attachment; filename="group-{group.id}.{fmt}"',
+            "Content-Type": "text/csv; charset=utf-8" if as_csv else "application/json",
+            "Content-Disposition": f'attachment; filename="{filename}"',
         }
     )
+    if fmt == "splitwise":
+        # Its columns are everyone its lines move, so it reads the history once before writing.
+        headings = columns(await _people_of(store, group, request.app[SERVICES].people))
+        await response.prepare(request)
+        await _write_splitwise(response, store, group, headings, request.app[CLOCK]())
+        await response.write_eof()
+        return response
     await response.prepare(request)
     names = _Names(request.app[SERVICES].people)
     if fmt == "csv":
@@ -101,6 +125,48 @@ async def export_group(request: web.Request, query: dict[str, Any]) -> web.Strea
         await response.write(b'], "users": ' + json.dumps(dict(sorted(names.users.items()))).encode() + b"}")
     await response.write_eof()
     return response
+
+
+async def _people_of(store: Store, group: Group, people: People) -> dict[str, str]:
+    """Everyone the group's records move (former members too) and its members: id → name."""
+    ids = {member.user_id for member in await store.list_members(group.id)}
+    async for expenses in _pages(_expense_pages(store, group.id)):
+        ids.update(person for expense in expenses for person, _ in effects(None, expense).balances)
+    async for settlements in _pages(_settlement_pages(store, group.id)):
+        ids.update(person for s in settlements for person in (s.from_user, s.to_user))
+    known = await people.names(ids)
+    return {person: str(known.get(person, {}).get("name", "")) for person in ids}
+
+
+async def _write_splitwise(
+    response: web.StreamResponse, store: Store, group: Group, headings: dict[str, str], now: datetime
+) -> None:
+    def category_name(category_id: str) -> str:
+        known = category_named(category_id)
+        own = next((c.name for c in group.categories if c.id == category_id), None)
+        return known.name if known is not None else own or category_id
+
+    writer = SplitwiseWriter(headings)
+    await response.write(writer.header())
+    async for records in _pages(_expense_pages(store, group.id)):
+        await _write_lines(response, writer, records, category_name)
+    async for settlements in _pages(_settlement_pages(store, group.id)):
+        await _write_lines(response, writer, settlements, category_name)
+    await response.write(writer.totals(now.date().isoformat()))
+
+
+async def _write_lines(
+    response: web.StreamResponse,
+    writer: SplitwiseWriter,
+    records: Sequence[Expense] | Sequence[Settlement],
+    category_name: Callable[[str], str],
+) -> None:
+    for record in records:
+        for line in record_lines(record, category_name):
+            if writer.covers(line):
+                await response.write(writer.line(line))
+            else:  # someone who joined after the columns were read: written when exported again
+                log.info("export of group %s leaves out a line of record %s", record.group_id, record.id)
 
 
 class _Names:

@@ -277,6 +277,62 @@ async def test_a_json_export_comes_back_with_the_same_balances(
     assert again.status == 200 and again.json["created"] == {"expenses": 0, "transactions": 0}
 
 
+async def test_a_splitwise_export_comes_back_with_the_same_balances(
+    api: Api, alice: Actor, bob: Actor, carol: Actor
+) -> None:
+    """Export → import into a new group → the same balances: expenses of every kind, one at the
+    payer's own rate, a recorded conversion, payments, and someone who has left since."""
+    from server.keys import SERVICES
+    from tests.api.test_rates_view import RATES_XML
+
+    await api.app[SERVICES].rates.load(RATES_XML.encode(), "ecb")
+    dave = await api.user("dave")
+    source = await trio(api, alice, bob, carol)
+    await api.join(source, dave)
+    assert (await send(api, source, alice, SPLITWISE)).status == 201
+    post = f"/api/groups/{source}/expenses"
+    for body in (
+        {"description": "Hotel", "amount": "100.00", "currency": "USD", "exchange_rate": "0.9",
+         "split": {"kind": "shares", "shares": {alice.id: 1, bob.id: 2}}},
+        {"description": "Fuel", "amount": "40.00", "payers": [{"user_id": dave.id, "amount": "40.00"}],
+         "split": {"kind": "equal", "members": [alice.id, dave.id]}},
+        {"description": "Gone", "amount": "7.00"},
+    ):  # fmt: skip
+        made = await api.post(post, as_=bob, json=body)
+        assert made.status == 201, made.text
+    assert (await api.delete(f"{post}/{made.json['id']}", as_=bob)).status == 204
+    converted = await api.post(f"/api/groups/{source}/convert", as_=alice, json={"currency": "EUR"})
+    assert converted.status == 201, converted.text
+    paid = await api.post(
+        f"/api/groups/{source}/transactions",
+        as_=alice,
+        json={"from_user": alice.id, "to_user": dave.id, "amount": "20.00"},
+    )
+    assert paid.status == 201, paid.text
+    assert (await api.delete(f"/api/groups/{source}/members/{dave.id}", as_=dave)).status == 204
+    exported = await api.get(f"/api/groups/{source}/export", as_=carol, params={"format": "splitwise"})
+    assert exported.status == 200 and exported.headers["Content-Type"].startswith("text/csv")
+    text = exported.text
+    assert text.splitlines()[0] == "Date,Description,Category,Cost,Currency,Alice,Bob,Carol,Dave"
+    target = (await api.create_group(bob, name="Copy", default_currency="EUR"))["id"]
+    await api.join(target, alice, carol, dave)
+    reply = await send(api, target, bob, text)
+    assert reply.status == 201, reply.text
+    assert reply.json["format"] == "splitwise"
+    assert {p["matched_by"] for p in reply.json["people"]} == {"name"}
+    assert reply.json["checked_lines"], "its Total balance lines were checked"
+    before, after = await native(api, source, alice), await native(api, target, alice)
+    assert {a.id: owed(after, a) for a in (alice, bob, carol, dave)} == {
+        a.id: owed(before, a) for a in (alice, bob, carol, dave)
+    }
+    assert (await verify_group(api.store, target)).differences == {}
+    again = await send(api, target, bob, text)
+    assert again.status == 200 and again.json["created"] == {"expenses": 0, "transactions": 0}
+    outsider = await api.user("mallory")
+    hidden = await api.get(f"/api/groups/{source}/export", as_=outsider, params={"format": "splitwise"})
+    assert hidden.status == 404
+
+
 async def test_a_store_import_is_all_or_nothing(api: Api, alice: Actor, bob: Actor, carol: Actor) -> None:
     """On DynamoDB the records go in many transactions: one that fails (someone in it is not a
     member) takes the ones before it back."""
