@@ -1,4 +1,5 @@
-"""The `expense-tracker` command: serve, token, create-tables, rates import, and the upkeep ones."""
+"""The `expense-tracker` command: serve, token, create-tables, rates import, and the upkeep ones
+(`server.upkeep`: verify-balances, check, backup, restore)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from datetime import timedelta
 
 from aiohttp import web
 
+from server import upkeep
 from server.config import Config, ConfigError, load_config
 from server.logs import configure_logging
 from server.tokens import issue_token
@@ -58,6 +60,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     verify.add_argument("group_ids", nargs="+", metavar="GROUP", help="group id(s) to check")
 
+    commands.add_parser(
+        "check",
+        help="the store's integrity checks (embedded store) and verify-balances for every group; "
+        "exit 1 when anything is wrong",
+    )
+    backup = commands.add_parser(
+        "backup",
+        help="copy the embedded store to FILE, consistently, while the server keeps serving",
+    )
+    backup.add_argument("file", metavar="FILE")
+    restore = commands.add_parser(
+        "restore",
+        help="replace the embedded store with the backup in FILE (refused while a server or "
+        "another command has the store open)",
+    )
+    restore.add_argument("file", metavar="FILE")
+    restore.add_argument(
+        "--force", action="store_true", help="replace a store that already holds data (it is lost)"
+    )
+
     rates = commands.add_parser("rates", help="exchange rates for showing balances in one currency")
     rate_commands = rates.add_subparsers(dest="rates_command", required=True)
     rates_import = rate_commands.add_parser(
@@ -83,7 +105,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(asyncio.run(_token(config, args.email, args.name, refresh=args.refresh)))
         return 0
     if args.command == "verify-balances":
-        return asyncio.run(_verify_balances(config, args.group_ids))
+        return asyncio.run(upkeep.verify_balances(config, args.group_ids))
+    if args.command == "check":
+        return asyncio.run(upkeep.check(config))
+    if args.command == "backup":
+        return upkeep.backup(config, args.file)
+    if args.command == "restore":
+        return upkeep.restore(config, args.file, force=args.force)
     if args.command == "backfill":
         return asyncio.run(_backfill(config))
     if args.command == "rates":
@@ -158,34 +186,6 @@ async def _token(config: Config, email: str, name: str | None, *, refresh: bool 
         lifetime=timedelta(hours=config.jwt_expiration_hours),
     )
     return token
-
-
-async def _verify_balances(config: Config, group_ids: list[str]) -> int:
-    """Exit 0 when every group's stored balances match its history, 1 otherwise."""
-    from domain import NotFound
-    from ledger import format_amount
-    from server.app import open_store
-    from services.verify import verify_group
-
-    clean = True
-    async with open_store(config) as store:
-        for group_id in group_ids:
-            try:
-                await store.get_group(group_id)
-            except NotFound:
-                print(f"{group_id}: no such group")
-                clean = False
-                continue
-            result = await verify_group(store, group_id)
-            status = "ok" if not result.differences else f"{len(result.differences)} difference(s)"
-            print(f"{group_id}: {result.expenses} expenses, {result.settlements} transactions: {status}")
-            for (user_id, currency), (stored, recomputed) in result.differences.items():
-                print(
-                    f"  {user_id} {currency}: stored {format_amount(stored, currency)}, "
-                    f"history says {format_amount(recomputed, currency)}"
-                )
-            clean = clean and not result.differences
-    return 0 if clean else 1
 
 
 async def _backfill(config: Config) -> int:

@@ -2,7 +2,8 @@
 existed. Every current membership and everyone named in an expense or settlement gets one (the
 SQLite store's migration 6 does the same for `group_people`). An offline upgrade step, so it may
 scan: it reads each table once, page by page, and is safe to run again or while serving (a put
-never replaces an item a membership wrote meanwhile)."""
+never replaces an item a membership wrote meanwhile). `all_group_ids`, for `expense-tracker
+check`, scans too."""
 
 from __future__ import annotations
 
@@ -41,6 +42,13 @@ async def backfill_people(settings: DynamoDBSettings) -> int:
         async for item in _scan(client, settings.transactions_table, "TXN#"):
             await record(item["group_id"], [item["from_user"], item["to_user"]], item["created_at"])
     return written
+
+
+async def all_group_ids(settings: DynamoDBSettings) -> list[str]:
+    """Every group's id, from its META item (`expense-tracker check`, offline upkeep: a Scan)."""
+    async with _client(settings) as client:
+        metas = [item async for item in _scan(client, settings.groups_table, "META")]
+    return sorted(str(m["id"]) for m in metas if m["sk"] == "META" and m["pk"] == f"GROUP#{m.get('id')}")
 
 
 async def _scan(client: Any, table: str, sk_prefix: str) -> AsyncIterator[dict[str, Any]]:

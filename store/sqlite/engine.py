@@ -48,6 +48,7 @@ from pathlib import Path
 from typing import Any, Self, TypeVar
 
 from domain import Unavailable
+from store.sqlite.backup import hold_store_lock
 from store.sqlite.schema import _connect, _migrate
 
 T = TypeVar("T")
@@ -91,8 +92,15 @@ class _Engine:
     async def open(cls, path: Path) -> AsyncIterator[Self]:
         """The store on the file at `path` (created, and migrated to the current schema, if need
         be), until the context ends; then whatever is pending commits and the connections close."""
+        # Held while open, so that `expense-tracker restore` cannot replace the file under it.
+        with hold_store_lock(path):
+            async with cls._opened(path) as store:
+                yield store
+
+    @classmethod
+    @asynccontextmanager
+    async def _opened(cls, path: Path) -> AsyncIterator[Self]:
         loop = asyncio.get_running_loop()
-        path.parent.mkdir(parents=True, exist_ok=True)
         thread = ThreadPoolExecutor(1, thread_name_prefix="sqlite-wait")
         opened: list[Db] = []
         try:
