@@ -87,7 +87,8 @@ def read_splitwise(text_lines: Iterable[str]) -> SplitwiseFile:
             row = row + [""] * (len(people) + len(_HEAD) - len(row))
             if any(len(cell) > MAX_CELL_CHARS for cell in row):
                 raise broken(number, f"has a cell longer than {MAX_CELL_CHARS} characters")
-            if row[1].strip().casefold() == _TOTAL:
+            # Splitwise leaves a total's Cost blank; an expense that is called so has one.
+            if row[1].strip().casefold() == _TOTAL and not row[3].strip():
                 totals.append(_total(number, row, people))
                 continue
             if len(lines) >= MAX_ROWS:

@@ -52,13 +52,15 @@ def record_lines(record: Record, category_name: Callable[[str], str]) -> list[Ex
         by_currency.setdefault(currency, {})[person] = delta
     if isinstance(record, Settlement):
         nets = by_currency.get(record.currency, {})
-        description = record.note or PAYMENT
+        description = record.note.strip() or PAYMENT
         return (
             [ExportLine(record.date, description, PAYMENT, record.amount, record.currency, nets)]
             if nets
             else []
         )
     category = category_name(record.category)
+    if category.strip().casefold() == PAYMENT.casefold():
+        category = "General"  # the reader takes a `Payment` line for a transaction
     lines = []
     for currency, nets in sorted(by_currency.items()):
         lines.append(
@@ -83,7 +85,7 @@ def _cost(expense: Expense, currency: str, nets: Mapping[str, int]) -> int:
 
 def columns(names: Mapping[str, str]) -> dict[str, str]:
     """Each person's column heading (person id → name): their name, numbered ` (2)`, ` (3)`, ...
-    in id order when names (compared as the reader compares them) repeat; `Person <n>` for none."""
+    in id order when names (compared as the reader compares them) repeat; `Person` for none."""
     headings: dict[str, str] = {}
     taken: set[str] = set()
     for person, name in sorted(names.items(), key=lambda item: (normal_person(item[1]), item[0])):

@@ -75,15 +75,17 @@ class _Imports(_Ledger):
                 await self._write_chunk(group_id, activity, chunk, until(), finish=last)
                 written.append(chunk)
         except BaseException as failure:
+            undone = False
             try:
                 for chunk in reversed(written):
                     await self._write_chunk(group_id, activity, chunk, until(), undo=True)
+                undone = True
                 await self._release(group_id, activity)
             except Exception as exc:
                 # Part of the file stays (each part balanced) and the lease runs out; importing
                 # the file again completes it. Saying why the import failed would hide that.
                 log.warning("undoing the import into group %s failed: %r", group_id, exc)
-                if isinstance(failure, Exception):
+                if isinstance(failure, Exception) and not undone:
                     raise Unavailable(
                         "the import was cut short and part of it is written; import the same "
                         "file again in a few minutes to complete it"

@@ -112,3 +112,25 @@ def test_columns_keep_names_apart_as_the_reader_compares_them() -> None:
         "b": "Ann Lee (2)",
         "d": "Bo",
     }
+
+
+def test_what_the_reader_would_mistake_is_written_apart() -> None:
+    """(From review.) An expense called "Total balance" is not a total; a note of spaces is no
+    description; an expense in a category called "Payment" is not a payment."""
+    total = expense({"u1": 500}, {"u2": 500}, description="Total balance")
+    payment = expense({"u1": 700}, {"u2": 300, "u3": 400}, category="payment")
+    paid = settlement("u2", "u1", 300)
+    blank = Settlement(
+        id="s2", group_id="g", from_user="u3", to_user="u1", amount=100, currency="EUR",
+        date="2024-04-03", note="   ", created_by="u3", created_at=NOW, version=1,
+    )  # fmt: skip
+    records: list[Record] = [total, payment, paid, blank]
+    text = write_splitwise(records, PEOPLE, lambda c: c.title(), "2024-05-01")
+    file = read_splitwise(io.StringIO(text, newline=""))
+    assert [(line.description, line.kind) for line in file.lines] == [
+        ("Total balance", "expense"),
+        ("Dinner", "expense"),
+        ("Payment", "payment"),
+        ("Payment", "payment"),
+    ]
+    assert read_back(records) == sums(records)
