@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from domain import DomainError, Invalid, PayloadTooLarge, Unavailable, UnsupportedMediaType
+from domain.metrics import OCR_FAILURES, OCR_JOB_SECONDS, OCR_QUEUE, OCR_RUNNING
 
 log = logging.getLogger(__name__)
 
@@ -218,14 +219,20 @@ class OcrPool:
         if self._closed:
             raise Unavailable("OCR is shutting down", code="ocr_unavailable")
         if self._admitted >= self.size + self.queue_size:
+            OCR_FAILURES.labels("busy").inc()
             raise PoolBusy(
                 f"all {self.size} OCR workers are busy and {self.queue_size} jobs are waiting",
                 retry_after=self.retry_after(),
             )
         self._admitted += 1
+        OCR_QUEUE.inc()
+        waiting = True
         try:
             worker = await self._idle.get()
+            OCR_QUEUE.dec()
+            waiting = False
             self._busy += 1
+            OCR_RUNNING.inc()
             try:
                 header = self._options
                 if hints:  # only the hints themselves: nothing a caller sends sets the command
@@ -234,7 +241,10 @@ class OcrPool:
                 return await self._run_on(worker, header, data, timeout or self.timeout)
             finally:
                 self._busy -= 1
+                OCR_RUNNING.dec()
         finally:
+            if waiting:  # cancelled while waiting for a worker
+                OCR_QUEUE.dec()
             self._admitted -= 1
 
     def retry_after(self) -> int:
@@ -248,6 +258,7 @@ class OcrPool:
             reply = await asyncio.wait_for(worker.call(header, data), timeout)
         except asyncio.TimeoutError:
             self._timed_out += 1
+            OCR_FAILURES.labels("timeout").inc()
             self._replace(worker, "overran its %.1f s" % timeout)
             raise JobTimedOut(
                 f"reading the image took longer than {timeout:g} s and was stopped; "
@@ -255,6 +266,7 @@ class OcrPool:
             ) from None
         except (asyncio.IncompleteReadError, ConnectionError, BrokenPipeError, ValueError) as exc:
             self._replace(worker, f"crashed ({type(exc).__name__})")
+            OCR_FAILURES.labels("crash").inc()
             raise PoolBusy(
                 "the OCR worker crashed while reading this image; it was replaced",
                 retry_after=1,
@@ -266,6 +278,7 @@ class OcrPool:
             self._replace(worker, "was interrupted")
             raise
         elapsed = time.monotonic() - started
+        OCR_JOB_SECONDS.observe(elapsed)
         self._job_seconds = 0.8 * self._job_seconds + 0.2 * elapsed
         self._idle.put_nowait(worker)
         if reply.get("ok"):
@@ -273,6 +286,7 @@ class OcrPool:
             result: dict[str, Any] = reply["result"]
             return result
         error = _REMOTE_ERRORS.get(reply.get("error", ""))
+        OCR_FAILURES.labels("refused" if error is not None else "error").inc()
         if error is not None:
             raise error(reply.get("message", "the image was refused"), code=reply.get("code"))
         raise Unavailable(

@@ -25,6 +25,7 @@ import redis.asyncio as aioredis
 from aiohttp import web
 from redis.exceptions import RedisError
 
+from domain.metrics import BROKER_RECONNECTS
 from realtime.envelope import Envelope, Pending, frame, pending_event
 from realtime.redis import REDIS
 from realtime.settings import RealtimeSettings
@@ -377,6 +378,7 @@ class RedisBroker(Broker):
                                 delay = 0.1
                                 if not first:
                                     log.warning("Redis pub/sub reconnected; recovering channels")
+                                    BROKER_RECONNECTS.inc()
                                     self.on_resync()
                                 first = False
             except asyncio.CancelledError:

@@ -45,6 +45,19 @@ def pending_event(channel: str, type_: str, data: Any) -> Pending:
     return Pending(channel=channel, type=type_, id=event_id, body=tail)
 
 
+def published_delay(text: str) -> float | None:
+    """Seconds since the event in `text` (an envelope's full text) was published, from its
+    `ts`; None when it carries none that reads (the clocks of instances may differ a little)."""
+    start = text.find(',"ts":')
+    if start < 0:
+        return None
+    end = text.find(",", start + 6)
+    try:
+        return max(0.0, time.time() - float(text[start + 6 : end]))
+    except ValueError:
+        return None
+
+
 def frame(channel: str, seq: int, epoch: str, body: str) -> str:
     """The full envelope text, as clients receive it. (The Redis script builds the same string.)"""
     return f'{{"channel":{json.dumps(channel)},"seq":{seq},"epoch":{json.dumps(epoch)},{body}'

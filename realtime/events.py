@@ -8,6 +8,7 @@ from typing import Any
 
 from aiohttp import web
 
+from domain.metrics import EVENTS_PUBLISHED
 from realtime.broker import BROKER
 from realtime.envelope import pending_event
 
@@ -23,5 +24,6 @@ def publish(app: web.Application, channel: str, type_: str, data: Any) -> None:
         if broker is None:
             return
         broker.publish(pending_event(channel, type_, data))
+        EVENTS_PUBLISHED.inc()
     except Exception:  # a broken publish must never fail the request that committed the change
         log.exception("could not publish %s on %s", type_, channel)

@@ -24,8 +24,9 @@ from typing import Any, Protocol
 
 from aiohttp import web
 
+from domain.metrics import EVENTS_DELIVERED, EVENTS_DROPPED, FANOUT_SECONDS, WEBSOCKETS_OPEN
 from realtime.broker import BROKER, Broker, BrokerUnavailable
-from realtime.envelope import Envelope
+from realtime.envelope import Envelope, published_delay
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +108,7 @@ class Connection:
             return True
         if len(self._queue) >= self._queue_limit:
             log.warning("connection %s (user %s) is too slow: cut off", self.id, self.user_id)
+            EVENTS_DROPPED.labels("slow_consumer").inc(len(self._queue) + 1)
             self.drop(CLOSE_SLOW_CONSUMER, "slow consumer")
             return False
         self._queue.append(frame)
@@ -272,10 +274,14 @@ class Hub:
     # connections
 
     def attach(self, connection: Connection) -> None:
+        if connection not in self._connections:
+            WEBSOCKETS_OPEN.inc()
         self._connections.add(connection)
         connection.on_drop = self.detach
 
     def detach(self, connection: Connection) -> None:
+        if connection in self._connections:
+            WEBSOCKETS_OPEN.dec()
         self._connections.discard(connection)
         for channel in list(connection.channels):
             self._remove(connection, channel)
@@ -356,8 +362,10 @@ class Hub:
             if envelope.seq and (envelope.epoch != recovery.epoch or envelope.seq <= subscription.last):
                 continue
             frame = Outgoing(envelope.text.encode())
-            if not self._forward(state, connection, subscription, envelope, frame):
-                break
+            if self._forward(state, connection, subscription, envelope, frame):
+                EVENTS_DELIVERED.inc()
+            if channel not in connection.channels:
+                break  # the event ended the subscription
 
     async def unsubscribe(self, connection: Connection, channel: str) -> bool:
         if channel not in connection.channels:
@@ -486,11 +494,18 @@ class Hub:
 
     def _dispatch(self, state: _Channel, envelope: Envelope) -> None:
         frame = Outgoing(envelope.text.encode())
+        sent = 0
         for connection, subscription in list(state.subscriptions.items()):
             if subscription.buffer is not None:
                 subscription.buffer.append(envelope)
             elif envelope.seq == 0 or envelope.seq > subscription.last:
-                self._forward(state, connection, subscription, envelope, frame)
+                sent += self._forward(state, connection, subscription, envelope, frame)
+        if sent:
+            EVENTS_DELIVERED.inc(sent)
+        if envelope.seq:
+            delay = published_delay(envelope.text)
+            if delay is not None:
+                FANOUT_SECONDS.observe(delay)
         if not state.subscriptions and self._channels.get(state.name) is state:
             self._release(state)
 
@@ -502,19 +517,16 @@ class Hub:
         envelope: Envelope,
         frame: Outgoing,
     ) -> bool:
-        """Send one event to one subscriber; False when it ended the subscription."""
+        """Send one event to one subscriber; whether a frame went out."""
         if envelope.seq == 0:
             data = envelope.data if isinstance(envelope.data, dict) else {}
-            if data.get("user_id") != connection.user_id:
-                connection.send(frame)
-            return True
+            return data.get("user_id") != connection.user_id and connection.send(frame)
         subscription.last = envelope.seq
-        connection.send(frame)
+        sent = connection.send(frame)
         if _ends_subscription(envelope, connection.user_id):
             connection.send_json({"type": "unsubscribed", "channel": state.name, "reason": envelope.type})
             self._remove(connection, state.name)
-            return False
-        return True
+        return sent
 
     def _ask_resubscribe(self, state: _Channel, reason: str, epoch: str, head: int) -> None:
         """End the live subscriptions of a channel whose events can no longer be delivered
@@ -522,6 +534,7 @@ class Hub:
         state.epoch, state.head = epoch, head
         for connection, subscription in list(state.subscriptions.items()):
             if subscription.buffer is None:
+                EVENTS_DROPPED.labels(reason).inc()
                 connection.send_json({"type": "resubscribe", "channel": state.name, "reason": reason})
                 self._remove(connection, state.name)
 

@@ -32,6 +32,7 @@ from handlers import (
     imports,
     invites,
     login,
+    metrics,
     notifications,
     ocr,
     push,
@@ -54,6 +55,7 @@ from realtime.tickets import tickets_ctx
 from realtime.webpush import open_sender
 from server.config import Config
 from server.keys import AUTHORIZATION_CODES, CLOCK, CONFIG, OPERATIONS, PUSH, SERVICES, SESSIONS, STORE
+from server.metrics import observe_requests
 from server.middleware import assign_request_id, authenticate, render_errors, response_headers
 from server.oidc import OidcSettings, oidc_ctx
 from server.ratelimit import rate_limit, rate_limit_ctx
@@ -69,6 +71,7 @@ from store import Store
 MAX_JSON_BODY_BYTES = 1024 * 1024
 HANDLER_MODULES = (
     health,
+    metrics,
     docs,
     users,
     sessions,
@@ -121,7 +124,7 @@ def create_app(config: Config, *, clock: Clock = utc_now) -> web.Application:
     """The application on `config`; `clock` is what every use case and the scheduler of
     recurring expenses take for "now" (tests hand in one they move)."""
     app = web.Application(
-        middlewares=[assign_request_id, render_errors, rate_limit, authenticate],
+        middlewares=[observe_requests, assign_request_id, render_errors, rate_limit, authenticate],
         client_max_size=MAX_JSON_BODY_BYTES,
     )
     app[CONFIG] = config

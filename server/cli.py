@@ -135,14 +135,23 @@ def _serve(config: Config, *, host: str, port: int) -> int:
     app = create_app(config)
     app.on_startup.append(_freeze_startup_objects)
     access_log = log if config.log_level in ("DEBUG", "INFO") else None
-    asyncio.run(_run(app, host=host, port=port, access_log=access_log))
+    metrics_port = config.metrics_port if config.metrics_token is None else None
+    asyncio.run(_run(app, host=host, port=port, access_log=access_log, metrics_port=metrics_port))
     return 0
 
 
-async def _run(app: web.Application, *, host: str, port: int, access_log: logging.Logger | None) -> None:
+async def _run(
+    app: web.Application,
+    *,
+    host: str,
+    port: int,
+    access_log: logging.Logger | None,
+    metrics_port: int | None = None,
+) -> None:
     """What `web.run_app` does, through `http_errors.Runner` (so requests aiohttp's parser refuses
     get our JSON error): serve until SIGINT or SIGTERM, then stop listening, let requests in
-    flight finish within the grace period, and run the app's cleanup."""
+    flight finish within the grace period, and run the app's cleanup. With `metrics_port`,
+    `/metrics` is served there too (`server.metrics.metrics_app`)."""
     from server.http_errors import Runner
 
     runner = Runner(
@@ -152,15 +161,24 @@ async def _run(app: web.Application, *, host: str, port: int, access_log: loggin
         access_log=access_log,
     )
     await runner.setup()
+    cleanups = [runner.cleanup]
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     try:
         await web.TCPSite(runner, host, port).start()
+        if metrics_port is not None:
+            from server.metrics import metrics_app
+
+            metrics_runner = web.AppRunner(metrics_app(), access_log=None)
+            await metrics_runner.setup()
+            cleanups.append(metrics_runner.cleanup)
+            await web.TCPSite(metrics_runner, host, metrics_port).start()
         await stop.wait()
     finally:
-        await runner.cleanup()
+        for cleanup in reversed(cleanups):
+            await cleanup()
 
 
 async def _freeze_startup_objects(app: web.Application) -> None:

@@ -105,6 +105,10 @@ class Config:
     receipts: ReceiptStorageSettings
     rate_limits: RateLimitSettings
     sessions: SessionSettings = field(default_factory=SessionSettings)
+    metrics_token: str | None = None
+    """`METRICS_TOKEN`: `GET /metrics` answers only `Authorization: Bearer <it>`."""
+    metrics_port: int | None = None
+    """`METRICS_PORT` (without a token): `/metrics` is served on this port alone, else nowhere."""
     native_redirect_uris: tuple[str, ...] = ()
     """Where native apps may be sent back after signing in (`server.native_redirects`)."""
     push: WebPushSettings | None = None
@@ -196,6 +200,8 @@ def load_config(environ: Mapping[str, str] | None = None, *, read_dotenv: bool =
         ),
         host=env.text("HOST", "0.0.0.0"),
         port=port,
+        metrics_token=env.text("METRICS_TOKEN", "").strip() or None,
+        metrics_port=env.integer("METRICS_PORT", 0, low=0, high=65_535) or None,
         log_level=env.choice(
             "LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"), "WARNING", upper=True
         ),

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import time
 from typing import Any
 
 import aioboto3
@@ -13,6 +14,7 @@ from aiobotocore.config import AioConfig
 from botocore.exceptions import BotoCoreError, ClientError
 
 from domain import Unavailable
+from domain.metrics import STORE_RETRIES, STORE_SECONDS
 from store.dynamodb.items import _plain
 from store.settings import DynamoDBSettings
 
@@ -89,11 +91,14 @@ def _client(settings: DynamoDBSettings) -> Any:
 async def _call(client: Any, operation: str, **params: Any) -> dict[str, Any]:
     """Run one API call, turning every botocore failure into one of this module's exceptions or
     a domain error."""
+    started = time.perf_counter()
     try:
         response: dict[str, Any] = await getattr(client, operation)(**params)
         return response
     except ClientError as exc:
         code = str(exc.response.get("Error", {}).get("Code", ""))
+        if code in _THROTTLES:
+            STORE_RETRIES.labels("dynamodb", "throttled").inc()  # botocore's retries ran out
         if code == "ConditionalCheckFailedException":
             item = exc.response.get("Item")
             raise _ConditionFailed(_plain(item) if item else None) from None
@@ -102,6 +107,13 @@ async def _call(client: Any, operation: str, **params: Any) -> dict[str, Any]:
         raise _ServiceError(f"DynamoDB {operation} failed: {code or exc}", code) from exc
     except BotoCoreError as exc:
         raise _ServiceError(f"DynamoDB {operation} failed: {exc}", "") from exc
+    finally:
+        STORE_SECONDS.labels("dynamodb", operation).observe(time.perf_counter() - started)
+
+
+_THROTTLES = frozenset(
+    {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"}
+)
 
 
 async def _backoff(attempt: int) -> None:
@@ -123,6 +135,7 @@ async def _batch_get(client: Any, table: str, keys: list[dict[str, Any]]) -> lis
             pending = response.get("UnprocessedKeys") or {}
             if not pending:
                 break
+            STORE_RETRIES.labels("dynamodb", "unprocessed").inc()
             await _backoff(attempt)
         else:
             raise Unavailable("DynamoDB kept leaving keys unprocessed")
@@ -142,5 +155,6 @@ async def _transact(client: Any, actions: list[dict[str, Any]], attempts: int = 
                 raise
             if "TransactionConflict" not in exc.reasons:
                 raise Unavailable(f"DynamoDB transaction cancelled: {exc.reasons}") from None
+        STORE_RETRIES.labels("dynamodb", "conflict").inc()
         await _backoff(attempt)
     raise Unavailable("DynamoDB transaction kept conflicting; try again")

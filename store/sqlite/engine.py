@@ -41,6 +41,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
+import time
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -48,6 +49,7 @@ from pathlib import Path
 from typing import Any, Self, TypeVar
 
 from domain import Unavailable
+from domain.metrics import STORE_SECONDS
 from store.sqlite.backup import hold_store_lock
 from store.sqlite.schema import _connect, _migrate
 
@@ -63,6 +65,7 @@ CHECKPOINT_EVERY = 100
 about SQLite's own default of 1000 pages)."""
 
 Db = sqlite3.Connection
+_WRITE_SECONDS = STORE_SECONDS.labels("sqlite", "write")
 
 
 class _Busy(Exception):
@@ -132,6 +135,13 @@ class _Engine:
         """Run `work` atomically: in the current group commit on the event loop's thread, or, when
         the write lock is held elsewhere, writes are already waiting, or `inline` is False, as its
         own transaction in the waiting thread."""
+        started = time.perf_counter()
+        try:
+            return await self._write_now(work, inline=inline)
+        finally:
+            _WRITE_SECONDS.observe(time.perf_counter() - started)
+
+    async def _write_now(self, work: Callable[[Db], T], *, inline: bool) -> T:
         if not self._writable.is_set():
             await self._writable.wait()
         if inline and not self._queued:
