@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from domain import NotFound, Unauthorized
+from handlers.openapi import METRICS_SCHEME
 from handlers.schemas import ERROR
 from server.keys import CONFIG
 from server.metrics import bearer_matches, exposition
@@ -17,6 +18,7 @@ api = Api("metrics")
     "/metrics",
     summary="Prometheus metrics (text exposition format), with METRICS_TOKEN as the bearer token",
     public=True,
+    scheme=METRICS_SCHEME,
     replies={
         200: Reply("the metrics, `text/plain; version=0.0.4`"),
         401: Reply("METRICS_TOKEN is set and the request does not carry it", ERROR),

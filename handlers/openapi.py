@@ -10,6 +10,7 @@ from handlers.schemas import ERROR, USER_NAMES
 from server.ratelimit import UNLIMITED_PATHS
 from server.routing import Operation, Reply
 
+METRICS_SCHEME = "metricsToken"
 _PATH_PARAMETER = re.compile(r"{(\w+)}")
 _NOT_READABLE = f"the body is not JSON (`malformed_json`) or nests over {MAX_DEPTH} deep (`json_too_deep`)"
 
@@ -31,7 +32,14 @@ def openapi_document(operations: list[Operation], *, version: str) -> dict[str, 
         },
         "paths": paths,
         "components": {
-            "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
+            "securitySchemes": {
+                "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
+                METRICS_SCHEME: {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "the server's METRICS_TOKEN setting, for a Prometheus scraper",
+                },
+            },
             "schemas": {"Error": ERROR, "UserNames": USER_NAMES},
         },
         "security": [{"bearerAuth": []}],
@@ -133,7 +141,7 @@ def _with_replies(operation: Operation, parameters: list[dict[str, Any]]) -> dic
     if operation.upload is not None:
         document["requestBody"] = {"required": True, "content": operation.upload}
     if operation.public:
-        document["security"] = []
+        document["security"] = [{operation.scheme: []}] if operation.scheme else []
     return document
 
 

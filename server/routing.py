@@ -46,6 +46,8 @@ class Operation:
     query: dict[str, Any] | None = None
     body: dict[str, Any] | None = None
     public: bool = False
+    scheme: str | None = None
+    """For a public route guarded by a token of its own: its security scheme's name."""
     description: str = ""
     headers: dict[str, str] = field(default_factory=dict)
     upload: dict[str, Any] | None = None
@@ -76,6 +78,7 @@ class Api:
         query: dict[str, Any] | None = None,
         body: dict[str, Any] | None = None,
         public: bool = False,
+        scheme: str | None = None,
         description: str = "",
         headers: dict[str, str] | None = None,
         upload: dict[str, Any] | None = None,
@@ -95,6 +98,7 @@ class Api:
                 query=query,
                 body=body,
                 public=public,
+                scheme=scheme,
                 description=description or (handler.__doc__ or "").strip(),
                 headers=headers or {},
                 upload=upload,
