@@ -24,7 +24,11 @@ REQUEST_SECONDS = Histogram(
     ["route", "method"],
     buckets=_FAST,
 )
-WEBSOCKETS_OPEN = Gauge("expense_tracker_websockets_open", "WebSocket connections open on this instance")
+WEBSOCKETS_OPEN = Gauge(
+    "expense_tracker_websockets_open",
+    "WebSocket connections open on this instance (all its workers)",
+    multiprocess_mode="livesum",
+)
 EVENTS_PUBLISHED = Counter("expense_tracker_events_published", "Events this instance published")
 EVENTS_DELIVERED = Counter(
     "expense_tracker_events_delivered", "Event frames handed to this instance's WebSocket subscribers"
@@ -43,8 +47,14 @@ FANOUT_SECONDS = Histogram(
 BROKER_RECONNECTS = Counter(
     "expense_tracker_broker_reconnects", "Times the Redis pub/sub connection was lost and reopened"
 )
-OCR_QUEUE = Gauge("expense_tracker_ocr_queue_depth", "OCR jobs admitted and waiting for a worker")
-OCR_RUNNING = Gauge("expense_tracker_ocr_jobs_running", "OCR jobs being read by a worker")
+OCR_QUEUE = Gauge(
+    "expense_tracker_ocr_queue_depth",
+    "OCR jobs admitted and waiting for a worker",
+    multiprocess_mode="livesum",
+)
+OCR_RUNNING = Gauge(
+    "expense_tracker_ocr_jobs_running", "OCR jobs being read by a worker", multiprocess_mode="livesum"
+)
 OCR_JOB_SECONDS = Histogram(
     "expense_tracker_ocr_job_seconds", "Time an OCR worker took over one image", buckets=_SLOW
 )

@@ -8,7 +8,7 @@ from aiohttp import web
 
 from ocr.engine import TESSERACT
 from realtime.redis import redis_status
-from server.keys import STORE
+from server.keys import CONFIG, STORE
 from server.routing import Api, Reply
 
 api = Api("health")
@@ -33,14 +33,28 @@ READINESS = {
 }
 
 
+_ALIVE = {
+    "type": "object",
+    "required": ["status"],
+    "properties": {
+        "status": {"const": "ok"},
+        "worker": {
+            "type": "integer",
+            "description": "which worker answered (0..N-1), with `serve --workers N` only",
+        },
+    },
+}
+
+
 @api.get(
     "/healthz",
     summary="The process is alive",
     public=True,
-    replies={200: Reply("alive", {"type": "object", "properties": {"status": {"const": "ok"}}})},
+    replies={200: Reply("alive", _ALIVE)},
 )
 async def healthz(request: web.Request) -> web.Response:
-    return web.json_response({"status": "ok"})
+    worker = request.app[CONFIG].worker
+    return web.json_response({"status": "ok"} if worker is None else {"status": "ok", "worker": worker})
 
 
 @api.get(

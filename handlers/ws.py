@@ -101,6 +101,7 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
         hub=request.app[HUB],
         upstream=upstream,
         queue_limit=config.realtime.ws_queue_size,
+        worker=config.worker,
     )
     await session.run()
     return ws

@@ -454,13 +454,21 @@ def _log_failure(task: asyncio.Task[None]) -> None:
 
 def broker_ctx(settings: RealtimeSettings) -> Callable[[web.Application], AsyncIterator[None]]:
     """The cleanup context that sets `app[BROKER]`: the Redis broker when Redis is configured
-    (after `redis_ctx`), else the in-process one, each keeping `settings.history` events a channel."""
+    (after `redis_ctx`), else the supervisor's when this is one of several workers (after
+    `machine_ctx`), else the in-process one, each keeping `settings.history` events a channel."""
 
     async def run_broker(app: web.Application) -> AsyncIterator[None]:
+        from realtime.machine import MACHINE, MachineBroker  # it builds on this module
+
         client = app.get(REDIS)
-        broker: Broker = (
-            RedisBroker(client, settings.history) if client is not None else InProcessBroker(settings.history)
-        )
+        link = app.get(MACHINE)
+        broker: Broker
+        if client is not None:
+            broker = RedisBroker(client, settings.history)
+        elif link is not None:
+            broker = MachineBroker(link)
+        else:
+            broker = InProcessBroker(settings.history)
         app[BROKER] = broker
         await broker.start()
         try:

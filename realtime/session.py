@@ -109,8 +109,10 @@ class Session:
         hub: Hub,
         upstream: Upstream,
         queue_limit: int,
+        worker: int | None = None,
     ) -> None:
         self._ws = ws
+        self._worker = worker
         self._user_id = holder.user_id
         self._token_id = holder.token_id
         self._expires_at = holder.expires_at
@@ -137,14 +139,15 @@ class Session:
             CLOSE_UNAUTHORIZED,
             "token expired",
         )
-        connection.send_json(
-            {
-                "type": "welcome",
-                "user_id": self._user_id,
-                "heartbeat_seconds": HEARTBEAT_SECONDS,
-                "max_message_bytes": MAX_MESSAGE_BYTES,
-            }
-        )
+        welcome: dict[str, Any] = {
+            "type": "welcome",
+            "user_id": self._user_id,
+            "heartbeat_seconds": HEARTBEAT_SECONDS,
+            "max_message_bytes": MAX_MESSAGE_BYTES,
+        }
+        if self._worker is not None:
+            welcome["worker"] = self._worker
+        connection.send_json(welcome)
         try:
             async for message in self._ws:
                 if connection.closing:

@@ -10,6 +10,8 @@ DEFAULT_HISTORY = 1000
 DEFAULT_WS_QUEUE_SIZE = 1024
 DEFAULT_PUSH_TTL_SECONDS = 24 * 60 * 60
 DEFAULT_PUSH_TIMEOUT_SECONDS = 10
+MACHINE_SOCKET_ENV = "EXPENSE_TRACKER_MACHINE_SOCKET"
+"""Not a setting: how the supervisor of `serve --workers N` tells its workers where it is."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +25,9 @@ class RealtimeSettings:
     redis_url: str | None = None
     history: int = DEFAULT_HISTORY
     ws_queue_size: int = DEFAULT_WS_QUEUE_SIZE
+    machine_socket: str | None = None
+    """Set by `serve --workers N` (without Redis) in each worker: the supervisor's Unix socket,
+    through which the workers share events, tickets and rate limits (`realtime.machine`)."""
 
 
 @dataclass(frozen=True, slots=True)

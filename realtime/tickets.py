@@ -101,6 +101,14 @@ TICKETS = web.AppKey("tickets", Tickets)
 
 
 async def tickets_ctx(app: web.Application) -> AsyncIterator[None]:
+    from realtime.machine import MACHINE, MachineTickets  # it builds on this module
+
     client = app.get(REDIS)
-    app[TICKETS] = RedisTickets(client) if client is not None else MemoryTickets()
+    link = app.get(MACHINE)
+    if client is not None:
+        app[TICKETS] = RedisTickets(client)
+    elif link is not None:
+        app[TICKETS] = MachineTickets(link)
+    else:
+        app[TICKETS] = MemoryTickets()
     yield

@@ -50,6 +50,7 @@ from ocr.service import ocr_ctx
 from realtime.broker import broker_ctx
 from realtime.events import publish
 from realtime.hub import close_connections, hub_ctx
+from realtime.machine import machine_ctx
 from realtime.redis import redis_ctx
 from realtime.tickets import tickets_ctx
 from realtime.webpush import open_sender
@@ -138,6 +139,7 @@ def create_app(config: Config, *, clock: Clock = utc_now) -> web.Application:
             scheduler_ctx,
             rates_feed_ctx,
             redis_ctx(config.realtime),
+            machine_ctx(None if config.redis_url else config.realtime.machine_socket),
             rate_limit_ctx(config.rate_limits),
             broker_ctx(config.realtime),
             hub_ctx,

@@ -8,8 +8,10 @@ import asyncio
 import gc
 import json
 import logging
+import os
 import re
 import signal
+import socket
 import sys
 from collections.abc import Sequence
 from datetime import timedelta
@@ -17,7 +19,7 @@ from datetime import timedelta
 from aiohttp import web
 
 from server import upkeep
-from server.config import Config, ConfigError, load_config
+from server.config import MAX_WORKERS, Config, ConfigError, load_config
 from server.logs import configure_logging
 from server.tokens import issue_token
 
@@ -36,6 +38,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve = commands.add_parser("serve", help="run the HTTP and WebSocket server")
     serve.add_argument("--host", help="interface to listen on (default: HOST or 0.0.0.0)")
     serve.add_argument("--port", type=int, help="port (default: PORT or 5000)")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        choices=range(1, MAX_WORKERS + 1),
+        metavar="N",
+        help="server processes sharing the port (default: WEB_CONCURRENCY or 1)",
+    )
 
     token = commands.add_parser("token", help="create the user if needed and print a token")
     token.add_argument("email")
@@ -97,7 +106,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     configure_logging(config.log_level, config.log_format)
     if args.command == "serve":
-        return _serve(config, host=args.host or config.host, port=args.port or config.port)
+        host, port = args.host or config.host, args.port or config.port
+        workers = args.workers or config.workers
+        if workers > 1:
+            from server.workers import supervise
+
+            return supervise(config, host=host, port=port, workers=workers)
+        return _serve(config, host=host, port=port)
     if args.command == "token":
         if not _EMAIL.fullmatch(args.email):
             print(f"expense-tracker: not an email address: {args.email!r}", file=sys.stderr)
@@ -129,7 +144,7 @@ def _serve(config: Config, *, host: str, port: int) -> int:
         )
     print(
         f"expense-tracker: serving on http://{host}:{port} "
-        f"(store: {config.store_backend}, broker: {'redis' if config.realtime.redis_url else 'in-process'})",
+        f"(store: {config.store_backend}, broker: {_broker_name(config)})",
         flush=True,
     )
     app = create_app(config)
@@ -138,6 +153,12 @@ def _serve(config: Config, *, host: str, port: int) -> int:
     metrics_port = config.metrics_port if config.metrics_token is None else None
     asyncio.run(_run(app, host=host, port=port, access_log=access_log, metrics_port=metrics_port))
     return 0
+
+
+def _broker_name(config: Config) -> str:
+    if config.redis_url:
+        return "redis"
+    return "the supervisor's" if config.realtime.machine_socket else "in-process"
 
 
 async def _run(
@@ -153,6 +174,7 @@ async def _run(
     flight finish within the grace period, and run the app's cleanup. With `metrics_port`,
     `/metrics` is served there too (`server.metrics.metrics_app`)."""
     from server.http_errors import Runner
+    from server.keys import CONFIG
 
     runner = Runner(
         app,
@@ -166,15 +188,23 @@ async def _run(
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
+    from server.workers import LISTEN_FD_ENV
+
+    # One of several workers (`server.workers`): the port is shared with the others.
+    shared = app[CONFIG].worker is not None
+    inherited = os.environ.get(LISTEN_FD_ENV)
     try:
-        await web.TCPSite(runner, host, port).start()
+        if inherited is not None:
+            await web.SockSite(runner, socket.socket(fileno=int(inherited))).start()
+        else:
+            await web.TCPSite(runner, host, port, reuse_port=shared or None).start()
         if metrics_port is not None:
             from server.metrics import metrics_app
 
             metrics_runner = web.AppRunner(metrics_app(), access_log=None)
             await metrics_runner.setup()
             cleanups.append(metrics_runner.cleanup)
-            await web.TCPSite(metrics_runner, host, metrics_port).start()
+            await web.TCPSite(metrics_runner, host, metrics_port, reuse_port=shared or None).start()
         await stop.wait()
     finally:
         for cleanup in reversed(cleanups):

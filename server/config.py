@@ -32,6 +32,7 @@ from realtime.settings import (
     DEFAULT_PUSH_TIMEOUT_SECONDS,
     DEFAULT_PUSH_TTL_SECONDS,
     DEFAULT_WS_QUEUE_SIZE,
+    MACHINE_SOCKET_ENV,
     RealtimeSettings,
     WebPushSettings,
 )
@@ -48,6 +49,9 @@ SECRET_FILE_NAME = "secret_key"
 DEFAULT_RATE_LIMIT_PER_MINUTE = 600
 DEFAULT_RATE_LIMIT_WRITES_PER_MINUTE = 120
 MAX_RATE_LIMIT_PER_MINUTE = 1_000_000
+MAX_WORKERS = 64
+WORKER_ENV = "EXPENSE_TRACKER_WORKER"
+"""Not a setting: which worker slot (0..N-1) a worker process fills (`server.workers`)."""
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -105,6 +109,10 @@ class Config:
     receipts: ReceiptStorageSettings
     rate_limits: RateLimitSettings
     sessions: SessionSettings = field(default_factory=SessionSettings)
+    workers: int = 1
+    """`WEB_CONCURRENCY`, or `serve --workers`: server processes sharing the port (`server.workers`)."""
+    worker: int | None = None
+    """Which of several workers this process is (0..N-1), set by their supervisor; None alone."""
     metrics_token: str | None = None
     """`METRICS_TOKEN`: `GET /metrics` answers only `Authorization: Bearer <it>`."""
     metrics_port: int | None = None
@@ -197,9 +205,12 @@ def load_config(environ: Mapping[str, str] | None = None, *, read_dotenv: bool =
             redis_url=_redis_url(env.text("REDIS_URL", "")),
             history=env.integer("REALTIME_HISTORY", DEFAULT_HISTORY, low=1, high=100_000),
             ws_queue_size=env.integer("WS_QUEUE_SIZE", DEFAULT_WS_QUEUE_SIZE, low=4, high=100_000),
+            machine_socket=env.text(MACHINE_SOCKET_ENV, "") or None,
         ),
         host=env.text("HOST", "0.0.0.0"),
         port=port,
+        workers=env.integer("WEB_CONCURRENCY", 1, low=1, high=MAX_WORKERS),
+        worker=env.integer(WORKER_ENV, -1, low=-1, high=MAX_WORKERS) if WORKER_ENV in environ else None,
         metrics_token=env.text("METRICS_TOKEN", "").strip() or None,
         metrics_port=env.integer("METRICS_PORT", 0, low=0, high=65_535) or None,
         log_level=env.choice(

@@ -5,10 +5,11 @@ port of its own, `METRICS_PORT`). What is measured lives in `domain.metrics`."""
 from __future__ import annotations
 
 import hmac
+import os
 import time
 
 from aiohttp import hdrs, web
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest, multiprocess
 
 from domain.metrics import REQUEST_SECONDS, REQUESTS
 from server.middleware import Handler
@@ -40,7 +41,13 @@ _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"
 
 
 def exposition() -> web.Response:
-    response = web.Response(body=generate_latest(REGISTRY))
+    """This process's metrics, or, as one of several workers (prometheus-client's multiprocess
+    mode, set up by `server.workers`), every worker's summed."""
+    registry = REGISTRY
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+    response = web.Response(body=generate_latest(registry))
     response.headers[hdrs.CONTENT_TYPE] = CONTENT_TYPE_LATEST
     return response
 

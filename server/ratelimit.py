@@ -4,7 +4,8 @@ A request with a valid bearer token on a route that requires one counts against 
 other request (public routes such as sign-in, missing, invalid or expired tokens, unknown paths,
 preflights) against its client address, checked before any of its work is done. `/healthz` and
 `/readyz` are never limited. The buckets are in Redis when `REDIS_URL` is set (shared by all
-instances), in memory otherwise. When Redis does not answer, requests are let in (a limiter that
+instances), with the supervisor when several workers share a machine without Redis, in memory
+otherwise. When Redis does not answer, requests are let in (a limiter that
 refused everyone would be an outage of its own) and a WARNING says so, at most once a minute.
 """
 
@@ -18,10 +19,12 @@ from aiohttp import hdrs, web
 
 from domain import TooManyRequests, Unauthorized
 from domain.clock import Clock, utc_now
+from realtime.machine import MACHINE
 from realtime.redis import REDIS
 from server.buckets import Buckets, BucketsUnavailable, Budget, MemoryBuckets, retry_after
 from server.config import Network, RateLimitSettings
 from server.keys import CONFIG
+from server.machine_buckets import MachineBuckets
 from server.redis_buckets import RedisBuckets
 from server.routing import PUBLIC_ATTRIBUTE
 from server.tokens import decode_token
@@ -88,7 +91,14 @@ def rate_limit_ctx(settings: RateLimitSettings) -> Callable[[web.Application], A
         if settings.enabled:
             budget = Budget(settings.per_minute, settings.writes_per_minute)
             client = app.get(REDIS)
-            buckets: Buckets = MemoryBuckets(budget) if client is None else RedisBuckets(client, budget)
+            link = app.get(MACHINE)
+            buckets: Buckets
+            if client is not None:
+                buckets = RedisBuckets(client, budget)
+            elif link is not None:
+                buckets = MachineBuckets(link)
+            else:
+                buckets = MemoryBuckets(budget)
             app[RATE_LIMITER] = RateLimiter(settings, buckets, app.get(RATE_LIMIT_CLOCK, utc_now))
         yield
 

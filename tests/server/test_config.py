@@ -186,3 +186,23 @@ def test_bad_ocr_settings_name_their_variable(tmp_path, variable, value):
     with pytest.raises(ConfigError) as raised:
         config_from(tmp_path, SECRET_KEY=GOOD_SECRET, **{variable: value})
     assert raised.value.variable == variable
+
+
+def test_web_concurrency_sets_the_workers(tmp_path):
+    assert config_from(tmp_path, SECRET_KEY=GOOD_SECRET).workers == 1
+    assert config_from(tmp_path, SECRET_KEY=GOOD_SECRET, WEB_CONCURRENCY="4").workers == 4
+    for bad in ("0", "65", "two"):
+        with pytest.raises(ConfigError, match="WEB_CONCURRENCY"):
+            config_from(tmp_path, SECRET_KEY=GOOD_SECRET, WEB_CONCURRENCY=bad)
+
+
+def test_a_worker_knows_its_slot_and_the_supervisor(tmp_path):
+    alone = config_from(tmp_path, SECRET_KEY=GOOD_SECRET)
+    assert alone.worker is None and alone.realtime.machine_socket is None
+    worker = config_from(
+        tmp_path,
+        SECRET_KEY=GOOD_SECRET,
+        EXPENSE_TRACKER_WORKER="1",
+        EXPENSE_TRACKER_MACHINE_SOCKET="/tmp/x/machine.sock",
+    )
+    assert worker.worker == 1 and worker.realtime.machine_socket == "/tmp/x/machine.sock"
