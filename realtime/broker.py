@@ -88,6 +88,18 @@ class Broker(abc.ABC):
         """The channel's epoch and head, and the events after (`epoch`, `seq`) when possible.
         Raises BrokerUnavailable."""
 
+    def deliver(self, raw: bytes | str) -> None:
+        """Hand an envelope's text, as it came from elsewhere, to the sink; skip what is malformed."""
+        try:
+            envelope = Envelope.parse(raw)
+        except ValueError as exc:
+            log.warning("skipped a malformed message on a realtime channel: %s", exc)
+            return
+        try:
+            self.sink(envelope)
+        except Exception:
+            log.exception("delivering an event on %s failed", envelope.channel)
+
     async def start(self) -> None:  # noqa: B027  (optional hook: most brokers need no start)
         """Begin background work (connections, publishing)."""
 
@@ -366,7 +378,7 @@ class RedisBroker(Broker):
                         continue
                     kind = message["type"]
                     if kind == "message":
-                        self._deliver(message["data"])
+                        self.deliver(message["data"])
                     elif kind == "subscribe":
                         name = _text(message["channel"])
                         confirmed = self._confirmations.get(name)
@@ -396,17 +408,6 @@ class RedisBroker(Broker):
             first = False
             await asyncio.sleep(delay)
             delay = min(delay * 2, 2.0)
-
-    def _deliver(self, raw: bytes | str) -> None:
-        try:
-            envelope = Envelope.parse(raw)
-        except ValueError as exc:
-            log.warning("skipped a malformed message on a realtime channel: %s", exc)
-            return
-        try:
-            self.sink(envelope)
-        except Exception:
-            log.exception("delivering an event on %s failed", envelope.channel)
 
     async def since(self, channel: str, epoch: str | None, seq: int | None) -> Recovery:
         try:

@@ -125,18 +125,7 @@ class MachineBroker(Broker):
     def __init__(self, link: MachineLink) -> None:
         super().__init__()
         self._link = link
-        link.on_event = self._deliver
-
-    def _deliver(self, text: str) -> None:
-        try:
-            envelope = Envelope.parse(text)
-        except ValueError as exc:
-            log.warning("skipped a malformed message from the machine link: %s", exc)
-            return
-        try:
-            self.sink(envelope)
-        except Exception:
-            log.exception("delivering an event on %s failed", envelope.channel)
+        link.on_event = self.deliver
 
     def publish(self, event: Pending) -> None:
         try:

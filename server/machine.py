@@ -91,14 +91,18 @@ class MachineService:
         except asyncio.CancelledError:
             pass
         finally:
-            for channel in worker.channels:
-                listeners = self._listeners.get(channel)
-                if listeners is not None:
-                    listeners.discard(worker)
-                    if not listeners:
-                        del self._listeners[channel]
+            for channel in list(worker.channels):
+                self._forget(worker, channel)
             writer.close()
             self._connections.discard(task)
+
+    def _forget(self, worker: _Worker, channel: str) -> None:
+        worker.channels.discard(channel)
+        listeners = self._listeners.get(channel)
+        if listeners is not None:
+            listeners.discard(worker)
+            if not listeners:
+                del self._listeners[channel]
 
     async def _handle(self, worker: _Worker, message: list[Any]) -> None:
         op = message[0]
@@ -110,12 +114,7 @@ class MachineService:
             for listener in self._listeners.get(message[1], ()):
                 listener.send(line)
         elif op == "unlisten":
-            worker.channels.discard(message[1])
-            listeners = self._listeners.get(message[1])
-            if listeners is not None:
-                listeners.discard(worker)
-                if not listeners:
-                    del self._listeners[message[1]]
+            self._forget(worker, message[1])
         elif op == "listen":
             worker.channels.add(message[2])
             self._listeners[message[2]].add(worker)

@@ -263,6 +263,6 @@ async def test_a_malformed_channel_message_is_skipped_not_fatal() -> None:
         b'{"channel": "group:g", "seq": "x"}',
         b'{"channel": "group:g", "seq": 3, "epoch": "e", "type": "t", "data": {}}',
     ):
-        broker._deliver(raw)
+        broker.deliver(raw)
     assert [e.seq for e in got] == [3]
     await client.aclose()
