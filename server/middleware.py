@@ -169,6 +169,13 @@ async def render_errors(request: web.Request, handler: Handler) -> web.StreamRes
         return _error_response(request, exc.status, code, _describe_http(request, exc), None, headers)
     except asyncio.CancelledError:
         raise
+    except ConnectionResetError:
+        if request.transport is None or request.transport.is_closing():
+            # The client hung up mid-request (say, mid-body): nobody is left to answer.
+            log.info("client went away during %s %s", request.method, request.path)
+            return _error_response(request, 400, "client_disconnected", "the client closed the connection")
+        log.exception("unhandled error in %s %s", request.method, request.path)
+        return _error_response(request, 500, "internal_error", "internal server error")
     except Exception:
         log.exception("unhandled error in %s %s", request.method, request.path)
         return _error_response(request, 500, "internal_error", "internal server error")
