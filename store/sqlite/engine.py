@@ -22,10 +22,13 @@ iteration (group commit): every call that wrote during one iteration shares one 
 answered before that COMMIT succeeds. A call that raises rolls back to its savepoint, undoing only
 its own changes; if the COMMIT itself fails, every call in it fails and none of their changes
 persist. So each call stays atomic and isolated; reads (other connection) never see uncommitted
-writes. When the write lock is held elsewhere (another process sharing the file, or writes already
-waiting), the call instead runs as its own transaction in the waiting thread, where `busy_timeout`
-makes it queue rather than fail. Writes whose size the caller does not bound (deleting a group with
-its whole history) always go there, so as not to hold the event loop.
+writes. A group commit first takes the process's write turn (`store.sqlite.turn`). When another
+worker has it, the call is queued, and a thread waits for the turn in the kernel; the moment it
+comes free, every queued call runs in one group commit on the event loop (a call still queued after
+`BUSY_TIMEOUT_MS` is withdrawn, never having run, and answers 503). When SQLite's lock is held by a
+program that takes no turns, the call runs as its own transaction in the waiting thread, where
+`busy_timeout` makes it queue rather than fail. Writes whose size the caller does not bound
+(deleting a group with its whole history) always go there, so as not to hold the event loop.
 
 WAL checkpoints (which fsync) run in the waiting thread every `CHECKPOINT_EVERY` writes, never on the
 event loop. SQLite rewinds the WAL to its start only when a write begins after a checkpoint has
@@ -42,6 +45,7 @@ import asyncio
 import logging
 import sqlite3
 import time
+from collections import deque
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -52,6 +56,7 @@ from domain import Unavailable
 from domain.metrics import STORE_SECONDS
 from store.sqlite.backup import hold_store_lock
 from store.sqlite.schema import _connect, _migrate
+from store.sqlite.turn import Claim, WriteTurn
 
 T = TypeVar("T")
 log = logging.getLogger("store.sqlite")  # named for the package: the backend has one logger
@@ -76,11 +81,15 @@ class _Engine:
     """What every contract method runs on: `_write` for a change, `_all`/`_one` for a read. The
     per-concern method classes of `SQLiteStore` derive from this; it knows no table."""
 
-    def __init__(self, db: Db, w: Db, waiter: Db, waiter_thread: ThreadPoolExecutor) -> None:
+    def __init__(self, db: Db, w: Db, waiter: Db, waiter_thread: ThreadPoolExecutor, turn: WriteTurn) -> None:
         self._db = db
+        self._turn = turn
         self._reading = False
         self._w = w
-        self._batch: list[asyncio.Future[None]] | None = None
+        self._batch: list[tuple[asyncio.Future[Any], object]] | None = None
+        self._pending: deque[tuple[Callable[[Db], Any], asyncio.Future[Any]]] = deque()
+        self._asking: asyncio.Future[None] | None = None
+        self._turn_thread = ThreadPoolExecutor(1, thread_name_prefix="sqlite-turn")
         self._waiter = waiter
         self._waiter_thread = waiter_thread
         self._queued = 0
@@ -105,7 +114,8 @@ class _Engine:
     async def _opened(cls, path: Path) -> AsyncIterator[Self]:
         loop = asyncio.get_running_loop()
         thread = ThreadPoolExecutor(1, thread_name_prefix="sqlite-wait")
-        opened: list[Db] = []
+        opened: list[Db | WriteTurn] = []
+        store: Self | None = None
         try:
             waiter = await loop.run_in_executor(thread, _connect, path, BUSY_TIMEOUT_MS, BUSY_TIMEOUT_MS)
             opened.append(waiter)
@@ -118,7 +128,9 @@ class _Engine:
             opened.append(w)
             # Its commits never checkpoint (that fsyncs); the waiting thread does, in the background.
             w.execute("PRAGMA wal_autocheckpoint = 0")
-            store = cls(db, w, waiter, thread)
+            turn = WriteTurn(path)
+            opened.append(turn)
+            store = cls(db, w, waiter, thread, turn)
             try:
                 yield store
             finally:
@@ -127,9 +139,11 @@ class _Engine:
                 store._end_snapshot()
         finally:
             # Closed in the thread, after whatever was queued there; the last close checkpoints.
-            for db in reversed(opened):
-                await loop.run_in_executor(thread, db.close)
+            for resource in reversed(opened):
+                await loop.run_in_executor(thread, resource.close)
             thread.shutdown(wait=False)
+            if store is not None:
+                store._turn_thread.shutdown(wait=False)
 
     async def _write(self, work: Callable[[Db], T], *, inline: bool = True) -> T:
         """Run `work` atomically: in the current group commit on the event loop's thread, or, when
@@ -146,31 +160,40 @@ class _Engine:
             await self._writable.wait()
         if inline and not self._queued:
             try:
-                return await self._batched(work)
+                if self._batch is not None or (not self._pending and self._turn.try_take()):
+                    return await self._batched(work)
+                return await self._after_turn(work)
             except _Busy:
                 pass
-        self._queued += 1
-        try:
-            return await asyncio.get_running_loop().run_in_executor(
-                self._waiter_thread, _transaction, self._waiter, work
-            )
-        finally:
-            self._queued -= 1
+        return await self._in_thread(work)
 
     async def _batched(self, work: Callable[[Db], T]) -> T:
-        """`work` in a savepoint of the open group commit (begun if none is open); returns once
-        that has committed. Raises _Busy, having changed nothing, if the write lock is elsewhere."""
+        """`work` in a savepoint of the open group commit (begun if none is open: the caller holds
+        the turn); returns once that has committed. Raises _Busy, having changed nothing, if SQLite's
+        write lock is held by a program that does not take turns."""
+        if self._batch is None:
+            self._begin()
+        result = self._in_savepoint(work)
+        done: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._join(done, None)
+        await done
+        return result
+
+    def _begin(self) -> None:
+        """Open the group commit, holding the turn (given back if SQLite's lock is elsewhere)."""
+        try:
+            self._w.execute("BEGIN IMMEDIATE")
+        except BaseException as exc:
+            self._turn.give_back()
+            if isinstance(exc, sqlite3.OperationalError) and _is_busy(exc):
+                raise _Busy() from exc
+            raise
+        self._batch = []
+        asyncio.get_running_loop().call_soon(self._commit)
+
+    def _in_savepoint(self, work: Callable[[Db], T]) -> T:
+        """`work` in a savepoint of the open group commit, undone alone if it raises."""
         db = self._w
-        batch = self._batch
-        if batch is None:
-            try:
-                db.execute("BEGIN IMMEDIATE")
-            except sqlite3.OperationalError as exc:
-                if _is_busy(exc):
-                    raise _Busy() from exc
-                raise
-            batch = self._batch = []
-            asyncio.get_running_loop().call_soon(self._commit)
         db.execute("SAVEPOINT w")
         try:
             result = work(db)
@@ -184,15 +207,85 @@ class _Engine:
                 raise _Busy() from exc
             raise
         db.execute("RELEASE w")
-        done = asyncio.get_running_loop().create_future()
-        batch.append(done)
-        await done
         return result
+
+    def _join(self, done: asyncio.Future[Any], value: object) -> None:
+        """`done` gets `value` when the open group commit commits, or its error if it fails."""
+        assert self._batch is not None
+        self._batch.append((done, value))
+
+    async def _after_turn(self, work: Callable[[Db], T]) -> T:
+        """Another process has the turn: queue `work` for the group commit that begins as soon as
+        the turn-waiting thread gets it (`_turn_arrived`). A write still queued after
+        `BUSY_TIMEOUT_MS` is withdrawn, never having run, and answers 503."""
+        loop = asyncio.get_running_loop()
+        entry: tuple[Callable[[Db], Any], asyncio.Future[Any]] = (work, loop.create_future())
+        self._pending.append(entry)
+        if self._asking is None:
+            self._asking = loop.run_in_executor(self._turn_thread, self._turn.wait_for_loop)
+            self._asking.add_done_callback(self._turn_arrived)
+        try:
+            result: T = await asyncio.wait_for(asyncio.shield(entry[1]), BUSY_TIMEOUT_MS / 1000)
+        except TimeoutError:
+            if entry in self._pending:
+                self._pending.remove(entry)
+                raise _busy_to_unavailable() from None
+            result = await entry[1]  # it ran and is committing: its outcome is the answer
+        return result
+
+    def _turn_arrived(self, asked: asyncio.Future[None]) -> None:
+        """The thread holds the turn for the event loop: run every queued write in one group
+        commit (or give the turn straight back if nobody waits any more)."""
+        self._asking = None
+        if asked.cancelled() or asked.exception() is not None:
+            for _, done in self._pending:
+                done.set_exception(_Busy())
+            self._pending.clear()
+            return
+        self._turn.handed_over()
+        pending, self._pending = self._pending, deque()
+        if not pending:
+            self._turn.give_back()
+            return
+        try:
+            if self._batch is None:
+                self._begin()
+        except BaseException as exc:
+            for _, done in pending:
+                done.set_exception(exc)
+            return
+        for work, done in pending:
+            if self._batch is None:  # lost to an earlier write's error (`_fail_batch`)
+                done.set_exception(Unavailable("the write could not be committed; try again"))
+                continue
+            try:
+                self._join(done, self._in_savepoint(work))
+            except BaseException as exc:
+                done.set_exception(exc)
+
+    async def _in_thread(self, work: Callable[[Db], T]) -> T:
+        """`work` as its own transaction in the waiting thread, once it has the turn, where
+        `busy_timeout` lets it wait for programs that do not take turns."""
+        self._queued += 1
+        claim = Claim()
+        done = asyncio.get_running_loop().run_in_executor(
+            self._waiter_thread, _in_turn, self._turn, claim, self._waiter, work
+        )
+        try:
+            return await asyncio.wait_for(asyncio.shield(done), BUSY_TIMEOUT_MS / 1000)
+        except TimeoutError:
+            if not claim.abandon():
+                return await done  # it began just now, and holds the lock: let it finish
+            done.add_done_callback(_forget)
+            raise _busy_to_unavailable() from None
+        finally:
+            self._queued -= 1
 
     def _fail_batch(self, exc: BaseException) -> None:
         """The open group commit is lost: every call waiting on it fails."""
         batch, self._batch = self._batch, None
-        for done in batch or ():
+        self._turn.give_back()
+        for done, _ in batch or ():
             if not done.done():
                 done.set_exception(Unavailable(f"the write could not be committed: {exc}"))
 
@@ -209,10 +302,11 @@ class _Engine:
             self._fail_batch(exc)
             return
         self._batch = None
+        self._turn.give_back()
         self._end_snapshot()  # so that whoever reads next sees what was just committed
-        for done in batch:
+        for done, value in batch:
             if not done.done():
-                done.set_result(None)
+                done.set_result(value)
         self._committed(len(batch))
 
     def _committed(self, writes: int) -> None:
@@ -312,6 +406,28 @@ def _transaction(db: Db, work: Callable[[Db], T]) -> T:
             raise _busy_to_unavailable() from exc
         raise
     return result
+
+
+def _in_turn(turn: WriteTurn, claim: Claim, db: Db, work: Callable[[Db], T]) -> T:
+    """In the waiting thread: wait for the write turn (`store.sqlite.turn`), then `work` as one
+    transaction, unless its caller gave up waiting meanwhile."""
+    turn.wait()
+    try:
+        if not claim.begin():
+            raise _Abandoned()
+        return _transaction(db, work)
+    finally:
+        turn.done()
+
+
+class _Abandoned(Exception):
+    """A write whose caller stopped waiting for its turn: it never ran."""
+
+
+def _forget(done: asyncio.Future[Any]) -> None:
+    """Retrieve an abandoned write's outcome, so asyncio does not log it as never retrieved."""
+    if not done.cancelled():
+        done.exception()
 
 
 def _checkpoint(db: Db) -> int:
