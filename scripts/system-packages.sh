@@ -1,23 +1,26 @@
 #!/usr/bin/env bash
 # Install the system programs a target needs when they are missing: `run` wants tesseract (OCR) and
-# redis-server (for REDIS_URL), both optional there, so their absence only warns; `test` requires both.
+# redis-server (for REDIS_URL), both optional there, so their absence only warns; `test` requires both,
+# and nginx (the documented reverse proxy is tested in front of the server).
 set -euo pipefail
 
 target=${1:-run}
 declare -A package_of=(
   [tesseract]="tesseract-ocr tesseract-ocr-eng tesseract-ocr-deu"
   [redis-server]="redis-server"
+  [nginx]="nginx"
   [fonts]="fonts-dejavu-core fonts-liberation fonts-freefont-ttf"
 )
 case "$target" in
   run) needed=(tesseract redis-server) required=() ;;
-  test) needed=(tesseract redis-server) required=(tesseract redis-server) ;;
+  test) needed=(tesseract redis-server nginx) required=(tesseract redis-server nginx) ;;
   *) echo "usage: $0 run|test" >&2; exit 2 ;;
 esac
 
 missing=()
 for program in "${needed[@]}"; do
-  command -v "$program" >/dev/null 2>&1 || missing+=("$program")
+  # nginx lives in /usr/sbin, which an unprivileged PATH may lack.
+  command -v "$program" >/dev/null 2>&1 || [ -x "/usr/sbin/$program" ] || missing+=("$program")
 done
 # The German language data is needed by OCR tests even where tesseract itself is present.
 if command -v tesseract >/dev/null 2>&1 && ! tesseract --list-langs 2>/dev/null | grep -qx deu; then
@@ -41,7 +44,7 @@ fi
 
 echo "apt-get is not available here; please install these with your package manager: $packages" >&2
 for program in "${required[@]}"; do
-  if ! command -v "$program" >/dev/null 2>&1; then
+  if ! command -v "$program" >/dev/null 2>&1 && [ ! -x "/usr/sbin/$program" ]; then
     echo "error: '$program' is required for '$target'" >&2
     exit 1
   fi
