@@ -1,4 +1,7 @@
-"""The yardstick: a bare aiohttp app with no middleware, store or validation."""
+"""The yardstick: a bare aiohttp app with no middleware, store or validation.
+
+python bench/bare_server.py PORT [shared]
+"""
 
 import csv
 import io
@@ -26,4 +29,8 @@ app = web.Application(client_max_size=64 * 2**20)
 app.router.add_get("/bare", list_items)
 app.router.add_post("/bare", create_item)
 app.router.add_post("/bare/csv", parse_csv)
-web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), print=None, access_log=None)
+# `shared`: one of several processes on the port, as `expense-tracker serve --workers N` runs.
+shared = sys.argv[2:] == ["shared"]
+web.run_app(
+    app, host="127.0.0.1", port=int(sys.argv[1]), reuse_port=shared or None, print=None, access_log=None
+)

@@ -82,6 +82,7 @@ def run_wrk(
     finally:
         os.unlink(script.name)
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
+    requests = int(re.search(r"(\d+) requests in", output).group(1))
     non_2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
 
     def percentile(label: str) -> float:
@@ -90,6 +91,7 @@ def run_wrk(
 
     return {
         "rps": rps,
+        "requests": requests,
         "p50_ms": percentile("50"),
         "p99_ms": percentile("99"),
         "errors": int(non_2xx.group(1)) if non_2xx else 0,
@@ -131,12 +133,17 @@ async def run_aiohttp(
         await asyncio.gather(*(worker(session) for _ in range(connections)))
         elapsed = time.monotonic() - began
     cuts = statistics.quantiles(latencies, n=100)
-    return {"rps": len(latencies) / elapsed, "p50_ms": cuts[49], "p99_ms": cuts[98], "errors": errors}
+    return {
+        "rps": len(latencies) / elapsed,
+        "requests": len(latencies),
+        "p50_ms": cuts[49],
+        "p99_ms": cuts[98],
+        "errors": errors,
+    }
 
 
-@contextmanager
-def servers(data_dir: Path) -> Iterator[tuple[str, str, dict[str, str]]]:
-    """The API on its embedded defaults and the bare app; yields both base URLs and the API's env."""
+def api_env(data_dir: Path, **extra: str) -> dict[str, str]:
+    """The API's environment on its embedded defaults, without the limiter unless `extra` sets it."""
     env = {
         **os.environ,
         "DATA_DIR": str(data_dir),
@@ -146,24 +153,82 @@ def servers(data_dir: Path) -> Iterator[tuple[str, str, dict[str, str]]]:
         # Throughput, not the limiter, is measured here.
         "RATE_LIMIT_PER_MINUTE": "0",
         "RATE_LIMIT_WRITES_PER_MINUTE": "0",
+        **extra,
     }
-    env.pop("REDIS_URL", None)
-    env.pop("DYNAMODB_ENDPOINT_URL", None)
-    api_port, bare_port = free_port(), free_port()
-    api = subprocess.Popen(
-        [str(BIN / "expense-tracker"), "serve", "--host", "127.0.0.1", "--port", str(api_port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-    )
-    bare = subprocess.Popen([sys.executable, str(HERE / "bare_server.py"), str(bare_port)])
+    for name in ("REDIS_URL", "DYNAMODB_ENDPOINT_URL", "WEB_CONCURRENCY"):
+        env.pop(name, None)
+    return env
+
+
+def _stop(processes: list[subprocess.Popen]) -> None:
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        process.wait(timeout=60)
+
+
+@contextmanager
+def api_server(env: dict[str, str], workers: int = 1) -> Iterator[tuple[str, subprocess.Popen]]:
+    """`expense-tracker serve --workers N` on a free port: its base URL and its process."""
+    port = free_port()
+    command = [str(BIN / "expense-tracker"), "serve", "--host", "127.0.0.1", "--port", str(port)]
+    api = subprocess.Popen([*command, "--workers", str(workers)], env=env, stdout=subprocess.DEVNULL)
     try:
-        wait_healthy(f"http://127.0.0.1:{api_port}/healthz", api)
-        wait_healthy(f"http://127.0.0.1:{bare_port}/bare", bare)
-        yield f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{bare_port}", env
+        wait_healthy(f"http://127.0.0.1:{port}/healthz", api)
+        if workers > 1:
+            wait_workers(f"http://127.0.0.1:{port}/healthz", workers)
+        yield f"http://127.0.0.1:{port}", api
     finally:
-        for process in (api, bare):
-            process.terminate()
-            process.wait(timeout=30)
+        _stop([api])
+
+
+def wait_workers(url: str, workers: int) -> None:
+    """Until `/healthz` has been answered by each of the `workers` (it names the one answering)."""
+    seen: set[object] = set()
+    deadline = time.monotonic() + 30
+    while len(seen) < workers:
+        if time.monotonic() > deadline:
+            raise SystemExit(f"only workers {sorted(map(str, seen))} of {workers} answered")
+        with urllib.request.urlopen(url, timeout=2) as reply:
+            seen.add(json.loads(reply.read()).get("worker"))
+
+
+@contextmanager
+def bare_servers(processes: int = 1) -> Iterator[tuple[str, list[subprocess.Popen]]]:
+    """The bare app in `processes` processes sharing one port (SO_REUSEPORT)."""
+    port = free_port()
+    command = [sys.executable, str(HERE / "bare_server.py"), str(port)]
+    started = [subprocess.Popen([*command, *(["shared"] if processes > 1 else [])]) for _ in range(processes)]
+    try:
+        for process in started:
+            wait_healthy(f"http://127.0.0.1:{port}/bare", process)
+        yield f"http://127.0.0.1:{port}", started
+    finally:
+        _stop(started)
+
+
+@contextmanager
+def servers(data_dir: Path) -> Iterator[tuple[str, str, dict[str, str]]]:
+    """The API on its embedded defaults and the bare app; yields both base URLs and the API's env."""
+    env = api_env(data_dir)
+    with api_server(env) as (api, _), bare_servers() as (bare, _):
+        yield api, bare, env
+
+
+def cpu_seconds(root: int) -> float:
+    """User plus system CPU seconds of process `root` and of its living descendants, from /proc."""
+    total, pending = 0.0, [root]
+    tick = os.sysconf("SC_CLK_TCK")
+    while pending:
+        pid = pending.pop()
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick
+        pending.extend(int(child) for child in children)
+    return total
 
 
 def token_for(email: str, env: dict[str, str]) -> str:
