@@ -62,6 +62,7 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--rounds", type=int, default=2, help="each scenario's best round is kept")
     parser.add_argument("--engine", choices=("auto", "wrk", "aiohttp"), default="auto")
+    parser.add_argument("--only", help="run only the set-ups whose label starts so (no summary)")
     args = parser.parse_args()
     engine, n = pick_engine(args.engine), args.workers
     configs: list[tuple[str, int, dict[str, str] | None]] = [
@@ -72,6 +73,8 @@ def main() -> None:
         (f"api x{n}", n, {}),
         (f"api x{n} limited", n, LIMITED),
     ]
+    if args.only:
+        configs = [config for config in configs if config[0].startswith(args.only)]
     results: dict[str, dict] = {}
     for _ in range(args.rounds):
         for label, processes, limits in configs:
@@ -79,7 +82,7 @@ def main() -> None:
                 name = f"{label} {kind}"
                 if name not in results or figures["rps"] > results[name]["rps"]:
                     results[name] = figures
-    summary = summarise(results, n)
+    summary = {} if args.only else summarise(results, n)
     context = {"engine": engine, "connections": args.connections, "seconds": args.seconds}
     print_table(results, summary, **context, rounds=args.rounds, workers=n)
 

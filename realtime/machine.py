@@ -55,6 +55,7 @@ class MachineLink:
         self._task: asyncio.Task[None] | None = None
         self._closing = False
         self._on_lost = on_lost or _stop_this_worker
+        self._outbox: list[bytes] = []
         self.on_event: Callable[[str], None] = lambda text: None
 
     async def connect(self) -> None:
@@ -62,22 +63,31 @@ class MachineLink:
         self._task = asyncio.create_task(self._read(self._reader))
 
     def send(self, *message: Any) -> None:
-        """Send a message that needs no answer. Never waits (the socket buffers)."""
+        """Send a message that needs no answer. Never waits: the messages of one loop pass leave
+        together, in order, in one write (a request's rate-limit check is one of them)."""
         writer = self._writer
         if writer is None or writer.is_closing():
             raise MachineLinkLost("the machine link is closed")
-        writer.write(json.dumps(message, separators=(",", ":")).encode() + b"\n")
+        if not self._outbox:
+            asyncio.get_running_loop().call_soon(self._flush)
+        self._outbox.append(json.dumps(message, separators=(",", ":")).encode() + b"\n")
+
+    def _flush(self) -> None:
+        lines, self._outbox = self._outbox, []
+        if self._writer is not None and not self._writer.is_closing():
+            self._writer.write(b"".join(lines))
 
     async def ask(self, op: str, *args: Any) -> Any:
         rid = next(self._ids)
-        answer = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        answer = loop.create_future()
         self._pending[rid] = answer
+        timer = loop.call_later(ANSWER_TIMEOUT_SECONDS, _unanswered, answer, op)
         try:
             self.send(op, rid, *args)
-            return await asyncio.wait_for(answer, ANSWER_TIMEOUT_SECONDS)
-        except asyncio.TimeoutError:
-            raise MachineLinkLost(f"the supervisor did not answer {op}") from None
+            return await answer
         finally:
+            timer.cancel()
             self._pending.pop(rid, None)
 
     async def _read(self, reader: asyncio.StreamReader) -> None:
@@ -113,6 +123,11 @@ class MachineLink:
                 pass
         if self._task is not None:
             await asyncio.gather(self._task, return_exceptions=True)
+
+
+def _unanswered(answer: asyncio.Future[Any], op: str) -> None:
+    if not answer.done():
+        answer.set_exception(MachineLinkLost(f"the supervisor did not answer {op}"))
 
 
 def _stop_this_worker() -> None:

@@ -31,13 +31,21 @@ MAX_BUFFERED_BYTES = 32 * 1024 * 1024
 
 
 class _Worker:
-    __slots__ = ("writer", "channels")
+    __slots__ = ("writer", "channels", "_outbox")
 
     def __init__(self, writer: asyncio.StreamWriter) -> None:
         self.writer = writer
         self.channels: set[str] = set()
+        self._outbox: list[bytes] = []
 
     def send(self, line: bytes) -> None:
+        """Queue `line`; what one loop pass queues for a worker leaves in one write, in order."""
+        if not self._outbox:
+            asyncio.get_running_loop().call_soon(self._flush)
+        self._outbox.append(line)
+
+    def _flush(self) -> None:
+        lines, self._outbox = self._outbox, []
         transport = self.writer.transport
         if transport.is_closing():
             return
@@ -45,7 +53,7 @@ class _Worker:
             log.error("a worker stopped reading the machine link; cutting it off")
             transport.abort()
             return
-        self.writer.write(line)
+        self.writer.write(b"".join(lines))
 
     def answer(self, rid: int, value: Any, kind: str = "ok") -> None:
         self.send(json.dumps([kind, rid, value], separators=(",", ":")).encode() + b"\n")
