@@ -12,6 +12,26 @@ from realtime.settings import RealtimeSettings
 
 REDIS = web.AppKey("redis", aioredis.Redis)
 PING_TIMEOUT_SECONDS = 1.0
+MAX_CONNECTIONS = 100
+"""Redis connections one instance (one worker) opens at most; the pub/sub reader holds one."""
+CONNECTION_WAIT_SECONDS = 5.0
+"""How long a call waits for a free connection when all are busy, before it counts as Redis
+being unavailable. redis-py's default pool fails at once instead: a burst of more than 100
+concurrent calls (say, thousands of WebSockets resubscribing after a deploy, each reading its
+channel's history) answered many of them "unavailable"."""
+
+
+def open_client(url: str) -> aioredis.Redis:
+    """A client whose callers queue for one of `MAX_CONNECTIONS` connections."""
+    pool = aioredis.BlockingConnectionPool.from_url(
+        url,
+        max_connections=MAX_CONNECTIONS,
+        timeout=CONNECTION_WAIT_SECONDS,
+        socket_connect_timeout=2,
+        socket_timeout=5,
+        health_check_interval=30,
+    )
+    return aioredis.Redis.from_pool(pool)  # which it then closes with itself
 
 
 def redis_ctx(settings: RealtimeSettings) -> Callable[[web.Application], AsyncIterator[None]]:
@@ -23,7 +43,7 @@ def redis_ctx(settings: RealtimeSettings) -> Callable[[web.Application], AsyncIt
         if url is None:
             yield
             return
-        client = aioredis.from_url(url, socket_connect_timeout=2, socket_timeout=5, health_check_interval=30)
+        client = open_client(url)
         app[REDIS] = client
         try:
             yield

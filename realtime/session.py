@@ -218,7 +218,8 @@ class Session:
         except DomainError as exc:
             self._connection.send_json(error_reply(command_id, exc.code, exc.message))
             return
-        except BrokerUnavailable:
+        except BrokerUnavailable as exc:
+            log.warning("%s command failed, the broker is unavailable: %s", kind, exc)
             self._connection.send_json(
                 error_reply(command_id, "unavailable", "realtime delivery is unavailable; retry shortly")
             )
