@@ -7,6 +7,8 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.api.conftest import Actor, Api, store_agnostic
+from tests.realtime.wsclient import WsClient
+from tests.waiting import wait_until
 
 TOKEN = "m" * 40
 
@@ -60,3 +62,40 @@ async def test_only_the_scraper_with_the_token_reads_them(api: Api, alice: Actor
         assert (refused.status, refused.error["code"]) == (401, "metrics_token"), refused.text
     user = await api.get("/metrics", as_=alice)  # a user's own token is not the scraper's
     assert user.status == 401
+
+
+@store_agnostic
+async def test_websocket_metrics_move_with_a_socket_and_its_events(api: Api, alice: Actor) -> None:
+    """Open sockets, frames delivered and the fan-out delay, as a subscriber sees an expense."""
+    scrape = {"Authorization": f"Bearer {TOKEN}"}
+
+    async def scraped() -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+        return samples((await api.get("/metrics", headers=scrape)).text)
+
+    opened = ("expense_tracker_websockets_open", ())
+    delivered = ("expense_tracker_events_delivered_total", ())
+    delays = ("expense_tracker_event_fanout_delay_seconds_count", ())
+    group = await api.create_group(alice)
+    before = await scraped()
+    ticket = await api.post("/api/ws/ticket", as_=alice)
+    ws = await api.client.ws_connect(f"/api/ws?ticket={ticket.json['ticket']}")
+    client = WsClient(ws)
+    assert (await client.receive())["type"] == "welcome"
+    assert (await client.subscribe(f"group:{group['id']}"))["ok"]
+    assert (await scraped())[opened] == before.get(opened, 0.0) + 1
+
+    reply = await api.post(
+        f"/api/groups/{group['id']}/expenses", as_=alice, json={"description": "Taxi", "amount": "9.00"}
+    )
+    assert reply.status == 201, reply.text
+    assert (await client.next_event())["data"]["id"] == reply.json["id"]
+    during = await scraped()
+    assert during[delivered] >= before.get(delivered, 0.0) + 1
+    assert during[delays] >= before.get(delays, 0.0) + 1
+
+    await ws.close()
+
+    async def closed() -> bool:
+        return (await scraped())[opened] == before.get(opened, 0.0)
+
+    await wait_until(closed, what="the gauge back down once the socket closed")
