@@ -20,6 +20,7 @@ import multiprocessing
 import os
 import re
 import shutil
+import socket
 import statistics
 import struct
 import subprocess
@@ -34,9 +35,10 @@ import aiohttp
 from load import BIN, call, cpu_seconds, free_port, token_for, wait_healthy
 
 EVENT_HEAD = re.compile(
-    rb'\{"channel":"[^"]*","seq":(\d+),"epoch":"[^"]*","type":"[^"]*","id":"[^"]*","ts":([\d.]+),"data":\{"id":"([^"]+)"'
+    rb'\{"channel":"[^"]*","seq":(\d+),"epoch":"([^"]*)","type":"[^"]*","id":"[^"]*","ts":([\d.]+),"data":\{"id":"([^"]+)"'
 )
-"""The head of an event frame as the server writes it (`realtime.envelope.frame`): seq, ts, data.id."""
+"""The head of an event frame as the server writes it (`realtime.envelope.frame`): seq, epoch, ts,
+data.id."""
 CLIENT_PROCESSES = 2
 MEMBERS = 40
 """Subscribers are connections of the group's members (a group has at most 50)."""
@@ -103,8 +105,9 @@ def subscriber_process(
     count: int,
     offset: int,
     pipe: multiprocessing.connection.Connection,
+    slow: int = 0,
 ) -> None:
-    asyncio.run(_subscribers(urls, tokens, channel, count, offset, pipe))
+    asyncio.run(_subscribers(urls, tokens, channel, count, offset, pipe, slow))
 
 
 class Subscriber(asyncio.Protocol):
@@ -112,16 +115,25 @@ class Subscriber(asyncio.Protocol):
     event (a receive and a JSON parse) without a task switch per message, so that 500 of them in
     one process measure the server rather than the client."""
 
-    def __init__(self, latencies: list[float]) -> None:
+    def __init__(self, latencies: list[float], *, slow: bool = False) -> None:
         self.latencies = latencies
         self.received: list[tuple[int, str]] = []
+        self.epoch = ""
         self.buffer = b""
         self.upgraded = False
         self.frames: asyncio.Queue[dict] = asyncio.Queue()
         self.transport: asyncio.Transport | None = None
+        self.slow = slow
+        self.close_code: int | None = None
+        self.lost = asyncio.Event()
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
+        if self.slow:  # a phone on a bad network: a small window, soon full
+            transport.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.lost.set()
 
     def data_received(self, data: bytes) -> None:
         now = time.time()
@@ -147,15 +159,18 @@ class Subscriber(asyncio.Protocol):
             if end < start + size:
                 break
             payload, at = buffer[start : start + size], start + size
-            if opcode == 0x9:  # ping: answer (masked, as clients must)
+            if opcode == 0x8:  # the server closes: note why
+                self.close_code = struct.unpack("!H", payload[:2])[0] if len(payload) >= 2 else None
+            elif opcode == 0x9:  # ping: answer (masked, as clients must)
                 self.send(payload, opcode=0xA)
             elif opcode == 0x1:
                 # An event's few fields are read off its head, as a light client that routes by
                 # channel and seq would; anything else (welcome, replies) is parsed in full.
                 event = EVENT_HEAD.match(payload)
                 if event is not None:
-                    self.latencies.append(now - float(event[2]))
-                    self.received.append((int(event[1]), event[3].decode()))
+                    self.latencies.append(now - float(event[3]))
+                    self.received.append((int(event[1]), event[4].decode()))
+                    self.epoch = event[2].decode()
                     continue
                 frame = json.loads(payload)
                 if "seq" in frame and frame["type"] != "reply":
@@ -185,14 +200,20 @@ async def _subscribers(
     count: int,
     offset: int,
     pipe: multiprocessing.connection.Connection,
+    slow: int = 0,
 ) -> None:
+    """`count` subscribers, the first `slow` of which stop reading once all are connected; after
+    the run those read again, and, once cut off, reconnect and replay what they missed."""
     latencies: list[float] = []
+    slow_latencies: list[float] = []
     loop = asyncio.get_running_loop()
 
-    async def connect(index: int) -> Subscriber:
-        number = offset + index
+    async def connect(number: int, *, is_slow: bool = False, **position: object) -> Subscriber:
         host, port = urls[number % len(urls)].removeprefix("http://").split(":")
-        _, subscriber = await loop.create_connection(lambda: Subscriber(latencies), host, int(port))
+        measured = slow_latencies if is_slow or position else latencies
+        _, subscriber = await loop.create_connection(
+            lambda: Subscriber(measured, slow=is_slow), host, int(port)
+        )
         key = base64.b64encode(os.urandom(16)).decode()
         assert subscriber.transport is not None
         subscriber.transport.write(
@@ -202,22 +223,68 @@ async def _subscribers(
         )
         subscriber.send(json.dumps({"type": "auth", "token": tokens[number % len(tokens)]}).encode())
         assert (await asyncio.wait_for(subscriber.frames.get(), 30))["type"] == "welcome"
-        subscriber.send(json.dumps({"id": 1, "type": "subscribe", "channel": channel}).encode())
+        command = {"id": 1, "type": "subscribe", "channel": channel, **position}
+        subscriber.send(json.dumps(command).encode())
         reply = await asyncio.wait_for(subscriber.frames.get(), 30)
         assert reply["ok"], reply
+        subscriber.recovered = reply.get("recovered")  # type: ignore[attr-defined]
+        subscriber.epoch, subscriber.head = reply.get("epoch", ""), reply.get("seq")  # type: ignore[attr-defined]
         return subscriber
 
     subscribers: list[Subscriber] = []
     for start in range(0, count, 50):
-        subscribers += await asyncio.gather(*(connect(i) for i in range(start, min(count, start + 50))))
+        subscribers += await asyncio.gather(
+            *(connect(offset + i, is_slow=i < slow) for i in range(start, min(count, start + 50)))
+        )
+    for subscriber in subscribers[:slow]:
+        assert subscriber.transport is not None
+        subscriber.transport.pause_reading()
     pipe.send("ready")
     cpu = time.process_time()
     await loop.run_in_executor(None, pipe.recv)  # "stop"
     cpu = time.process_time() - cpu
+    recoveries = await asyncio.gather(
+        *(recover(connect, offset + i, s) for i, s in enumerate(subscribers[:slow]))
+    )
     for subscriber in subscribers:
         assert subscriber.transport is not None
         subscriber.transport.close()
-    pipe.send({"latencies": latencies, "received": [s.received for s in subscribers], "cpu_s": cpu})
+    received = [s.received for s in subscribers]
+    for index, (_, again) in enumerate(recoveries):
+        received[index] = received[index] + (again.received if again is not None else [])
+    pipe.send(
+        {
+            "latencies": latencies,
+            "received": received,
+            "cpu_s": cpu,
+            "slow": [
+                {"close_code": code, "recovered": getattr(again, "recovered", None)}
+                for code, again in recoveries
+            ],
+        }
+    )
+
+
+async def recover(
+    connect: object, number: int, subscriber: Subscriber
+) -> tuple[int | None, Subscriber | None]:
+    """Read again: a subscriber the server cut off reconnects from its last event and replays the
+    rest; the close code it was sent, and the new connection (None if it was never cut)."""
+    assert subscriber.transport is not None
+    subscriber.transport.resume_reading()
+    try:
+        await asyncio.wait_for(subscriber.lost.wait(), 10)
+    except asyncio.TimeoutError:
+        return None, None
+    seq = subscriber.received[-1][0] if subscriber.received else subscriber.head  # type: ignore[attr-defined]
+    position = {"epoch": subscriber.epoch, "seq": seq} if seq is not None else {}
+    again: Subscriber = await connect(number, **position)  # type: ignore[operator]
+    quiet = 0
+    while quiet < 10:  # until the replay has been quiet for a second
+        before = len(again.received)
+        await asyncio.sleep(0.1)
+        quiet = quiet + 1 if len(again.received) == before else 0
+    return subscriber.close_code, again
 
 
 # --- publishing ----------------------------------------------------------------------------------
@@ -304,6 +371,10 @@ def main() -> None:
     parser.add_argument("--subscribers", type=int, default=1000)
     parser.add_argument("--rate", type=float, default=10.0, help="events per second")
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument(
+        "--slow", type=int, default=0, help="subscribers that stop reading (cut, then replay)"
+    )
+    parser.add_argument("--queue", type=int, default=None, help="WS_QUEUE_SIZE for the servers")
     args = parser.parse_args()
 
     with ExitStack() as stack:
@@ -320,6 +391,7 @@ def main() -> None:
             # 1,000 sockets connect from one address: the limiter is not what is measured.
             "RATE_LIMIT_PER_MINUTE": "0",
             "RATE_LIMIT_WRITES_PER_MINUTE": "0",
+            **({"WS_QUEUE_SIZE": str(args.queue)} if args.queue else {}),
         }
         env.pop("DYNAMODB_ENDPOINT_URL", None)
         started = [stack.enter_context(instance(env, free_port())) for _ in range(2)]
@@ -342,7 +414,15 @@ def main() -> None:
             ours, theirs = context.Pipe()
             process = context.Process(
                 target=subscriber_process,
-                args=(urls, tokens, channel, per_process, index * per_process, theirs),
+                args=(
+                    urls,
+                    tokens,
+                    channel,
+                    per_process,
+                    index * per_process,
+                    theirs,
+                    args.slow // CLIENT_PROCESSES,
+                ),
             )
             process.start()
             pipes.append(ours)
@@ -375,6 +455,7 @@ def main() -> None:
         bare = asyncio.run(bare_redis_pubsub(redis_url, args.rate, args.seconds, size=600))
 
     deliveries = len(latencies)
+    slow = [entry for result in results for entry in result["slow"]]
     figures = {
         "subscribers": per_process * CLIENT_PROCESSES,
         "instances": 2,
@@ -384,6 +465,9 @@ def main() -> None:
         "lost": lost,
         "duplicated": duplicated,
         "out_of_order_or_gaps": gaps,
+        "slow_subscribers": len(slow),
+        "slow_cut_off": sum(1 for entry in slow if entry["recovered"] is not None),
+        "slow_recovered_by_replay": sum(1 for entry in slow if entry["recovered"] is True),
         "delivery": percentiles(latencies),
         "bare_redis_pubsub": percentiles(bare),
         # Where the 2 cores went while events flowed: the two servers (REST writes included) and
@@ -407,6 +491,12 @@ def main() -> None:
         label = "publish -> subscriber (ours)" if name == "delivery" else "bare Redis pub/sub"
         print(f"{label:<34}{row['p50_ms']:>10}{row['p99_ms']:>10}{row['max_ms']:>10}")
     print(f"lost: {lost}  duplicated: {duplicated}  gaps: {gaps}")
+    if slow:
+        print(
+            f"slow subscribers: {len(slow)}, cut off: {figures['slow_cut_off']}, "
+            f"recovered by replay: {figures['slow_recovered_by_replay']} "
+            "(their events count in lost/gaps above; their latency is not in the table)"
+        )
     print(
         f"CPU while publishing: servers {figures['server_cpu_s']} s "
         f"({figures['server_cpu_us_per_delivery']} µs a delivered frame), subscribers "
