@@ -153,11 +153,10 @@ def api_env(data_dir: Path, **extra: str) -> dict[str, str]:
         # Throughput, not the limiter, is measured here.
         "RATE_LIMIT_PER_MINUTE": "0",
         "RATE_LIMIT_WRITES_PER_MINUTE": "0",
-        **extra,
     }
     for name in ("REDIS_URL", "DYNAMODB_ENDPOINT_URL", "WEB_CONCURRENCY"):
         env.pop(name, None)
-    return env
+    return {**env, **extra}
 
 
 def _stop(processes: list[subprocess.Popen]) -> None:

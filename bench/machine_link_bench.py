@@ -21,6 +21,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from load import cpu_seconds  # noqa: E402
+
 from realtime.machine import MachineLink  # noqa: E402
 from server.buckets import Budget, MemoryBuckets  # noqa: E402
 from server.machine import MachineService  # noqa: E402
@@ -53,11 +55,6 @@ async def hammer(take: object, seconds: float, callers: int) -> tuple[int, float
     return done, time.process_time() - cpu
 
 
-def cpu_of(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=3.0)
@@ -80,9 +77,9 @@ async def main() -> None:
     async def take(key: str, *, write: bool, now: float) -> float:
         return float(await link.ask("take", key, write, now))
 
-    before = cpu_of(supervisor.pid or 0)
+    before = cpu_seconds(supervisor.pid or 0)
     checks, cpu = await hammer(take, args.seconds, args.callers)
-    theirs = cpu_of(supervisor.pid or 0) - before
+    theirs = cpu_seconds(supervisor.pid or 0) - before
     results["through the supervisor"] = {
         "checks_per_s": checks / args.seconds,
         "cpu_us": cpu / checks * 1e6,

@@ -27,12 +27,12 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import aiohttp
-from load import BIN, call, cpu_seconds, free_port, token_for, wait_healthy
+from load import BIN, api_env, call, cpu_seconds, free_port, token_for, wait_healthy
 
 EVENT_HEAD = re.compile(
     rb'\{"channel":"[^"]*","seq":(\d+),"epoch":"([^"]*)","type":"[^"]*","id":"[^"]*","ts":([\d.]+),"data":\{"id":"([^"]+)"'
@@ -355,6 +355,19 @@ async def bare_redis_pubsub(url: str, rate: float, seconds: float, size: int) ->
     return latencies
 
 
+def tally(connections: Iterable[tuple[set[str], list[tuple[int, str]]]]) -> tuple[int, int, int]:
+    """Events lost, duplicated, and seq gaps, over connections given as (the event ids each should
+    have had, the (seq, id) pairs it got)."""
+    lost = duplicated = gaps = 0
+    for expected, connection in connections:
+        seqs = [seq for seq, _ in connection]
+        got = [event_id for _, event_id in connection]
+        lost += len(expected - set(got))
+        duplicated += len(got) - len(set(got))
+        gaps += sum(1 for a, b in zip(seqs, seqs[1:], strict=False) if b != a + 1)
+    return lost, duplicated, gaps
+
+
 def percentiles(values: list[float]) -> dict[str, float]:
     if len(values) < 2:
         return {"p50_ms": float("nan"), "p99_ms": float("nan"), "max_ms": float("nan")}
@@ -380,20 +393,13 @@ def main() -> None:
     with ExitStack() as stack:
         data_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="rt-bench-")))
         redis_url = stack.enter_context(redis(free_port()))
-        env = {
-            **os.environ,
-            "DATA_DIR": str(data_dir),
-            "SECRET_KEY": "b" * 48,
-            "STORE_BACKEND": "sqlite",
-            "LOG_LEVEL": "WARNING",
-            "REDIS_URL": redis_url,
-            "OCR_WORKERS": "1",
-            # 1,000 sockets connect from one address: the limiter is not what is measured.
-            "RATE_LIMIT_PER_MINUTE": "0",
-            "RATE_LIMIT_WRITES_PER_MINUTE": "0",
+        # 1,000 sockets connect from one address: the limiter is not what is measured (off).
+        env = api_env(
+            data_dir,
+            REDIS_URL=redis_url,
+            OCR_WORKERS="1",
             **({"WS_QUEUE_SIZE": str(args.queue)} if args.queue else {}),
-        }
-        env.pop("DYNAMODB_ENDPOINT_URL", None)
+        )
         started = [stack.enter_context(instance(env, free_port())) for _ in range(2)]
         urls = [url for url, _ in started]
 
@@ -443,15 +449,9 @@ def main() -> None:
             process.join(timeout=30)
 
         latencies = [value for result in results for value in result["latencies"]]
-        expected = set(ids)
-        lost = duplicated = gaps = 0
-        for result in results:
-            for connection in result["received"]:
-                seqs = [seq for seq, _ in connection]
-                got = [event_id for _, event_id in connection]
-                lost += len(expected - set(got))
-                duplicated += len(got) - len(set(got))
-                gaps += sum(1 for a, b in zip(seqs, seqs[1:], strict=False) if b != a + 1)
+        lost, duplicated, gaps = tally(
+            (set(ids), connection) for result in results for connection in result["received"]
+        )
         bare = asyncio.run(bare_redis_pubsub(redis_url, args.rate, args.seconds, size=600))
 
     deliveries = len(latencies)

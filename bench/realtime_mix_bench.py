@@ -26,8 +26,8 @@ from datetime import timedelta
 from pathlib import Path
 
 import aiohttp
-from load import cpu_seconds, free_port
-from realtime_bench import Subscriber, bare_redis_pubsub, instance, percentiles, redis
+from load import api_env, cpu_seconds, free_port
+from realtime_bench import Subscriber, bare_redis_pubsub, instance, percentiles, redis, tally
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -162,19 +162,7 @@ def main() -> None:
         data_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="rt-mix-")))
         seeded = asyncio.run(seed(data_dir / "expense-tracker.sqlite3", args.groups, args.size))
         redis_url = stack.enter_context(redis(free_port()))
-        env = {
-            **os.environ,
-            "DATA_DIR": str(data_dir),
-            "SECRET_KEY": SECRET,
-            "JWT_ISSUER": ISSUER,
-            "STORE_BACKEND": "sqlite",
-            "LOG_LEVEL": "WARNING",
-            "REDIS_URL": redis_url,
-            "OCR_WORKERS": "1",
-            "RATE_LIMIT_PER_MINUTE": "0",
-            "RATE_LIMIT_WRITES_PER_MINUTE": "0",
-        }
-        env.pop("DYNAMODB_ENDPOINT_URL", None)
+        env = api_env(data_dir, SECRET_KEY=SECRET, JWT_ISSUER=ISSUER, REDIS_URL=redis_url, OCR_WORKERS="1")
         started = [stack.enter_context(instance(env, free_port())) for _ in range(2)]
         urls = [url for url, _ in started]
 
@@ -213,14 +201,11 @@ def main() -> None:
         bare = asyncio.run(bare_redis_pubsub(redis_url, args.rate, args.seconds, size=600))
 
     latencies = [value for result in results for value in result["latencies"]]
-    lost = duplicated = gaps = 0
-    for result in results:
-        for channel, connection in result["received"]:
-            got = [event_id for _, event_id in connection]
-            seqs = [seq for seq, _ in connection]
-            lost += len(set(created.get(channel, ())) - set(got))
-            duplicated += len(got) - len(set(got))
-            gaps += sum(1 for a, b in zip(seqs, seqs[1:], strict=False) if b != a + 1)
+    lost, duplicated, gaps = tally(
+        (set(created.get(channel, ())), connection)
+        for result in results
+        for channel, connection in result["received"]
+    )
     deliveries = len(latencies)
     subscriber_cpu = sum(result["cpu_s"] for result in results)
     figures = {

@@ -27,25 +27,23 @@ import tempfile
 from pathlib import Path
 
 from load import api_env, api_server, bare_servers, call, cpu_seconds, load, pick_engine, token_for
+from money_bench import three_person_group
 
 LIMITED = {"RATE_LIMIT_PER_MINUTE": "1000000", "RATE_LIMIT_WRITES_PER_MINUTE": "1000000"}
 
 
 def seed(api: str, env: dict[str, str]) -> tuple[str, str]:
-    """Ana's group of three with 30 expenses; her token and the group's id."""
+    """Ana's group of three (money_bench's) with 30 expenses; her token and the group's id."""
     ana = token_for("ana@example.com", env)
-    group = call("POST", f"{api}/api/groups", ana, {"name": "Trip", "default_currency": "EUR"})
-    for member in ("bea", "cy"):
-        invite = call("POST", f"{api}/api/groups/{group['id']}/invites", ana, {})
-        call("POST", f"{api}/api/invites/{invite['token']}/accept", token_for(f"{member}@example.com", env))
+    group = three_person_group(api, env, ana, "trip")
     for number in range(30):
         call(
             "POST",
-            f"{api}/api/groups/{group['id']}/expenses",
+            f"{api}/api/groups/{group}/expenses",
             ana,
             {"description": f"d{number}", "amount": "31.40"},
         )
-    return ana, group["id"]
+    return ana, group
 
 
 def roots(processes: object) -> list[int]:
