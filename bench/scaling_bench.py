@@ -10,6 +10,10 @@ supervisor's shared buckets costs (with one worker the buckets are in-process).
 Each server set-up starts on a store of its own, seeded alike (a group of three with 30 expenses);
 each scenario runs `--rounds` times, interleaved with the others, and its best round is kept.
 
+Beside them, the floor: `GET /healthz` (public, no store read) through the same middleware stack
+(request id, errors, metrics, limiter, authentication's public check, security headers), which is
+what any route of ours costs before it does its own work.
+
 Targets: per process, POST expense >= 0.20 and GET balances >= 0.40 of bare; from 1 to N, our
 throughput grows at least 0.9 times as much as the bare app's (the ratio of the two growth
 factors); p99 below 50 ms at 64 connections.
@@ -104,6 +108,7 @@ def run_config(
             token, group = seed(api, env)
         with api_server(api_env(data_dir, **limits), processes) as (base, supervisor):
             return {
+                "floor": measure_all(engine, f"{base}/healthz", "GET", None, None, roots(supervisor), args),
                 "GET": measure_all(
                     engine, f"{base}/api/groups/{group}/balances", "GET", token, None, roots(supervisor), args
                 ),
@@ -158,7 +163,11 @@ def summarise(results: dict[str, dict], n: int) -> dict[str, float]:
             cpu[f"api x{n} limited {kind}"] - cpu[f"api x{n} {kind}"]
         )
         summary[f"{kind} limiter cost x1 (cpu us)"] = cpu[f"api x1 limited {kind}"] - cpu[f"api x1 {kind}"]
-    summary["worst p99 ms (api)"] = max(f["p99_ms"] for name, f in results.items() if name.startswith("api"))
+    summary["floor (GET /healthz) per process vs bare"] = rps["api x1 floor"] / rps["bare x1 GET"]
+    summary["floor cpu us over bare"] = cpu["api x1 floor"] - cpu["bare x1 GET"]
+    summary["worst p99 ms (api)"] = max(
+        f["p99_ms"] for name, f in results.items() if name.startswith("api") and "floor" not in name
+    )
     return {name: round(value, 3) for name, value in summary.items()}
 
 
