@@ -14,6 +14,7 @@ api = Api("auth")
 
 _LIST: Schema = {"type": "array", "items": {"type": "object"}}
 PERSONAL_DATA: Schema = {
+    "title": "PersonalData",
     "type": "object",
     "required": [
         "exported_at",

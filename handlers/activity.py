@@ -17,6 +17,7 @@ from services.people import activity_people
 api = Api("activity")
 
 ACTIVITY: Schema = {
+    "title": "Activity",
     "type": "object",
     "required": ["id", "at", "actor_id", "action", "subject_id", "details"],
     "additionalProperties": False,

@@ -70,6 +70,7 @@ _CONVERSION = {
     "rates": _RATES_USED,
 }
 BALANCES: Schema = {
+    "title": "Balances",
     "type": "object",
     "required": ["balances", "users"],
     "additionalProperties": False,
@@ -80,6 +81,7 @@ BALANCES: Schema = {
             "type": "array",
             "description": "positive: the group owes this member; negative: they owe the group",
             "items": {
+                "title": "Balance",
                 "type": "object",
                 "required": ["user_id", "currency", "amount"],
                 "additionalProperties": False,
@@ -89,6 +91,7 @@ BALANCES: Schema = {
     },
 }
 SETTLE_UP: Schema = {
+    "title": "SettleUp",
     "type": "object",
     "required": ["transfers", "plans", "users"],
     "additionalProperties": False,
@@ -98,6 +101,7 @@ SETTLE_UP: Schema = {
         "transfers": {
             "type": "array",
             "items": {
+                "title": "Transfer",
                 "type": "object",
                 "required": ["from_user", "to_user", "amount", "currency"],
                 "additionalProperties": False,

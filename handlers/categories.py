@@ -8,6 +8,7 @@ from aiohttp import web
 
 from domain.categories import CHILDREN, MAX_CUSTOM_CATEGORIES, PARENTS
 from handlers.access import membership
+from handlers.components import untitled
 from handlers.schemas import ERROR, Schema
 from server.keys import SERVICES
 from server.routing import Api, Reply
@@ -20,6 +21,7 @@ CATEGORY_ID: Schema = {
     "description": "stable: a catalogue id (`groceries`, `food`) or a group's own (`custom_...`)",
 }
 CATEGORY: Schema = {
+    "title": "Category",
     "type": "object",
     "required": ["id", "name", "parent", "custom"],
     "additionalProperties": False,
@@ -31,6 +33,7 @@ CATEGORY: Schema = {
     },
 }
 CATALOGUE_REPLY: Schema = {
+    "title": "CategoryCatalogue",
     "type": "object",
     "required": ["categories"],
     "additionalProperties": False,
@@ -39,7 +42,7 @@ CATALOGUE_REPLY: Schema = {
             "type": "array",
             "description": "the parents in order, each followed by its subcategories",
             "items": {
-                **CATEGORY,
+                **untitled(CATEGORY),
                 "required": [*CATEGORY["required"], "subcategories"],
                 "properties": {
                     **CATEGORY["properties"],
@@ -50,12 +53,14 @@ CATALOGUE_REPLY: Schema = {
     },
 }
 GROUP_CATEGORIES: Schema = {
+    "title": "GroupCategories",
     "type": "object",
     "required": ["categories"],
     "additionalProperties": False,
     "properties": {"categories": {"type": "array", "maxItems": MAX_CUSTOM_CATEGORIES, "items": CATEGORY}},
 }
 NEW_CATEGORY: Schema = {
+    "title": "NewCategory",
     "type": "object",
     "required": ["name"],
     "additionalProperties": False,
@@ -124,6 +129,7 @@ async def create_group_category(request: web.Request, body: dict[str, Any]) -> w
 
 
 CATEGORY_CHANGES: Schema = {
+    "title": "CategoryChanges",
     "type": "object",
     "additionalProperties": False,
     "minProperties": 1,

@@ -15,6 +15,7 @@ from server.routing import Api, Reply
 api = Api("changes")
 
 CHANGE: Schema = {
+    "title": "Change",
     "type": "object",
     "required": ["kind", "id", "op", "version"],
     "additionalProperties": False,
@@ -39,6 +40,7 @@ CHANGE: Schema = {
 }
 
 CHANGES_PAGE: Schema = {
+    "title": "ChangesPage",
     "type": "object",
     "required": ["changes", "next_cursor", "has_more", "users"],
     "additionalProperties": False,
@@ -94,6 +96,7 @@ async def list_changes(request: web.Request, query: dict[str, Any]) -> web.Respo
 
 
 USER_CHANGE: Schema = {
+    "title": "UserChange",
     "type": "object",
     "required": ["kind", "id", "op"],
     "additionalProperties": False,
@@ -128,6 +131,7 @@ USER_CHANGE: Schema = {
 }
 
 USER_CHANGES_PAGE: Schema = {
+    "title": "UserChangesPage",
     "type": "object",
     "required": ["changes", "next_cursor", "has_more"],
     "additionalProperties": False,

@@ -25,12 +25,14 @@ TEXT: Schema = {
     "description": "surrounding whitespace is removed; what remains must not be empty",
 }
 NEW_CHAT_MESSAGE: Schema = {
+    "title": "NewChatMessage",
     "type": "object",
     "required": ["text"],
     "additionalProperties": False,
     "properties": {"text": TEXT},
 }
 CHAT_MESSAGE: Schema = {
+    "title": "ChatMessage",
     "type": "object",
     "required": ["id", "group_id", "author_id", "text", "created_at"],
     "additionalProperties": False,

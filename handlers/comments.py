@@ -20,6 +20,7 @@ from services.people import comment_people
 api = Api("comments")
 
 NEW_COMMENT: Schema = {
+    "title": "NewComment",
     "type": "object",
     "required": ["text"],
     "additionalProperties": False,
@@ -34,6 +35,7 @@ NEW_COMMENT: Schema = {
     },
 }
 COMMENT: Schema = {
+    "title": "Comment",
     "type": "object",
     "required": ["id", "group_id", "subject_kind", "subject_id", "author_id", "text", "created_at"],
     "additionalProperties": False,

@@ -9,6 +9,7 @@ from aiohttp import web
 from domain import Dashboard
 from domain.categories import BY_ID, DEFAULT_CATEGORY, parent_of
 from handlers.activity import ACTIVITY, activity_json
+from handlers.components import untitled
 from handlers.fields import AMOUNT
 from handlers.schemas import ID, USER_NAMES, Schema
 from ledger import format_amount
@@ -44,6 +45,7 @@ def _spending_rows(label: str, more: dict[str, Schema] | None = None, descriptio
 
 
 DASHBOARD: Schema = {
+    "title": "Dashboard",
     "type": "object",
     "required": ["totals", "groups", "groups_truncated", "spending", "recent_activity", "users"],
     "additionalProperties": False,
@@ -119,7 +121,7 @@ DASHBOARD: Schema = {
         "recent_activity": {
             "type": "array",
             "items": {
-                **ACTIVITY,
+                **untitled(ACTIVITY),
                 "required": [*ACTIVITY["required"], "group_id"],
                 "properties": {**ACTIVITY["properties"], "group_id": ID},
             },

@@ -1,17 +1,20 @@
-"""The API description: OpenAPI JSON and a Swagger UI page served from the swagger-ui-py package."""
+"""The API descriptions: OpenAPI JSON (REST), AsyncAPI JSON (the WebSocket) and a Swagger UI page
+served from the swagger-ui-py package."""
 
 from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+from typing import Any
 
 import swagger_ui
 from aiohttp import web
 
 from domain import NotFound
+from handlers.asyncapi import asyncapi_document
 from handlers.openapi import openapi_document
-from server.keys import OPENAPI, OPERATIONS
-from server.routing import Api, Reply
+from server.keys import ASYNCAPI, OPENAPI, OPERATIONS
+from server.routing import Api, Operation, Reply
 
 api = Api("docs")
 
@@ -66,8 +69,14 @@ DOCS_CONTENT_SECURITY_POLICY = "; ".join(
 
 
 def describe(app: web.Application) -> None:
-    """Build the document once, from every route the app declared."""
-    app[OPENAPI] = openapi_document(app[OPERATIONS], version=_package_version())
+    """Build the documents once, from every route the app declared."""
+    app[OPENAPI], app[ASYNCAPI] = documents(app[OPERATIONS])
+
+
+def documents(operations: list[Operation]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The OpenAPI document of `operations` and the AsyncAPI document of the realtime protocol."""
+    version = _package_version()
+    return openapi_document(operations, version=version), asyncapi_document(version=version)
 
 
 def _package_version() -> str:
@@ -85,6 +94,16 @@ def _package_version() -> str:
 )
 async def openapi_json(request: web.Request) -> web.Response:
     return web.json_response(request.app[OPENAPI])
+
+
+@api.get(
+    "/api/asyncapi.json",
+    summary="The realtime WebSocket's AsyncAPI 3.0 description",
+    public=True,
+    replies={200: Reply("the AsyncAPI document", {"type": "object"})},
+)
+async def asyncapi_json(request: web.Request) -> web.Response:
+    return web.json_response(request.app[ASYNCAPI])
 
 
 @api.get(

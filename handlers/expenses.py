@@ -41,6 +41,7 @@ _PAYERS: Schema = {
     "type": "array",
     "description": "who paid and how much; default: the caller paid everything",
     "items": {
+        "title": "Payer",
         "type": "object",
         "required": ["user_id", "amount"],
         "additionalProperties": False,
@@ -48,6 +49,18 @@ _PAYERS: Schema = {
     },
 }
 _SPLIT: Schema = {
+    "title": "Split",
+    "examples": [
+        {"kind": "equal", "members": ["u_ana", "u_ben"]},
+        {"kind": "exact", "amounts": {"u_ana": "10.00", "u_ben": "20.00"}},
+        {"kind": "percent", "percents": {"u_ana": "66.67", "u_ben": "33.33"}},
+        {"kind": "shares", "shares": {"u_ana": 2, "u_ben": 1}},
+        {
+            "kind": "items",
+            "items": [{"description": "Pizza", "amount": "18.00", "members": ["u_ana", "u_ben"]}],
+            "tip": "2.00",
+        },
+    ],
     "type": "object",
     "description": "how the total is owed; default: equally among all members",
     "required": ["kind"],
@@ -124,23 +137,39 @@ _FIELDS: Schema = {
     },
 }
 NEW_EXPENSE: Schema = {
+    "title": "NewExpense",
     "type": "object",
     "required": ["description", "amount"],
     "additionalProperties": False,
     "properties": _FIELDS,
+    "examples": [
+        {"description": "Dinner", "amount": "60.00"},
+        {
+            "description": "Groceries",
+            "amount": "45.10",
+            "currency": "EUR",
+            "date": "2026-11-28",
+            "category": "groceries",
+            "payers": [{"user_id": "u_ana", "amount": "30.00"}, {"user_id": "u_ben", "amount": "15.10"}],
+            "split": {"kind": "shares", "shares": {"u_ana": 2, "u_ben": 1, "u_cat": 1}},
+        },
+    ],
 }
 EXPENSE_CHANGES: Schema = {
+    "title": "ExpenseChanges",
     "type": "object",
     "additionalProperties": False,
     "properties": {**_FIELDS, "version": VERSION},
 }
 _SHARE: Schema = {
+    "title": "Share",
     "type": "object",
     "required": ["user_id", "amount"],
     "additionalProperties": False,
     "properties": {"user_id": ID, "amount": AMOUNT},
 }
 EXPENSE: Schema = {
+    "title": "Expense",
     "type": "object",
     "additionalProperties": False,
     "required": [

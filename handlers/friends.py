@@ -27,12 +27,14 @@ EMAIL: Schema = {
     "description": "an e-mail address (trimmed; compared without regard to case)",
 }
 NEW_FRIEND: Schema = {
+    "title": "NewFriend",
     "type": "object",
     "required": ["email"],
     "additionalProperties": False,
     "properties": {"email": EMAIL},
 }
 ADDED: Schema = {
+    "title": "FriendAdded",
     "type": "object",
     "required": ["user_id", "email", "group_id"],
     "additionalProperties": False,
@@ -44,6 +46,7 @@ ADDED: Schema = {
     },
 }
 FRIEND: Schema = {
+    "title": "Friend",
     "type": "object",
     "required": ["user_id", "name", "picture", "email", "group_id", "since", "balances"],
     "additionalProperties": False,
@@ -70,6 +73,7 @@ FRIEND: Schema = {
     },
 }
 FRIENDS: Schema = {
+    "title": "Friends",
     "type": "object",
     "required": ["items", "friends_truncated", "groups_truncated"],
     "additionalProperties": False,

@@ -30,6 +30,7 @@ NAME: Schema = {
 DESCRIPTION: Schema = {"type": "string", "maxLength": 500, "x-trim": True}
 
 MEMBER: Schema = {
+    "title": "Member",
     "type": "object",
     "required": ["user_id", "role", "joined_at", "email", "name", "picture"],
     "additionalProperties": False,
@@ -71,18 +72,21 @@ _GROUP_PROPERTIES: Schema = {
     },
 }
 GROUP_SUMMARY: Schema = {
+    "title": "GroupSummary",
     "type": "object",
     "required": [*_GROUP_PROPERTIES, "joined_at"],
     "additionalProperties": False,
     "properties": {**_GROUP_PROPERTIES, "joined_at": TIMESTAMP},
 }
 GROUP: Schema = {
+    "title": "Group",
     "type": "object",
     "required": [*_GROUP_PROPERTIES, "members"],
     "additionalProperties": False,
     "properties": {**_GROUP_PROPERTIES, "members": {"type": "array", "items": MEMBER}},
 }
 NEW_GROUP: Schema = {
+    "title": "NewGroup",
     "type": "object",
     "required": ["name"],
     "additionalProperties": False,
@@ -91,8 +95,10 @@ NEW_GROUP: Schema = {
         "description": DESCRIPTION,
         "default_currency": {**CURRENCY, "description": "ISO 4217; default: the caller's default currency"},
     },
+    "examples": [{"name": "Lisbon trip", "description": "May 2027", "default_currency": "EUR"}],
 }
 GROUP_CHANGES: Schema = {
+    "title": "GroupChanges",
     "type": "object",
     "additionalProperties": False,
     "minProperties": 1,

@@ -21,6 +21,7 @@ api = Api("invites")
 
 
 NEW_INVITE: Schema = {
+    "title": "NewInvite",
     "type": "object",
     "additionalProperties": False,
     "properties": {
@@ -40,6 +41,7 @@ NEW_INVITE: Schema = {
 }
 _MAX_USES: Schema = {"type": ["integer", "null"], "description": "null: no limit but the expiry"}
 INVITE: Schema = {
+    "title": "Invite",
     "type": "object",
     "required": ["id", "token", "url", "group_id", "expires_at", "max_uses"],
     "additionalProperties": False,
@@ -53,6 +55,7 @@ INVITE: Schema = {
     },
 }
 LIVE_INVITE: Schema = {
+    "title": "LiveInvite",
     "type": "object",
     "required": ["id", "group_id", "created_by", "created_at", "expires_at", "max_uses", "uses"],
     "additionalProperties": False,
@@ -68,6 +71,7 @@ LIVE_INVITE: Schema = {
     },
 }
 INVITE_PREVIEW: Schema = {
+    "title": "InvitePreview",
     "type": "object",
     "required": ["group", "invited_by", "expires_at"],
     "additionalProperties": False,

@@ -21,6 +21,7 @@ UNREAD_COUNT: Schema = {
 }
 
 NOTIFICATION: Schema = {
+    "title": "Notification",
     "type": "object",
     "required": ["id", "kind", "actor", "summary", "link", "created_at", "read"],
     "additionalProperties": False,
@@ -67,6 +68,7 @@ _PAGE = {
 }
 
 READ_BODY: Schema = {
+    "title": "MarkRead",
     "type": "object",
     "required": ["up_to"],
     "additionalProperties": False,

@@ -31,6 +31,7 @@ MULTIPART_OVERHEAD_BYTES = 16 * 1024
 _MONEY: Schema = {"type": ["string", "null"], "pattern": r"^-?\d+(\.\d{2,3})?$"}
 _CONFIDENCE: Schema = {"type": "number", "minimum": 0, "maximum": 1}
 EXTRACTED: Schema = {
+    "title": "ExtractedFields",
     "type": "object",
     "required": ["merchant", "date", "total", "currency", "subtotal", "tax", "items", "confidence"],
     "properties": {
@@ -60,6 +61,7 @@ EXTRACTED: Schema = {
     },
 }
 SCAN_RESULT: Schema = {
+    "title": "ScanResult",
     "type": "object",
     "required": [*EXTRACTED["required"], "receipt_id", "raw_text", "processing_ms", "image", "expense_draft"],
     "properties": {
@@ -98,6 +100,7 @@ SCAN_RESULT: Schema = {
     },
 }
 SCAN_STATUS: Schema = {
+    "title": "ScanStatus",
     "type": "object",
     "required": [
         "available",

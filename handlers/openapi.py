@@ -6,7 +6,8 @@ import re
 from typing import Any
 
 from domain.client_json import MAX_DEPTH
-from handlers.schemas import ERROR, USER_NAMES
+from handlers.components import Components, pascal
+from handlers.schemas import ERROR
 from server.ratelimit import UNLIMITED_PATHS
 from server.routing import Operation, Reply
 
@@ -16,9 +17,12 @@ _NOT_READABLE = f"the body is not JSON (`malformed_json`) or nests over {MAX_DEP
 
 
 def openapi_document(operations: list[Operation], *, version: str) -> dict[str, Any]:
+    """Every operation, its bodies as named components (`handlers.components`)."""
+    components = Components()
+    components.lift(ERROR)
     paths: dict[str, dict[str, Any]] = {}
     for operation in operations:
-        paths.setdefault(operation.path, {})[operation.method.lower()] = _operation(operation)
+        paths.setdefault(operation.path, {})[operation.method.lower()] = _operation(operation, components)
     return {
         "openapi": "3.1.0",
         "info": {
@@ -40,7 +44,7 @@ def openapi_document(operations: list[Operation], *, version: str) -> dict[str, 
                     "description": "the server's METRICS_TOKEN setting, for a Prometheus scraper",
                 },
             },
-            "schemas": {"Error": ERROR, "UserNames": USER_NAMES},
+            "schemas": dict(sorted(components.schemas.items())),
         },
         "security": [{"bearerAuth": []}],
     }
@@ -62,7 +66,7 @@ _NOT_MODIFIED = Reply(
 _TRIMMED = "Surrounding whitespace is trimmed first; the length limits apply to what remains."
 
 
-def _operation(operation: Operation) -> dict[str, Any]:
+def _operation(operation: Operation, components: Components) -> dict[str, Any]:
     parameters: list[dict[str, Any]] = [
         {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
         for name in _PATH_PARAMETER.findall(operation.path)
@@ -93,10 +97,12 @@ def _operation(operation: Operation) -> dict[str, Any]:
                 "schema": {"type": "string"},
             }
         )
-    return _with_replies(operation, parameters)
+    return _with_replies(operation, parameters, components)
 
 
-def _with_replies(operation: Operation, parameters: list[dict[str, Any]]) -> dict[str, Any]:
+def _with_replies(
+    operation: Operation, parameters: list[dict[str, Any]], components: Components
+) -> dict[str, Any]:
     """The operation's own replies, and those every route of its kind can answer: an ETag and 304
     on a conditional GET (server/conditional.py), 401 without a valid token, 400/413/415 for a
     body that is not JSON, too large or not JSON at all, and 422 for a body or query that breaks
@@ -129,17 +135,21 @@ def _with_replies(operation: Operation, parameters: list[dict[str, Any]]) -> dic
         "summary": operation.summary,
         "tags": [operation.tag],
         "parameters": parameters,
-        "responses": {str(status): _reply(reply) for status, reply in sorted(replies.items())},
+        "responses": _responses(operation, replies, components),
     }
     if operation.description:
         document["description"] = operation.description
     if operation.body is not None:
         document["requestBody"] = {
             "required": True,
-            "content": {"application/json": {"schema": _documented(operation.body)}},
+            "content": {
+                "application/json": {
+                    "schema": components.body(_documented(operation.body), f"{pascal(operation.name)}Request")
+                }
+            },
         }
     if operation.upload is not None:
-        document["requestBody"] = {"required": True, "content": operation.upload}
+        document["requestBody"] = {"required": True, "content": _upload(operation, components)}
     if operation.public:
         document["security"] = [{operation.scheme: []}] if operation.scheme else []
     return document
@@ -168,10 +178,40 @@ _SUBSCHEMA = {"items", "additionalProperties", "not", "contains", "propertyNames
 _SCHEMA_LISTS = {"anyOf", "oneOf", "allOf", "prefixItems"}
 
 
-def _reply(reply: Reply) -> dict[str, Any]:
+def _upload(operation: Operation, components: Components) -> dict[str, Any]:
+    """A body the handler reads itself, each media type's schema a component: `<Operation>Upload`,
+    with the media type's subtype (`ImportFileUploadCsv`) when there are several."""
+    assert operation.upload is not None
+    several = len(operation.upload) > 1
+    content: dict[str, Any] = {}
+    for media, described in operation.upload.items():
+        if "schema" in described:
+            suffix = pascal(re.sub(r"[^A-Za-z0-9]+", "_", media.partition("/")[2])) if several else ""
+            name = f"{pascal(operation.name)}Upload{suffix}"
+            described = {**described, "schema": components.body(_documented(described["schema"]), name)}
+        content[media] = described
+    return content
+
+
+def _responses(operation: Operation, replies: dict[int, Reply], components: Components) -> dict[str, Any]:
+    """Each reply, its body a component: its own, or `<Operation>Response` (with the status when
+    the operation has more than one body without a name)."""
+    nameless = [
+        s for s, r in replies.items() if r.schema is not None and not isinstance(r.schema.get("title"), str)
+    ]
+    documented: dict[str, Any] = {}
+    for status, reply in sorted(replies.items()):
+        fallback = f"{pascal(operation.name)}Response" + (str(status) if len(nameless) > 1 else "")
+        documented[str(status)] = _reply(reply, components, fallback)
+    return documented
+
+
+def _reply(reply: Reply, components: Components, fallback: str) -> dict[str, Any]:
     document: dict[str, Any] = {"description": reply.description}
     if reply.schema is not None:
-        document["content"] = {"application/json": {"schema": reply.schema}}
+        document["content"] = {
+            "application/json": {"schema": components.body(_documented(reply.schema), fallback)}
+        }
     if reply.headers:
         document["headers"] = {name: {"schema": {"type": "string"}} for name in reply.headers}
     return document

@@ -31,6 +31,7 @@ _EXPIRATION: Schema = {
 }
 
 SUBSCRIBE_BODY: Schema = {
+    "title": "PushSubscribe",
     "type": "object",
     "description": "a browser PushSubscription as `JSON.stringify(subscription)` gives it",
     "required": ["endpoint", "keys"],
@@ -51,6 +52,7 @@ SUBSCRIBE_BODY: Schema = {
 }
 
 UNSUBSCRIBE_BODY: Schema = {
+    "title": "PushUnsubscribe",
     "type": "object",
     "required": ["endpoint"],
     "additionalProperties": False,
@@ -58,6 +60,7 @@ UNSUBSCRIBE_BODY: Schema = {
 }
 
 SUBSCRIPTION: Schema = {
+    "title": "PushSubscription",
     "type": "object",
     "required": ["id", "endpoint", "expirationTime", "created_at"],
     "properties": {

@@ -20,6 +20,7 @@ from services.payloads import group_rate_json, version_etag
 api = Api("rates")
 
 GROUP_RATE: Schema = {
+    "title": "GroupRate",
     "type": "object",
     "required": ["from", "to", "rate", "set_by", "set_at", "version"],
     "additionalProperties": False,
@@ -36,6 +37,7 @@ GROUP_RATE: Schema = {
     },
 }
 NEW_RATE: Schema = {
+    "title": "NewGroupRate",
     "type": "object",
     "required": ["rate"],
     "additionalProperties": False,
@@ -108,6 +110,7 @@ async def remove_group_rate(request: web.Request) -> web.Response:
 
 
 CONVERT: Schema = {
+    "title": "Convert",
     "type": "object",
     "required": ["currency"],
     "additionalProperties": False,

@@ -18,6 +18,7 @@ from server.routing import Api, Reply
 api = Api("receipts")
 
 RECEIPT: Schema = {
+    "title": "Receipt",
     "type": "object",
     "required": ["id", "uploaded_by", "uploaded_at", "content_type", "bytes", "extracted", "image_url"],
     "properties": {

@@ -9,6 +9,7 @@ from aiohttp import web
 
 from domain.recurring import MAX_RECURRING_PER_GROUP
 from handlers.access import membership, membership_with_member_ids
+from handlers.components import untitled
 from handlers.expenses import EXPENSE, EXPENSE_CHANGES, NEW_EXPENSE
 from handlers.fields import DATE, VERSION, based_on_version, if_match
 from handlers.idempotency import HEADER_DOC, idempotency
@@ -23,13 +24,13 @@ api = Api("recurring")
 _NOT_REPEATED = ("date", "receipt_id", "version", "exchange_rate")
 """`exchange_rate` is a card's rate on one day: each occurrence takes its own (edit it)."""
 _TEMPLATE: Schema = {
-    **NEW_EXPENSE,
+    **untitled(NEW_EXPENSE),
     "description": "the expense to log each time, as for POST .../expenses (no date: each "
     "occurrence is dated on its own day; no receipt)",
     "properties": {k: v for k, v in NEW_EXPENSE["properties"].items() if k not in _NOT_REPEATED},
 }
 _TEMPLATE_CHANGES: Schema = {
-    **EXPENSE_CHANGES,
+    **untitled(EXPENSE_CHANGES),
     "description": "what changes in the expense to log from now on (send the payers again with "
     "a new total that several people pay)",
     "minProperties": 1,
@@ -68,18 +69,21 @@ _SCHEDULE: dict[str, Schema] = {
     },
 }
 NEW_RECURRING: Schema = {
+    "title": "NewRecurringExpense",
     "type": "object",
     "required": ["expense", "every"],
     "additionalProperties": False,
     "properties": {"expense": _TEMPLATE, **_SCHEDULE},
 }
 RECURRING_CHANGES: Schema = {
+    "title": "RecurringExpenseChanges",
     "type": "object",
     "additionalProperties": False,
     "properties": {"expense": _TEMPLATE_CHANGES, **_SCHEDULE, "version": VERSION},
 }
 _REPEATED = ("description", "amount", "currency", "category", "payers", "split", "shares", "notes")
 RECURRING: Schema = {
+    "title": "RecurringExpense",
     "type": "object",
     "additionalProperties": False,
     "required": [

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from handlers.components import untitled
 from ledger import CURRENCY_EXPONENTS
 
 Schema = dict[str, Any]
@@ -17,6 +18,7 @@ CURRENCY: Schema = {
 }
 
 ERROR: Schema = {
+    "title": "Error",
     "type": "object",
     "required": ["error"],
     "properties": {
@@ -46,6 +48,7 @@ LOCALE: Schema = {
     ),
 }
 USER: Schema = {
+    "title": "User",
     "type": "object",
     "required": ["id", "email", "name", "picture", "default_currency", "locale", "created_at"],
     "additionalProperties": False,
@@ -119,9 +122,10 @@ USER_NAMES: Schema = {
 
 
 def with_user_names(schema: Schema) -> Schema:
-    """`schema` (an object) with the page's `users` map beside its own properties."""
+    """`schema` (an object) with the page's `users` map beside its own properties (and without its
+    title: it is another type)."""
     return {
-        **schema,
+        **untitled(schema),
         "required": [*schema.get("required", []), "users"],
         "properties": {**schema["properties"], "users": USER_NAMES},
     }

@@ -27,6 +27,7 @@ _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 _MAX_BODY = 4096
 
 TOKEN_RESPONSE: Schema = {
+    "title": "TokenResponse",
     "type": "object",
     "required": ["access_token", "refresh_token", "token_type", "expires_in"],
     "properties": {
@@ -41,6 +42,7 @@ TOKEN_RESPONSE: Schema = {
 }
 
 OAUTH_ERROR: Schema = {
+    "title": "OAuthError",
     "type": "object",
     "description": "RFC 6749 §5.2 error shape, plus the request id",
     "required": ["error", "error_description", "request_id"],
@@ -55,6 +57,7 @@ OAUTH_ERROR: Schema = {
 }
 
 SESSION: Schema = {
+    "title": "Session",
     "type": "object",
     "required": ["id", "created_at", "last_used_at", "user_agent", "current"],
     "properties": {

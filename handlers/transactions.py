@@ -30,6 +30,8 @@ from services.people import settlement_people
 api = Api("transactions")
 
 NEW_TRANSACTION: Schema = {
+    "title": "NewTransaction",
+    "examples": [{"to_user": "u_ana", "amount": "25.00", "note": "for the dinner"}],
     "type": "object",
     "required": ["to_user", "amount"],
     "additionalProperties": False,
@@ -43,6 +45,7 @@ NEW_TRANSACTION: Schema = {
     },
 }
 TRANSACTION: Schema = {
+    "title": "Transaction",
     "type": "object",
     "additionalProperties": False,
     "required": [

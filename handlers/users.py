@@ -17,6 +17,7 @@ from services.payloads import person_json, user_json
 api = Api("auth")
 
 PROFILE_CHANGES: Schema = {
+    "title": "ProfileChanges",
     "type": "object",
     "additionalProperties": False,
     "minProperties": 1,
@@ -35,6 +36,7 @@ PROFILE_CHANGES: Schema = {
     },
 }
 PERSON: Schema = {
+    "title": "Person",
     "type": "object",
     "required": ["id", "name", "picture", "email", "deleted"],
     "additionalProperties": False,

@@ -23,5 +23,6 @@ AUTHORIZATION_CODES = web.AppKey("authorization_codes", AuthorizationCodes)
 PUSH = web.AppKey("push", Push)
 OPERATIONS = web.AppKey("operations", list[Operation])
 OPENAPI = web.AppKey("openapi", dict)
+ASYNCAPI = web.AppKey("asyncapi", dict)
 
 CLAIMS = web.RequestKey("claims", Claims)

@@ -16,6 +16,7 @@ from aiohttp.test_utils import TestClient
 from jsonschema import Draft202012Validator
 
 from domain.clock import Clock
+from handlers.components import inlined
 from server.app import create_app
 from server.config import Config, load_config
 from server.keys import STORE
@@ -68,10 +69,14 @@ class Reply:
 class OpenApi:
     """Matches a request to its documented operation and checks a response against it."""
 
-    document: dict[str, Any]
+    published: dict[str, Any]
+    """The document as served, its bodies `$ref`s to named components."""
+    document: dict[str, Any] = field(init=False)
+    """The same with every reference replaced by its schema: what the checks walk."""
     _paths: list[tuple[re.Pattern[str], str]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
+        self.document = inlined(self.published)
         for template in self.document["paths"]:
             pattern = re.sub(r"\\{\w+\\}", "[^/]+", re.escape(template))
             self._paths.append((re.compile(pattern), template))

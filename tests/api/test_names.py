@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from domain import User
+from handlers.components import inlined
 from services.payloads import person_json, public_user_json, user_names_json
 from tests.api.conftest import Actor, Api, store_agnostic
 
@@ -210,8 +211,9 @@ def test_a_deleted_account_shows_as_a_deleted_user() -> None:
 
 @store_agnostic
 async def test_the_users_map_is_a_published_schema(api: Api) -> None:
-    document = (await api.get("/api/openapi.json")).json
-    assert document["components"]["schemas"]["UserNames"]["title"] == "UserNames"
+    published = (await api.get("/api/openapi.json")).json
+    assert published["components"]["schemas"]["UserNames"]["title"] == "UserNames"
+    document = inlined(published)
     for path, method in [
         ("/api/groups/{group_id}/expenses", "get"),
         ("/api/groups/{group_id}/expenses/{expense_id}", "get"),
@@ -225,3 +227,5 @@ async def test_the_users_map_is_a_published_schema(api: Api) -> None:
         schema = document["paths"][path][method]["responses"]["200"]["content"]["application/json"]["schema"]
         assert "users" in schema["required"], path
         assert schema["properties"]["users"]["title"] == "UserNames", path
+        named = published["components"]["schemas"][schema["title"]]["properties"]["users"]
+        assert named["$ref"] == "#/components/schemas/UserNames", path

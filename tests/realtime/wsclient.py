@@ -1,4 +1,5 @@
-"""A small protocol client for tests: commands with ids, replies and events kept apart."""
+"""A small protocol client for tests: commands with ids, replies and events kept apart. Every frame
+it receives is checked against the AsyncAPI document (`frames_check`)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import json
 from typing import Any
 
 import aiohttp
+
+from tests.realtime.frames_check import check_frame
 
 TIMEOUT = 5.0
 
@@ -23,6 +26,7 @@ class WsClient:
         message = await self.ws.receive(timeout=timeout)
         assert message.type == aiohttp.WSMsgType.TEXT, message
         frame: dict[str, Any] = json.loads(message.data)
+        check_frame(frame)
         return frame
 
     async def command(self, type_: str, **fields: Any) -> dict[str, Any]:
@@ -34,7 +38,9 @@ class WsClient:
             assert message.type == aiohttp.WSMsgType.TEXT, message
             frame: dict[str, Any] = json.loads(message.data)
             if frame.get("type") == "reply" and frame.get("id") == command_id:
+                check_frame(frame, type_)
                 return frame
+            check_frame(frame)
             self.pending.append(frame)
 
     async def subscribe(self, channel: str, **position: Any) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from services import Services
 from services.verify import verify_group
 from store import Store
 from store.sqlite import SQLiteStore
+from tests.realtime.frames_check import check_event
 
 START = datetime(2026, 12, 1, 12, 0, tzinfo=timezone.utc)
 
@@ -39,6 +40,7 @@ class Published:
     events: list[tuple[str, str, Any]] = field(default_factory=list)
 
     def __call__(self, channel: str, type_: str, data: Any) -> None:
+        check_event(channel, type_, data)  # as the AsyncAPI document describes it
         self.events.append((channel, type_, data))
 
     def types(self) -> list[str]:

@@ -70,7 +70,11 @@ async def test_a_change_notifying_more_than_one_write_holds_announces_each_store
     world.published.events.clear()
 
     await world.services.notifications._notify(
-        world.ana.id, [p.id for p in people], "expense.created", lambda _r, actor: f"{actor} did", {}
+        world.ana.id,
+        [p.id for p in people],
+        "expense.created",
+        lambda _r, actor: f"{actor} did",
+        {"kind": "expense", "group_id": "g1", "expense_id": "e1"},
     )
 
     told = [channel for channel, type_, _ in world.published.events if type_ == "notification.created"]
