@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PORT ?= 5000
 
-.PHONY: run test check install install-test bench clean
+.PHONY: run test check install install-test bench client clean
 
 run: install
 	$(BIN)/expense-tracker serve --port $(PORT)
@@ -22,8 +22,20 @@ check: install-test
 install: $(VENV)/.installed-run
 	@scripts/system-packages.sh run
 
-install-test: $(VENV)/.installed-test
+install-test: $(VENV)/.installed-test clients/typescript/node_modules/.installed
 	@scripts/system-packages.sh test
+
+# The TypeScript client's generator and type checker (the suite checks the committed client is
+# current and type-checks its example); system packages first, for node and npm.
+clients/typescript/node_modules/.installed: clients/typescript/package.json clients/typescript/package-lock.json
+	@scripts/system-packages.sh test
+	cd clients/typescript && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+# Regenerate the TypeScript client from the documents the server serves (commit the result).
+client: install-test
+	$(BIN)/expense-tracker describe clients/typescript/api
+	cd clients/typescript && npm run --silent generate
 
 $(VENV)/bin/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -43,4 +55,4 @@ bench: install
 	$(BIN)/python bench/http_bench.py
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache
+	rm -rf $(VENV) build *.egg-info .pytest_cache clients/typescript/node_modules

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install the system programs a target needs when they are missing: `run` wants tesseract (OCR) and
 # redis-server (for REDIS_URL), both optional there, so their absence only warns; `test` requires both,
-# and nginx (the documented reverse proxy is tested in front of the server).
+# nginx (the documented reverse proxy is tested in front of the server) and node with npm (the
+# TypeScript client is regenerated and type-checked).
 set -euo pipefail
 
 target=${1:-run}
@@ -9,11 +10,13 @@ declare -A package_of=(
   [tesseract]="tesseract-ocr tesseract-ocr-eng tesseract-ocr-deu"
   [redis-server]="redis-server"
   [nginx]="nginx"
+  [node]="nodejs npm"
+  [npm]="nodejs npm"
   [fonts]="fonts-dejavu-core fonts-liberation fonts-freefont-ttf"
 )
 case "$target" in
   run) needed=(tesseract redis-server) required=() ;;
-  test) needed=(tesseract redis-server nginx) required=(tesseract redis-server nginx) ;;
+  test) needed=(tesseract redis-server nginx node npm) required=(tesseract redis-server nginx node npm) ;;
   *) echo "usage: $0 run|test" >&2; exit 2 ;;
 esac
 

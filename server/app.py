@@ -8,6 +8,7 @@ import functools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
+from typing import Any
 
 import aiohttp
 import aiohttp_cors
@@ -181,6 +182,14 @@ def create_app(config: Config, *, clock: Clock = utc_now) -> web.Application:
             app[OPERATIONS].append(operation)
     docs.describe(app)
     return app
+
+
+def api_documents() -> dict[str, dict[str, Any]]:
+    """The documents the server serves, by file name (`openapi.json`, `asyncapi.json`), built
+    without an app: the routes are the same whatever the configuration."""
+    operations = [operation for module in HANDLER_MODULES for operation, _ in module.api.routes]
+    openapi, asyncapi = docs.documents(operations)
+    return {"openapi.json": openapi, "asyncapi.json": asyncapi}
 
 
 def _take_over_cors_hook(app: web.Application, cors: aiohttp_cors.CorsConfig) -> None:

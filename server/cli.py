@@ -15,6 +15,7 @@ import socket
 import sys
 from collections.abc import Sequence
 from datetime import timedelta
+from pathlib import Path
 
 from aiohttp import web
 
@@ -98,7 +99,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     rates_import.add_argument("file", metavar="FILE")
 
+    describe = commands.add_parser(
+        "describe",
+        help="write the OpenAPI and AsyncAPI documents the server serves (openapi.json, asyncapi.json) "
+        "into DIR, as clients/typescript generates its client from",
+    )
+    describe.add_argument("dir", metavar="DIR")
+
     args = parser.parse_args(argv)
+    if args.command == "describe":
+        return _describe(Path(args.dir))
     try:
         config = load_config()
     except ConfigError as exc:
@@ -132,6 +142,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "rates":
         return asyncio.run(_import_rates(config, args.file))
     return asyncio.run(_create_tables(config))
+
+
+def _describe(directory: Path) -> int:
+    """Needs no configuration: the documents do not depend on it."""
+    from server.app import api_documents
+
+    directory.mkdir(parents=True, exist_ok=True)
+    for name, document in api_documents().items():
+        (directory / name).write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+    return 0
 
 
 def _serve(config: Config, *, host: str, port: int) -> int:
