@@ -156,7 +156,7 @@ def load_config(environ: Mapping[str, str] | None = None, *, read_dotenv: bool =
     environment = env.choice("APP_ENV", ("development", "production"), "development")
     data_dir = Path(env.text("DATA_DIR", "data")).expanduser()
     secret_key, generated = _secret_key(env, environment, data_dir)
-    frontend = env.url("FRONTEND_BASE_URL", "http://localhost:3000").rstrip("/")
+    frontend = env.url("FRONTEND_BASE_URL", "http://localhost:5173").rstrip("/")
     port = env.integer("PORT", 5000, low=1, high=65535)
     endpoint_url = env.url("DYNAMODB_ENDPOINT_URL", "") or None
     default_backend = "dynamodb" if endpoint_url else "sqlite"

@@ -19,7 +19,8 @@ def test_defaults_run_on_sqlite_in_the_data_dir(tmp_path):
     assert config.log_level == "WARNING"
     assert config.jwt_expiration_hours == 24
     assert config.redis_url is None
-    assert config.cors_origins == ("http://localhost:3000",)
+    assert config.frontend_base_url == "http://localhost:5173"  # a Vite dev server (issue 18)
+    assert config.cors_origins == ("http://localhost:5173",)
 
 
 def test_seed_variables_keep_their_meaning(tmp_path):
