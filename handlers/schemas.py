@@ -12,6 +12,7 @@ Schema = dict[str, Any]
 TIMESTAMP: Schema = {"type": "string", "format": "date-time"}
 ID: Schema = {"type": "string", "minLength": 1, "maxLength": 64}
 CURRENCY: Schema = {
+    "title": "Currency",
     "type": "string",
     "enum": sorted(CURRENCY_EXPONENTS),
     "description": "ISO 4217 currency code",

@@ -39,6 +39,7 @@ DOMAIN_TYPES = {
     "Friend",
     "User",
     "UserNames",
+    "Currency",
     "Error",
 }
 
