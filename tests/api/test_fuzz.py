@@ -25,8 +25,8 @@ VAPID_PEM = (
     )
     .decode()
 )
-EXAMPLES = {"sqlite": 60, "dynamodb": 20}
-"""Examples per operation: with about 90 operations, roughly 25 s on SQLite and 30 s on moto on two
+EXAMPLES = {"sqlite": 45, "dynamodb": 15}
+"""Examples per operation: with about 90 operations, roughly 15 s on SQLite and 25 s on moto on two
 cores (moto serves one request at a time, and CI's machines are slower than a developer's: 60 on
 moto ran past the test's timeout there; 100 and 30, 40 s and 50 s, held the suite near its budget).
 The draws are derandomized, so the check below that writes with real ids went through does not
