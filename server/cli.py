@@ -102,7 +102,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     describe = commands.add_parser(
         "describe",
         help="write the OpenAPI and AsyncAPI documents the server serves (openapi.json, asyncapi.json) "
-        "into DIR, as clients/typescript generates its client from",
+        "into DIR: what `make client` generates the TypeScript client from",
     )
     describe.add_argument("dir", metavar="DIR")
 
