@@ -14,6 +14,9 @@ from realtime.hub import Outgoing
 
 CLOSE_TIMEOUT_SECONDS = 2.0
 """How long a close handshake may take before the connection is aborted."""
+CUT_OFF_GRACE_SECONDS = 10.0
+"""How long a client cut off for not reading has to read what was sent, its close frame last,
+before the connection is aborted."""
 DRAIN_POLL_SECONDS = 0.01
 SEND_BUFFER_BYTES = 64 * 1024
 """The kernel's send buffer per connection, kept small so that a client that stops reading fills
@@ -40,6 +43,13 @@ def text_frame(payload: bytes) -> bytes:
     else:
         header = struct.pack("!BBQ", 0x81, 127, size)
     return header + payload
+
+
+def close_frame(code: int, reason: str) -> bytes:
+    """An unmasked close frame (RFC 6455 section 5.5.1): the status code, then the reason (at most
+    123 bytes of UTF-8)."""
+    payload = struct.pack("!H", code) + reason.encode()[:123]
+    return struct.pack("!BB", 0x88, len(payload)) + payload
 
 
 def shrink_send_buffer(request: web.Request) -> None:
@@ -75,13 +85,29 @@ class AiohttpSocket:
         return True
 
     async def send_frame(self, data: bytes) -> None:
-        while self._protocol.writing_paused and not self._ws.closed:
+        transport = self._transport
+        while self._protocol.writing_paused and not self._ws.closed and not _closing(transport):
             await asyncio.sleep(DRAIN_POLL_SECONDS)
+        if _closing(transport):
+            return  # cut off (its close frame is the last thing written) or gone
         await self._ws.send_frame(data, WSMsgType.TEXT)
 
     async def close(self, code: int, message: str) -> None:
+        transport = self._transport
+        if transport is not None and not transport.is_closing() and self._protocol.writing_paused:
+            # The client is not reading, so a close handshake would wait on it. The close frame
+            # goes behind what the transport still holds, which it flushes before it closes: a
+            # client that reads again soon gets everything sent so far and then the close code.
+            transport.write(close_frame(code, message))
+            transport.close()
+            asyncio.get_running_loop().call_later(CUT_OFF_GRACE_SECONDS, transport.abort)
+            return
         try:
             await asyncio.wait_for(self._ws.close(code=code, message=message.encode()), CLOSE_TIMEOUT_SECONDS)
         except (asyncio.TimeoutError, ConnectionError, RuntimeError):
             if self._transport is not None:
                 self._transport.abort()
+
+
+def _closing(transport: asyncio.BaseTransport | None) -> bool:
+    return transport is None or transport.is_closing()
