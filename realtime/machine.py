@@ -181,13 +181,13 @@ class MachineTickets(Tickets):
     def __init__(self, link: MachineLink) -> None:
         self._link = link
 
-    async def _put(self, key: str, value: str) -> None:
+    async def put(self, key: str, value: str) -> None:
         try:
             await self._link.ask("tput", key, value)
         except MachineLinkLost as exc:
             raise Unavailable(f"WebSocket tickets are unavailable: {exc}") from None
 
-    async def _take(self, key: str) -> str | None:
+    async def take(self, key: str) -> str | None:
         try:
             value = await self._link.ask("ttake", key)
         except MachineLinkLost:

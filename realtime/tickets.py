@@ -38,29 +38,34 @@ class Holder:
 class Tickets(abc.ABC):
     async def issue(self, holder: Holder) -> str:
         ticket = secrets.token_urlsafe(32)
-        await self._put(_hash(ticket), f"{holder.user_id} {holder.token_id} {holder.expires_at}")
+        await self.put(_hash(ticket), f"{holder.user_id} {holder.token_id} {holder.expires_at}")
         return ticket
 
     async def redeem(self, ticket: str) -> Holder | None:
         """The holder, once; None for an unknown, used or expired ticket."""
-        value = await self._take(_hash(ticket))
+        value = await self.take(_hash(ticket))
         if value is None:
             return None
         user_id, token_id, expires_at = value.split(" ")
         return Holder(user_id=user_id, token_id=token_id, expires_at=int(expires_at))
 
-    @abc.abstractmethod
-    async def _put(self, key: str, value: str) -> None: ...
+    # The storage underneath, by the ticket's hash: what the supervisor of `serve --workers N`
+    # keeps for its workers (server/machine.py) without knowing what a ticket is.
 
     @abc.abstractmethod
-    async def _take(self, key: str) -> str | None: ...
+    async def put(self, key: str, value: str) -> None:
+        """Keep `value` under `key` for TICKET_TTL_SECONDS (Unavailable if it cannot be kept)."""
+
+    @abc.abstractmethod
+    async def take(self, key: str) -> str | None:
+        """The value under `key`, removed in the same step; None if none, or expired."""
 
 
 class MemoryTickets(Tickets):
     def __init__(self) -> None:
         self._tickets: dict[str, tuple[float, str]] = {}
 
-    async def _put(self, key: str, value: str) -> None:
+    async def put(self, key: str, value: str) -> None:
         now = time.monotonic()
         if len(self._tickets) >= MAX_MEMORY_TICKETS:
             self._tickets = {k: v for k, v in self._tickets.items() if v[0] > now}
@@ -68,7 +73,7 @@ class MemoryTickets(Tickets):
                 raise Unavailable("too many pending WebSocket tickets; try again shortly")
         self._tickets[key] = (now + TICKET_TTL_SECONDS, value)
 
-    async def _take(self, key: str) -> str | None:
+    async def take(self, key: str) -> str | None:
         entry = self._tickets.pop(key, None)
         if entry is None or entry[0] <= time.monotonic():
             return None
@@ -79,13 +84,13 @@ class RedisTickets(Tickets):
     def __init__(self, client: aioredis.Redis) -> None:
         self._client = client
 
-    async def _put(self, key: str, value: str) -> None:
+    async def put(self, key: str, value: str) -> None:
         try:
             await self._client.set(f"rt:ticket:{key}", value, ex=TICKET_TTL_SECONDS)
         except (RedisError, OSError) as exc:
             raise Unavailable(f"WebSocket tickets are unavailable: {type(exc).__name__}") from None
 
-    async def _take(self, key: str) -> str | None:
+    async def take(self, key: str) -> str | None:
         try:
             value = await self._client.getdel(f"rt:ticket:{key}")
         except (RedisError, OSError):

@@ -134,13 +134,13 @@ class MachineService:
             worker.answer(rid, [recovery.epoch, recovery.head, texts])
         elif op == "tput":
             try:
-                await self._tickets._put(message[2], message[3])
+                await self._tickets.put(message[2], message[3])
             except Unavailable as exc:
                 worker.answer(message[1], exc.message, "err")
             else:
                 worker.answer(message[1], None)
         elif op == "ttake":
-            worker.answer(message[1], await self._tickets._take(message[2]))
+            worker.answer(message[1], await self._tickets.take(message[2]))
         elif op == "take":
             _, rid, key, write, now = message
             wait = 0.0
