@@ -91,6 +91,16 @@ def _first_difference(one: Any, other: Any, where: str = "") -> str:
     return where or "/"
 
 
+def references(document: Any) -> list[str]:
+    """Every `$ref` in `document`, in order."""
+    if isinstance(document, dict):
+        found = [document["$ref"]] if isinstance(document.get("$ref"), str) else []
+        return found + [ref for value in document.values() for ref in references(value)]
+    if isinstance(document, list):
+        return [ref for item in document for ref in references(item)]
+    return []
+
+
 def inlined(document: Any, root: Any = None) -> Any:
     """`document` with every `$ref` into `#/components/schemas` replaced by a copy of its schema:
     for readers that walk schemas rather than resolve references."""

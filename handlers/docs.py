@@ -13,7 +13,7 @@ from aiohttp import web
 from domain import NotFound
 from handlers.asyncapi import asyncapi_document
 from handlers.openapi import openapi_document
-from server.keys import ASYNCAPI, OPENAPI, OPERATIONS
+from server.keys import ASYNCAPI, OPENAPI
 from server.routing import Api, Operation, Reply
 
 api = Api("docs")
@@ -66,11 +66,6 @@ DOCS_CONTENT_SECURITY_POLICY = "; ".join(
         "frame-ancestors 'none'",
     )
 )
-
-
-def describe(app: web.Application) -> None:
-    """Build the documents once, from every route the app declared."""
-    app[OPENAPI], app[ASYNCAPI] = documents(app[OPERATIONS])
 
 
 def documents(operations: list[Operation]) -> tuple[dict[str, Any], dict[str, Any]]:

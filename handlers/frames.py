@@ -90,6 +90,7 @@ def _ok(title: str, fields: dict[str, Schema]) -> Schema:
     return _object(title, {"type": _const("reply"), "id": _REPLY_ID, "ok": {"const": True}, **fields})
 
 
+_EPHEMERAL_REPLY = _ok("EphemeralReply", {"dropped": {"type": "boolean"}})
 REPLIES: dict[str, Schema] = {
     "subscribe": _ok(
         "SubscribeReply",
@@ -107,8 +108,8 @@ REPLIES: dict[str, Schema] = {
     ),
     "unsubscribe": _ok("UnsubscribeReply", {"channel": _CHANNEL}),
     "chat.send": _ok("ChatSendReply", {"message": CHAT_MESSAGE}),
-    "typing": _ok("EphemeralReply", {"dropped": {"type": "boolean"}}),
-    "presence": _ok("EphemeralReply", {"dropped": {"type": "boolean"}}),
+    "typing": _EPHEMERAL_REPLY,
+    "presence": _EPHEMERAL_REPLY,
     "ping": _ok("PongReply", {"pong": {"const": True}}),
 }
 ERROR_REPLY = _object(
@@ -146,50 +147,44 @@ _BALANCE_MOVES: Schema = {
 }
 
 
-def _with_moves(title: str, schema: Schema) -> Schema:
+def _derived(
+    title: str, schema: Schema, *, adding: dict[str, Schema] | None = None, without: str = ""
+) -> Schema:
+    """A REST shape (an object) as an event carries it, a type of its own: with the required
+    properties `adding`, and `without` the one it lacks."""
+    added = adding or {}
     return {
         **untitled(schema),
         "title": title,
-        "required": [*schema["required"], "balance_moves"],
-        "properties": {**schema["properties"], "balance_moves": _BALANCE_MOVES},
+        "required": [*(name for name in schema["required"] if name != without), *added],
+        "properties": {**{k: v for k, v in schema["properties"].items() if k != without}, **added},
     }
 
 
+_EXPENSE_WITH_MOVES = _derived("ExpenseWithMoves", EXPENSE, adding={"balance_moves": _BALANCE_MOVES})
+_TRANSACTION_WITH_MOVES = _derived(
+    "TransactionWithMoves", TRANSACTION, adding={"balance_moves": _BALANCE_MOVES}
+)
 _DELETED_RECORD = _object(
     "DeletedRecord",
     {"id": ID, "group_id": ID, "deleted_at": TIMESTAMP, "deleted_by": ID, "balance_moves": _BALANCE_MOVES},
 )
 _GROUP_EVENT: Schema = {
-    **untitled(GROUP),
-    "title": "GroupWithMembers",
+    **_derived("GroupWithMembers", GROUP, without="role"),
     "description": "the group as `GET /api/groups/{group_id}` returns it, without the caller's `role`",
-    "required": [name for name in GROUP["required"] if name != "role"],
-    "properties": {name: value for name, value in GROUP["properties"].items() if name != "role"},
 }
 _IN_GROUP = {"group_id": ID, "user_id": ID}
-
-
-def _of_group(title: str, schema: Schema) -> Schema:
-    """`schema` (a REST shape) with the `group_id` it is about."""
-    return {
-        **untitled(schema),
-        "title": title,
-        "required": [*schema["required"], "group_id"],
-        "properties": {"group_id": ID, **schema["properties"]},
-    }
-
-
-_GROUP_CATEGORY = _of_group("GroupCategory", CATEGORY)
-_GROUP_RATE_CHANGE = _of_group("GroupRateChange", GROUP_RATE)
+_GROUP_CATEGORY = _derived("GroupCategory", CATEGORY, adding={"group_id": ID})
+_GROUP_RATE_CHANGE = _derived("GroupRateChange", GROUP_RATE, adding={"group_id": ID})
 _FRIEND = _object("FriendChange", {"user_id": ID, "group_id": ID})
 
 EVENTS: dict[str, tuple[str, Schema]] = {
-    "expense.created": ("group", _with_moves("ExpenseWithMoves", EXPENSE)),
-    "expense.updated": ("group", _with_moves("ExpenseWithMoves", EXPENSE)),
-    "expense.restored": ("group", _with_moves("ExpenseWithMoves", EXPENSE)),
+    "expense.created": ("group", _EXPENSE_WITH_MOVES),
+    "expense.updated": ("group", _EXPENSE_WITH_MOVES),
+    "expense.restored": ("group", _EXPENSE_WITH_MOVES),
     "expense.deleted": ("group", _DELETED_RECORD),
-    "settlement.created": ("group", _with_moves("TransactionWithMoves", TRANSACTION)),
-    "settlement.restored": ("group", _with_moves("TransactionWithMoves", TRANSACTION)),
+    "settlement.created": ("group", _TRANSACTION_WITH_MOVES),
+    "settlement.restored": ("group", _TRANSACTION_WITH_MOVES),
     "settlement.deleted": ("group", _DELETED_RECORD),
     "comment.created": ("group", COMMENT),
     "comment.deleted": (

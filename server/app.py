@@ -56,7 +56,7 @@ from realtime.redis import redis_ctx
 from realtime.tickets import tickets_ctx
 from realtime.webpush import open_sender
 from server.config import Config
-from server.keys import AUTHORIZATION_CODES, CLOCK, CONFIG, OPERATIONS, PUSH, SERVICES, SESSIONS, STORE
+from server.keys import ASYNCAPI, AUTHORIZATION_CODES, CLOCK, CONFIG, OPENAPI, PUSH, SERVICES, SESSIONS, STORE
 from server.metrics import observe_requests
 from server.middleware import assign_request_id, authenticate, render_errors, response_headers
 from server.oidc import OidcSettings, oidc_ctx
@@ -152,7 +152,6 @@ def create_app(config: Config, *, clock: Clock = utc_now) -> web.Application:
     )
     app.on_shutdown.append(close_connections)
 
-    app[OPERATIONS] = []
     cors = aiohttp_cors.setup(
         app,
         defaults={
@@ -179,14 +178,16 @@ def create_app(config: Config, *, clock: Clock = utc_now) -> web.Application:
             if operation.conditional:
                 # HEAD: the GET's headers (ETag, Content-Length) without its body; 304 alike.
                 cors.add(resources[operation.path].add_route("HEAD", handler))
-            app[OPERATIONS].append(operation)
-    docs.describe(app)
+    documents = api_documents()
+    app[OPENAPI], app[ASYNCAPI] = documents["openapi.json"], documents["asyncapi.json"]
     return app
 
 
+@functools.cache
 def api_documents() -> dict[str, dict[str, Any]]:
-    """The documents the server serves, by file name (`openapi.json`, `asyncapi.json`), built
-    without an app: the routes are the same whatever the configuration."""
+    """The documents the server serves, by file name (`openapi.json`, `asyncapi.json`). The routes
+    are the same whatever the configuration, so they are built once per process, without an app,
+    and every app shares them (read-only)."""
     operations = [operation for module in HANDLER_MODULES for operation, _ in module.api.routes]
     openapi, asyncapi = docs.documents(operations)
     return {"openapi.json": openapi, "asyncapi.json": asyncapi}

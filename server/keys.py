@@ -6,7 +6,6 @@ from aiohttp import web
 
 from domain.clock import Clock
 from server.config import Config
-from server.routing import Operation
 from server.tokens import Claims
 from services import Services
 from services.authorization_codes import AuthorizationCodes
@@ -21,7 +20,6 @@ SERVICES = web.AppKey("services", Services)
 SESSIONS = web.AppKey("sessions", Sessions)
 AUTHORIZATION_CODES = web.AppKey("authorization_codes", AuthorizationCodes)
 PUSH = web.AppKey("push", Push)
-OPERATIONS = web.AppKey("operations", list[Operation])
 OPENAPI = web.AppKey("openapi", dict)
 ASYNCAPI = web.AppKey("asyncapi", dict)
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
-from handlers.components import REF_PREFIX, Components, inlined
+from handlers.components import REF_PREFIX, Components, inlined, references
 from tests.api.conftest import Api, store_agnostic
 from tests.api.test_expenses import trio
 
@@ -52,15 +52,6 @@ def _operations(document: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]
     ]
 
 
-def _references(value: Any) -> list[str]:
-    if isinstance(value, dict):
-        found = [value["$ref"]] if isinstance(value.get("$ref"), str) else []
-        return found + [ref for item in value.values() for ref in _references(item)]
-    if isinstance(value, list):
-        return [ref for item in value for ref in _references(item)]
-    return []
-
-
 @store_agnostic
 async def test_every_body_is_a_named_component(api: Api) -> None:
     document = api.openapi.published
@@ -98,11 +89,11 @@ async def test_every_body_is_a_named_component(api: Api) -> None:
 async def test_every_reference_resolves_and_every_component_is_used(api: Api) -> None:
     document = api.openapi.published
     schemas = document["components"]["schemas"]
-    references = _references(document)
-    assert references
-    for ref in references:
+    refs = references(document)
+    assert refs
+    for ref in refs:
         assert ref.startswith(REF_PREFIX) and ref.removeprefix(REF_PREFIX) in schemas, ref
-    used = {ref.removeprefix(REF_PREFIX) for ref in references}
+    used = {ref.removeprefix(REF_PREFIX) for ref in refs}
     assert set(schemas) - used == set(), "components nothing refers to"
 
 

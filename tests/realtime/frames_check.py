@@ -69,20 +69,21 @@ def check_event(channel: str, event_type: str, data: Any) -> None:
         "ts": 0.0,
         "data": value,
     }
-    SEEN.add(name)
-    problems = [
-        f"{'/'.join(map(str, error.absolute_path))}: {error.message}"
-        for error in _validator(name).iter_errors(envelope)
-    ]
+    problems = _problems(name, envelope)
     assert not problems, f"{event_type} does not match the AsyncAPI document: {problems[:5]}\n{value}"
 
 
 def check_frame(frame: dict[str, Any], command: str | None = None) -> None:
     """Fail unless `frame` is an instance of the message it is documented as."""
     name = documented_as(frame, command)
+    problems = _problems(name, frame)
+    assert not problems, f"{name} does not match the AsyncAPI document: {problems[:5]}\n{frame}"
+
+
+def _problems(name: str, frame: dict[str, Any]) -> list[str]:
+    """Where `frame` breaks the payload of the message `name` (which counts as seen)."""
     SEEN.add(name)
-    problems = [
+    return [
         f"{'/'.join(map(str, error.absolute_path)) or '(frame)'}: {error.message}"
         for error in _validator(name).iter_errors(frame)
     ]
-    assert not problems, f"{name} does not match the AsyncAPI document: {problems[:5]}\n{frame}"

@@ -12,7 +12,7 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from handlers.asyncapi import asyncapi_document, message_name
-from handlers.components import REF_PREFIX
+from handlers.components import REF_PREFIX, references
 from handlers.frames import EVENTS
 from tests.api.conftest import Api, store_agnostic
 from tests.api.test_expenses import trio
@@ -22,15 +22,6 @@ from tests.api.test_roles import connect
 from tests.realtime.frames_check import DOCUMENT, MESSAGES, check_frame, documented_as
 
 REALTIME_DOC = Path(__file__).parents[2] / "docs" / "realtime.md"
-
-
-def _references(value: Any) -> list[str]:
-    if isinstance(value, dict):
-        found = [value["$ref"]] if isinstance(value.get("$ref"), str) else []
-        return found + [ref for item in value.values() for ref in _references(item)]
-    if isinstance(value, list):
-        return [ref for item in value for ref in _references(item)]
-    return []
 
 
 def _pointer(document: dict[str, Any], ref: str) -> Any:
@@ -54,10 +45,10 @@ async def test_the_document_is_served_publicly_with_an_etag(api: Api) -> None:
 
 def test_every_reference_resolves_and_every_schema_is_used() -> None:
     document = asyncapi_document(version="test")
-    references = _references(document)
-    for ref in references:
+    refs = references(document)
+    for ref in refs:
         _pointer(document, ref)
-    used = {ref.removeprefix(REF_PREFIX) for ref in references if ref.startswith(REF_PREFIX)}
+    used = {ref.removeprefix(REF_PREFIX) for ref in refs if ref.startswith(REF_PREFIX)}
     assert set(document["components"]["schemas"]) == used
     # Operations name messages of their own channel.
     for name, operation in document["operations"].items():

@@ -304,31 +304,32 @@ class RawSlowClient:
         frames: list[str] = []
         while True:
             try:
-                head = _read_exactly(self.sock, 2)
+                first, payload = _read_frame(self.sock)
             except (ConnectionError, AssertionError, OSError):
                 return frames, None
-            length = head[1] & 0x7F
-            if length == 126:
-                length = struct.unpack("!H", _read_exactly(self.sock, 2))[0]
-            elif length == 127:
-                length = struct.unpack("!Q", _read_exactly(self.sock, 8))[0]
-            payload = _read_exactly(self.sock, length)
-            if head[0] == 0x88:
+            if first == 0x88:
                 return frames, struct.unpack("!H", payload[:2])[0]
-            assert head[0] == 0x81, head
+            assert first == 0x81, first
             frames.append(payload.decode())
 
 
 def _read_text_frame(sock: socket.socket) -> str:
-    """The next frame from the server (which never masks or fragments them), as text."""
+    """The next frame from the server, which must be text."""
+    first, payload = _read_frame(sock)
+    assert first == 0x81, first  # FIN, text
+    return payload.decode()
+
+
+def _read_frame(sock: socket.socket) -> tuple[int, bytes]:
+    """The next frame from the server (which never masks or fragments them): its first byte (FIN
+    and opcode) and its payload."""
     head = _read_exactly(sock, 2)
-    assert head[0] == 0x81, head  # FIN, text
     length = head[1] & 0x7F
     if length == 126:
         length = struct.unpack("!H", _read_exactly(sock, 2))[0]
     elif length == 127:
         length = struct.unpack("!Q", _read_exactly(sock, 8))[0]
-    return _read_exactly(sock, length).decode()
+    return head[0], _read_exactly(sock, length)
 
 
 def _read_exactly(sock: socket.socket, size: int) -> bytes:

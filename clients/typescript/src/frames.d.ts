@@ -825,7 +825,6 @@ export interface CategoryCreatedEvent {
   data: GroupCategory;
 }
 export interface GroupCategory {
-  group_id: string;
   /**
    * stable: a catalogue id (`groceries`, `food`) or a group's own (`custom_...`)
    */
@@ -839,6 +838,7 @@ export interface GroupCategory {
    * true for a group's own category
    */
   custom: boolean;
+  group_id: string;
 }
 export interface CategoryUpdatedEvent {
   /**
@@ -889,7 +889,6 @@ export interface RateSetEvent {
   data: GroupRateChange;
 }
 export interface GroupRateChange {
-  group_id: string;
   from: Currency;
   to: Currency;
   /**
@@ -902,6 +901,7 @@ export interface GroupRateChange {
    * send it (If-Match or `version`) to replace or remove the rate
    */
   version: number;
+  group_id: string;
 }
 export interface RateRemovedEvent {
   /**
