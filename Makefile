@@ -5,12 +5,12 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PORT ?= 5000
 
-.PHONY: run test check install install-test bench client clean
+.PHONY: run test check install install-test bench client web clean
 
-run: install
+run: install web
 	$(BIN)/expense-tracker serve --port $(PORT)
 
-test: install-test check
+test: install-test web check
 	$(BIN)/python -m pytest
 
 # The gates: formatting, lint and strict typing over every package (settings in pyproject.toml).
@@ -31,6 +31,26 @@ clients/typescript/node_modules/.installed: clients/typescript/package.json clie
 	@scripts/system-packages.sh test
 	cd clients/typescript && npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
+
+# The reference web app (web/), built into web/dist, which the server serves at /app/. Without npm
+# it is skipped with a word, and the server serves the API alone.
+WEB_SOURCES := $(shell find web clients/typescript/src -path web/node_modules -prune -o -path web/dist -prune -o -type f -print 2>/dev/null)
+
+web: web/dist/index.html
+
+web/dist/index.html: web/node_modules/.installed $(WEB_SOURCES)
+	@if [ ! -f web/package.json ]; then \
+		echo "there is no web app in this checkout (web/): the server serves the API alone"; \
+	elif command -v npm >/dev/null 2>&1; then \
+		cd web && npm run --silent build; \
+	else \
+		echo "Node.js (npm) is not installed, so the web app is not built: the server serves the API alone"; \
+	fi
+
+web/node_modules/.installed: $(wildcard web/package.json web/package-lock.json)
+	@if [ -f web/package.json ] && command -v npm >/dev/null 2>&1; then \
+		cd web && npm ci --no-audit --no-fund --loglevel=error && touch node_modules/.installed; \
+	fi
 
 # Regenerate the TypeScript client from the documents the server serves (commit the result).
 client: install-test
@@ -55,4 +75,4 @@ bench: install
 	$(BIN)/python bench/http_bench.py
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache clients/typescript/node_modules
+	rm -rf $(VENV) build *.egg-info .pytest_cache clients/typescript/node_modules web/node_modules web/dist

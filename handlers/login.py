@@ -18,6 +18,7 @@ import logging
 import re
 import secrets
 import time
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode, urljoin, urlsplit
@@ -81,7 +82,8 @@ _NOT_CONFIGURED = Reply("sign-in is not configured (code `sign_in_not_configured
                 "type": "string",
                 "maxLength": 512,
                 "description": "where in the frontend to land after signing in: a path, or a URL "
-                "under FRONTEND_BASE_URL. Not with `redirect_uri`.",
+                "under FRONTEND_BASE_URL or under this server's own `/app/` (the web app it "
+                "serves, when built). Not with `redirect_uri`.",
             },
             "redirect_uri": {
                 "type": "string",
@@ -140,7 +142,7 @@ async def login(request: web.Request, query: dict[str, Any]) -> web.Response:
             return app
         attempt["app"] = app
     else:
-        attempt["landing"] = post_login_url(config.frontend_base_url, query.get("next"))
+        attempt["landing"], attempt["base"] = post_login_url(config.landing_bases, query.get("next"))
     state, nonce, verifier = (secrets.token_urlsafe(32), secrets.token_urlsafe(32), secrets.token_urlsafe(64))
     try:
         location = await client.authorization_url(
@@ -153,7 +155,7 @@ async def login(request: web.Request, query: dict[str, Any]) -> web.Response:
         )
     except SignInError as exc:
         log.warning("sign-in could not start: %s", exc.description)
-        return _failed(config, exc.code, exc.description, attempt.get("app"))
+        return _failed(config, exc.code, exc.description, attempt)
     cookies = request.app[SIGN_IN_COOKIES]
     session = await cookies.load_session(request)
     attempts = _live_attempts(session)
@@ -196,9 +198,10 @@ async def callback(request: web.Request, query: dict[str, Any]) -> web.Response:
     session = await cookies.load_session(request)
     attempts = _live_attempts(session)
     state = query.get("state")
-    if state is None and "error" in query and len(attempts) == 1 and "app" in next(iter(attempts.values())):
-        # A provider that leaves `state` out of an error answer: with one native attempt pending,
-        # the error is that app's to hear (at the frontend it would reach no one).
+    if state is None and "error" in query and len(attempts) == 1:
+        # A provider that leaves `state` out of an error answer: with one attempt pending, the
+        # error is that attempt's to hear, where it began (a native app's would reach no one at
+        # the frontend, nor would the served web app's).
         state = next(iter(attempts))
     attempt = attempts.pop(state, None) if isinstance(state, str) else None
     if attempts:
@@ -224,13 +227,13 @@ async def _complete(
         # Some providers leave `state` out of error answers (RFC 6749 §4.1.2.1 wants it). Nothing
         # is exchanged either way; this only chooses the message the frontend shows.
         code = "access_denied" if query["error"] == "access_denied" else "provider_error"
-        return _failed(config, code, query.get("error_description") or query["error"], app)
+        return _failed(config, code, query.get("error_description") or query["error"], attempt)
     if attempt is None:
         return _failed(
             config, "invalid_state", "this sign-in attempt is unknown, expired or already used; start again"
         )
     if not query.get("code"):
-        return _failed(config, "provider_error", "the provider sent no authorization code", app)
+        return _failed(config, "provider_error", "the provider sent no authorization code", attempt)
     try:
         identity = await client.sign_in(
             code=query["code"],
@@ -240,18 +243,18 @@ async def _complete(
         )
     except SignInError as exc:
         log.warning("sign-in failed (%s): %s", exc.code, exc.description)
-        return _failed(config, exc.code, exc.description, app)
+        return _failed(config, exc.code, exc.description, attempt)
     try:
         user = await request.app[SERVICES].people.sign_in(
             identity.account_key, identity.email, identity.name, identity.picture
         )
     except Conflict as exc:
-        return _failed(config, "account_conflict", exc.message, app)
+        return _failed(config, "account_conflict", exc.message, attempt)
     except Unavailable:
         raise
     except DomainError as exc:
         log.warning("sign-in of %s refused by the store: %s", identity.email, exc.message)
-        return _failed(config, "sign_in_failed", exc.message, app)
+        return _failed(config, "sign_in_failed", exc.message, attempt)
     if app is not None:
         code = await request.app[AUTHORIZATION_CODES].issue(
             user.id, app["redirect_uri"], app["code_challenge"]
@@ -275,25 +278,27 @@ async def _complete(
     return _redirect(f"{attempt['landing']}#{fragment}")
 
 
-def post_login_url(frontend_base_url: str, requested: str | None) -> str:
-    """Where to land after signing in: `requested` resolved against the frontend, which it must
-    not leave (no open redirect). Raises BadRequest (code `invalid_redirect`)."""
-    base = frontend_base_url.rstrip("/") + "/"
+def post_login_url(bases: Sequence[str], requested: str | None) -> tuple[str, str]:
+    """Where to land after signing in, and under which of `bases` (the frontend, then the web app
+    this server serves): `requested` is resolved against the first and must stay within one of
+    them (no open redirect). Raises BadRequest (code `invalid_redirect`)."""
+    first = bases[0].rstrip("/") + "/"
     if not requested:
-        return base
+        return first, first
     if any(ord(c) < 0x21 or ord(c) == 0x7F or c in "\\#" for c in requested) or _ENCODED_DOT.search(
         requested
     ):
         raise _outside(requested)
-    target = urljoin(base, requested)
-    parts, allowed = urlsplit(target), urlsplit(base)
-    if (
-        (parts.scheme, parts.netloc) != (allowed.scheme, allowed.netloc)
-        or not parts.path.startswith(allowed.path)
-        or "/../" in parts.path + "/"
-    ):
-        raise _outside(requested)
-    return target
+    target = urljoin(first, requested)
+    parts = urlsplit(target)
+    if "/../" not in parts.path + "/":
+        for base in bases:
+            allowed = urlsplit(base.rstrip("/") + "/")
+            if (parts.scheme, parts.netloc) == (allowed.scheme, allowed.netloc) and (
+                parts.path + "/"
+            ).startswith(allowed.path):
+                return target, base.rstrip("/") + "/"
+    raise _outside(requested)
 
 
 def _outside(requested: str) -> BadRequest:
@@ -329,16 +334,21 @@ def _redirect(location: str) -> web.Response:
     return web.Response(status=302, headers={"Location": location, **_NO_STORE})
 
 
-def _failed(config: Config, code: str, description: str, app: dict[str, str] | None = None) -> web.Response:
-    """Back to the frontend with `#error=<code>`, or, for a native app's attempt, to its redirect
-    URI with the RFC 6749 §4.1.2.1 `error` and our `code` as `error_code`."""
+def _failed(
+    config: Config, code: str, description: str, attempt: dict[str, Any] | None = None
+) -> web.Response:
+    """Back to where the attempt began (the frontend, or the web app this server serves) with
+    `#error=<code>`, or, for a native app's attempt, to its redirect URI with the RFC 6749
+    §4.1.2.1 `error` and our `code` as `error_code`. Without a known attempt: the frontend."""
+    app = attempt.get("app") if attempt is not None else None
     if app is not None:
         error = _APP_ERRORS.get(code, "server_error")
         return _redirect(
             _app_url(app, {"error": error, "error_description": description[:300], "error_code": code})
         )
+    base = (attempt or {}).get("base") or config.frontend_base_url.rstrip("/") + "/"
     fragment = urlencode({"error": code, "error_description": description[:300]})
-    return _redirect(f"{config.frontend_base_url.rstrip('/')}/#{fragment}")
+    return _redirect(f"{base}#{fragment}")
 
 
 def _native_app(config: Config, query: dict[str, Any]) -> dict[str, str] | web.Response:
@@ -364,7 +374,7 @@ def _native_app(config: Config, query: dict[str, Any]) -> dict[str, str] | web.R
         problem = "`code_challenge_method` must be S256"
     else:
         return app
-    return _failed(config, "invalid_request", problem, app)
+    return _failed(config, "invalid_request", problem, {"app": app})
 
 
 def _app_url(app: dict[str, str], parameters: dict[str, str]) -> str:

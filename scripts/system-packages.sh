@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Install the system programs a target needs when they are missing: `run` wants tesseract (OCR) and
-# redis-server (for REDIS_URL), both optional there, so their absence only warns; `test` requires both,
-# nginx (the documented reverse proxy is tested in front of the server) and node with npm (the
-# TypeScript client is regenerated and type-checked).
+# Install the system programs a target needs when they are missing: `run` wants tesseract (OCR),
+# redis-server (for REDIS_URL) and node with npm (to build the web app), all optional there, so their
+# absence only warns; `test` requires them all, nginx (the documented reverse proxy is tested in front
+# of the server) and chromium (the web app is tested end to end in a real browser).
 set -euo pipefail
 
 target=${1:-run}
@@ -12,11 +12,15 @@ declare -A package_of=(
   [nginx]="nginx"
   [node]="nodejs npm"
   [npm]="nodejs npm"
+  [chromium]="chromium"
   [fonts]="fonts-dejavu-core fonts-liberation fonts-freefont-ttf"
 )
 case "$target" in
-  run) needed=(tesseract redis-server) required=() ;;
-  test) needed=(tesseract redis-server nginx node npm) required=(tesseract redis-server nginx node npm) ;;
+  run) needed=(tesseract redis-server node npm) required=() ;;
+  test)
+    needed=(tesseract redis-server nginx node npm chromium)
+    required=(tesseract redis-server nginx node npm chromium)
+    ;;
   *) echo "usage: $0 run|test" >&2; exit 2 ;;
 esac
 
@@ -52,4 +56,4 @@ for program in "${required[@]}"; do
     exit 1
   fi
 done
-echo "warning: continuing without: ${missing[*]} (OCR endpoints will answer 503)" >&2
+echo "warning: continuing without: ${missing[*]} (without tesseract OCR endpoints answer 503; without npm the web app is not built and the API is served alone)" >&2

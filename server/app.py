@@ -64,6 +64,7 @@ from server.ratelimit import rate_limit, rate_limit_ctx
 from server.rates_feed import RatesFeed
 from server.sessions import SIGN_IN_COOKIES, sign_in_cookie_storage
 from server.tokens import session_minter
+from server.webapp import add_web_app
 from services import Services
 from services.authorization_codes import AuthorizationCodes
 from services.push import Push
@@ -178,6 +179,7 @@ def create_app(config: Config, *, clock: Clock = utc_now) -> web.Application:
             if operation.conditional:
                 # HEAD: the GET's headers (ETag, Content-Length) without its body; 304 alike.
                 cors.add(resources[operation.path].add_route("HEAD", handler))
+    add_web_app(app, config.web_app_dir)
     documents = api_documents()
     app[OPENAPI], app[ASYNCAPI] = documents["openapi.json"], documents["asyncapi.json"]
     return app

@@ -74,6 +74,18 @@ class RateLimitSettings:
         return self.per_minute > 0 or self.writes_per_minute > 0
 
 
+WEB_APP_DIR = Path(__file__).resolve().parents[1] / "web" / "dist"
+"""Where `make` builds the web app (`web/`)."""
+
+
+def _web_app_dir(value: str) -> Path | None:
+    """The built web app's directory, if it holds one (`off` turns it off)."""
+    if value.lower() == "off":
+        return None
+    path = Path(value).expanduser().resolve()
+    return path if (path / "index.html").is_file() else None
+
+
 class ConfigError(Exception):
     """One configuration problem; str() is the single line shown to the operator."""
 
@@ -132,10 +144,27 @@ class Config:
     exchange_rates_seconds: int = 3600
     """EXCHANGE_RATES_INTERVAL_SECONDS: how often to fetch them (a conditional GET: an unchanged
     file costs one small request)."""
+    web_app_dir: Path | None = None
+    """WEB_APP_DIR (default: the repository's `web/dist`; `off`: none): the built web app, served
+    at `/app/` when it holds an `index.html`; None: not built, so the server serves the API alone."""
 
     @property
     def is_development(self) -> bool:
         return self.environment == "development"
+
+    @property
+    def web_app_url(self) -> str | None:
+        """Where this server serves the web app (`<the server's origin>/app`), or None. Sign-in may
+        land there as well as under `frontend_base_url`."""
+        if self.web_app_dir is None:
+            return None
+        parts = urlsplit(self.backend_callback_url)
+        return f"{parts.scheme}://{parts.netloc}/app"
+
+    @property
+    def landing_bases(self) -> tuple[str, ...]:
+        """Where a browser may be sent after signing in: the frontend, then the served web app."""
+        return (self.frontend_base_url,) + ((self.web_app_url,) if self.web_app_url else ())
 
     @property
     def redis_url(self) -> str | None:
@@ -197,6 +226,7 @@ def load_config(environ: Mapping[str, str] | None = None, *, read_dotenv: bool =
         recurring_seconds=env.integer("RECURRING_INTERVAL_SECONDS", 60, low=0, high=86_400),
         exchange_rates_url=env.url("EXCHANGE_RATES_URL", "") or None,
         exchange_rates_seconds=env.integer("EXCHANGE_RATES_INTERVAL_SECONDS", 3600, low=60, high=7 * 86_400),
+        web_app_dir=_web_app_dir(env.text("WEB_APP_DIR", str(WEB_APP_DIR))),
         store_backend=env.choice("STORE_BACKEND", ("sqlite", "dynamodb"), default_backend),  # type: ignore[arg-type]
         data_dir=data_dir,
         sqlite_path=Path(env.text("SQLITE_PATH", str(data_dir / "expense-tracker.sqlite3"))),

@@ -257,6 +257,7 @@ def environ(request: pytest.FixtureRequest, backend: str, tmp_path: Any) -> dict
         "FRONTEND_BASE_URL": FRONTEND,
         "STORE_BACKEND": backend,
         "TESSERACT_CMD": str(tmp_path / "no-tesseract"),
+        "WEB_APP_DIR": "off",
     }
     if backend == "dynamodb":
         settings = request.getfixturevalue("dynamodb_settings")
