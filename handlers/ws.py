@@ -73,7 +73,7 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
     take the token from the first frame when there was no ticket, then run the session."""
     config = request.app[CONFIG]
     origin = request.headers.get("Origin")
-    if origin is not None and origin.rstrip("/") not in config.cors_origins:
+    if origin is not None and origin.rstrip("/") not in config.socket_origins:
         raise Forbidden(f"origin {origin!r} is not allowed", code="origin_not_allowed")
     ws = websocket_response()
     if not ws.can_prepare(request).ok:

@@ -167,6 +167,15 @@ class Config:
         return (self.frontend_base_url,) + ((self.web_app_url,) if self.web_app_url else ())
 
     @property
+    def socket_origins(self) -> tuple[str, ...]:
+        """The browser origins that may open the WebSocket: CORS_ORIGINS, and this server's own
+        when it serves the web app (its pages are same-origin, so CORS does not list them)."""
+        if self.web_app_url is None:
+            return self.cors_origins
+        own = self.web_app_url.removesuffix("/app")
+        return self.cors_origins + (() if own in self.cors_origins else (own,))
+
+    @property
     def redis_url(self) -> str | None:
         """Where Redis is, when events and tickets go through it (short for `realtime.redis_url`)."""
         return self.realtime.redis_url

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 import shutil
 import socket
 import subprocess
@@ -41,12 +42,18 @@ def free_port() -> int:
 
 
 @contextmanager
-def _process(name: str, args: list[str], ready: Callable[[], bool], cwd: str | None = None) -> Iterator[None]:
+def _process(
+    name: str,
+    args: list[str],
+    ready: Callable[[], bool],
+    cwd: str | None = None,
+    env: dict[str, str] | None = None,
+) -> Iterator[None]:
     """Run `args` until the block ends, once `ready()` holds; fail clearly if it never does.
 
     Output goes to a file, not a pipe: a chatty server would block once a pipe's buffer filled."""
     log = tempfile.TemporaryFile(mode="w+")
-    process = subprocess.Popen(args, cwd=cwd, stdout=log, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(args, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         _wait_started(name, process, ready, log)
         yield
@@ -157,3 +164,22 @@ def oidc_provider_mock() -> Iterator[str]:
         lambda: _answers_http(f"{issuer}/.well-known/openid-configuration"),
     ):
         yield issuer
+
+
+@contextmanager
+def vite_dev_server(web_dir: Path, api_origin: str, port: int | None = None) -> Iterator[str]:
+    """The web app's Vite dev server (what `npm run dev` starts, on `port` or a free one) talking to
+    the API at `api_origin`; yields its origin."""
+    port = port or free_port()
+    origin = f"http://127.0.0.1:{port}"
+    args = [
+        str(web_dir / "node_modules" / ".bin" / "vite"),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--strictPort",
+    ]
+    env = {**os.environ, "VITE_API_BASE_URL": api_origin}
+    with _process("vite", args, lambda: _answers_http(origin + "/"), cwd=str(web_dir), env=env):
+        yield origin

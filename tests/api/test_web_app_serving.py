@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 
 from server.webapp import CONTENT_SECURITY_POLICY
@@ -118,3 +119,16 @@ async def test_the_frontend_stays_the_default_landing(api: Api, provider: Provid
 async def test_only_the_app_of_the_server_origin_is_a_landing(api: Api, next_url: str) -> None:
     reply = await api.get("/api/login", params={"next": next_url})
     assert reply.status == 400 and reply.error["code"] == "invalid_redirect"
+
+
+async def test_the_app_may_open_the_websocket_from_its_own_origin(api: Api) -> None:
+    """Its pages are same-origin, so CORS_ORIGINS does not list the server's own origin."""
+    assert api.config.socket_origins == (FRONTEND, "http://backend.example")
+    own = await api.client.ws_connect("/api/ws", headers={"Origin": "http://backend.example"})
+    await own.send_json({"type": "auth", "token": (await api.user("ana")).token})
+    welcome = await own.receive_json(timeout=10)
+    assert welcome["type"] == "welcome"
+    await own.close()
+    with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+        await api.client.ws_connect("/api/ws", headers={"Origin": "http://elsewhere.example"})
+    assert refused.value.status == 403

@@ -1,0 +1,224 @@
+"""The reference web app (web/, served at /app/) in headless Chromium, as two people use it.
+
+The server is configured as `make run` leaves it, on its SQLite default: FRONTEND_BASE_URL at its
+default (a Vite dev server that is not running), so signing in from /app/ lands back on /app/ because
+the server serves the app. Sign-in goes through the oidc-provider-mock process, in the browser:
+its form, then its redirect to our callback, then ours to the app with the tokens in the fragment.
+Nothing is reloaded after signing in: what the other person does arrives over the WebSocket.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from playwright.async_api import Browser, expect
+
+from server.app import create_app
+from server.config import load_config
+from tests.ocr.samples import rendered_receipt
+from tests.services import free_port, vite_dev_server
+from tests.web.browser import ROOT, TIMEOUT_MS, Album, Person, chromium, person
+
+WEB_DIST = ROOT / "web" / "dist"
+CLIENT_ID = "web-app-test"
+CLIENT_SECRET = "web-app-test-secret"
+
+pytestmark = pytest.mark.timeout(180)
+expect.set_options(timeout=TIMEOUT_MS)
+
+
+async def serve(aiohttp_server: Any, oidc_issuer: str, tmp_path: Path, **environ: str) -> str:
+    """The server on a free port, on its SQLite default; its origin."""
+    port = free_port()
+    origin = f"http://127.0.0.1:{port}"
+    config = load_config(
+        {
+            "APP_ENV": "development",
+            "SECRET_KEY": "web-app-test-secret-key-of-enough-length",
+            "DATA_DIR": str(tmp_path),
+            "GOOGLE_CLIENT_ID": CLIENT_ID,
+            "GOOGLE_CLIENT_SECRET": CLIENT_SECRET,
+            "OIDC_ISSUER": oidc_issuer,
+            "BACKEND_CALLBACK_URL": f"{origin}/api/callback",
+            "OCR_WORKERS": "1",
+            **environ,
+        },
+        read_dotenv=False,
+    )
+    await aiohttp_server(create_app(config), host="127.0.0.1", port=port)
+    return origin
+
+
+@pytest.fixture
+async def origin(aiohttp_server: Any, oidc_issuer: str, tmp_path: Path) -> str:
+    """The server as `make run` leaves it, serving the built app at /app/; its origin."""
+    assert (WEB_DIST / "index.html").is_file(), "the web app is not built: run `make web`"
+    return await serve(aiohttp_server, oidc_issuer, tmp_path, WEB_APP_DIR=str(WEB_DIST))
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    async with chromium() as browser:
+        yield browser
+
+
+async def provider_user(issuer: str, name: str) -> str:
+    """A person at the provider; the subject to sign in as."""
+    subject = f"{name.lower()}-{uuid.uuid4().hex[:8]}"
+    claims = {"email": f"{subject}@example.org", "email_verified": True, "name": name}
+    async with aiohttp.ClientSession() as session:
+        async with session.put(f"{issuer}/users/{subject}", json=claims) as response:
+            assert response.status == 204, await response.text()
+    return subject
+
+
+async def sign_in(someone: Person, subject: str, name: str) -> None:
+    """From the page the person is on: our sign-in link, the provider's form, and back."""
+    page = someone.page
+    await page.get_by_test_id("sign-in").click()
+    await page.locator("input[name=sub]").fill(subject)
+    await page.get_by_role("button", name="Authorize").click()
+    await expect(page.get_by_test_id("user-name")).to_have_text(name)
+    assert "access_token" not in page.url, "the tokens must not stay in the address bar"
+
+
+async def test_two_people_share_a_group_live(
+    request: pytest.FixtureRequest, origin: str, browser: Browser, oidc_issuer: str, tmp_path: Path
+) -> None:
+    ana, ben = await person(browser, "ana"), await person(browser, "ben")
+    album = Album(request.node.name)
+    try:
+        await _story(origin, oidc_issuer, ana, ben, album, tmp_path)
+    except BaseException:
+        try:
+            await album.take("failed", ana, ben)
+        finally:
+            print(f"screenshots of each step: {album.write([ana, ben])}")
+        raise
+    if os.environ.get("WEB_APP_SCREENSHOTS"):
+        print(f"screenshots of each step: {album.write([ana, ben])}")
+    errors = [line for someone in (ana, ben) for line in someone.console if line.startswith("pageerror")]
+    assert errors == [], errors
+
+
+async def _story(origin: str, issuer: str, ana: Person, ben: Person, album: Album, tmp_path: Path) -> None:
+    a, b = ana.page, ben.page
+    ana_subject, ben_subject = await provider_user(issuer, "Ana"), await provider_user(issuer, "Ben")
+
+    await a.goto(f"{origin}/app/")
+    await album.take("signed out", ana)
+    await sign_in(ana, ana_subject, "Ana")
+    await album.take("signed in", ana)
+
+    await a.get_by_test_id("new-group-name").fill("Lisbon trip")
+    await a.get_by_test_id("new-group-currency").fill("EUR")
+    await a.get_by_test_id("create-group").click()
+    await expect(a.get_by_test_id("group-name")).to_have_text("Lisbon trip")
+    await a.get_by_test_id("create-invite").click()
+    link = a.get_by_test_id("invite-link")
+    await expect(link).to_be_visible()
+    invite = await link.get_attribute("href") or await link.input_value()
+    assert invite.startswith(f"{origin}/app/invite/"), invite
+    await album.take("group and invite", ana)
+
+    await b.goto(invite)
+    await sign_in(ben, ben_subject, "Ben")
+    await expect(b.get_by_test_id("invite-group-name")).to_have_text("Lisbon trip")
+    await b.get_by_test_id("accept-invite").click()
+    await expect(b.get_by_test_id("group-name")).to_have_text("Lisbon trip")
+    await expect(b.get_by_test_id("live-status")).to_have_text("live")
+    await album.take("joined", ben)
+
+    # Ana never reloads: Ben's arrival reaches her page as an event.
+    await expect(a.get_by_test_id("split-row").filter(has_text="Ben")).to_have_count(1)
+    await expect(a.get_by_test_id("live-status")).to_have_text("live")
+    await a.get_by_test_id("expense-description").fill("Dinner")
+    await a.get_by_test_id("expense-amount").fill("30.00")
+    await a.get_by_test_id("split-kind").select_option("equal")
+    await a.get_by_test_id("add-expense").click()
+    await expect(a.get_by_test_id("expense-item").filter(has_text="Dinner")).to_have_count(1)
+
+    dinner = b.get_by_test_id("expense-item").filter(has_text="Dinner")
+    await expect(dinner).to_contain_text("30.00")
+    transfer = b.get_by_test_id("settle-up").get_by_test_id("transfer")
+    await expect(transfer).to_contain_text("Ben pays Ana 15.00 EUR")
+    await album.take("expense arrives live", ana, ben)
+
+    await b.get_by_test_id("chat-input").fill("Thanks Ana, paying you now")
+    await b.get_by_test_id("chat-send").click()
+    await expect(
+        a.get_by_test_id("chat-message").filter(has_text="Thanks Ana, paying you now")
+    ).to_contain_text("Ben")
+    await album.take("chat", ana, ben)
+
+    await transfer.get_by_test_id("record-transfer").click()
+    await expect(b.get_by_test_id("settle-up")).to_contain_text("All settled up")
+    await expect(a.get_by_test_id("settle-up")).to_contain_text("All settled up")
+    await album.take("settled up", ana, ben)
+
+    # Two payers and exact shares: Ana paid 12.00 and owes 5.00, Ben paid 8.00 and owes 15.00.
+    await a.get_by_test_id("expense-description").fill("Taxi")
+    await a.get_by_test_id("expense-amount").fill("20.00")
+    await a.get_by_test_id("add-payer").click()
+    await a.get_by_test_id("add-payer").click()
+    payers = a.get_by_test_id("payer-row")
+    await payers.nth(0).locator("select").select_option(label="Ana")
+    await payers.nth(0).locator("input").fill("12.00")
+    await payers.nth(1).locator("select").select_option(label="Ben")
+    await payers.nth(1).locator("input").fill("8.00")
+    await a.get_by_test_id("split-kind").select_option("exact")
+    await a.get_by_test_id("split-row").filter(has_text="Ana").locator("input").fill("5.00")
+    await a.get_by_test_id("split-row").filter(has_text="Ben").locator("input").fill("15.00")
+    await a.get_by_test_id("add-expense").click()
+    await expect(b.get_by_test_id("expense-item").filter(has_text="Taxi")).to_contain_text("20.00")
+    await expect(b.get_by_test_id("transfer")).to_contain_text("Ben pays Ana 7.00 EUR")
+    await album.take("two payers, exact split", ana, ben)
+
+    receipt = tmp_path / "receipt.png"
+    receipt.write_bytes(rendered_receipt())
+    await a.get_by_test_id("receipt-file").set_input_files(receipt)
+    await expect(a.get_by_test_id("receipt-status")).to_contain_text("filled", timeout=60_000)
+    await expect(a.get_by_test_id("expense-amount")).to_have_value("5.00")
+    await expect(a.get_by_test_id("expense-description")).to_have_value(re.compile("CORNER GROCERY"))
+    await expect(a.get_by_test_id("expense-date")).to_have_value("2024-03-14")
+    await album.take("receipt fills the draft", ana)
+    await a.get_by_test_id("add-expense").click()
+    await expect(b.get_by_test_id("expense-item").filter(has_text="CORNER GROCERY")).to_contain_text(
+        "5.00 GBP"
+    )
+    await expect(b.get_by_test_id("transfer").filter(has_text="GBP")).to_contain_text("Ben pays Ana 2.50 GBP")
+    await album.take("the scanned expense, saved", ana, ben)
+
+
+async def test_the_dev_server_works_against_the_backend(
+    aiohttp_server: Any, oidc_issuer: str, tmp_path: Path, browser: Browser
+) -> None:
+    """`npm run dev` on its own origin: sign-in lands there (FRONTEND_BASE_URL), the API answers it
+    across origins (CORS_ORIGINS follows FRONTEND_BASE_URL) and so does the WebSocket."""
+    port = free_port()
+    dev = f"http://127.0.0.1:{port}"
+    api = await serve(aiohttp_server, oidc_issuer, tmp_path, FRONTEND_BASE_URL=dev, WEB_APP_DIR="off")
+    with vite_dev_server(ROOT / "web", api, port=port) as dev_origin:
+        assert dev_origin == dev
+        cleo = await person(browser, "cleo")
+        album = Album("dev server")
+        try:
+            await cleo.page.goto(f"{dev}/")
+            await sign_in(cleo, await provider_user(oidc_issuer, "Cleo"), "Cleo")
+            await cleo.page.get_by_test_id("new-group-name").fill("Flat 3B")
+            await cleo.page.get_by_test_id("create-group").click()
+            await expect(cleo.page.get_by_test_id("group-name")).to_have_text("Flat 3B")
+            await expect(cleo.page.get_by_test_id("live-status")).to_have_text("live")
+        except BaseException:
+            try:
+                await album.take("failed", cleo)
+            finally:
+                print(f"screenshots: {album.write([cleo])}")
+            raise
