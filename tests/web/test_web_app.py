@@ -9,6 +9,8 @@ Nothing is reloaded after signing in: what the other person does arrives over th
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
 import re
 import uuid
@@ -18,7 +20,7 @@ from typing import Any
 
 import aiohttp
 import pytest
-from playwright.async_api import Browser, expect
+from playwright.async_api import Browser, WebSocketRoute, expect
 
 from server.app import create_app
 from server.config import load_config
@@ -69,6 +71,36 @@ async def browser() -> AsyncIterator[Browser]:
         yield browser
 
 
+class SocketRelay:
+    """Ana's WebSocket, routed through the test (Playwright's WebSocket routing) so the test can
+    cut it, hold her reconnection back while things happen, and read what the server sent."""
+
+    def __init__(self) -> None:
+        self.open = asyncio.Event()
+        self.open.set()
+        self.sockets: list[tuple[WebSocketRoute, WebSocketRoute]] = []
+        self.frames: list[dict[str, Any]] = []
+        """What the server sent, in order, over every connection."""
+
+    async def route(self, page_side: WebSocketRoute) -> None:
+        await self.open.wait()
+        server_side = page_side.connect_to_server()
+
+        def relay(message: str | bytes) -> None:
+            self.frames.append(json.loads(message))
+            page_side.send(message)
+
+        server_side.on_message(relay)
+        self.sockets.append((page_side, server_side))
+
+    async def cut(self) -> None:
+        """Drop the connection (as a network would) and keep the next one waiting."""
+        self.open.clear()
+        page_side, server_side = self.sockets[-1]
+        await server_side.close()
+        await page_side.close(code=4000, reason="cut by the test")
+
+
 async def provider_user(issuer: str, name: str) -> str:
     """A person at the provider; the subject to sign in as."""
     subject = f"{name.lower()}-{uuid.uuid4().hex[:8]}"
@@ -110,6 +142,8 @@ async def test_two_people_share_a_group_live(
 
 async def _story(origin: str, issuer: str, ana: Person, ben: Person, album: Album, tmp_path: Path) -> None:
     a, b = ana.page, ben.page
+    relay = SocketRelay()
+    await a.route_web_socket(re.compile(r"/api/ws"), relay.route)
     ana_subject, ben_subject = await provider_user(issuer, "Ana"), await provider_user(issuer, "Ben")
 
     await a.goto(f"{origin}/app/")
@@ -157,6 +191,33 @@ async def _story(origin: str, issuer: str, ana: Person, ben: Person, album: Albu
         a.get_by_test_id("chat-message").filter(has_text="Thanks Ana, paying you now")
     ).to_contain_text("Ben")
     await album.take("chat", ana, ben)
+
+    # Ana's connection drops; while she is away Ben adds an expense. When she is back, the server
+    # replays what she missed (recovered: true) and her page shows it, without a reload.
+    await a.evaluate("window.stillTheSamePage = true")
+    await relay.cut()
+    await expect(a.get_by_test_id("live-status")).not_to_have_text("live")
+    await b.get_by_test_id("expense-description").fill("Museum")
+    await b.get_by_test_id("expense-amount").fill("10.00")
+    await b.get_by_test_id("add-expense").click()
+    await expect(b.get_by_test_id("expense-item").filter(has_text="Museum")).to_have_count(1)
+    await expect(a.get_by_test_id("expense-item").filter(has_text="Museum")).to_have_count(0)
+    await album.take("away while Ben adds one", ana, ben)
+    replayed_from = len(relay.frames)
+    relay.open.set()
+    await expect(a.get_by_test_id("expense-item").filter(has_text="Museum")).to_contain_text("10.00")
+    await expect(a.get_by_test_id("live-status")).to_have_text("live")
+    assert await a.evaluate("window.stillTheSamePage") is True
+    after = relay.frames[replayed_from:]
+    resumed = [
+        f for f in after if f.get("type") == "reply" and str(f.get("channel", "")).startswith("group:")
+    ]
+    assert resumed and resumed[0]["recovered"] is True, after
+    assert any(f.get("type") == "expense.created" and f["data"]["description"] == "Museum" for f in after), (
+        after
+    )
+    await expect(transfer).to_contain_text("Ben pays Ana 10.00 EUR")
+    await album.take("back, with what she missed", ana, ben)
 
     await transfer.get_by_test_id("record-transfer").click()
     await expect(b.get_by_test_id("settle-up")).to_contain_text("All settled up")
