@@ -222,6 +222,7 @@ async def _story(origin: str, issuer: str, ana: Person, ben: Person, album: Albu
     await transfer.get_by_test_id("record-transfer").click()
     await expect(b.get_by_test_id("settle-up")).to_contain_text("All settled up")
     await expect(a.get_by_test_id("settle-up")).to_contain_text("All settled up")
+    await expect(a.get_by_test_id("payment-item")).to_contain_text("Ben paid Ana 10.00 EUR")
     await album.take("settled up", ana, ben)
 
     # Two payers and exact shares: Ana paid 12.00 and owes 5.00, Ben paid 8.00 and owes 15.00.
@@ -256,6 +257,33 @@ async def _story(origin: str, issuer: str, ana: Person, ben: Person, album: Albu
     )
     await expect(b.get_by_test_id("transfer").filter(has_text="GBP")).to_contain_text("Ben pays Ana 2.50 GBP")
     await album.take("the scanned expense, saved", ana, ben)
+
+    # Friends: Ana adds Ben by e-mail and lands on their direct ledger. A split that does not add
+    # up is refused with the server's message, and nothing is saved; shares of 1 and 2 are.
+    await a.get_by_role("link", name="Expense Tracker").click()
+    await a.get_by_test_id("friend-email").fill(f"{ben_subject}@example.org")
+    await a.get_by_test_id("add-friend").click()
+    await expect(a.get_by_test_id("group-name")).to_have_text("You and Ben")
+    await a.get_by_test_id("expense-description").fill("Coffee")
+    await a.get_by_test_id("expense-amount").fill("6.00")
+    await a.get_by_test_id("split-kind").select_option("exact")
+    await a.get_by_test_id("split-row").filter(has_text="Ana").locator("input").fill("1.00")
+    await a.get_by_test_id("split-row").filter(has_text="Ben").locator("input").fill("2.00")
+    await a.get_by_test_id("add-expense").click()
+    await expect(a.get_by_test_id("error")).to_be_visible()
+    await expect(a.get_by_test_id("expense-description")).to_have_value("Coffee")
+    await album.take("a split that does not add up", ana)
+    await a.get_by_test_id("split-kind").select_option("shares")
+    await a.get_by_test_id("split-row").filter(has_text="Ben").locator("input").fill("2")
+    await a.get_by_test_id("add-expense").click()
+    await expect(a.get_by_test_id("expense-item").filter(has_text="Coffee")).to_contain_text("6.00 USD")
+    await expect(a.get_by_test_id("transfer")).to_contain_text("Ben pays Ana 4.00 USD")
+    await expect(a.get_by_test_id("error")).to_have_count(0)
+    await b.get_by_role("link", name="Expense Tracker").click()
+    ana_for_ben = b.get_by_test_id("friend-list").locator("li").filter(has_text="Ana")
+    for owed in ("you owe 7.00 EUR", "you owe 2.50 GBP", "you owe 4.00 USD"):  # the group's, then theirs
+        await expect(ana_for_ben).to_contain_text(owed)
+    await album.take("friends", ana, ben)
 
 
 async def test_the_dev_server_works_against_the_backend(

@@ -32,6 +32,7 @@ export async function groupPage(main: HTMLElement, groupId: string): Promise<() 
   const title = h("h1", { testid: "group-name" }, group.name);
   const invite = h("div", { class: "invite" });
   const expenses = h("ul", { testid: "expense-list", class: "list expenses" });
+  const payments = h("ul", { testid: "payment-list", class: "list expenses" });
   const balances = h("ul", { testid: "balances", class: "list" });
   const settle = h("div", { testid: "settle-up" });
   const chat = h("ul", { testid: "chat-list", class: "chat" });
@@ -44,7 +45,7 @@ export async function groupPage(main: HTMLElement, groupId: string): Promise<() 
     chatInput,
     h("button", { testid: "chat-send", type: "submit" }, "Send"),
   );
-  const expensesCard = h("section", { class: "card" }, h("h2", {}, "Expenses"), form.element, expenses);
+  const expensesCard = h("section", { class: "card" }, h("h2", {}, "Expenses"), form.element, expenses, h("h3", {}, "Payments"), payments);
   const balancesCard = h("section", { class: "card" }, h("h2", {}, "Balances"), balances, h("h3", {}, "Settle up"), settle);
   const chatCard = h("section", { class: "card" }, h("h2", {}, "Chat"), chat, chatForm);
   fill(
@@ -97,6 +98,7 @@ export async function groupPage(main: HTMLElement, groupId: string): Promise<() 
           "li",
           { testid: "expense-item" },
           h("span", { class: "what" }, expense.description),
+          " ",
           h("span", { class: "amount" }, `${expense.amount} ${expense.currency}`),
           h("span", { class: "muted" }, ` ${expense.date} · paid by ${payers} · ${(expense.split as { kind?: string }).kind ?? ""}`),
           h("button", { type: "button", class: "link", "aria-label": `Delete ${expense.description}`, on: { click: () => void remove(expense.id, expense.version) } }, "delete"),
@@ -104,6 +106,25 @@ export async function groupPage(main: HTMLElement, groupId: string): Promise<() 
       }),
     );
     if (!page.items.length) expenses.append(h("li", { class: "muted" }, "No expenses yet."));
+  }
+
+  async function loadPayments(): Promise<void> {
+    const page = ok(await api.GET("/api/groups/{group_id}/transactions", { params: { path: { group_id: groupId }, query: { limit: 20 } } }));
+    names = { ...names, ...page.users };
+    fill(
+      payments,
+      ...page.items.map((payment) =>
+        h(
+          "li",
+          { testid: "payment-item" },
+          h("span", { class: "what" }, `${nameOf(names, payment.from_user)} paid ${nameOf(names, payment.to_user)}`),
+          " ",
+          h("span", { class: "amount" }, `${payment.amount} ${payment.currency}`),
+          h("span", { class: "muted" }, ` ${payment.date}${payment.note ? ` · ${payment.note}` : ""}`),
+        ),
+      ),
+    );
+    if (!page.items.length) payments.append(h("li", { class: "muted" }, "No payments yet."));
   }
 
   async function remove(expenseId: string, version: number): Promise<void> {
@@ -184,8 +205,7 @@ export async function groupPage(main: HTMLElement, groupId: string): Promise<() 
   }
 
   const reloadAll = async (): Promise<void> => {
-    await guarded(expensesCard, loadExpenses);
-    await guarded(balancesCard, loadBalances);
+    await Promise.all([guarded(expensesCard, loadExpenses), guarded(expensesCard, loadPayments), guarded(balancesCard, loadBalances)]);
   };
   const later = debounced(() => void reloadAll());
   const laterGroup = debounced(() => void guarded(main, loadGroup));
