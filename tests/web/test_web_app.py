@@ -186,10 +186,12 @@ async def _story(origin: str, issuer: str, ana: Person, ben: Person, album: Albu
     await album.take("expense arrives live", ana, ben)
 
     await b.get_by_test_id("chat-input").fill("Thanks Ana, paying you now")
+    await expect(a.get_by_test_id("typing")).to_have_text("Ben is typing…")
     await b.get_by_test_id("chat-send").click()
     await expect(
         a.get_by_test_id("chat-message").filter(has_text="Thanks Ana, paying you now")
     ).to_contain_text("Ben")
+    await expect(a.get_by_test_id("typing")).to_have_text("")
     await album.take("chat", ana, ben)
 
     # Ana's connection drops; while she is away Ben adds an expense. When she is back, the server

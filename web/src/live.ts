@@ -2,7 +2,7 @@
 // each channel from the last event applied (docs/realtime.md). Missed events are replayed by the
 // server; when it cannot (`recovered: false`), the channel's views are told to reload.
 import { isEvent, parseServerFrame } from "../../clients/typescript/src/index.ts";
-import type { EventFrame, ServerFrame } from "../../clients/typescript/src/index.ts";
+import type { EventFrame, Presence, ServerFrame, Typing } from "../../clients/typescript/src/index.ts";
 import { api } from "./api.ts";
 import { isSignedIn } from "./auth.ts";
 import { WS_URL } from "./config.ts";
@@ -14,6 +14,8 @@ interface Subscriber {
   event(frame: EventFrame): void;
   /** Events were missed and cannot be replayed: read the channel's state again. */
   stale(): void;
+  /** Someone else's typing or presence on the channel (not numbered, not replayed). */
+  ephemeral?(frame: Typing | Presence): void;
 }
 
 interface Position {
@@ -54,6 +56,11 @@ class Live {
       }
       this.publishState();
     };
+  }
+
+  /** Tell the channel's other subscribers that I am typing (the server drops more than 1/s). */
+  typing(channel: string): void {
+    if (this.subscribed.has(channel)) this.send({ type: "typing", channel });
   }
 
   onState(listener: (state: LiveState) => void): () => void {
@@ -143,6 +150,10 @@ class Live {
       this.subscribed.delete(frame.channel);
       this.positions.delete(frame.channel);
       this.publishState();
+      return;
+    }
+    if (frame.type === "typing" || frame.type === "presence") {
+      this.notify(frame.channel, (s) => s.ephemeral?.(frame));
       return;
     }
     if (frame.type === "shutdown") {

@@ -39,6 +39,18 @@ export async function groupPage(main: HTMLElement, groupId: string): Promise<() 
   const members = h("p", { class: "muted" });
   const form = new ExpenseForm(groupId, me.id, group.default_currency, () => later());
   const chatInput = h("input", { testid: "chat-input", maxlength: "4000", placeholder: "Say something", "aria-label": "Message" });
+  const typing = h("p", { testid: "typing", class: "muted", "aria-live": "polite" });
+  const typists = new Map<string, number>();
+  const drawTyping = (): void => {
+    const who = [...typists.keys()].map((id) => nameOf(names, id));
+    typing.textContent = who.length ? `${who.join(" and ")} ${who.length > 1 ? "are" : "is"} typing…` : "";
+  };
+  let typedAt = 0;
+  chatInput.addEventListener("input", () => {
+    if (Date.now() - typedAt < 1500) return;
+    typedAt = Date.now();
+    live.typing(`group:${groupId}`);
+  });
   const chatForm: HTMLFormElement = h(
     "form",
     { class: "inline", on: { submit: (event) => { event.preventDefault(); void send(); } } },
@@ -47,7 +59,7 @@ export async function groupPage(main: HTMLElement, groupId: string): Promise<() 
   );
   const expensesCard = h("section", { class: "card" }, h("h2", {}, "Expenses"), form.element, expenses, h("h3", {}, "Payments"), payments);
   const balancesCard = h("section", { class: "card" }, h("h2", {}, "Balances"), balances, h("h3", {}, "Settle up"), settle);
-  const chatCard = h("section", { class: "card" }, h("h2", {}, "Chat"), chat, chatForm);
+  const chatCard = h("section", { class: "card" }, h("h2", {}, "Chat"), chat, typing, chatForm);
   fill(
     main,
     h(
@@ -180,6 +192,11 @@ export async function groupPage(main: HTMLElement, groupId: string): Promise<() 
 
   const shown = new Set<string>();
   function addMessage(message: ChatMessage): void {
+    if (typists.has(message.author_id)) {
+      window.clearTimeout(typists.get(message.author_id));
+      typists.delete(message.author_id);
+      drawTyping();
+    }
     if (shown.has(message.id)) return;
     shown.add(message.id);
     chat.append(h("li", { testid: "chat-message" }, h("strong", {}, nameOf(names, message.author_id)), " ", message.text));
@@ -225,6 +242,13 @@ export async function groupPage(main: HTMLElement, groupId: string): Promise<() 
 
   const stop = live.subscribe(`group:${groupId}`, {
     event: onEvent,
+    ephemeral: (frame) => {
+      if (frame.type !== "typing" || frame.data.user_id === me.id) return;
+      const userId = frame.data.user_id;
+      window.clearTimeout(typists.get(userId));
+      typists.set(userId, window.setTimeout(() => { typists.delete(userId); drawTyping(); }, 4000));
+      drawTyping();
+    },
     stale: () => {
       laterGroup();
       later();
