@@ -1,6 +1,6 @@
 """The reference web app (`web/`, built by `make` into `web/dist`), served at `/app/`.
 
-Its files are served as they are: the hashed bundles under `assets/` are cached for good, every
+`/` leads there too. Its files are served as they are: the hashed bundles under `assets/` are cached for good, every
 other file is revalidated. Any other path under `/app/` is one of the app's own pages (it routes
 with the History API), so it gets `index.html`; a missing file with an extension (`.js`, `.png`)
 is a 404 instead, so a stale bundle name fails loudly rather than as HTML. The pages talk only to
@@ -54,12 +54,16 @@ def add_web_app(app: web.Application, root: Path | None) -> None:
         log.info("the web app is not built (run `make`, which needs Node.js): serving the API alone")
         return
     handler = _serve(root.resolve())
+    # Someone opening the server's address in a browser wants the app.
+    app.router.add_get("/", _to_slash)
     app.router.add_get(PREFIX, _to_slash)
     app.router.add_get(PREFIX + "/{path:.*}", handler)
     log.info("serving the web app from %s at %s/", root, PREFIX)
 
 
 async def _to_slash(request: web.Request) -> web.Response:
+    if request.path == "/":
+        raise web.HTTPFound(PREFIX + "/")
     raise web.HTTPPermanentRedirect(PREFIX + "/")
 
 

@@ -52,9 +52,11 @@ async def test_the_app_is_served_with_its_pages_falling_back_to_index(api: Api) 
     assert icon.status == 200 and icon.headers["Cache-Control"] == "no-cache"
 
 
-async def test_app_without_a_slash_redirects(api: Api) -> None:
+async def test_app_without_a_slash_and_the_root_lead_to_the_app(api: Api) -> None:
     reply = await api.get("/app")
     assert reply.status == 308 and reply.headers["Location"] == "/app/"
+    root = await api.get("/")
+    assert root.status == 302 and root.headers["Location"] == "/app/"
 
 
 @pytest.mark.parametrize(
@@ -81,6 +83,7 @@ async def test_without_a_built_app_there_is_no_app(
 
     assert api.config.web_app_dir is None and api.config.landing_bases == (FRONTEND,)
     assert (await api.get("/app/")).status == 404
+    assert (await api.get("/")).status == 404
     reply = await api.get("/api/login", params={"next": f"{APP}/"})
     assert reply.status == 400 and reply.error["code"] == "invalid_redirect"
 

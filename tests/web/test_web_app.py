@@ -25,12 +25,14 @@ from playwright.async_api import Browser, WebSocketRoute, expect
 from server.app import create_app
 from server.config import load_config
 from tests.ocr.samples import rendered_receipt
+from tests.server.processes import command_env, run_command
 from tests.services import free_port, vite_dev_server
 from tests.web.browser import ROOT, TIMEOUT_MS, Album, Person, chromium, person
 
 WEB_DIST = ROOT / "web" / "dist"
 CLIENT_ID = "web-app-test"
 CLIENT_SECRET = "web-app-test-secret"
+SECRET_KEY = "web-app-test-secret-key-of-enough-length"
 
 pytestmark = pytest.mark.timeout(180)
 expect.set_options(timeout=TIMEOUT_MS)
@@ -43,7 +45,7 @@ async def serve(aiohttp_server: Any, oidc_issuer: str, tmp_path: Path, **environ
     config = load_config(
         {
             "APP_ENV": "development",
-            "SECRET_KEY": "web-app-test-secret-key-of-enough-length",
+            "SECRET_KEY": SECRET_KEY,
             "DATA_DIR": str(tmp_path),
             "GOOGLE_CLIENT_ID": CLIENT_ID,
             "GOOGLE_CLIENT_SECRET": CLIENT_SECRET,
@@ -313,3 +315,25 @@ async def test_the_dev_server_works_against_the_backend(
             finally:
                 print(f"screenshots: {album.write([cleo])}")
             raise
+
+
+async def test_without_google_a_session_from_the_command_line_signs_in(
+    origin: str, browser: Browser, tmp_path: Path
+) -> None:
+    """A local try-out before any OAuth client exists: `expense-tracker token --refresh` prints a
+    session, pasted into the signed-out page (the server here is the same store and key)."""
+    env = command_env(tmp_path, SECRET_KEY=SECRET_KEY, APP_ENV="development")
+    printed = run_command("token", "dee@example.org", "--name", "Dee", "--refresh", env=env, cwd=tmp_path)
+    assert printed.returncode == 0, printed.stderr
+    dee = await person(browser, "dee")
+    page = dee.page
+    await page.goto(f"{origin}/")
+    await page.get_by_text("No Google sign-in on this server yet?").click()
+    await page.get_by_test_id("dev-token").fill("not it")
+    await page.get_by_test_id("dev-sign-in").click()
+    await expect(page.get_by_text("That is not the JSON")).to_be_visible()
+    await page.get_by_test_id("dev-token").fill(printed.stdout.strip())
+    await page.get_by_test_id("dev-sign-in").click()
+    await expect(page.get_by_test_id("user-name")).to_have_text("Dee")
+    await expect(page.get_by_test_id("live-status")).to_have_text("live")
+    assert page.url == f"{origin}/app/"

@@ -62,6 +62,22 @@ export function takeFragment(): string | null {
   return null;
 }
 
+/**
+ * Take a session from the JSON `expense-tracker token EMAIL --refresh` prints, for a server
+ * without Google sign-in configured (a local try-out). Returns whether it held one.
+ */
+export function adoptTokenResponse(text: string): boolean {
+  try {
+    const body = JSON.parse(text) as { access_token?: unknown; refresh_token?: unknown; expires_in?: unknown };
+    if (typeof body.access_token !== "string" || typeof body.refresh_token !== "string") return false;
+    const expiresIn = typeof body.expires_in === "number" ? body.expires_in : 0;
+    store({ access_token: body.access_token, refresh_token: body.refresh_token, expires_at: Date.now() + expiresIn * 1000 });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Where the sign-in link goes: the API's login, asked to come back to this very page. */
 export function signInUrl(): string {
   const next = location.origin + location.pathname + location.search;

@@ -1,6 +1,6 @@
 // Home: your groups and a new one, your friends and their direct ledgers.
 import { api, ok } from "../api.ts";
-import { isSignedIn } from "../auth.ts";
+import { adoptTokenResponse, isSignedIn } from "../auth.ts";
 import { h, fill } from "../dom.ts";
 import { live } from "../live.ts";
 import { navigate, pathOf } from "../router.ts";
@@ -16,6 +16,7 @@ export async function homePage(main: HTMLElement): Promise<() => void> {
         { class: "card intro" },
         h("h1", {}, "Share expenses with anyone"),
         h("p", {}, "Sign in to see your groups, split bills every which way and settle up."),
+        developerSignIn(),
       ),
     );
     return () => undefined;
@@ -127,4 +128,33 @@ function newFriendForm(): HTMLFormElement {
     h("button", { testid: "add-friend", type: "submit" }, "Add friend"),
   );
   return form;
+}
+
+/** For a local try-out without Google sign-in: paste what `expense-tracker token` prints. */
+function developerSignIn(): HTMLElement {
+  const pasted = h("textarea", { testid: "dev-token", rows: "3", cols: "60", "aria-label": "Token response" });
+  const problem = h("p", { class: "error", hidden: true });
+  const use = h("button", { testid: "dev-sign-in", type: "button" }, "Use this session");
+  use.addEventListener("click", () => {
+    if (adoptTokenResponse(pasted.value.trim())) navigate(location.pathname);
+    else {
+      problem.hidden = false;
+      problem.textContent = "That is not the JSON `expense-tracker token EMAIL --refresh` prints.";
+    }
+  });
+  return h(
+    "details",
+    { class: "dev" },
+    h("summary", {}, "No Google sign-in on this server yet?"),
+    h(
+      "p",
+      {},
+      "Set GOOGLE_CLIENT_ID and GOOGLE_CLIENT_SECRET (see the README), or, to try it out locally, run ",
+      h("code", {}, ".venv/bin/expense-tracker token you@example.com --refresh"),
+      " and paste what it prints:",
+    ),
+    pasted,
+    h("div", { class: "row" }, use),
+    problem,
+  );
 }
