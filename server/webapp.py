@@ -1,10 +1,10 @@
 """The reference web app (`web/`, built by `make` into `web/dist`), served at `/app/`.
 
-`/` leads there too. Its files are served as they are: the hashed bundles under `assets/` are cached for good, every
-other file is revalidated. Any other path under `/app/` is one of the app's own pages (it routes
-with the History API), so it gets `index.html`; a missing file with an extension (`.js`, `.png`)
-is a 404 instead, so a stale bundle name fails loudly rather than as HTML. The pages talk only to
-this origin, which the policy below says.
+`/` leads there too. Its files are served as they are: the hashed bundles under `assets/` are
+cached for good, every other file is revalidated. Any other path under `/app/` is one of the
+app's own pages (it routes with the History API), so it gets `index.html`; a missing file with an
+extension (`.js`, `.png`) is a 404 instead, so a stale bundle name fails loudly rather than as
+HTML. The pages talk only to this origin, which the policy below says.
 """
 
 from __future__ import annotations
