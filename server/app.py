@@ -262,10 +262,18 @@ async def services_ctx(app: web.Application) -> AsyncIterator[None]:
     yield
 
 
+def runs_machine_chores(config: Config) -> bool:
+    """Whether this process runs the periodic work (the scheduler, the rates fetcher): a lone
+    server does, and of `serve --workers N` only worker 0, since the others would only repeat its
+    queries (each occurrence is made once either way). Separate instances each run their own."""
+    return config.worker in (None, 0)
+
+
 async def scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
-    """The scheduler of recurring expenses, looking every RECURRING_INTERVAL_SECONDS (none at 0)."""
+    """The scheduler of recurring expenses, looking every RECURRING_INTERVAL_SECONDS (none at 0),
+    on one worker of a machine's (`runs_machine_chores`)."""
     seconds = app[CONFIG].recurring_seconds
-    if not seconds:
+    if not seconds or not runs_machine_chores(app[CONFIG]):
         yield
         return
     task = asyncio.create_task(app[SERVICES].scheduler.run(seconds), name="recurring-scheduler")
@@ -278,9 +286,10 @@ async def scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 async def rates_feed_ctx(app: web.Application) -> AsyncIterator[None]:
-    """Fetching exchange rates from EXCHANGE_RATES_URL while the app runs (nothing without it)."""
+    """Fetching exchange rates from EXCHANGE_RATES_URL while the app runs (nothing without it), on
+    one worker of a machine's."""
     url = app[CONFIG].exchange_rates_url
-    if url is None:
+    if url is None or not runs_machine_chores(app[CONFIG]):
         yield
         return
     async with aiohttp.ClientSession(headers={"User-Agent": "expense-tracker"}) as session:
