@@ -289,6 +289,27 @@ async def _story(origin: str, issuer: str, ana: Person, ben: Person, album: Albu
         await expect(ana_for_ben).to_contain_text(owed)
     await album.take("friends", ana, ben)
 
+    # Ana (the owner) removes Ben from the group while he has it open: his page says so, and
+    # his socket stays live for the rest.
+    await b.get_by_test_id("group-link").filter(has_text="Lisbon trip").click()
+    await expect(b.get_by_test_id("live-status")).to_have_text("live")
+    for left in (1, 0):  # members with a balance cannot be removed: Ben settles both currencies
+        await b.get_by_test_id("record-transfer").first.click()
+        await expect(b.get_by_test_id("transfer")).to_have_count(left)
+    await expect(b.get_by_test_id("settle-up")).to_contain_text("All settled up")
+    group_id = b.url.rsplit("/", 1)[-1]
+    ana_token = await a.evaluate("JSON.parse(localStorage.getItem('expense-tracker.session')).access_token")
+    ben_token = await b.evaluate("JSON.parse(localStorage.getItem('expense-tracker.session')).access_token")
+    async with aiohttp.ClientSession(base_url=origin) as session:
+        async with session.get("/api/user", headers={"Authorization": f"Bearer {ben_token}"}) as response:
+            ben_id = (await response.json())["id"]
+        removal = f"/api/groups/{group_id}/members/{ben_id}"
+        async with session.delete(removal, headers={"Authorization": f"Bearer {ana_token}"}) as response:
+            assert response.status == 204, await response.text()
+    await expect(b.get_by_test_id("group-gone")).to_have_text("You are no longer a member of this group.")
+    await expect(b.get_by_test_id("live-status")).to_have_text("live")
+    await album.take("removed", ben)
+
 
 async def test_the_dev_server_works_against_the_backend(
     aiohttp_server: Any, oidc_issuer: str, tmp_path: Path, browser: Browser

@@ -102,6 +102,20 @@ export async function currentToken(): Promise<string | undefined> {
   return navigator.locks ? navigator.locks.request("expense-tracker.refresh", renew) : renew();
 }
 
+/**
+ * The server refused `refused` (401): renew the session once, unless another tab or request
+ * already did (then its newer token is used). Undefined when the session cannot be renewed.
+ */
+export async function renewAfterRefusal(refused: string): Promise<string | undefined> {
+  const renew = async (): Promise<string | undefined> => {
+    const latest = load();
+    if (!latest) return undefined;
+    if (latest.access_token !== refused) return latest.access_token;
+    return renewWith(latest.refresh_token);
+  };
+  return navigator.locks ? navigator.locks.request("expense-tracker.refresh", renew) : renew();
+}
+
 async function renewWith(refreshToken: string): Promise<string | undefined> {
   let response: Response;
   try {

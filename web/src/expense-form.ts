@@ -254,12 +254,14 @@ export class ExpenseForm {
   /** Upload the image; the fields found fill the form for the person to check before saving. */
   private async scan(file: File): Promise<void> {
     this.receiptStatus.textContent = "scanning…";
+    this.receiptStatus.className = "muted";
     const form = new FormData();
     form.append("file", file, file.name);
     const done = await guarded(this.element, async () => {
       const result = ok(
         await api.POST("/api/ocr/upload", {
           params: { query: { currency: this.currency.value.trim().toUpperCase() || undefined } as never },
+          headers: idempotencyKey(),
           body: form as never,
           bodySerializer: (body: unknown) => body as FormData,
         }),
@@ -281,6 +283,8 @@ export class ExpenseForm {
         this.drawSplit();
       }
     });
-    this.receiptStatus.textContent = done ? "filled from the receipt: check it, then add" : "could not read the receipt";
+    const problem = this.element.querySelector(":scope > [data-testid=error]")?.textContent;
+    this.receiptStatus.textContent = done ? "filled from the receipt: check it, then add" : `error: ${problem ?? "could not read the receipt"}`;
+    this.receiptStatus.className = done ? "muted" : "error";
   }
 }

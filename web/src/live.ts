@@ -14,6 +14,8 @@ interface Subscriber {
   event(frame: EventFrame): void;
   /** Events were missed and cannot be replayed: read the channel's state again. */
   stale(): void;
+  /** The server ended the subscription: you left or were removed, or the group was deleted. */
+  ended?(reason: string): void;
   /** Someone else's typing or presence on the channel (not numbered, not replayed). */
   ephemeral?(frame: Typing | Presence): void;
 }
@@ -147,8 +149,11 @@ class Live {
       return;
     }
     if (frame.type === "unsubscribed") {
+      const ending = [...(this.subscribers.get(frame.channel) ?? [])];
+      this.subscribers.delete(frame.channel);
       this.subscribed.delete(frame.channel);
       this.positions.delete(frame.channel);
+      for (const subscriber of ending) subscriber.ended?.(frame.reason);
       this.publishState();
       return;
     }

@@ -14,6 +14,8 @@ const top = document.getElementById("top")!;
 const main = document.getElementById("main")!;
 let signInError = takeFragment();
 let leave: (() => void) | undefined;
+/** The signed-in user's own channel, followed on every page while signed in. */
+let userChannel: (() => void) | undefined;
 const status = h("span", { testid: "live-status", class: "live" }, "connecting…");
 live.onState((state) => {
   status.textContent = state;
@@ -44,7 +46,11 @@ async function render(): Promise<void> {
     signInError = null;
   }
   const route = currentRoute();
-  if (isSignedIn()) live.start();
+  if (isSignedIn()) {
+    live.start();
+    const user = await currentUser().catch(() => null);
+    if (user && !userChannel) userChannel = live.subscribe(`user:${user.id}`, { event: () => undefined, stale: () => undefined });
+  }
   if (route.page === "group" && isSignedIn()) leave = await groupPage(main, route.groupId);
   else if (route.page === "invite") leave = await invitePage(main, route.token);
   else leave = await homePage(main);
@@ -52,6 +58,7 @@ async function render(): Promise<void> {
 
 onSignedOut(() => {
   clearUser();
+  userChannel = undefined;
   live.stop();
   void render();
 });

@@ -82,7 +82,7 @@ export async function groupPage(main: HTMLElement, groupId: string): Promise<() 
 
   async function makeInvite(): Promise<void> {
     await guarded(invite, async () => {
-      const made = ok(await api.POST("/api/groups/{group_id}/invites", { params: { path: { group_id: groupId } }, body: { expires_in_hours: 168 } }));
+      const made = ok(await api.POST("/api/groups/{group_id}/invites", { params: { path: { group_id: groupId } }, headers: idempotencyKey(), body: { expires_in_hours: 168 } }));
       const url = pageUrl(`invite/${made.token}`);
       fill(
         invite,
@@ -216,7 +216,7 @@ export async function groupPage(main: HTMLElement, groupId: string): Promise<() 
     const text = chatInput.value.trim();
     if (!text) return;
     await guarded(chatCard, async () => {
-      addMessage(ok(await api.POST("/api/groups/{group_id}/chats", { params: { path: { group_id: groupId } }, body: { text } })));
+      addMessage(ok(await api.POST("/api/groups/{group_id}/chats", { params: { path: { group_id: groupId } }, headers: idempotencyKey(), body: { text } })));
       chatInput.value = "";
     });
   }
@@ -227,14 +227,29 @@ export async function groupPage(main: HTMLElement, groupId: string): Promise<() 
   const later = debounced(() => void reloadAll());
   const laterGroup = debounced(() => void guarded(main, loadGroup));
 
+  function gone(why: string): void {
+    fill(main, h("section", { class: "card" }, h("p", { testid: "group-gone" }, why), h("a", { href: pathOf({ page: "home" }), "data-link": true }, "Back to your groups")));
+  }
+
+  /** Events were missed and cannot be replayed: read the whole page again. */
+  function reloadEverything(): void {
+    laterGroup();
+    later();
+    void guarded(chatCard, loadChat);
+  }
+
   function onEvent(frame: EventFrame): void {
+    if (frame.type === "stream.reset") {
+      reloadEverything();
+      return;
+    }
     if (frame.type === "chat.message") {
       addMessage(frame.data as ChatMessage);
       return;
     }
     if (frame.type.startsWith("member.") || frame.type === "group.updated") laterGroup();
     if (frame.type === "group.deleted") {
-      fill(main, h("section", { class: "card" }, h("p", {}, "This group was deleted."), h("a", { href: pathOf({ page: "home" }), "data-link": true }, "Back to your groups")));
+      gone("This group was deleted.");
       return;
     }
     later();
@@ -242,6 +257,9 @@ export async function groupPage(main: HTMLElement, groupId: string): Promise<() 
 
   const stop = live.subscribe(`group:${groupId}`, {
     event: onEvent,
+    ended: (reason) => {
+      gone(reason === "group.deleted" ? "This group was deleted." : "You are no longer a member of this group.");
+    },
     ephemeral: (frame) => {
       if (frame.type !== "typing" || frame.data.user_id === me.id) return;
       const userId = frame.data.user_id;
@@ -249,11 +267,7 @@ export async function groupPage(main: HTMLElement, groupId: string): Promise<() 
       typists.set(userId, window.setTimeout(() => { typists.delete(userId); drawTyping(); }, 4000));
       drawTyping();
     },
-    stale: () => {
-      laterGroup();
-      later();
-      void guarded(chatCard, loadChat);
-    },
+    stale: reloadEverything,
   });
   await Promise.all([reloadAll(), guarded(chatCard, loadChat)]);
   return stop;

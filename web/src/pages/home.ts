@@ -1,5 +1,5 @@
 // Home: your groups and a new one, your friends and their direct ledgers.
-import { api, ok } from "../api.ts";
+import { api, idempotencyKey, ok } from "../api.ts";
 import { adoptTokenResponse, isSignedIn } from "../auth.ts";
 import { h, fill } from "../dom.ts";
 import { live } from "../live.ts";
@@ -93,6 +93,7 @@ function newGroupForm(currency: string): HTMLFormElement {
           void guarded(form, async () => {
             const group = ok(
               await api.POST("/api/groups", {
+                headers: idempotencyKey(),
                 body: { name: name.value, default_currency: code.value.toUpperCase() as never },
               }),
             );
@@ -118,7 +119,7 @@ function newFriendForm(): HTMLFormElement {
         submit: (event) => {
           event.preventDefault();
           void guarded(form, async () => {
-            const added = ok(await api.POST("/api/friends", { body: { email: email.value } }));
+            const added = ok(await api.POST("/api/friends", { headers: idempotencyKey(), body: { email: email.value } }));
             navigate(pathOf({ page: "group", groupId: added.group_id }));
           });
         },

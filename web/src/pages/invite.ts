@@ -1,6 +1,6 @@
 // An invite link: who invites you where, and joining (after signing in, which comes back here).
 import { api, ok } from "../api.ts";
-import { isSignedIn } from "../auth.ts";
+import { isSignedIn, signInUrl } from "../auth.ts";
 import { h, fill } from "../dom.ts";
 import { navigate, pathOf } from "../router.ts";
 import { guarded } from "../ui.ts";
@@ -9,7 +9,12 @@ export async function invitePage(main: HTMLElement, token: string): Promise<() =
   const card = h("section", { class: "card invite-page" });
   fill(main, card);
   if (!isSignedIn()) {
-    fill(card, h("h1", {}, "You're invited"), h("p", {}, "Sign in (top right) to see the group and join it."));
+    fill(
+      card,
+      h("h1", {}, "You're invited"),
+      h("p", {}, "Sign in to see the group and join it: you come back to this page."),
+      h("a", { href: signInUrl(), class: "button" }, "Sign in with Google to join"),
+    );
     return () => undefined;
   }
   await guarded(card, async () => {
