@@ -26,6 +26,22 @@ function load(): Session | null {
 function store(session: Session | null): void {
   if (session) localStorage.setItem(KEY, JSON.stringify(session));
   else localStorage.removeItem(KEY);
+  keepFresh();
+}
+
+let renewal: number | undefined;
+
+/**
+ * Renew the access token shortly before it expires, even while nothing is being sent (an open
+ * page, its socket live). At most every 10 s, so a renewal that cannot reach the server (offline)
+ * is tried again without spinning.
+ */
+export function keepFresh(): void {
+  window.clearTimeout(renewal);
+  const session = load();
+  if (!session) return;
+  const wait = Math.max(10_000, session.expires_at - Date.now() - EARLY_MS);
+  renewal = window.setTimeout(() => void currentToken().finally(keepFresh), wait);
 }
 
 export function isSignedIn(): boolean {

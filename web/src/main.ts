@@ -1,6 +1,6 @@
 // The app's entry: the sign-in fragment, the header, and the page the path names.
 import "./style.css";
-import { forget, isSignedIn, onSignedOut, signInUrl, signOut, takeFragment } from "./auth.ts";
+import { forget, isSignedIn, keepFresh, onSignedOut, signInUrl, signOut, takeFragment } from "./auth.ts";
 import { h, fill } from "./dom.ts";
 import { live } from "./live.ts";
 import { groupPage } from "./pages/group.ts";
@@ -13,6 +13,7 @@ import { BASE } from "./config.ts";
 const top = document.getElementById("top")!;
 const main = document.getElementById("main")!;
 let signInError = takeFragment();
+keepFresh();
 let leave: (() => void) | undefined;
 /** The signed-in user's own channel, followed on every page while signed in. */
 let userChannel: (() => void) | undefined;
