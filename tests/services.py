@@ -179,6 +179,9 @@ def vite_dev_server(web_dir: Path, api_origin: str, port: int | None = None) -> 
         "--port",
         str(port),
         "--strictPort",
+        # Vite 8 refuses a second dev server of one project: a developer's own `npm run dev`
+        # must not fail the suite.
+        "--bypass-lock",
     ]
     env = {**os.environ, "VITE_API_BASE_URL": api_origin}
     with _process("vite", args, lambda: _answers_http(origin + "/"), cwd=str(web_dir), env=env):
