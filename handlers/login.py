@@ -282,22 +282,22 @@ def post_login_url(bases: Sequence[str], requested: str | None) -> tuple[str, st
     """Where to land after signing in, and under which of `bases` (the frontend, then the web app
     this server serves): `requested` is resolved against the first and must stay within one of
     them (no open redirect). Raises BadRequest (code `invalid_redirect`)."""
-    first = bases[0].rstrip("/") + "/"
+    allowed = [base.rstrip("/") + "/" for base in bases]
     if not requested:
-        return first, first
+        return allowed[0], allowed[0]
     if any(ord(c) < 0x21 or ord(c) == 0x7F or c in "\\#" for c in requested) or _ENCODED_DOT.search(
         requested
     ):
         raise _outside(requested)
-    target = urljoin(first, requested)
+    target = urljoin(allowed[0], requested)
     parts = urlsplit(target)
     if "/../" not in parts.path + "/":
-        for base in bases:
-            allowed = urlsplit(base.rstrip("/") + "/")
-            if (parts.scheme, parts.netloc) == (allowed.scheme, allowed.netloc) and (
+        for base in allowed:
+            within = urlsplit(base)
+            if (parts.scheme, parts.netloc) == (within.scheme, within.netloc) and (
                 parts.path + "/"
-            ).startswith(allowed.path):
-                return target, base.rstrip("/") + "/"
+            ).startswith(within.path):
+                return target, base
     raise _outside(requested)
 
 

@@ -153,13 +153,16 @@ class Config:
         return self.environment == "development"
 
     @property
-    def web_app_url(self) -> str | None:
-        """Where this server serves the web app (`<the server's origin>/app`), or None. Sign-in may
-        land there as well as under `frontend_base_url`."""
-        if self.web_app_dir is None:
-            return None
+    def server_origin(self) -> str:
+        """This server's own origin, as browsers reach it (that of BACKEND_CALLBACK_URL)."""
         parts = urlsplit(self.backend_callback_url)
-        return f"{parts.scheme}://{parts.netloc}/app"
+        return f"{parts.scheme}://{parts.netloc}"
+
+    @property
+    def web_app_url(self) -> str | None:
+        """Where this server serves the web app (`<its origin>/app`), or None. Sign-in may land
+        there as well as under `frontend_base_url`."""
+        return None if self.web_app_dir is None else f"{self.server_origin}/app"
 
     @property
     def landing_bases(self) -> tuple[str, ...]:
@@ -170,10 +173,9 @@ class Config:
     def socket_origins(self) -> tuple[str, ...]:
         """The browser origins that may open the WebSocket: CORS_ORIGINS, and this server's own
         when it serves the web app (its pages are same-origin, so CORS does not list them)."""
-        if self.web_app_url is None:
+        if self.web_app_dir is None or self.server_origin in self.cors_origins:
             return self.cors_origins
-        own = self.web_app_url.removesuffix("/app")
-        return self.cors_origins + (() if own in self.cors_origins else (own,))
+        return (*self.cors_origins, self.server_origin)
 
     @property
     def redis_url(self) -> str | None:

@@ -67,6 +67,9 @@ async def _to_slash(request: web.Request) -> web.Response:
     raise web.HTTPPermanentRedirect(PREFIX + "/")
 
 
+setattr(_to_slash, PUBLIC_ATTRIBUTE, True)
+
+
 def _serve(root: Path) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     index = root / "index.html"
 
@@ -83,5 +86,4 @@ def _serve(root: Path) -> Callable[[web.Request], Awaitable[web.StreamResponse]]
         return web.FileResponse(index, headers=_PAGE_HEADERS)
 
     setattr(web_app, PUBLIC_ATTRIBUTE, True)
-    setattr(_to_slash, PUBLIC_ATTRIBUTE, True)
     return web_app

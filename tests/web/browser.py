@@ -59,6 +59,22 @@ class Album:
 
 
 @asynccontextmanager
+async def photographed(album: Album, *people: Person) -> AsyncIterator[None]:
+    """On failure inside the block: a last screenshot of everyone, then every step's written out
+    (with `WEB_APP_SCREENSHOTS` set, on success too)."""
+    try:
+        yield
+    except BaseException:
+        try:
+            await album.take("failed", *people)
+        finally:
+            print(f"screenshots of each step: {album.write(list(people))}")
+        raise
+    if os.environ.get("WEB_APP_SCREENSHOTS"):
+        print(f"screenshots of each step: {album.write(list(people))}")
+
+
+@asynccontextmanager
 async def chromium() -> AsyncIterator[Browser]:
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(executable_path=CHROMIUM)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import re
 import uuid
 from collections.abc import AsyncIterator
@@ -27,7 +26,7 @@ from server.config import load_config
 from tests.ocr.samples import rendered_receipt
 from tests.server.processes import command_env, run_command
 from tests.services import free_port, vite_dev_server
-from tests.web.browser import ROOT, TIMEOUT_MS, Album, Person, chromium, person
+from tests.web.browser import ROOT, TIMEOUT_MS, Album, Person, chromium, person, photographed
 
 WEB_DIST = ROOT / "web" / "dist"
 CLIENT_ID = "web-app-test"
@@ -128,16 +127,8 @@ async def test_two_people_share_a_group_live(
 ) -> None:
     ana, ben = await person(browser, "ana"), await person(browser, "ben")
     album = Album(request.node.name)
-    try:
+    async with photographed(album, ana, ben):
         await _story(origin, oidc_issuer, ana, ben, album, tmp_path)
-    except BaseException:
-        try:
-            await album.take("failed", ana, ben)
-        finally:
-            print(f"screenshots of each step: {album.write([ana, ben])}")
-        raise
-    if os.environ.get("WEB_APP_SCREENSHOTS"):
-        print(f"screenshots of each step: {album.write([ana, ben])}")
     errors = [line for someone in (ana, ben) for line in someone.console if line.startswith("pageerror")]
     assert errors == [], errors
 
@@ -323,19 +314,13 @@ async def test_the_dev_server_works_against_the_backend(
         assert dev_origin == dev
         cleo = await person(browser, "cleo")
         album = Album("dev server")
-        try:
+        async with photographed(album, cleo):
             await cleo.page.goto(f"{dev}/")
             await sign_in(cleo, await provider_user(oidc_issuer, "Cleo"), "Cleo")
             await cleo.page.get_by_test_id("new-group-name").fill("Flat 3B")
             await cleo.page.get_by_test_id("create-group").click()
             await expect(cleo.page.get_by_test_id("group-name")).to_have_text("Flat 3B")
             await expect(cleo.page.get_by_test_id("live-status")).to_have_text("live")
-        except BaseException:
-            try:
-                await album.take("failed", cleo)
-            finally:
-                print(f"screenshots: {album.write([cleo])}")
-            raise
 
 
 async def test_without_google_a_session_from_the_command_line_signs_in(

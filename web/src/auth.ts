@@ -23,6 +23,11 @@ function load(): Session | null {
   }
 }
 
+/** Keep the pair a sign-in, a renewal or the command line handed out. */
+function keep(accessToken: string, refreshToken: string, expiresInSeconds: number): void {
+  store({ access_token: accessToken, refresh_token: refreshToken, expires_at: Date.now() + expiresInSeconds * 1000 });
+}
+
 function store(session: Session | null): void {
   if (session) localStorage.setItem(KEY, JSON.stringify(session));
   else localStorage.removeItem(KEY);
@@ -71,10 +76,7 @@ export function takeFragment(): string | null {
   if (error) return fragment.get("error_description") || error;
   const access = fragment.get("access_token");
   const refresh = fragment.get("refresh_token");
-  const expiresIn = Number(fragment.get("expires_in") ?? "0");
-  if (access && refresh) {
-    store({ access_token: access, refresh_token: refresh, expires_at: Date.now() + expiresIn * 1000 });
-  }
+  if (access && refresh) keep(access, refresh, Number(fragment.get("expires_in") ?? "0"));
   return null;
 }
 
@@ -86,8 +88,7 @@ export function adoptTokenResponse(text: string): boolean {
   try {
     const body = JSON.parse(text) as { access_token?: unknown; refresh_token?: unknown; expires_in?: unknown };
     if (typeof body.access_token !== "string" || typeof body.refresh_token !== "string") return false;
-    const expiresIn = typeof body.expires_in === "number" ? body.expires_in : 0;
-    store({ access_token: body.access_token, refresh_token: body.refresh_token, expires_at: Date.now() + expiresIn * 1000 });
+    keep(body.access_token, body.refresh_token, typeof body.expires_in === "number" ? body.expires_in : 0);
     return true;
   } catch {
     return false;
@@ -109,13 +110,7 @@ export async function currentToken(): Promise<string | undefined> {
   const session = load();
   if (!session) return undefined;
   if (session.expires_at - Date.now() > EARLY_MS) return session.access_token;
-  const renew = async (): Promise<string | undefined> => {
-    const latest = load();
-    if (!latest) return undefined;
-    if (latest.expires_at - Date.now() > EARLY_MS) return latest.access_token;
-    return renewWith(latest.refresh_token);
-  };
-  return navigator.locks ? navigator.locks.request("expense-tracker.refresh", renew) : renew();
+  return renewUnless((latest) => latest.expires_at - Date.now() > EARLY_MS);
 }
 
 /**
@@ -123,11 +118,15 @@ export async function currentToken(): Promise<string | undefined> {
  * already did (then its newer token is used). Undefined when the session cannot be renewed.
  */
 export async function renewAfterRefusal(refused: string): Promise<string | undefined> {
+  return renewUnless((latest) => latest.access_token !== refused);
+}
+
+/** Under the tabs' lock, with storage read again: the stored token if `stillGood`, else a new one. */
+async function renewUnless(stillGood: (latest: Session) => boolean): Promise<string | undefined> {
   const renew = async (): Promise<string | undefined> => {
     const latest = load();
     if (!latest) return undefined;
-    if (latest.access_token !== refused) return latest.access_token;
-    return renewWith(latest.refresh_token);
+    return stillGood(latest) ? latest.access_token : renewWith(latest.refresh_token);
   };
   return navigator.locks ? navigator.locks.request("expense-tracker.refresh", renew) : renew();
 }
@@ -148,11 +147,7 @@ async function renewWith(refreshToken: string): Promise<string | undefined> {
     return undefined;
   }
   const body = (await response.json()) as { access_token: string; refresh_token: string; expires_in: number };
-  store({
-    access_token: body.access_token,
-    refresh_token: body.refresh_token,
-    expires_at: Date.now() + body.expires_in * 1000,
-  });
+  keep(body.access_token, body.refresh_token, body.expires_in);
   return body.access_token;
 }
 

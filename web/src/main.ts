@@ -1,13 +1,13 @@
 // The app's entry: the sign-in fragment, the header, and the page the path names.
 import "./style.css";
-import { forget, isSignedIn, keepFresh, onSignedOut, signInUrl, signOut, takeFragment } from "./auth.ts";
+import { isSignedIn, keepFresh, onSignedOut, signInUrl, signOut, takeFragment } from "./auth.ts";
 import { h, fill } from "./dom.ts";
 import { live } from "./live.ts";
 import { groupPage } from "./pages/group.ts";
 import { homePage } from "./pages/home.ts";
 import { invitePage } from "./pages/invite.ts";
 import { currentRoute, startRouter } from "./router.ts";
-import { clearUser, currentUser } from "./session.ts";
+import { clearUser, currentUser, type User } from "./session.ts";
 import { BASE } from "./config.ts";
 
 const top = document.getElementById("top")!;
@@ -23,7 +23,7 @@ live.onState((state) => {
   status.dataset.state = state;
 });
 
-async function header(): Promise<void> {
+function header(user: User | null): void {
   const title = h("a", { href: BASE, "data-link": true, class: "brand" }, "Expense Tracker");
   if (!isSignedIn()) {
     fill(
@@ -33,7 +33,6 @@ async function header(): Promise<void> {
     );
     return;
   }
-  const user = await currentUser().catch(() => null);
   const out = h("button", { testid: "sign-out", type: "button", on: { click: () => void signOut() } }, "Sign out");
   fill(top, title, status, h("span", { testid: "user-name", class: "user" }, user?.name ?? ""), out);
 }
@@ -41,7 +40,8 @@ async function header(): Promise<void> {
 async function render(): Promise<void> {
   leave?.();
   leave = undefined;
-  await header();
+  const user = isSignedIn() ? await currentUser().catch(() => null) : null;
+  header(user);
   if (signInError) {
     top.append(h("p", { testid: "sign-in-error", class: "error", role: "alert" }, `Sign-in failed: ${signInError}`));
     signInError = null;
@@ -49,7 +49,6 @@ async function render(): Promise<void> {
   const route = currentRoute();
   if (isSignedIn()) {
     live.start();
-    const user = await currentUser().catch(() => null);
     if (user && !userChannel) userChannel = live.subscribe(`user:${user.id}`, { event: () => undefined, stale: () => undefined });
   }
   if (route.page === "group" && isSignedIn()) leave = await groupPage(main, route.groupId);
@@ -64,7 +63,4 @@ onSignedOut(() => {
   void render();
 });
 startRouter(() => void render());
-void render().catch((error: unknown) => {
-  console.error(error);
-  if (String(error).includes("401")) forget();
-});
+void render().catch((error: unknown) => console.error(error));

@@ -40,3 +40,21 @@ export function today(): string {
   const pad = (n: number): string => String(n).padStart(2, "0");
   return `${now.getFullYear()}-${pad(now.getMonth() + 1)}-${pad(now.getDate())}`;
 }
+
+/** An inline form whose submission runs `action`, its failure shown in the form itself. */
+export function actionForm(action: () => Promise<void>, ...children: Node[]): HTMLFormElement {
+  const form: HTMLFormElement = h(
+    "form",
+    {
+      class: "inline",
+      on: {
+        submit: (event) => {
+          event.preventDefault();
+          void guarded(form, action);
+        },
+      },
+    },
+    ...children,
+  );
+  return form;
+}

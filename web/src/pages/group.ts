@@ -16,11 +16,16 @@ type ChatMessage = Schemas["ChatMessage"];
 export async function groupPage(main: HTMLElement, groupId: string): Promise<() => void> {
   const me = await currentUser();
   if (!me) return () => undefined;
+  const fetchGroup = async (): Promise<Group> =>
+    ok(await api.GET("/api/groups/{group_id}", { params: { path: { group_id: groupId } } }));
+  /** Instead of the page: why there is none, and the way back. */
+  const notice = (message: HTMLElement): void =>
+    fill(main, h("section", { class: "card" }, message, h("a", { href: pathOf({ page: "home" }), "data-link": true }, "Back to your groups")));
   let group: Group;
   try {
-    group = ok(await api.GET("/api/groups/{group_id}", { params: { path: { group_id: groupId } } }));
+    group = await fetchGroup();
   } catch (error) {
-    fill(main, h("section", { class: "card" }, h("p", { testid: "error", class: "error" }, String((error as Error).message)), h("a", { href: pathOf({ page: "home" }), "data-link": true }, "Back to your groups")));
+    notice(h("p", { testid: "error", class: "error" }, String((error as Error).message)));
     return () => undefined;
   }
   let names: Names = {};
@@ -94,7 +99,7 @@ export async function groupPage(main: HTMLElement, groupId: string): Promise<() 
   }
 
   async function loadGroup(): Promise<void> {
-    group = ok(await api.GET("/api/groups/{group_id}", { params: { path: { group_id: groupId } } }));
+    group = await fetchGroup();
     refreshNames();
     drawMembers();
   }
@@ -228,7 +233,7 @@ export async function groupPage(main: HTMLElement, groupId: string): Promise<() 
   const laterGroup = debounced(() => void guarded(main, loadGroup));
 
   function gone(why: string): void {
-    fill(main, h("section", { class: "card" }, h("p", { testid: "group-gone" }, why), h("a", { href: pathOf({ page: "home" }), "data-link": true }, "Back to your groups")));
+    notice(h("p", { testid: "group-gone" }, why));
   }
 
   /** Events were missed and cannot be replayed: read the whole page again. */

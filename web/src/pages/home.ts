@@ -5,7 +5,7 @@ import { h, fill } from "../dom.ts";
 import { live } from "../live.ts";
 import { navigate, pathOf } from "../router.ts";
 import { currentUser } from "../session.ts";
-import { debounced, guarded, magnitude } from "../ui.ts";
+import { actionForm, debounced, guarded, magnitude } from "../ui.ts";
 
 export async function homePage(main: HTMLElement): Promise<() => void> {
   if (!isSignedIn()) {
@@ -83,52 +83,32 @@ export async function homePage(main: HTMLElement): Promise<() => void> {
 function newGroupForm(currency: string): HTMLFormElement {
   const name = h("input", { testid: "new-group-name", name: "name", required: true, maxlength: "100", placeholder: "Lisbon trip" });
   const code = h("input", { testid: "new-group-currency", name: "currency", value: currency, maxlength: "3", size: "4", pattern: "[A-Za-z]{3}" });
-  const form: HTMLFormElement = h(
-    "form",
-    {
-      class: "inline",
-      on: {
-        submit: (event) => {
-          event.preventDefault();
-          void guarded(form, async () => {
-            const group = ok(
-              await api.POST("/api/groups", {
-                headers: idempotencyKey(),
-                body: { name: name.value, default_currency: code.value.toUpperCase() as never },
-              }),
-            );
-            navigate(pathOf({ page: "group", groupId: group.id }));
-          });
-        },
-      },
+  return actionForm(
+    async () => {
+      const group = ok(
+        await api.POST("/api/groups", {
+          headers: idempotencyKey(),
+          body: { name: name.value, default_currency: code.value.toUpperCase() as never },
+        }),
+      );
+      navigate(pathOf({ page: "group", groupId: group.id }));
     },
     h("label", {}, "New group ", name),
     h("label", {}, "Currency ", code),
     h("button", { testid: "create-group", type: "submit" }, "Create group"),
   );
-  return form;
 }
 
 function newFriendForm(): HTMLFormElement {
   const email = h("input", { testid: "friend-email", type: "email", required: true, placeholder: "friend@example.org" });
-  const form: HTMLFormElement = h(
-    "form",
-    {
-      class: "inline",
-      on: {
-        submit: (event) => {
-          event.preventDefault();
-          void guarded(form, async () => {
-            const added = ok(await api.POST("/api/friends", { headers: idempotencyKey(), body: { email: email.value } }));
-            navigate(pathOf({ page: "group", groupId: added.group_id }));
-          });
-        },
-      },
+  return actionForm(
+    async () => {
+      const added = ok(await api.POST("/api/friends", { headers: idempotencyKey(), body: { email: email.value } }));
+      navigate(pathOf({ page: "group", groupId: added.group_id }));
     },
     h("label", {}, "Friend's e-mail ", email),
     h("button", { testid: "add-friend", type: "submit" }, "Add friend"),
   );
-  return form;
 }
 
 /** For a local try-out without Google sign-in: paste what `expense-tracker token` prints. */
